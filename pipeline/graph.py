@@ -1,0 +1,331 @@
+"""The frame graph: a source, a chain of stages, and a fan-out to several sinks.
+
+    source ─▶ [flow limiter] ─▶ ring ─▶ stage ─▶ ring ─▶ … ─▶ stage ─┬─▶ ring ─▶ sink
+                                                                     └─▶ ring ─▶ sink
+
+Built and checked once (`Graph.__init__` opens everything and checks the caps of each link), then
+`run()` starts one thread per source, stage and sink and blocks until the end of the stream, a
+stop request, or an error. Internal rings block (back-pressure); each sink ring uses the sink's
+own policy. For live sources the flow limiter at the head drops a captured frame when
+`max_in_flight` frames are already inside the graph, and marks the next one `discont`: this is the
+only place live frames are dropped. Offline graphs never drop.
+
+An exception in any thread stops the graph: all rings are aborted, every stage is closed, and
+`run()` raises `StageError` naming the stage and the frame.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+from typing import Callable, Sequence
+
+from pipeline.bus import Bus, Message
+from pipeline.caps import Caps
+from pipeline.clock import SYSTEM_CLOCK, thread_cpu_ns
+from pipeline.errors import StageError, UserError
+from pipeline.frame import Frame
+from pipeline.ring import ABORTED, END_OF_STREAM, Overflow, RingBuffer
+from pipeline.stage import Sink, Source, Stage
+
+
+class StageCounters:
+    """Frames processed and time spent by one node of the graph (wall and thread-CPU, ms)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.processed = 0
+        self.dropped = 0
+        self.wall_ms = 0.0
+        self.cpu_ms = 0.0
+        self.recent_wall_ms: collections.deque[float] = collections.deque(maxlen=120)
+
+    def record(self, wall_ms: float, cpu_ms: float) -> None:
+        self.processed += 1
+        self.wall_ms += wall_ms
+        self.cpu_ms += cpu_ms
+        self.recent_wall_ms.append(wall_ms)
+
+    def as_dict(self) -> dict:
+        n = max(self.processed, 1)
+        return {
+            "processed": self.processed,
+            "dropped": self.dropped,
+            "wall_ms_per_frame": self.wall_ms / n,
+            "cpu_ms_per_frame": self.cpu_ms / n,
+        }
+
+
+class Graph:
+    def __init__(
+        self,
+        source: Source,
+        stages: Sequence[Stage],
+        sinks: Sequence[Sink],
+        *,
+        clock=SYSTEM_CLOCK,
+        bus: Bus | None = None,
+        ring_capacity: int = 2,
+        max_in_flight: int = 2,
+    ):
+        if not sinks:
+            raise UserError("a graph needs at least one sink (e.g. --sink file:out.mp4 or --sink null)")
+        names = [source.name] + [s.name for s in stages] + [s.name for s in sinks]
+        duplicates = {n for n in names if names.count(n) > 1}
+        if duplicates:
+            raise UserError(f"node names must be unique in a graph, repeated: {sorted(duplicates)}")
+        self.source = source
+        self.stages = list(stages)
+        self.sinks = list(sinks)
+        self.clock = clock
+        self.bus = bus or Bus()
+        self.max_in_flight = max_in_flight
+        self.counters = {name: StageCounters(name) for name in names}
+        self.latency_ms: dict[str, collections.deque[float]] = {
+            s.name: collections.deque(maxlen=10_000) for s in sinks
+        }
+        self.on_frame_done: Callable[[Frame], None] | None = None
+        """Called on the fan-out thread after each frame was handed to every sink (QoS hook)."""
+
+        self._stop_requested = threading.Event()
+        self._error: StageError | None = None
+        self._error_lock = threading.Lock()
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
+        self.interrupted = False
+
+        self.caps: list[Caps] = []
+        self._opened: list[Stage | Source] = []
+        try:
+            self._open_all()
+        except BaseException:
+            self._close_opened("error")
+            raise
+        self.stage_rings = [
+            RingBuffer(ring_capacity, Overflow.BLOCK, name=f"->{stage.name}") for stage in self.stages
+        ]
+        self.sink_rings = [
+            RingBuffer(sink.ring_capacity, sink.ring_policy, name=f"->{sink.name}") for sink in self.sinks
+        ]
+        for sink, ring in zip(self.sinks, self.sink_rings):
+            ring.on_drop = self._sink_drop_counter(sink.name)
+
+    # -- building -----------------------------------------------------------------------------
+    def _open_all(self) -> None:
+        caps = self.source.open()
+        self._opened.append(self.source)
+        self.caps.append(caps)
+        self.live = caps.live
+        for node in [*self.stages, *self.sinks]:
+            node.bus = self.bus
+            node.clock = self.clock
+        for stage in self.stages:
+            caps = stage.open(caps)
+            self._opened.append(stage)
+            self.caps.append(caps)
+        for sink in self.sinks:
+            sink.open(caps)
+            self._opened.append(sink)
+        self.output_caps = caps
+
+    def _close_opened(self, reason: str) -> None:
+        for node in reversed(self._opened):
+            try:
+                node.close(reason) if isinstance(node, Sink) else node.close()
+            except Exception as exc:  # closing after a failure must not hide the failure
+                self.bus.post(Message("warning", node.name, f"close failed: {exc}"))
+        self._opened.clear()
+
+    def _sink_drop_counter(self, name: str) -> Callable[[object], None]:
+        def count(_item: object) -> None:
+            self.counters[name].dropped += 1
+
+        return count
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self) -> dict:
+        """Run to the end of the stream (or `stop()`); returns `stats()`. Raises `StageError`."""
+        threads = [threading.Thread(target=self._run_source, name=self.source.name, daemon=True)]
+        for i, stage in enumerate(self.stages):
+            threads.append(
+                threading.Thread(target=self._run_stage, args=(i,), name=stage.name, daemon=True)
+            )
+        for i, sink in enumerate(self.sinks):
+            threads.append(threading.Thread(target=self._run_sink, args=(i,), name=sink.name, daemon=True))
+        for t in threads:
+            t.start()
+        interrupts = 0
+        while any(t.is_alive() for t in threads):
+            try:
+                for t in threads:
+                    t.join(timeout=0.05)
+            except KeyboardInterrupt:
+                interrupts += 1
+                self.interrupted = True
+                if interrupts == 1:
+                    self.stop()  # drain: frames already captured still reach the sinks
+                else:
+                    self._abort_rings()  # a second Ctrl-C: stop at once
+        self._opened.clear()
+        if self._error is not None:
+            raise self._error
+        return self.stats()
+
+    def stop(self) -> None:
+        """Ask the source to end the stream; frames already inside the graph are finished."""
+        self._stop_requested.set()
+
+    @property
+    def in_flight(self) -> int:
+        with self._in_flight_lock:
+            return self._in_flight
+
+    def _first_ring_put(self, frame: Frame) -> bool:
+        if self.stage_rings:
+            return self.stage_rings[0].put(frame)
+        return self._fan_out(frame)
+
+    def _run_source(self) -> None:
+        counters = self.counters[self.source.name]
+        seq = None
+        mark_discont = False
+        try:
+            while not self._stop_requested.is_set():
+                t0, c0 = self.clock.now_ns(), thread_cpu_ns()
+                frame = self.source.read()
+                if frame is None:
+                    break
+                seq = frame.seq
+                counters.record((self.clock.now_ns() - t0) / 1e6, (thread_cpu_ns() - c0) / 1e6)
+                if self.live and self.in_flight >= self.max_in_flight:
+                    counters.dropped += 1
+                    mark_discont = True
+                    self.bus.post(Message("drop", self.source.name, "graph busy", frame.pts_ns))
+                    continue
+                if mark_discont:
+                    frame.discont = True
+                    mark_discont = False
+                with self._in_flight_lock:
+                    self._in_flight += 1
+                if not self._first_ring_put(frame):
+                    return  # aborted
+            self._put_end_of_stream()
+        except BaseException as exc:
+            self._fail(self.source.name, seq, exc)
+        finally:
+            self._close_node(self.source)
+
+    def _put_end_of_stream(self) -> None:
+        if self.stage_rings:
+            self.stage_rings[0].put(END_OF_STREAM)
+        else:
+            for ring in self.sink_rings:
+                ring.put(END_OF_STREAM)
+
+    def _run_stage(self, index: int) -> None:
+        stage = self.stages[index]
+        ring = self.stage_rings[index]
+        counters = self.counters[stage.name]
+        is_last = index == len(self.stages) - 1
+        seq = None
+        try:
+            while True:
+                item = ring.get()
+                if item is ABORTED:
+                    return
+                if item is END_OF_STREAM:
+                    if is_last:
+                        for sink_ring in self.sink_rings:
+                            sink_ring.put(END_OF_STREAM)
+                    else:
+                        self.stage_rings[index + 1].put(END_OF_STREAM)
+                    return
+                seq = item.seq
+                t0, c0 = self.clock.now_ns(), thread_cpu_ns()
+                out = stage.process(item)
+                wall_ms = (self.clock.now_ns() - t0) / 1e6
+                counters.record(wall_ms, (thread_cpu_ns() - c0) / 1e6)
+                if out is None:
+                    raise RuntimeError("process() returned None; stages must pass every frame on")
+                out.stage_ms[stage.name] = wall_ms
+                delivered = self._fan_out(out) if is_last else self.stage_rings[index + 1].put(out)
+                if not delivered:
+                    return
+        except BaseException as exc:
+            self._fail(stage.name, seq, exc)
+        finally:
+            self._close_node(stage)
+
+    def _fan_out(self, frame: Frame) -> bool:
+        """Hand `frame` to every sink ring; the frame then leaves the flow limiter's count."""
+        for ring in self.sink_rings:
+            if not ring.put(frame) and self._error is not None:
+                return False
+        with self._in_flight_lock:
+            self._in_flight -= 1
+        if self.on_frame_done is not None:
+            self.on_frame_done(frame)
+        return self._error is None
+
+    def _run_sink(self, index: int) -> None:
+        sink = self.sinks[index]
+        ring = self.sink_rings[index]
+        counters = self.counters[sink.name]
+        latencies = self.latency_ms[sink.name]
+        seq = None
+        try:
+            while True:
+                item = ring.get()
+                if item is ABORTED or item is END_OF_STREAM:
+                    return
+                seq = item.seq
+                t0, c0 = self.clock.now_ns(), thread_cpu_ns()
+                sink.process(item)
+                now = self.clock.now_ns()
+                counters.record((now - t0) / 1e6, (thread_cpu_ns() - c0) / 1e6)
+                if item.capture_ns:
+                    latencies.append((now - item.capture_ns) / 1e6)
+        except BaseException as exc:
+            self._fail(sink.name, seq, exc)
+        finally:
+            self._close_node(sink)
+
+    def _close_node(self, node: Stage | Source) -> None:
+        """Close `node` on its own thread (some resources, e.g. windows, are thread-bound)."""
+        try:
+            if isinstance(node, Sink):
+                if self._error is not None:
+                    reason = "error"
+                elif self.interrupted or self._stop_requested.is_set():
+                    reason = "interrupt"
+                else:
+                    reason = "eos"
+                node.close(reason)
+            else:
+                node.close()
+        except BaseException as exc:
+            self._fail(node.name, None, exc)
+
+    def _fail(self, name: str, seq: int | None, exc: BaseException) -> None:
+        with self._error_lock:
+            if self._error is None:
+                if isinstance(exc, UserError):
+                    # a user-fixable problem found while running (e.g. disk full): keep its message
+                    self._error = exc  # type: ignore[assignment]
+                else:
+                    self._error = StageError(name, seq, exc)
+                    self._error.__cause__ = exc
+                self.bus.post(Message("error", name, str(self._error)))
+        self._stop_requested.set()
+        self._abort_rings()
+
+    def _abort_rings(self) -> None:
+        for ring in [*self.stage_rings, *self.sink_rings]:
+            ring.abort()
+
+    # -- observing ----------------------------------------------------------------------------
+    def stats(self) -> dict:
+        return {
+            "nodes": {name: c.as_dict() for name, c in self.counters.items()},
+            "rings": [r.stats() for r in [*self.stage_rings, *self.sink_rings]],
+            "in_flight": self.in_flight,
+        }

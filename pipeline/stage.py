@@ -1,0 +1,70 @@
+"""The contracts of sources, stages and sinks.
+
+A **Source** produces frames: `open()` returns the `Caps` it will produce; `read()` returns the next
+`Frame`, or None at the end of the stream; `close()` releases the device or file.
+
+A **Stage** transforms frames on its own thread: `open(caps_in)` is called once when the graph is
+built and returns the caps it will produce (raising `GraphError` if it can never accept
+`caps_in`); `process(frame)` returns the frame to pass on (the same object, modified, or a new one);
+`close()` releases resources. Stages never drop frames: dropping happens at the head of the graph.
+
+A **Sink** is a stage at the end of a branch: `process(frame)` consumes the frame and returns None.
+`close(reason)` finalises its output: reason is 'eos' (the stream ended), 'interrupt' (the user
+stopped it: keep what was written, playable) or 'error' (the graph failed: remove partial output).
+`ring_policy` says how its input ring treats overflow: `BLOCK` for sinks that must see every frame
+(files), `DROP_OLDEST` for live displays that only want the newest.
+"""
+from __future__ import annotations
+
+from pipeline.bus import Bus
+from pipeline.caps import Caps
+from pipeline.clock import SYSTEM_CLOCK
+from pipeline.frame import Frame
+from pipeline.ring import Overflow
+
+
+class Source:
+    name = "source"
+
+    def open(self) -> Caps:
+        raise NotImplementedError
+
+    def read(self) -> Frame | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class Stage:
+    name = "stage"
+    bus: Bus | None = None
+    clock = SYSTEM_CLOCK
+
+    def open(self, caps: Caps) -> Caps:
+        return caps
+
+    def process(self, frame: Frame) -> Frame | None:
+        return frame
+
+    def close(self) -> None:
+        pass
+
+    def post(self, kind: str, text: str, **data) -> None:
+        """Post a message on the graph's bus (no-op before the graph attaches one)."""
+        from pipeline.bus import Message
+
+        if self.bus is not None:
+            self.bus.post(Message(kind, self.name, text, data=data))
+
+
+class Sink(Stage):
+    name = "sink"
+    ring_policy = Overflow.BLOCK
+    ring_capacity = 4
+
+    def process(self, frame: Frame) -> None:
+        raise NotImplementedError
+
+    def close(self, reason: str = "eos") -> None:  # type: ignore[override]
+        pass

@@ -243,7 +243,8 @@ class Graph:
                 t0, c0 = self.clock.now_ns(), thread_cpu_ns()
                 out = stage.process(item)
                 wall_ms = (self.clock.now_ns() - t0) / 1e6
-                counters.record(wall_ms, (thread_cpu_ns() - c0) / 1e6)
+                cpu_ms = wall_ms if stage.cpu_runs_elsewhere else (thread_cpu_ns() - c0) / 1e6
+                counters.record(wall_ms, cpu_ms)
                 if out is None:
                     raise RuntimeError("process() returned None; stages must pass every frame on")
                 out.stage_ms[stage.name] = wall_ms

@@ -40,6 +40,9 @@ class Stage:
     name = "stage"
     bus: Bus | None = None
     clock = SYSTEM_CLOCK
+    cpu_runs_elsewhere = False
+    """True when `process` waits on a library's own thread (e.g. MediaPipe inference): the graph
+    then counts the stage's wall time as its CPU time, since the calling thread's CPU misses it."""
 
     def open(self, caps: Caps) -> Caps:
         return caps

@@ -1,0 +1,92 @@
+"""Person segmentation with the MediaPipe selfie models bundled in the mediapipe 0.10.21 wheel.
+
+Tiers (best first): `general` (256×256 input) and `landscape` (144×256 input, ~40% cheaper).
+The frame is shrunk to the model's input size here (INTER_AREA, then BGR→RGB on the small image),
+so MediaPipe never touches a full-resolution image. Output: `frame.mask`, float32 (h, w) person
+probability in [0, 1] at model resolution, for the whole frame (the general model's square input
+stretches a 16:9 frame; the mask is stretched back the same way when it is upsampled).
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+# MediaPipe logs through glog/absl to stderr at C level; keep the terminal for our own messages.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from pipeline.caps import Caps  # noqa: E402
+from pipeline.errors import UserError  # noqa: E402
+from pipeline.frame import Frame  # noqa: E402
+from pipeline.stage import Stage  # noqa: E402
+
+# model name -> (MediaPipe model_selection, (input width, input height))
+SEGMENTER_MODELS = {
+    "general": (0, (256, 256)),
+    "landscape": (1, (256, 144)),
+}
+SEGMENTER_TIERS = ("general", "landscape")
+"""Best quality first; a scheduler downgrades along this order."""
+
+
+def check_segmenter(name: str) -> str:
+    if name not in SEGMENTER_MODELS:
+        raise UserError(f"--segmenter {name!r}: choose one of {', '.join(SEGMENTER_MODELS)}")
+    return name
+
+
+class Segment(Stage):
+    """Runs the selfie model on every frame and attaches `frame.mask`."""
+
+    name = "segment"
+    cpu_runs_elsewhere = True  # inference runs on MediaPipe's own thread: count wall time as CPU
+
+    def __init__(self, model: str = "landscape"):
+        self.model = check_segmenter(model)
+        self._requested = self.model
+        self._lock = threading.Lock()
+        self._sessions: dict[str, object] = {}
+
+    def _session(self, model: str):
+        if model not in self._sessions:
+            from mediapipe.python.solutions import selfie_segmentation
+
+            selection = SEGMENTER_MODELS[model][0]
+            self._sessions[model] = selfie_segmentation.SelfieSegmentation(model_selection=selection)
+        return self._sessions[model]
+
+    def open(self, caps: Caps) -> Caps:
+        self._session(self.model)
+        return caps
+
+    def set_model(self, model: str) -> None:
+        """Switch model at the next frame (thread-safe; used by presets, keys and the scheduler)."""
+        with self._lock:
+            self._requested = check_segmenter(model)
+
+    def segment(self, pixels_bgr: np.ndarray, model: str | None = None) -> np.ndarray:
+        """The person probability (float32, model resolution) of one BGR(A) image."""
+        model = model or self.model
+        size = SEGMENTER_MODELS[model][1]
+        small = cv2.resize(pixels_bgr[:, :, :3], size, interpolation=cv2.INTER_AREA)
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        result = self._session(model).process(rgb)
+        return np.ascontiguousarray(result.segmentation_mask, dtype=np.float32)
+
+    def process(self, frame: Frame) -> Frame:
+        with self._lock:
+            if self._requested != self.model:
+                self.post("tier", f"segmenter {self.model} -> {self._requested}",
+                          old=self.model, new=self._requested)
+                self.model = self._requested
+        frame.mask = self.segment(frame.pixels, self.model)
+        frame.tiers[self.name] = self.model
+        return frame
+
+    def close(self) -> None:
+        for session in self._sessions.values():
+            session.close()
+        self._sessions.clear()

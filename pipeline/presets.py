@@ -1,0 +1,153 @@
+"""Presets: named TOML files of settings, validated on load.
+
+`--preset NAME` reads `presets/NAME.toml`; `--preset PATH` reads any file. Command-line options
+override the preset, which overrides the defaults in `Settings`. A bad key or value raises
+`UserError` naming the file, the key and what is allowed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable
+
+from pipeline.errors import UserError
+from pipeline.options import parse_fps, parse_size
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+
+
+@dataclass
+class Settings:
+    """Every tunable of a run. Units: sizes in pixels, rates in frames per second."""
+
+    description: str = ""
+    size: tuple[int, int] = (1280, 720)
+    fps: Fraction = Fraction(30)
+    segmenter: str = "landscape"
+    background: str = "blur"
+    edge_low: float = 0.25
+    """Model probability at or below which a pixel is fully background (alpha 0)."""
+    edge_high: float = 0.75
+    """Model probability at or above which a pixel is fully person (alpha 255)."""
+    max_in_flight: int = 2
+    """Live graphs: frames allowed inside the graph at once before the head drops new ones."""
+    sinks: list[str] = field(default_factory=list)
+    """Default sinks for `litecam run` (e.g. ["virtualcam", "preview"])."""
+
+
+def _string(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError("a string")
+    return value
+
+
+def _probability(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("a number from 0 to 1")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError("a number from 0 to 1")
+    return float(value)
+
+
+def _in_flight(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 8:
+        raise ValueError("an integer from 1 to 8")
+    return value
+
+
+def _size(value: Any, key: str) -> tuple[int, int]:
+    if not isinstance(value, str):
+        raise ValueError('a string such as "1280x720"')
+    return parse_size(value, option=key)
+
+
+def _fps(value: Any, key: str) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError("a number of frames per second, e.g. 30")
+    return parse_fps(value, option=key)
+
+
+def _segmenter(value: Any, key: str) -> str:
+    from pipeline.stages.segment import check_segmenter
+
+    return check_segmenter(_string(value, key))
+
+
+def _background(value: Any, key: str) -> str:
+    from pipeline.stages.background import parse_background
+
+    parse_background(_string(value, key))
+    return value
+
+
+SINK_KINDS = ("virtualcam", "preview", "null")
+
+
+def _sinks(value: Any, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v in SINK_KINDS for v in value):
+        raise ValueError(f"a list drawn from {list(SINK_KINDS)}")
+    return list(value)
+
+
+PRESET_KEYS: dict[str, Callable[[Any, str], Any]] = {
+    "description": _string,
+    "size": _size,
+    "fps": _fps,
+    "segmenter": _segmenter,
+    "background": _background,
+    "edge_low": _probability,
+    "edge_high": _probability,
+    "max_in_flight": _in_flight,
+    "sinks": _sinks,
+}
+assert set(PRESET_KEYS) == {f.name for f in dataclasses.fields(Settings)}
+
+
+def available_presets() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+
+
+def resolve_preset(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists() or "/" in name_or_path:
+        if not path.is_file():
+            raise UserError(f"preset file {name_or_path} not found (or not a file)")
+        return path
+    candidate = PRESET_DIR / f"{name_or_path}.toml"
+    if not candidate.is_file():
+        raise UserError(f"preset {name_or_path!r} not found; available: {', '.join(available_presets())}")
+    return candidate
+
+
+def load_preset(name_or_path: str, base: Settings | None = None) -> Settings:
+    """Settings from a preset file, on top of `base` (defaults if None)."""
+    path = resolve_preset(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"preset {path}: not valid TOML ({exc})") from None
+    return apply_values(data, base or Settings(), where=f"preset {path}")
+
+
+def apply_values(data: dict, settings: Settings, where: str) -> Settings:
+    """Validate `data` (a preset's table) and return `settings` updated with it."""
+    values = {}
+    for key, raw in data.items():
+        parser = PRESET_KEYS.get(key)
+        if parser is None:
+            raise UserError(f"{where}: unknown key {key!r}; allowed keys: {', '.join(PRESET_KEYS)}")
+        try:
+            values[key] = parser(raw, key)
+        except ValueError as exc:
+            raise UserError(f"{where}: key {key!r} = {raw!r} is not valid; expected {exc}") from None
+        except UserError as exc:
+            raise UserError(f"{where}: {exc}") from None
+    updated = dataclasses.replace(settings, **values)
+    if updated.edge_low >= updated.edge_high:
+        raise UserError(
+            f"{where}: edge_low ({updated.edge_low}) must be below edge_high ({updated.edge_high})"
+        )
+    return updated

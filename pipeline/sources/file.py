@@ -1,0 +1,302 @@
+"""A video file or stream URL, decoded with PyAV; audio packets kept for remuxing.
+
+Pixels: every decoded frame is converted to the graph's layout, BGR uint8 (H, W, 3), C-contiguous.
+- **Odd sizes** are cropped to even by dropping the last column and/or row (no resampling, so the
+  remaining pixels are exactly the decoded ones); `Caps` reports the cropped size. Frames smaller
+  than 2×2 are refused with `UserError`.
+- **Rotation**: a display matrix (phone video) is honoured: frames are rotated by the multiple of
+  90° it names (`VideoFrame.rotation`, counter-clockwise), and `Caps` reports the rotated size.
+  Flips and non-right angles in the matrix are ignored (rounded to the nearest 90°).
+- **Alpha** in the input (e.g. VP9-with-alpha WebM) is not kept: FFmpeg's native decoders drop it
+  and the graph's input layout is BGR.
+
+Timestamps: `media_pts` / `time_base` are the container's pts and the video stream's time base,
+kept exactly; `pts_ns = floor(media_pts × time_base × 1e9)` in integer arithmetic. Frames the
+decoder returns without a pts get the previous frame's pts plus the frame duration (the frame's own
+duration if the container gives one, else one period of the stream's average rate); a first frame
+without pts gets the stream's start time, or 0. `seq` counts from 0; `capture_ns` is `clock.now_ns()`
+when `read()` returns the frame.
+
+Audio: packets of the first audio stream are demuxed in the same loop as the video and attached,
+in demux order, to `frame.audio` of the next video frame the decoder returns; packets demuxed after
+the last video frame go onto the last frame (the source holds one frame back for that). No audio
+packet is dropped. Empty packets (the demuxer's end-of-stream flush markers) are not audio and are
+not attached.
+
+Errors: a missing path, a directory, a zero-byte file, a file PyAV cannot open or whose video it
+cannot decode raise `UserError` naming the path. `open()` decodes the first frame, so a file that
+opens but does not decode fails before processing starts. A decode or demux error in the middle of
+a file also raises `UserError` naming the file and the frame position (how many frames were read):
+frames are never silently dropped. A URL that does not answer fails after `timeout_s`.
+
+`loop=True` (looping background videos): at the end of the file the source seeks back to the start
+and goes on; the first frame of each new pass has `discont=True`, and `media_pts`/`pts_ns` keep
+increasing (each pass is shifted to start where the previous one ended: its last pts plus that
+frame's duration). Audio packet timestamps are shifted by the same amount. `Caps.frame_count` is
+None when looping.
+"""
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from typing import Iterator
+
+import av
+import numpy as np
+
+from pipeline.caps import Caps
+from pipeline.clock import SYSTEM_CLOCK
+from pipeline.errors import UserError
+from pipeline.frame import Frame
+from pipeline.stage import Source
+
+_WHAT_WORKS = "try an MP4/MKV/WebM/MOV with H.264, HEVC, VP9, AV1 or MPEG-4 video"
+
+try:  # PyAV >= 14 exposes FFmpegError at top level; older releases only in av.error
+    _AVError: type[BaseException] = av.FFmpegError  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover
+    _AVError = av.error.FFmpegError  # type: ignore[attr-defined]
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def check_readable_file(path: str, what: str = "video") -> None:
+    """Raise `UserError` unless `path` is an existing, non-empty regular file we may read."""
+    if not os.path.exists(path):
+        raise UserError(f"{what} file not found: {path} (check the path; give an existing file)")
+    if os.path.isdir(path):
+        raise UserError(f"{path} is a directory, not a {what} file (give the path of a file inside it)")
+    if os.path.getsize(path) == 0:
+        raise UserError(f"{what} file is empty (0 bytes): {path} (the file is incomplete; give a complete file)")
+    if not os.access(path, os.R_OK):
+        raise UserError(f"{what} file is not readable: {path} (check its permissions)")
+
+
+class FileSource(Source):
+    """Frames of a video file or URL (see the module docstring for every rule it follows).
+
+    Named "file-in", not "file": node names are unique in a graph and "file" is the file sink's
+    name, so that a transcode (file source → file sink) is a valid graph.
+    """
+
+    name = "file-in"
+
+    def __init__(
+        self,
+        path_or_url: str | os.PathLike,
+        *,
+        loop: bool = False,
+        timeout_s: float = 10.0,
+        clock=SYSTEM_CLOCK,
+        audio: bool = True,
+    ):
+        self.path = os.fspath(path_or_url)
+        self.loop = loop
+        self.timeout_s = timeout_s
+        self.clock = clock
+        self.audio = audio
+        self._container = None
+        self._gen: Iterator[Frame] | None = None
+        self._first: Frame | None = None
+        self.frames_read = 0
+        self.loops = 0
+
+    # -- opening ------------------------------------------------------------------------------
+    def open(self) -> Caps:
+        if not _is_url(self.path):
+            check_readable_file(self.path)
+        try:
+            if _is_url(self.path):
+                self._container = av.open(self.path, timeout=self.timeout_s)
+            else:
+                self._container = av.open(self.path)
+        except _AVError as exc:
+            where = "could not be opened" if _is_url(self.path) else "is not a video PyAV can read"
+            raise UserError(f"{self.path} {where} (av error: {_one_line(exc)}); {_WHAT_WORKS}") from exc
+        except OSError as exc:  # pragma: no cover - permissions races etc.
+            raise UserError(f"{self.path} could not be opened: {_one_line(exc)}") from exc
+        try:
+            return self._open_streams()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_streams(self) -> Caps:
+        container = self._container
+        if not container.streams.video:
+            raise UserError(f"{self.path} has no video stream; {_WHAT_WORKS}")
+        video = container.streams.video[0]
+        if video.codec_context is None:
+            raise UserError(f"{self.path}: its video codec is not one PyAV can decode; {_WHAT_WORKS}")
+        video.thread_type = "AUTO"
+        self._video = video
+        self._audio = container.streams.audio[0] if (self.audio and container.streams.audio) else None
+        self._tb = Fraction(video.time_base) if video.time_base else Fraction(1, 90000)
+        rate = video.average_rate or video.guessed_rate or Fraction(25)
+        self._fps = Fraction(rate)
+        self._default_duration = max(1, round(1 / (self._fps * self._tb)))
+
+        # Decode the first frame now: a file that opens but does not decode fails here, before
+        # any processing, and the frame tells the real size after rotation and cropping.
+        self._gen = self._frames()
+        self._first = next(self._gen, None)
+        if self._first is None:
+            raise UserError(f"{self.path} contains no decodable video frames; {_WHAT_WORKS}")
+        h, w = self._first.pixels.shape[:2]
+        frames = None if self.loop else (video.frames or None)
+        return Caps(
+            w,
+            h,
+            self._fps,
+            channels=3,
+            live=False,
+            has_audio=self._audio is not None,
+            audio_stream=self._audio,
+            video_time_base=self._tb,
+            frame_count=frames,
+        )
+
+    @property
+    def audio_stream(self):
+        """The PyAV input audio stream whose packets the frames carry (None without audio)."""
+        return self._audio
+
+    # -- reading ------------------------------------------------------------------------------
+    def read(self) -> Frame | None:
+        if self._first is not None:
+            frame, self._first = self._first, None
+        else:
+            if self._gen is None:
+                return None
+            frame = next(self._gen, None)
+            if frame is None:
+                return None
+        frame.capture_ns = self.clock.now_ns()
+        return frame
+
+    def close(self) -> None:
+        gen, self._gen = self._gen, None
+        if gen is not None:
+            try:
+                gen.close()
+            except Exception:
+                pass
+        container, self._container = self._container, None
+        if container is not None:
+            container.close()
+
+    # -- decoding -----------------------------------------------------------------------------
+    def _error(self, exc: BaseException, decoded: int) -> UserError:
+        return UserError(
+            f"{self.path}: decode error after {decoded} frame(s) of pass {self.loops + 1} "
+            f"(av error: {_one_line(exc)}); the file is damaged or truncated — "
+            f"re-encode or re-download it"
+        )
+
+    def _decode_pass(self) -> Iterator[tuple[av.VideoFrame, list]]:
+        """One pass over the file: (decoded video frame, audio packets that go with it)."""
+        streams = [self._video] + ([self._audio] if self._audio is not None else [])
+        audio_index = self._audio.index if self._audio is not None else -1
+        held: tuple[av.VideoFrame, list] | None = None
+        pending: list = []
+        decoded = 0
+        try:
+            for packet in self._container.demux(*streams):
+                if packet.stream_index == audio_index:
+                    if packet.size:
+                        pending.append(packet)
+                    continue
+                if not packet.size:
+                    continue  # the demuxer's end marker: the decoder is drained once, below
+                for av_frame in self._video.decode(packet):
+                    decoded += 1
+                    if held is not None:
+                        yield held
+                    held, pending = (av_frame, pending), []
+            for av_frame in self._video.decode(None):  # drain the frames the decoder still holds
+                decoded += 1
+                if held is not None:
+                    yield held
+                held, pending = (av_frame, pending), []
+        except _AVError as exc:
+            raise self._error(exc, decoded) from exc
+        if held is not None:
+            held[1].extend(pending)
+            yield held
+
+    def _to_pixels(self, av_frame: av.VideoFrame) -> np.ndarray:
+        pixels = av_frame.to_ndarray(format="bgr24")
+        turns = round((av_frame.rotation or 0) / 90) % 4
+        if turns:
+            pixels = np.rot90(pixels, turns)
+        h, w = pixels.shape[:2]
+        even_h, even_w = h - h % 2, w - w % 2
+        if even_h < 2 or even_w < 2:
+            raise UserError(f"{self.path}: frame size {w}x{h} is too small (need at least 2x2)")
+        if (even_h, even_w) != (h, w):
+            pixels = pixels[:even_h, :even_w]
+        return np.ascontiguousarray(pixels)
+
+    def _frames(self) -> Iterator[Frame]:
+        tb = self._tb
+        seq = 0
+        offset = 0  # added to this pass's pts so that looping keeps pts increasing
+        audio_offset = 0
+        next_start: int | None = None  # end of the previous pass (last pts + its duration)
+        while True:
+            first_in_pass = True
+            prev_pts: int | None = None
+            prev_duration = self._default_duration
+            for av_frame, packets in self._decode_pass():
+                pts = av_frame.pts
+                duration = av_frame.duration or self._default_duration
+                if pts is None:
+                    if prev_pts is not None:
+                        pts = prev_pts + prev_duration
+                    else:
+                        start = self._video.start_time
+                        pts = start if start is not None else 0
+                if first_in_pass and next_start is not None:
+                    offset = next_start - pts
+                    if self._audio is not None:
+                        shift = offset * tb / Fraction(self._audio.time_base)
+                        audio_offset = round(shift)
+                prev_pts, prev_duration = pts, duration
+                media_pts = pts + offset
+                if audio_offset:
+                    for packet in packets:
+                        if packet.pts is not None:
+                            packet.pts += audio_offset
+                        if packet.dts is not None:
+                            packet.dts += audio_offset
+                frame = Frame(
+                    pixels=self._to_pixels(av_frame),
+                    pts_ns=(media_pts * tb.numerator * 1_000_000_000) // tb.denominator,
+                    seq=seq,
+                    discont=first_in_pass and next_start is not None,
+                    media_pts=media_pts,
+                    time_base=tb,
+                    audio=packets,
+                )
+                first_in_pass = False
+                seq += 1
+                self.frames_read = seq
+                yield frame
+            if not self.loop or prev_pts is None:
+                return
+            next_start = prev_pts + offset + prev_duration
+            self.loops += 1
+            try:
+                self._container.seek(0)
+            except _AVError as exc:
+                raise UserError(
+                    f"{self.path}: cannot seek back to the start to loop (av error: {_one_line(exc)}); "
+                    f"use a seekable file (not a stream) for a looping background"
+                ) from exc
+            self._video.codec_context.flush_buffers()

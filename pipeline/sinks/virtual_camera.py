@@ -71,3 +71,10 @@ class VirtualCameraSink(Sink):
         if self._camera is not None:
             self._camera.close()
             self._camera = None
+
+
+def find_loopback_devices() -> list[str]:
+    """v4l2loopback device nodes with their card labels (Linux; empty elsewhere)."""
+    from pipeline.sources.camera import _sysfs_name, is_loopback_node, list_camera_nodes
+
+    return [f"{node} ({_sysfs_name(node)})" for node in list_camera_nodes() if is_loopback_node(node)]

@@ -7,6 +7,7 @@ because drivers silently substitute the nearest mode they support.
 from __future__ import annotations
 
 import glob
+import os
 import sys
 from fractions import Fraction
 
@@ -97,3 +98,37 @@ class CameraSource(Source):
         cap = getattr(self, "_cap", None)
         if cap is not None:
             cap.release()
+
+
+def _sysfs_name(node: str) -> str:
+    try:
+        return open(f"/sys/class/video4linux/{node.rsplit('/', 1)[-1]}/name").read().strip()
+    except OSError:
+        return "?"
+
+
+def is_loopback_node(node: str) -> bool:
+    """True for v4l2loopback devices (outputs, not cameras)."""
+    base = node.rsplit("/", 1)[-1]
+    driver = os.path.realpath(f"/sys/class/video4linux/{base}/device/driver")
+    return "v4l2loopback" in driver or "loopback" in _sysfs_name(node).lower() or "litecam" in _sysfs_name(node)
+
+
+def probe_cameras() -> list[str]:
+    """One line per camera that opens: node or index, name, and the mode it gives by default."""
+    found = []
+    if sys.platform.startswith("linux"):
+        candidates = [(int(n.removeprefix("/dev/video")), n) for n in list_camera_nodes()
+                      if n.removeprefix("/dev/video").isdigit() and not is_loopback_node(n)]
+    else:
+        candidates = [(i, f"camera {i}") for i in range(4)]
+    for index, label in candidates:
+        cap = cv2.VideoCapture(index, camera_backend())
+        if cap.isOpened():
+            width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            fps = cap.get(cv2.CAP_PROP_FPS)
+            name = _sysfs_name(label) if label.startswith("/dev/") else ""
+            found.append(f"{label} {name} ({width}x{height}@{fps:g}, {fourcc_name(cap.get(cv2.CAP_PROP_FOURCC))}) "
+                         f"-> litecam run --camera {index}")
+        cap.release()
+    return found

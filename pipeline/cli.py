@@ -1,0 +1,364 @@
+"""The `litecam` command line (also `python -m pipeline`).
+
+Commands: demo, run, transcode, matte, devices. User errors print one line and exit with 2;
+a stage failure prints one line naming the stage and frame and exits with 1 (`--debug` shows the
+traceback); Ctrl-C finishes the frames already captured, finalises outputs and exits with 130.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from pipeline.errors import StageError, UserError
+from pipeline.options import parse_fps, parse_size
+from pipeline.presets import Settings, load_preset
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+EXIT_USER_ERROR = 2
+EXIT_STAGE_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+# -- settings -------------------------------------------------------------------------------------
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("effects (override the preset)")
+    group.add_argument("--preset", help="preset name (presets/NAME.toml) or path to a .toml file")
+    group.add_argument("--background", metavar="SPEC",
+                       help="blur | blur:N | image:PATH | video:PATH | color:#RRGGBB | transparent | none")
+    group.add_argument("--segmenter", choices=["general", "landscape"], help="selfie model")
+    group.add_argument("--size", metavar="WxH", help="frame size of camera/synthetic/image input, e.g. 1280x720")
+    group.add_argument("--fps", metavar="N", help="frame rate of camera/synthetic/image input")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
+
+
+def settings_from(args: argparse.Namespace, default_preset: str | None = None) -> Settings:
+    """Defaults, then the preset, then the command-line options."""
+    settings = Settings()
+    preset = args.preset or default_preset
+    if preset:
+        settings = load_preset(preset, settings)
+    overrides = {}
+    if args.background is not None:
+        from pipeline.stages.background import parse_background
+
+        parse_background(args.background)
+        overrides["background"] = args.background
+    if args.segmenter is not None:
+        overrides["segmenter"] = args.segmenter
+    if args.size is not None:
+        overrides["size"] = parse_size(args.size)
+    if args.fps is not None:
+        overrides["fps"] = parse_fps(args.fps)
+    return dataclasses.replace(settings, **overrides)
+
+
+# -- building blocks ------------------------------------------------------------------------------
+def make_source(spec: str, settings: Settings, *, live: bool, frames: int | None = None):
+    """'synthetic', 'camera:N', an image file, or a video file/URL."""
+    width, height = settings.size
+    if spec == "synthetic":
+        from pipeline.sources.synthetic import SyntheticSource
+
+        return SyntheticSource(width, height, settings.fps, frames=frames, live=live)
+    if spec.startswith("camera:"):
+        from pipeline.sources.camera import CameraSource
+
+        index = spec.split(":", 1)[1]
+        if not index.isdigit():
+            raise UserError(f"--input {spec!r}: expected camera:N with N a camera number, e.g. camera:0")
+        return CameraSource(int(index), width, height, float(settings.fps))
+    if Path(spec).suffix.lower() in IMAGE_SUFFIXES:
+        from pipeline.sources.image import ImageSource
+
+        return ImageSource(spec, fps=settings.fps, frame_count=frames, live=live)
+    from pipeline.sources.file import FileSource
+
+    return FileSource(spec)
+
+
+def make_effects(settings: Settings, keep_alpha: bool = False):
+    from pipeline.stages.background import Background
+    from pipeline.stages.segment import Segment
+
+    segment = Segment(settings.segmenter)
+    background = Background(settings.background, edge_lo=settings.edge_low, edge_hi=settings.edge_high,
+                            keep_alpha=keep_alpha)
+    return segment, background
+
+
+def parse_sink(spec: str, graph_ref: dict, background=None):
+    """'virtualcam', 'preview', 'null' or 'file:PATH'."""
+    kind, _, arg = spec.partition(":")
+    if kind == "file":
+        if not arg:
+            raise UserError("--sink file:PATH needs a path, e.g. --sink file:out.mp4")
+        from pipeline.sinks.encoder import FileSink
+
+        return FileSink(arg)
+    if kind == "virtualcam":
+        from pipeline.sinks.virtual_camera import VirtualCameraSink
+
+        return VirtualCameraSink(device=arg or None)
+    if kind == "preview":
+        from pipeline.sinks.preview import PreviewSink
+
+        return PreviewSink(
+            on_quit=lambda: graph_ref["graph"].stop(),
+            on_next_background=background.cycle if background is not None else None,
+            head_drops=lambda: graph_ref["graph"].counters[graph_ref["graph"].source.name].dropped,
+        )
+    if kind == "null":
+        from pipeline.sinks.null import NullSink
+
+        return NullSink()
+    raise UserError(f"--sink {spec!r}: choose virtualcam[:DEVICE], preview, file:PATH or null")
+
+
+class Progress:
+    """A progress line on stderr (frames, fps, ETA) while a graph runs; quiet when not a terminal."""
+
+    def __init__(self, label: str, total: int | None, count, interval_s: float | None = None):
+        self.label, self.total, self.count = label, total, count
+        self.tty = sys.stderr.isatty()
+        self.interval_s = interval_s or (0.25 if self.tty else 5.0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._start = time.monotonic()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._print(final=True)
+
+    def _print(self, final: bool = False) -> None:
+        done = self.count()
+        elapsed = max(time.monotonic() - self._start, 1e-9)
+        fps = done / elapsed
+        if self.total:
+            eta = (self.total - done) / fps if fps > 0 else float("inf")
+            eta_text = f"ETA {eta:4.0f} s" if eta != float("inf") else "ETA   ? s"
+            text = f"{self.label}: {done}/{self.total} frames ({100 * done / self.total:3.0f}%) {fps:5.1f} fps {eta_text}"
+        else:
+            text = f"{self.label}: {done} frames {fps:5.1f} fps"
+        if self.tty:
+            print("\r" + text + ("\n" if final else ""), end="", file=sys.stderr, flush=True)
+        elif not final:
+            print(text, file=sys.stderr, flush=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._print()
+
+
+def run_graph(graph, progress_label: str | None = None, progress_node: str | None = None) -> dict:
+    """Run `graph` with SIGTERM mapped to a clean stop and an optional progress line."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: graph.stop()) \
+        if threading.current_thread() is threading.main_thread() else None
+    try:
+        if progress_label:
+            counters = graph.counters[progress_node]
+            with Progress(progress_label, graph.caps[0].frame_count, lambda: counters.processed):
+                return graph.run()
+        return graph.run()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def timing_table(graph, wall_s: float, cpu_s: float, frames: int) -> str:
+    rows = ["| node | frames | wall ms/frame | CPU ms/frame |", "|---|---:|---:|---:|"]
+    for name, c in graph.counters.items():
+        d = c.as_dict()
+        rows.append(f"| {name} | {d['processed']} | {d['wall_ms_per_frame']:.2f} | {d['cpu_ms_per_frame']:.2f} |")
+    n = max(frames, 1)
+    rows.append(f"| **whole process** | {frames} | {1000 * wall_s / n:.2f} ({frames / wall_s:.1f} fps) "
+                f"| {1000 * cpu_s / n:.2f} |")
+    return "\n".join(rows)
+
+
+# -- commands -------------------------------------------------------------------------------------
+def cmd_demo(args) -> int:
+    import cv2
+    import numpy as np
+
+    from kernels.mask import alpha_from_mask
+    from pipeline.graph import Graph
+    from pipeline.sinks.encoder import FileSink
+    from pipeline.sinks.grab import GrabSink
+    from pipeline.sources.synthetic import SyntheticSource
+
+    settings = settings_from(args, default_preset="video-call-720p")
+    out = Path(args.out)
+    width, height = settings.size
+    source = SyntheticSource(width, height, settings.fps, frames=args.frames)
+    segment, background = make_effects(settings)
+    grab = GrabSink(seq=args.frames // 2)
+    graph = Graph(source, [segment, background], [FileSink(str(out)), grab])
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    run_graph(graph, "demo", "file")
+    wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
+    frame = grab.frame
+    side_by_side_path = out.with_name(out.stem + "-side-by-side.png")
+    if frame is not None:
+        alpha = alpha_from_mask(frame.mask, height, width, settings.edge_low, settings.edge_high)
+        output = frame.pixels
+        if output.shape[2] == 4:
+            output = cv2.cvtColor(output, cv2.COLOR_BGRA2BGR)
+        panels = [source.render(frame.seq), cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR), output]
+        cv2.imwrite(str(side_by_side_path), np.hstack(panels))
+    print(f"wrote {out} ({args.frames} frames, {width}x{height} @ {float(settings.fps):g} fps) "
+          f"and {side_by_side_path} (input | mask | output)")
+    print(timing_table(graph, wall_s, cpu_s, args.frames))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from pipeline.graph import Graph
+
+    settings = settings_from(args, default_preset="video-call-720p")
+    source_spec = args.input or f"camera:{args.camera}"
+    source = make_source(source_spec, settings, live=True)
+    segment, background = make_effects(settings)
+    graph_ref: dict = {}
+    sink_specs = args.sink or settings.sinks or ["virtualcam"]
+    sinks = [parse_sink(spec, graph_ref, background) for spec in sink_specs]
+    graph = Graph(source, [segment, background], sinks, max_in_flight=settings.max_in_flight)
+    graph_ref["graph"] = graph
+    graph.bus.subscribe(lambda m: m.kind in ("info", "warning", "tier") and
+                        print(f"litecam: {m.origin}: {m.text}", file=sys.stderr))
+    stats = run_graph(graph)
+    head = stats["nodes"][source.name]
+    print(f"litecam: {head['processed']} frames captured, {head['dropped']} dropped at the head",
+          file=sys.stderr)
+    return EXIT_INTERRUPTED if graph.interrupted else 0
+
+
+def cmd_transcode(args) -> int:
+    from pipeline.graph import Graph
+    from pipeline.sinks.encoder import FileSink
+
+    settings = settings_from(args, default_preset="transcode")
+    source = make_source(args.input, settings, live=False)
+    segment, background = make_effects(settings)
+    graph = Graph(source, [segment, background], [FileSink(args.output)])
+    stats = run_graph(graph, "transcode", "file")
+    written = stats["nodes"]["file"]["processed"]
+    if graph.interrupted:
+        print(f"litecam: interrupted: {args.output} holds the {written} frames processed so far",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"wrote {args.output} ({written} frames)")
+    return 0
+
+
+def cmd_matte(args) -> int:
+    from pipeline.sinks.matte import MatteSink, write_folder_mattes
+
+    settings = settings_from(args, default_preset="transcode")
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"matte output {out_dir} exists and is not a folder")
+    source_path = Path(args.input)
+    if source_path.is_dir():
+        count = write_folder_mattes(source_path, out_dir, settings)
+        print(f"wrote {count} mattes to {out_dir}")
+        return 0
+    from pipeline.graph import Graph
+    from pipeline.stages.segment import Segment
+
+    source = make_source(args.input, settings, live=False, frames=1)
+    sink = MatteSink(out_dir, settings.edge_low, settings.edge_high,
+                     single_name=source_path.stem + ".png" if source_path.suffix.lower() in IMAGE_SUFFIXES else None)
+    graph = Graph(source, [Segment(settings.segmenter)], [sink])
+    stats = run_graph(graph, "matte", sink.name)
+    print(f"wrote {stats['nodes'][sink.name]['processed']} mattes to {out_dir}")
+    return EXIT_INTERRUPTED if graph.interrupted else 0
+
+
+def cmd_devices(args) -> int:
+    from pipeline.sinks.virtual_camera import find_loopback_devices, virtual_camera_help
+    from pipeline.sources.camera import probe_cameras
+
+    cameras = probe_cameras()
+    print("cameras:")
+    if not cameras:
+        print("  none found (no /dev/video* capture device); use --input synthetic or a video file")
+    for camera in cameras:
+        print(f"  {camera}")
+    loopbacks = find_loopback_devices()
+    print("virtual camera:")
+    if loopbacks:
+        for device in loopbacks:
+            print(f"  {device} (v4l2loopback) usable: litecam run --sink virtualcam:{device.split()[0]}")
+    else:
+        print("  not usable: " + virtual_camera_help("no v4l2loopback device found"))
+    return 0
+
+
+# -- entry point ----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="litecam", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="built-in synthetic clip -> MP4 + side-by-side PNG + timings")
+    demo.add_argument("--out", default="litecam-demo.mp4", help="output video (default: %(default)s)")
+    demo.add_argument("--frames", type=int, default=90, help="frames to render (default: %(default)s)")
+    add_common_options(demo)
+
+    run = commands.add_parser("run", help="live: camera -> effects -> virtual camera and/or preview")
+    run.add_argument("--camera", type=int, default=0, help="camera number (default: %(default)s)")
+    run.add_argument("--input", help="instead of a camera: synthetic, an image, or a video file/URL")
+    run.add_argument("--sink", action="append",
+                     help="virtualcam[:DEVICE] | preview | file:PATH | null (repeatable)")
+    add_common_options(run)
+
+    transcode = commands.add_parser("transcode", help="offline: video file in, video file out, every frame")
+    transcode.add_argument("input")
+    transcode.add_argument("output", help=".mp4/.mkv (H.264), .webm (VP9, alpha kept), .mov (ProRes 4444 with alpha)")
+    add_common_options(transcode)
+
+    matte = commands.add_parser("matte", help="write the person mask as 8-bit PNGs")
+    matte.add_argument("input", help="a video, an image, or a folder of images")
+    matte.add_argument("output", help="folder for the PNGs")
+    add_common_options(matte)
+
+    devices = commands.add_parser("devices", help="list cameras and whether a virtual camera is usable")
+    devices.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+COMMANDS = {"demo": cmd_demo, "run": cmd_run, "transcode": cmd_transcode, "matte": cmd_matte,
+            "devices": cmd_devices}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "frames", 1) is not None and getattr(args, "frames", 1) < 1:
+        print("litecam: error: --frames must be at least 1", file=sys.stderr)
+        return EXIT_USER_ERROR
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"litecam: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except StageError as exc:
+        if args.debug:
+            raise
+        print(f"litecam: error: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_STAGE_ERROR
+    except KeyboardInterrupt:
+        print("litecam: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

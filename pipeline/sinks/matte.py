@@ -1,0 +1,76 @@
+"""`litecam matte`: the person mask as 8-bit PNGs, exactly the alpha the compositor uses.
+
+The alpha comes from `kernels.mask.alpha_from_mask` with the run's edge settings: the composite
+kernels compute the very same values (they are tested to be bit-identical). Each PNG is written
+under a temporary name and renamed, so a crash never leaves a half-written image.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+
+from kernels.mask import alpha_from_mask
+from pipeline.caps import Caps
+from pipeline.errors import UserError
+from pipeline.frame import Frame
+from pipeline.stage import Sink
+
+MATTE_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def prepare_output_dir(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create matte folder {out_dir}: {exc.strerror}") from None
+    if not os.access(out_dir, os.W_OK):
+        raise UserError(f"matte folder {out_dir} is not writable")
+
+
+def write_png(path: Path, image) -> None:
+    partial = path.with_name(f".{path.name}.partial.png")
+    if not cv2.imwrite(str(partial), image):
+        partial.unlink(missing_ok=True)
+        raise UserError(f"could not write {path} (disk full or folder removed?)")
+    os.replace(partial, path)
+
+
+class MatteSink(Sink):
+    """Writes `000000.png`, `000001.png`, … (or `single_name` for a one-image input)."""
+
+    name = "matte"
+
+    def __init__(self, out_dir: Path, edge_lo: float, edge_hi: float, single_name: str | None = None):
+        self.out_dir, self.edge_lo, self.edge_hi, self.single_name = Path(out_dir), edge_lo, edge_hi, single_name
+
+    def open(self, caps: Caps) -> Caps:
+        prepare_output_dir(self.out_dir)
+        return caps
+
+    def process(self, frame: Frame) -> None:
+        alpha = alpha_from_mask(frame.mask, frame.height, frame.width, self.edge_lo, self.edge_hi)
+        write_png(self.out_dir / (self.single_name or f"{frame.seq:06d}.png"), alpha)
+
+
+def write_folder_mattes(in_dir: Path, out_dir: Path, settings) -> int:
+    """One PNG per image of `in_dir` (same stem), at each image's own size. Returns the count."""
+    from pipeline.stages.segment import Segment
+
+    images = sorted(p for p in in_dir.iterdir() if p.suffix.lower() in MATTE_IMAGE_SUFFIXES)
+    if not images:
+        raise UserError(f"folder {in_dir} holds no images ({', '.join(sorted(MATTE_IMAGE_SUFFIXES))})")
+    prepare_output_dir(out_dir)
+    segment = Segment(settings.segmenter)
+    try:
+        for path in images:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise UserError(f"image {path} could not be read (corrupt, or not an image)")
+            mask = segment.segment(image)
+            alpha = alpha_from_mask(mask, image.shape[0], image.shape[1], settings.edge_low, settings.edge_high)
+            write_png(out_dir / f"{path.stem}.png", alpha)
+    finally:
+        segment.close()
+    return len(images)

@@ -247,6 +247,9 @@ def cmd_transcode(args) -> int:
     from pipeline.sinks.encoder import FileSink
 
     settings = settings_from(args, default_preset="transcode")
+    if Path(args.input).suffix.lower() in IMAGE_SUFFIXES or args.input == "synthetic":
+        raise UserError(f"transcode takes a video file or URL, not {args.input!r}; "
+                        "for a still image use 'litecam matte', for the built-in clip 'litecam demo'")
     source = make_source(args.input, settings, live=False)
     segment, background = make_effects(settings)
     graph = Graph(source, [segment, background], [FileSink(args.output)])

@@ -30,6 +30,10 @@ its `media_pts` (variable frame rate preserved; a container with a fixed time ba
 use 1 ms — rounds to its own tick). Otherwise pts come from `pts_ns`, relative to the first frame, in
 a 1/90000 time base. A pts that does not increase (a broken input) is moved to the previous pts + 1
 tick, counted in `pts_adjusted` and posted once as a warning — the frame is still written.
+Matroska/WebM cannot store negative timestamps: when remuxed audio starts before 0 (AAC priming,
+typically -1024 samples) the muxer shifts the whole file, video and audio alike, so that it starts
+at 0 — spacing and A/V sync stay exact, absolute times move by that pre-roll. MP4/MOV keep them
+exactly (edit list).
 
 Audio (`audio=True` and `caps.has_audio`): the packets in `frame.audio` are remuxed unchanged
 (same codec, same timestamps, same time base) into a stream made with

@@ -26,8 +26,11 @@ not attached.
 Errors: a missing path, a directory, a zero-byte file, a file PyAV cannot open or whose video it
 cannot decode raise `UserError` naming the path. `open()` decodes the first frame, so a file that
 opens but does not decode fails before processing starts. A decode or demux error in the middle of
-a file also raises `UserError` naming the file and the frame position (how many frames were read):
-frames are never silently dropped. A URL that does not answer fails after `timeout_s`.
+a file also raises `UserError` naming the file and the frame position (how many frames were read),
+and so does a file that ends before the frame count its header declares (a truncated MP4 with its
+index at the front): frames are not silently dropped. (Not detected: damage that the demuxer skips
+over in a container without a frame count, e.g. a corrupt Matroska cluster — FFmpeg resyncs and
+no error reaches the caller.) A URL that does not answer fails after `timeout_s`.
 
 `loop=True` (looping background videos): at the end of the file the source seeks back to the start
 and goes on; the first frame of each new pass has `discont=True`, and `media_pts`/`pts_ns` keep
@@ -206,6 +209,7 @@ class FileSource(Source):
         held: tuple[av.VideoFrame, list] | None = None
         pending: list = []
         decoded = 0
+        packets = 0
         try:
             for packet in self._container.demux(*streams):
                 if packet.stream_index == audio_index:
@@ -214,6 +218,7 @@ class FileSource(Source):
                     continue
                 if not packet.size:
                     continue  # the demuxer's end marker: the decoder is drained once, below
+                packets += 1
                 for av_frame in self._video.decode(packet):
                     decoded += 1
                     if held is not None:
@@ -229,6 +234,14 @@ class FileSource(Source):
         if held is not None:
             held[1].extend(pending)
             yield held
+        declared = self._video.frames
+        if declared and packets < declared:
+            # The index promised more frames than the file holds (e.g. an MP4 with its index at
+            # the front, cut short): say so instead of ending early in silence.
+            raise UserError(
+                f"{self.path} ended after {packets} of the {declared} frames its header declares: "
+                f"the file is truncated or damaged; re-encode or re-download it"
+            )
 
     def _to_pixels(self, av_frame: av.VideoFrame) -> np.ndarray:
         pixels = av_frame.to_ndarray(format="bgr24")

@@ -343,6 +343,64 @@ def test_no_frames_written_makes_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_two_file_sinks_share_frames_and_audio_packets(tmp_path):
+    src = make_clip(tmp_path / "in.mp4", audio="aac")
+    a, b = FileSink(tmp_path / "a.mp4", name="file-a"), FileSink(tmp_path / "b.mkv", name="file-b")
+    Graph(FileSource(src), stages=[], sinks=[a, b]).run()
+    ref = probe(src)
+    mp4, mkv = probe(tmp_path / "a.mp4"), probe(tmp_path / "b.mkv")
+    assert mp4["frames"] == mkv["frames"] == ref["frames"]
+    assert mp4["audio_packets"] == mkv["audio_packets"] == ref["audio_packets"]
+    assert mp4["times"] == ref["times"]
+    # Matroska cannot store the AAC priming packet's negative pts: the muxer shifts the whole
+    # file (video and audio alike) to start at 0, so the frame times keep their spacing exactly.
+    shift = mkv["times"][0] - ref["times"][0]
+    assert 0 <= shift <= ref["audio_frame_s"]
+    assert [t - shift for t in mkv["times"]] == ref["times"]
+
+
+def test_one_sink_failing_to_open_removes_the_other_sinks_partial_file(tmp_path):
+    good = FileSink(tmp_path / "good.mp4", name="good")
+    with pytest.raises(UserError, match="does not exist"):
+        Graph(ArraySource([gradient(0)]), stages=[], sinks=[good, FileSink(tmp_path / "no" / "x.mp4", name="bad")])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_non_increasing_timestamps_are_moved_one_tick_and_counted(tmp_path):
+    from pipeline.bus import Bus
+
+    sink = FileSink(tmp_path / "out.mp4")
+    sink.bus = Bus()
+    sink.open(Caps(W, H, Fraction(25)))
+    for i, pts_ns in enumerate([0, 40_000_000, 40_000_000, 80_000_000]):
+        sink.process(Frame(gradient(i), pts_ns=pts_ns, seq=i))
+    sink.close("eos")
+    assert sink.pts_adjusted == 1 and len(sink.bus.messages("warning")) == 1
+    assert probe(tmp_path / "out.mp4")["frames"] == 4
+
+
+def test_audio_packet_without_any_timestamp_is_skipped_and_counted(tmp_path):
+    from pipeline.bus import Bus
+
+    src = make_clip(tmp_path / "in.mp4", frames=3, audio="aac")
+    source = FileSource(src)
+    caps = source.open()
+    frames = list(iter(source.read, None))
+    sink = FileSink(tmp_path / "out.mp4")
+    sink.bus = Bus()
+    sink.open(caps)
+    first = frames[0].audio[0]
+    first.pts = first.dts = None
+    for frame in frames:
+        sink.process(frame)
+    sink.close("eos")
+    source.close()
+    total = sum(len(f.audio) for f in frames)
+    assert sink.audio_skipped == 1 and sink.audio_packets == total - 1
+    assert probe(tmp_path / "out.mp4")["audio_packets"] == total - 1
+    assert "without timestamp" in sink.bus.messages("warning")[0].text
+
+
 # -- unwritable output -----------------------------------------------------------------------
 @pytest.mark.parametrize(
     "name, pattern",
@@ -417,6 +475,40 @@ def test_bad_input_is_a_one_line_user_error_naming_the_path(tmp_path, kind):
     message = str(info.value)
     assert str(path) in message and "\n" not in message
     source.close()
+
+
+def _damaged(tmp_path: Path, kind: str) -> Path:
+    if kind == "corrupt-middle":
+        data = bytearray(make_clip(tmp_path / "good.mp4", frames=60, size=(160, 120)).read_bytes())
+        rng = np.random.default_rng(1)
+        for k in range(int(len(data) * 0.4), int(len(data) * 0.6), 97):
+            data[k] = int(rng.integers(0, 256))
+        path = tmp_path / "corrupt.mp4"
+    else:  # index at the front (faststart), then cut: the demuxer just stops early
+        good = make_clip(tmp_path / "good.mp4", frames=60, size=(160, 120))
+        with av.open(str(good)) as i, av.open(str(tmp_path / "fs.mp4"), "w", options={"movflags": "faststart"}) as o:
+            stream = o.add_stream_from_template(i.streams.video[0])
+            for packet in i.demux(i.streams.video[0]):
+                if packet.size:
+                    packet.stream = stream
+                    o.mux(packet)
+        data = (tmp_path / "fs.mp4").read_bytes()
+        data = data[: len(data) * 2 // 3]
+        path = tmp_path / "truncated-faststart.mp4"
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("kind, pattern", [("corrupt-middle", r"decode error after \d+ frame"),
+                                           ("truncated-faststart", r"ended after \d+ of the 60 frames")])
+def test_damage_after_the_start_stops_the_graph_with_a_user_error_not_a_silent_drop(tmp_path, kind, pattern):
+    path = _damaged(tmp_path, kind)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(UserError, match=pattern) as info:
+        Graph(FileSource(path), stages=[], sinks=[FileSink(out / "out.mp4")]).run()
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+    assert list(out.iterdir()) == []  # the failed transcode leaves nothing behind
 
 
 def test_unanswering_url_fails_within_the_timeout():

@@ -8,7 +8,9 @@ stretches a 16:9 frame; the mask is stretched back the same way when it is upsam
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import threading
 
 # MediaPipe logs through glog/absl to stderr at C level; keep the terminal for our own messages.
@@ -30,6 +32,24 @@ SEGMENTER_MODELS = {
 }
 SEGMENTER_TIERS = ("general", "landscape")
 """Best quality first; a scheduler downgrades along this order."""
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence file descriptor 2 (C++ logging of TFLite/absl) for the duration of the block.
+
+    Only used while a session is created and warmed up, when the graph's threads are not running.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def check_segmenter(name: str) -> str:
@@ -54,12 +74,16 @@ class Segment(Stage):
         if model not in self._sessions:
             from mediapipe.python.solutions import selfie_segmentation
 
-            selection = SEGMENTER_MODELS[model][0]
-            self._sessions[model] = selfie_segmentation.SelfieSegmentation(model_selection=selection)
+            selection, (width, height) = SEGMENTER_MODELS[model]
+            with quiet_native_stderr():
+                session = selfie_segmentation.SelfieSegmentation(model_selection=selection)
+                session.process(np.zeros((height, width, 3), np.uint8))  # the first call logs, too
+            self._sessions[model] = session
         return self._sessions[model]
 
     def open(self, caps: Caps) -> Caps:
-        self._session(self.model)
+        for model in SEGMENTER_TIERS:  # both, so a switch at run time never stalls a frame
+            self._session(model)
         return caps
 
     def set_model(self, model: str) -> None:

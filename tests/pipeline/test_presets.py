@@ -1,0 +1,94 @@
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from pipeline.errors import UserError
+from pipeline.options import parse_color, parse_fps, parse_size
+from pipeline.presets import PRESET_KEYS, Settings, apply_values, available_presets, load_preset
+
+
+def test_shipped_presets_load():
+    assert {"video-call-720p", "stream-overlay", "transcode", "low-power"} <= set(available_presets())
+    for name in available_presets():
+        assert isinstance(load_preset(name), Settings)
+    assert load_preset("low-power").size == (640, 360)
+
+
+def write(tmp_path, text):
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("text, needles", [
+    ('colour = "red"\n', ["unknown key 'colour'", "allowed keys"]),
+    ('fps = "fast"\n', ["fps"]),
+    ('edge_low = 2.0\n', ["edge_low", "0 to 1"]),
+    ('edge_low = 0.8\nedge_high = 0.2\n', ["edge_low", "below edge_high"]),
+    ('max_in_flight = 0\n', ["max_in_flight", "1 to 8"]),
+    ('segmenter = "huge"\n', ["huge", "general"]),
+    ('sinks = ["tv"]\n', ["sinks"]),
+    ('size = "640x481"\n', ["size", "even"]),
+    ('size = [640, 480]\n', ["size", "1280x720"]),
+    ('this is not toml', ["not valid TOML"]),
+])
+def test_bad_presets_name_file_key_and_what_is_allowed(tmp_path, text, needles):
+    with pytest.raises(UserError) as info:
+        load_preset(write(tmp_path, text))
+    message = str(info.value)
+    assert "p.toml" in message
+    for needle in needles:
+        assert needle in message
+
+
+def test_missing_preset_lists_available():
+    with pytest.raises(UserError, match="available: .*video-call-720p"):
+        load_preset("nope")
+
+
+# -- property-based: the parsers accept exactly their documented forms, or raise UserError ------
+@given(st.integers(-10, 5000), st.integers(-10, 3000))
+def test_size_parser_accepts_exactly_even_sizes_in_range(width, height):
+    text = f"{width}x{height}"
+    valid = 32 <= width <= 3840 and 32 <= height <= 2160 and width % 2 == 0 and height % 2 == 0
+    if valid:
+        assert parse_size(text) == (width, height)
+    else:
+        with pytest.raises(UserError):
+            parse_size(text)
+
+
+@given(st.text(max_size=12))
+def test_parsers_never_raise_anything_but_user_error(text):
+    for parser in (parse_size, parse_fps, parse_color):
+        try:
+            parser(text)
+        except UserError:
+            pass
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6))
+def test_fps_in_range(value):
+    if 0 < value <= 120 and Fraction(value).limit_denominator(1001) > 0:
+        assert 0 < parse_fps(value) <= 120
+    else:
+        with pytest.raises(UserError):
+            parse_fps(value)
+
+
+@settings(max_examples=60)
+@given(st.dictionaries(st.sampled_from(sorted(PRESET_KEYS) + ["bogus"]),
+                       st.one_of(st.integers(-5, 5), st.floats(allow_nan=False), st.text(max_size=8),
+                                 st.booleans(), st.lists(st.text(max_size=5), max_size=2))))
+def test_preset_values_either_validate_or_raise_user_error(data):
+    try:
+        result = apply_values(data, Settings(), where="preset test")
+    except UserError:
+        return
+    assert 0 <= result.edge_low < result.edge_high <= 1
+    assert 1 <= result.max_in_flight <= 8
+
+
+def test_color_is_returned_in_bgr_order():
+    assert parse_color("#102030") == (0x30, 0x20, 0x10)

@@ -1,0 +1,54 @@
+"""The real MediaPipe selfie models on the synthetic portrait."""
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.caps import Caps
+from pipeline.frame import Frame
+from pipeline.sources.synthetic import SyntheticSource
+from pipeline.stages.segment import SEGMENTER_MODELS, Segment
+
+
+@pytest.fixture(scope="module")
+def segment():
+    stage = Segment("landscape")
+    stage.open(Caps(1280, 720, 30))
+    yield stage
+    stage.close()
+
+
+@pytest.fixture(scope="module")
+def portrait_frames():
+    source = SyntheticSource(1280, 720, 30, frames=60)
+    source.open()
+    return [source.render(seq) for seq in (0, 30, 59)]
+
+
+@pytest.mark.parametrize("model", ["general", "landscape"])
+def test_mask_covers_the_face_and_not_the_corners(segment, portrait_frames, model):
+    for pixels in portrait_frames:
+        mask = segment.segment(pixels, model)
+        width, height = SEGMENTER_MODELS[model][1]
+        assert mask.shape == (height, width) and mask.dtype == np.float32
+        full = cv2.resize(mask, (1280, 720), interpolation=cv2.INTER_LINEAR)
+        face = full[200:330, 480:600]  # the astronaut's face in the synthetic frame
+        assert face.mean() > 0.95
+        for corner in (full[:60, :60], full[:60, -60:], full[-60:, -60:]):
+            assert corner.mean() < 0.05
+
+
+def test_process_attaches_mask_and_tier_and_switches_model(segment, portrait_frames):
+    frame = Frame(portrait_frames[0], pts_ns=0, seq=0)
+    segment.process(frame)
+    assert frame.mask.shape == (144, 256) and frame.tiers["segment"] == "landscape"
+    segment.set_model("general")
+    segment.process(frame)
+    assert frame.mask.shape == (256, 256) and frame.tiers["segment"] == "general"
+    segment.set_model("landscape")
+
+
+def test_unknown_model_is_a_user_error():
+    from pipeline.errors import UserError
+
+    with pytest.raises(UserError, match="general, landscape"):
+        Segment("huge")

@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+
+from pipeline.clock import ManualClock
+from pipeline.errors import UserError
+from pipeline.sources.synthetic import SyntheticSource
+
+
+def read_all(source):
+    frames = []
+    while (frame := source.read()) is not None:
+        frames.append(frame)
+    return frames
+
+
+def test_frames_have_size_count_and_exact_pts():
+    source = SyntheticSource(320, 240, 25, frames=10)
+    caps = source.open()
+    frames = read_all(source)
+    assert (caps.width, caps.height, caps.live) == (320, 240, False)
+    assert [f.seq for f in frames] == list(range(10))
+    assert [f.pts_ns for f in frames] == [i * 40_000_000 for i in range(10)]
+    assert all(f.pixels.shape == (240, 320, 3) and f.pixels.dtype == np.uint8 for f in frames)
+
+
+def test_same_seed_same_pixels_and_the_picture_moves():
+    a, b = SyntheticSource(160, 120, 30, frames=5), SyntheticSource(160, 120, 30, frames=5)
+    a.open(), b.open()
+    assert np.array_equal(a.render(3), b.render(3))
+    assert np.abs(a.render(0).astype(int) - a.render(20).astype(int)).mean() > 2  # motion + lighting
+
+
+def test_live_source_paces_itself_on_the_graph_clock():
+    clock = ManualClock(start_ns=1_000)
+    source = SyntheticSource(64, 48, 50, frames=3, live=True, clock=clock)
+    assert source.open().live
+    frames = read_all(source)
+    assert [f.pts_ns for f in frames] == [1_000, 20_001_000, 40_001_000]
+    assert clock.now_ns() == 40_001_000  # slept until each frame's due time
+
+
+@pytest.mark.parametrize("size", [(15, 16), (641, 480), (640, 479)])
+def test_rejects_odd_or_tiny_sizes(size):
+    with pytest.raises(UserError, match="even"):
+        SyntheticSource(*size)

@@ -235,15 +235,14 @@ class EMHA(nn.Module):
     """Efficient multi-head attention (ESRT).
 
     Tokens are unfolded 3×3 patches (dim C·9 = 288 at 32 channels).  A reduction layer halves the
-    dimension, Q/K/V come from one linear, the N tokens are split into ``splits`` groups attended
-    separately (the paper's feature split, which cuts the N² memory), heads = ``heads``, then an
-    expansion layer restores the dimension.
+    dimension, Q/K/V come from one linear, scaled dot-product attention runs per head, and an expansion
+    layer restores the dimension.  The paper's *feature split* (attend within groups of tokens so the
+    N×N matrix stays small) is done by the caller, :class:`ETB`, as fixed square windows.
     """
 
-    def __init__(self, dim: int, heads: int = 8, splits: int = 4):
+    def __init__(self, dim: int, heads: int = 8):
         super().__init__()
         self.heads = heads
-        self.splits = splits
         self.inner = dim // 2
         self.reduce = nn.Linear(dim, self.inner)
         self.qkv = nn.Linear(self.inner, 3 * self.inner, bias=False)
@@ -252,54 +251,55 @@ class EMHA(nn.Module):
 
     def forward(self, x):                     # x: B×N×D
         b, n, _ = x.shape
-        x = self.reduce(x)
-        qkv = self.qkv(x)
         hd = self.inner // self.heads
-        # B×N×3×heads×hd → 3×B×heads×N×hd
-        qkv = qkv.reshape(b, n, 3, self.heads, hd).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        # feature split: pad N to a multiple of `splits`, attend within each of the `splits` chunks
-        s = self.splits
-        pad = (s - n % s) % s
-        if pad:
-            q = F.pad(q, (0, 0, 0, pad))
-            k = F.pad(k, (0, 0, 0, pad))
-            v = F.pad(v, (0, 0, 0, pad))
-        m = (n + pad) // s
-        q = q.reshape(b, self.heads, s, m, hd)
-        k = k.reshape(b, self.heads, s, m, hd)
-        v = v.reshape(b, self.heads, s, m, hd)
+        qkv = self.qkv(self.reduce(x)).reshape(b, n, 3, self.heads, hd).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]       # B×heads×N×hd
         attn = torch.softmax((q @ k.transpose(-1, -2)) * self.scale, dim=-1)
-        out = (attn @ v).reshape(b, self.heads, s * m, hd)[:, :, :n]
-        out = out.permute(0, 2, 1, 3).reshape(b, n, self.inner)
+        out = (attn @ v).permute(0, 2, 1, 3).reshape(b, n, self.inner)
         return self.expand(out)
 
 
 class ETB(nn.Module):
-    """Efficient Transformer Block on unfolded 3×3 patches: LN → EMHA → +, LN → MLP → +, then fold."""
+    """Efficient Transformer Block on unfolded 3×3 patches: LN → EMHA → +, LN → MLP → +, then fold.
 
-    def __init__(self, ch: int = 32, heads: int = 8, splits: int = 4, mlp_ratio: float = 1.0):
+    Feature split as windows: the token map (one token per pixel) is zero-padded to a multiple of
+    ``window`` and attention runs inside each ``window``×``window`` tile.  The paper splits the raster
+    token sequence into 4 equal chunks, which makes the attention matrix grow with the image squared
+    (impossible for a whole 640×360 frame); fixed windows keep cost linear in pixels and the same at
+    training and inference, so the model runs on any H×W without tiling.
+    """
+
+    def __init__(self, ch: int = 32, heads: int = 8, window: int = 16, mlp_ratio: float = 0.5):
         super().__init__()
         dim = ch * 9
+        self.window = window
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = EMHA(dim, heads, splits)
+        self.attn = EMHA(dim, heads)
         self.norm2 = nn.LayerNorm(dim)
         hidden = int(dim * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, dim))
 
     def forward(self, x):
         b, c, h, w = x.shape
-        t = unfold3x3(x).flatten(2).transpose(1, 2)          # B×(H·W)×(C·9)
+        ws = self.window
+        t = unfold3x3(x)                                     # B×D×H×W, D = C·9
+        d = t.shape[1]
+        ph, pw = (ws - h % ws) % ws, (ws - w % ws) % ws
+        t = F.pad(t, (0, pw, 0, ph))
+        hp, wp = t.shape[2], t.shape[3]
+        nh, nw = hp // ws, wp // ws
+        t = t.reshape(b, d, nh, ws, nw, ws).permute(0, 2, 4, 3, 5, 1).reshape(b * nh * nw, ws * ws, d)
         t = t + self.attn(self.norm1(t))
         t = t + self.mlp(self.norm2(t))
-        t = t.transpose(1, 2).reshape(b, c * 9, h, w)
-        return fold3x3(t) / 9.0                               # overlap-average back to C×H×W
+        t = t.reshape(b, nh, nw, ws, ws, d).permute(0, 5, 1, 3, 2, 4).reshape(b, d, hp, wp)
+        return fold3x3(t[:, :, :h, :w]) / 9.0                 # overlap-average back to C×H×W
 
 
 ESRT_CONFIGS = {
     # name: (channels, HPBs, shared-ARFB repeats in each HPB's downsampled path, ETBs)
     "paper": (32, 3, 5, 1),
     "litecam": (32, 2, 2, 1),
+    "tiny": (32, 1, 1, 1),
 }
 
 

@@ -74,6 +74,8 @@ class PatchSampler:
         idx = self.rng.choice(len(self.pairs), size=n, p=self.prob)
         for i, k in enumerate(idx):
             hr, lr = self.pairs[k]
+            while min(lr.shape[:2]) < p:          # a few T91 images are smaller than the largest patch
+                hr, lr = self.pairs[int(self.rng.choice(len(self.pairs), p=self.prob))]
             y = int(self.rng.integers(0, lr.shape[0] - p + 1))
             x = int(self.rng.integers(0, lr.shape[1] - p + 1))
             a = lr[y: y + p, x: x + p]

@@ -1,0 +1,184 @@
+"""Export a super-resolution checkpoint to ONNX (opset 17, dynamic H×W) and check it (train-time tool).
+
+    python tools/export_onnx.py runs/xlsr_x2/last.pt pipeline/models/xlsr_x2.onnx
+    python tools/export_onnx.py runs/xlsr_x2/last.pt pipeline/models/xlsr_x2.onnx \\
+        --int8 pipeline/models/xlsr_x2_int8.onnx
+    python tools/export_onnx.py --random esrt:2 /tmp/esrt_rand.onnx      # architecture check only
+
+The ONNX model takes ``lr``: float32 N×3×H×W RGB in [0, 1] (N, H, W dynamic) and returns ``sr``:
+float32 N×3×(H·s)×(W·s) in [0, 1].  After export, ONNX Runtime (CPU provider) is compared with PyTorch
+on a few input sizes; the tool exits non-zero if the max abs error exceeds ``--tol`` (1e-4).
+
+``--int8`` also writes a statically quantised copy (``onnxruntime.quantization.quantize_static``, QDQ
+format, int8 weights per channel, uint8... see :func:`quantize`) calibrated on ``--calib-n`` random LR
+patches from the training set, and reports its max abs difference from fp32 on the check inputs.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sr_models import build_model, count_params  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+CHECK_SIZES = [(1, 37, 53), (2, 64, 48), (1, 90, 160)]
+
+
+def load_checkpoint(path: Path) -> tuple[torch.nn.Module, dict]:
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    model = build_model(ck["model_name"], ck["scale"], **ck.get("model_kwargs", {}))
+    model.load_state_dict(ck["model"])
+    model.eval()
+    return model, ck
+
+
+def export(model: torch.nn.Module, out: Path, opset: int = 17) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model = model.to(memory_format=torch.contiguous_format).eval()
+    dummy = torch.rand(1, 3, 64, 64)
+    torch.onnx.export(
+        model, (dummy,), str(out), opset_version=opset, input_names=["lr"], output_names=["sr"],
+        dynamic_axes={"lr": {0: "n", 2: "h", 3: "w"}, "sr": {0: "n", 2: "h_out", 3: "w_out"}},
+        do_constant_folding=True, dynamo=False,
+    )
+    import onnx
+
+    m = onnx.load(str(out))
+    onnx.checker.check_model(m)
+
+
+def ort_session(path: Path, threads: int = 1):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+def verify(model: torch.nn.Module, onnx_path: Path, tol: float, seed: int = 0) -> float:
+    """Max abs error ONNX Runtime vs PyTorch over CHECK_SIZES; raises if > tol or shapes differ."""
+    sess = ort_session(onnx_path)
+    g = torch.Generator().manual_seed(seed)
+    worst = 0.0
+    for n, h, w in CHECK_SIZES:
+        x = torch.rand(n, 3, h, w, generator=g)
+        with torch.no_grad():
+            ref = model(x).numpy()
+        got = sess.run(["sr"], {"lr": x.numpy()})[0]
+        if got.shape != ref.shape:
+            raise SystemExit(f"FAIL: {onnx_path}: shape {got.shape} != PyTorch {ref.shape} for input {x.shape}")
+        err = float(np.abs(got - ref).max())
+        print(f"  {n}x3x{h}x{w} -> {tuple(got.shape)}: max |ORT - torch| = {err:.2e}")
+        worst = max(worst, err)
+    if worst > tol:
+        raise SystemExit(f"FAIL: {onnx_path}: max abs error {worst:.2e} > {tol:.0e}")
+    return worst
+
+
+def calibration_patches(scale: int, n: int, size: int = 48, seed: int = 0) -> list[np.ndarray]:
+    """``n`` random LR patches (1×3×size×size float32 in [0, 1]) from the training set."""
+    from sr_data import degrade, list_images, load_rgb, shared_data_dir
+
+    files = list_images(shared_data_dir(REPO) / "sr" / "train")
+    if not files:
+        raise SystemExit("no training images for calibration under ../shared/data/sr/train")
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(files), size=n, replace=len(files) < n)
+    cache: dict[int, np.ndarray] = {}
+    out = []
+    for k in picks:
+        if k not in cache:
+            cache[k] = degrade(load_rgb(files[k]), scale)[1]
+        lr = cache[k]
+        y = int(rng.integers(0, lr.shape[0] - size + 1))
+        x = int(rng.integers(0, lr.shape[1] - size + 1))
+        p = lr[y: y + size, x: x + size].astype(np.float32) / 255.0
+        out.append(np.ascontiguousarray(p.transpose(2, 0, 1)[None]))
+    return out
+
+
+def quantize(fp32_path: Path, int8_path: Path, scale: int, n: int) -> None:
+    """Static INT8 quantisation, QDQ format: int8 weights (per channel), uint8 activations, MinMax."""
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
+                                          QuantType, quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    patches = calibration_patches(scale, n)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(patches)
+
+        def get_next(self):
+            p = next(self.it, None)
+            return None if p is None else {"lr": p}
+
+    pre = int8_path.with_suffix(".pre.onnx")
+    quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
+    try:
+        quantize_static(str(pre), str(int8_path), Reader(), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        per_channel=True, calibrate_method=CalibrationMethod.MinMax)
+    finally:
+        pre.unlink(missing_ok=True)
+
+
+def compare_int8(fp32_path: Path, int8_path: Path, scale: int) -> None:
+    a, b = ort_session(fp32_path), ort_session(int8_path)
+    for p in calibration_patches(scale, 4, size=64, seed=123):
+        ya = a.run(["sr"], {"lr": p})[0]
+        yb = b.run(["sr"], {"lr": p})[0]
+        d = np.abs(ya - yb)
+        print(f"  int8 vs fp32 on a 64x64 training patch: max {d.max():.4f}, mean {d.mean():.5f} "
+              f"(PSNR {10 * np.log10(1.0 / max(float(np.mean((ya - yb) ** 2)), 1e-12)):.1f} dB)")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoint", nargs="?", type=Path, help="train_sr.py checkpoint (OUT/last.pt)")
+    ap.add_argument("out", type=Path, help="ONNX file to write")
+    ap.add_argument("--random", metavar="MODEL:SCALE", help="export a random-init model instead (check only)")
+    ap.add_argument("--esrt-config", default="litecam")
+    ap.add_argument("--int8", type=Path, help="also write a static INT8 (QDQ) model here")
+    ap.add_argument("--calib-n", type=int, default=100)
+    ap.add_argument("--tol", type=float, default=1e-4)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+
+    if args.random:
+        name, s = args.random.split(":")
+        torch.manual_seed(0)
+        kw = {"config": args.esrt_config} if name == "esrt" else {}
+        model, scale = build_model(name, int(s), **kw).eval(), int(s)
+        desc = f"random-init {name} x{scale}"
+    else:
+        if args.checkpoint is None:
+            ap.error("give a checkpoint or --random")
+        model, ck = load_checkpoint(args.checkpoint)
+        scale = ck["scale"]
+        desc = f"{ck['model_name']} x{scale} from {args.checkpoint} (step {ck['step']})"
+    print(f"exporting {desc}: {count_params(model):,} params -> {args.out}")
+    export(model, args.out)
+    err = verify(model, args.out, args.tol)
+    print(f"OK: ONNX Runtime matches PyTorch (max abs error {err:.2e} <= {args.tol:.0e}); "
+          f"{args.out.stat().st_size / 1024:.0f} KiB")
+    if args.int8:
+        quantize(args.out, args.int8, scale, args.calib_n)
+        print(f"wrote {args.int8} ({args.int8.stat().st_size / 1024:.0f} KiB), calibrated on {args.calib_n} "
+              f"training LR patches")
+        compare_int8(args.out, args.int8, scale)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -212,6 +212,10 @@ class FileSink(Sink):
         elif codec == "prores_ks":
             options = {"profile": "4444" if pix_fmt.startswith("yuva") else "hq"}
         stream.codec_context.options = options
+        # PyAV converts BGR to YUV with swscale's default matrix, BT.601 limited range: tag the
+        # stream with exactly that so players (which assume BT.709 for untagged HD) show true colours.
+        ctx = stream.codec_context
+        ctx.colorspace, ctx.color_primaries, ctx.color_trc, ctx.color_range = 6, 6, 6, 1
         self._vstream = stream
 
     def _add_audio(self, caps: Caps) -> None:

@@ -640,6 +640,7 @@ def _shared_videos() -> list:
 @pytest.mark.parametrize("path", _shared_videos())
 def test_shared_videos_decode_every_frame(path):
     with av.open(str(path)) as c:
+        c.streams.video[0].thread_type = "AUTO"
         expected = sum(1 for _ in c.decode(video=0))
     source = FileSource(path)
     caps = source.open()

@@ -64,7 +64,6 @@ _CODECS = {
     "libx264": ("yuv420p", None),
     "libvpx-vp9": ("yuv420p", "yuva420p"),
     "prores_ks": ("yuv422p10le", "yuva444p10le"),
-    "mpeg4": ("yuv420p", None),
 }
 
 NS_TIME_BASE = Fraction(1, 90000)
@@ -87,9 +86,10 @@ def partial_path(path: str) -> str:
 class FileSink(Sink):
     """Encode every frame to `path` (see the module docstring for codecs, timestamps and audio).
 
-    `codec` overrides the codec the extension chooses (one of `libx264`, `libvpx-vp9`, `prores_ks`,
-    `mpeg4`); `crf` is the constant-rate quality (libx264 default 20, VP9 default 32; ignored by
-    ProRes and MPEG-4); `preset` is libx264's speed preset; `audio=False` drops the audio track.
+    `codec` overrides the codec the extension chooses (one of `libx264`, `libvpx-vp9`, `prores_ks`;
+    e.g. `prores_ks` for an opaque ProRes 422 HQ .mov); `crf` is the constant-rate quality (libx264
+    default 20, VP9 default 32; ignored by ProRes); `preset` is libx264's speed preset;
+    `audio=False` drops the audio track; `name` makes several file sinks in one graph distinct.
     """
 
     name = "file"
@@ -225,7 +225,8 @@ class FileSink(Sink):
             return
         template = caps.audio_stream
         in_ctx = template.codec_context
-        if in_ctx.name in self._container.supported_codecs:
+        codec_id_name = getattr(in_ctx.codec, "canonical_name", in_ctx.name)  # "mp3", not "mp3float"
+        if codec_id_name in self._container.supported_codecs:
             self._astream = self._container.add_stream_from_template(template)
             return
         # The container cannot hold this codec: decode and re-encode.

@@ -120,8 +120,12 @@ class FileSource(Source):
             else:
                 self._container = av.open(self.path)
         except _AVError as exc:
-            where = "could not be opened" if _is_url(self.path) else "is not a video PyAV can read"
-            raise UserError(f"{self.path} {where} (av error: {_one_line(exc)}); {_WHAT_WORKS}") from exc
+            if _is_url(self.path):
+                raise UserError(
+                    f"{self.path} could not be opened (av error: {_one_line(exc)}); check the URL and "
+                    f"that the server answers within {self.timeout_s:g} s"
+                ) from exc
+            raise UserError(f"{self.path} is not a video PyAV can read (av error: {_one_line(exc)}); {_WHAT_WORKS}") from exc
         except OSError as exc:  # pragma: no cover - permissions races etc.
             raise UserError(f"{self.path} could not be opened: {_one_line(exc)}") from exc
         try:

@@ -111,6 +111,7 @@ class Graph:
 
     # -- building -----------------------------------------------------------------------------
     def _open_all(self) -> None:
+        self.source.clock = self.clock  # one clock for capture stamps, deadlines and latency
         caps = self.source.open()
         self._opened.append(self.source)
         self.caps.append(caps)

@@ -78,6 +78,51 @@ class XLSR(nn.Module):
         return torch.clamp(x, 0.0, 1.0)   # clipped ReLU
 
 
+class XLSRDeploy(nn.Module):
+    """The same function as a trained :class:`XLSR`, rearranged for ONNX Runtime's CPU kernels.
+
+    * the four 3×3 heads become one 3→32 conv (their weights concatenated);
+    * concat(GBlocks, skip) → 1×1 becomes two 1×1 convs summed (no 48-channel concat in memory);
+    * the output conv is zero-padded to a multiple of 8 output channels (ORT's blocked NCHWc
+      convolution, ~1.7× faster than its fallback for 12 channels), and the extra channels sliced off.
+    Weights are copied, so outputs match the training graph to float rounding.
+    """
+
+    def __init__(self, m: XLSR):
+        super().__init__()
+        s = m.scale
+        ch = m.conv_in.in_channels
+        self.heads = nn.Conv2d(3, ch, 3, padding=1)
+        self.skip = nn.Conv2d(3, m.skip.out_channels, 3, padding=1)
+        self.conv_in = m.conv_in
+        self.gblocks = m.gblocks
+        n_skip = m.skip.out_channels
+        self.mix_a = nn.Conv2d(ch, ch, 1)
+        self.mix_b = nn.Conv2d(n_skip, ch, 1, bias=False)
+        n_out = 3 * s * s
+        n_pad = -(-n_out // 8) * 8
+        self.n_out = n_out
+        self.conv_out = nn.Conv2d(ch, n_pad, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(s)
+        with torch.no_grad():
+            self.heads.weight.copy_(torch.cat([h.weight for h in m.heads], 0))
+            self.heads.bias.copy_(torch.cat([h.bias for h in m.heads], 0))
+            self.skip.load_state_dict(m.skip.state_dict())
+            self.mix_a.weight.copy_(m.conv_mix.weight[:, :ch])
+            self.mix_a.bias.copy_(m.conv_mix.bias)
+            self.mix_b.weight.copy_(m.conv_mix.weight[:, ch:])
+            self.conv_out.weight.zero_()
+            self.conv_out.bias.zero_()
+            self.conv_out.weight[:n_out].copy_(m.conv_out.weight)
+            self.conv_out.bias[:n_out].copy_(m.conv_out.bias)
+
+    def forward(self, lr):
+        x = self.gblocks(self.conv_in(self.heads(lr)))
+        x = F.relu(self.mix_a(x) + self.mix_b(self.skip(lr)))
+        x = self.conv_out(x)[:, : self.n_out]
+        return torch.clamp(self.shuffle(x), 0.0, 1.0)
+
+
 # --------------------------------------------------------------------------------------------- ESRT
 
 

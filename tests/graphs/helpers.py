@@ -11,12 +11,13 @@ from pipeline.stage import Sink, Source, Stage
 
 
 class CountingSource(Source):
-    """`count` tiny frames with pts = seq × period; `live` advances a manual clock per frame."""
+    """`count` tiny frames with pts = seq × period; `tick_clock` (a ManualClock) advances one
+    period per frame read, like a camera delivering in real time."""
 
     name = "counting"
 
-    def __init__(self, count: int, *, live: bool = False, clock=None, period_ns: int = 33_333_333):
-        self.count, self.live, self.clock, self.period_ns = count, live, clock, period_ns
+    def __init__(self, count: int, *, live: bool = False, tick_clock=None, period_ns: int = 33_333_333):
+        self.count, self.live, self.tick_clock, self.period_ns = count, live, tick_clock, period_ns
 
     def open(self) -> Caps:
         self.seq = 0
@@ -25,11 +26,10 @@ class CountingSource(Source):
     def read(self) -> Frame | None:
         if self.seq >= self.count:
             return None
-        if self.clock is not None:
-            self.clock.advance_ns(self.period_ns)
+        if self.tick_clock is not None:
+            self.tick_clock.advance_ns(self.period_ns)
         pixels = np.full((8, 8, 3), self.seq % 256, np.uint8)
-        now = self.clock.now_ns() if self.clock is not None else 0
-        frame = Frame(pixels, pts_ns=self.seq * self.period_ns, seq=self.seq, capture_ns=now)
+        frame = Frame(pixels, pts_ns=self.seq * self.period_ns, seq=self.seq, capture_ns=self.clock.now_ns())
         self.seq += 1
         return frame
 

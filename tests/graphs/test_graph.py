@@ -89,7 +89,7 @@ def test_live_head_drops_when_graph_is_full_and_marks_discont():
     gate = threading.Event()
     sink = Collect(gate=gate)
     sink.ring_capacity = 1
-    graph = Graph(CountingSource(40, live=True, clock=clock), [AddOne()], [sink], clock=clock, max_in_flight=1)
+    graph = Graph(CountingSource(40, live=True, tick_clock=clock), [AddOne()], [sink], clock=clock, max_in_flight=1)
     threading.Timer(0.3, gate.set).start()
     stats = graph.run()
     dropped = stats["nodes"]["counting"]["dropped"]
@@ -126,7 +126,7 @@ def test_latency_is_capture_to_sink_on_the_graph_clock():
         def read(self):
             frame = super().read()
             if frame is not None:
-                frame.capture_ns = clock.now_ns() - 5_000_000  # captured 5 ms ago
+                frame.capture_ns -= 5_000_000  # captured 5 ms before it was read
             return frame
 
     graph = Graph(Aged(5), [], [Collect()], clock=clock)

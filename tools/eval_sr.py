@@ -172,8 +172,8 @@ def main(argv=None) -> int:
         results["scales"][str(s)] = rows
 
     for s, rows in results["scales"].items():
-        print(f"\n### ×{s} (PSNR-Y dB / SSIM-Y)" + (" — ms: 640×360 → ×2, 2 threads, median"
-                                                   if s == "2" and not args.no_time else ""))
+        print(f"\n### ×{s} (PSNR-Y dB / SSIM-Y)" + (f" — ms: 640×360 → ×2, {args.threads} threads, median"
+                                                   f" of {args.runs}" if s == "2" and not args.no_time else ""))
         head = "| method | " + " | ".join(f"{n} ×{s}" for n in args.sets)
         sep = "|---|" + "---|" * len(args.sets)
         if s == "2" and not args.no_time:

@@ -2,6 +2,8 @@
 
     python tools/train_sr.py --model xlsr --scale 2 --minutes 80 --out runs/xlsr_x2
     python tools/train_sr.py --model xlsr --scale 2 --out runs/xlsr_x2 --resume
+    python tools/train_sr.py --model xlsr --scale 3 --minutes 10 --out runs/xlsr_x3 \
+        --init-from runs/xlsr_x2/last.pt
 
 Data: ``../shared/data/sr/train`` (T91 + BSDS200; ``--data`` overrides).  LR images are made once with
 MATLAB-compatible bicubic (``tools/sr_data.imresize``, rounded to uint8) and kept in memory.  Each step
@@ -165,6 +167,9 @@ def main(argv=None) -> int:
     ap.add_argument("--val-minutes", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--esrt-config", default="litecam")
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="start from another checkpoint's weights where names and shapes match "
+                         "(e.g. XLSR x3 from XLSR x2: all but the output conv)")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(1)
@@ -187,6 +192,14 @@ def main(argv=None) -> int:
     pairs = load_pairs(train_dir, args.scale)
     val_pairs = load_pairs(val_dir, args.scale) if val_dir.is_dir() else []
     model = build_model(args.model, args.scale, **model_kwargs(args))
+    if args.init_from and not args.resume:
+        src = torch.load(args.init_from, map_location="cpu", weights_only=False)["model"]
+        own = model.state_dict()
+        same = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
+        own.update(same)
+        model.load_state_dict(own)
+        print(f"initialised {len(same)}/{len(own)} tensors from {args.init_from}; fresh: "
+              f"{sorted(set(own) - set(same))}", flush=True)
     model = model.to(memory_format=torch.channels_last)   # ~25% faster convs on one CPU thread
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
     sched = {"total_steps": args.steps, "max_lr": args.lr, "warmup": args.warmup}

@@ -1,0 +1,35 @@
+"""The one Numba configuration shared by every kernel in `kernels/`.
+
+* `jit` — the decorator for kernels: `numba.njit` (nopython mode), `nogil=True` so the stage threads
+  really overlap on two cores, `cache=True` so the compiled code is kept on disk between runs
+  (first import after a change costs a few seconds of JIT, later ones a few milliseconds),
+  `boundscheck=False`. Kernels are serial: the pipeline already runs one thread per stage on a
+  2-core machine, so `parallel=True` would only fight the segmentation thread for the same cores.
+* `fastmath` is deliberately **off** by default. The compositing kernels work in integer
+  fixed point (bit-exact regardless of flags); where a kernel uses floats, strict IEEE semantics keep
+  its results identical between the scalar and vectorised paths and between kernels that share a
+  helper — e.g. the alpha the compositor uses must be bit-identical to `alpha_from_mask`.
+  Pass `jit(fastmath=True)` explicitly for a kernel where that guarantee does not matter.
+* `inline` — the decorator for small per-pixel helpers shared by several kernels (inlined at the
+  Numba IR level, so there is no call overhead and every caller runs the very same arithmetic).
+
+`kernels/` imports nothing from `pipeline/`: these are pure array functions.
+"""
+from __future__ import annotations
+
+import numba
+
+_DEFAULTS = dict(nogil=True, cache=True, boundscheck=False, fastmath=False)
+
+
+def jit(fn=None, **overrides):
+    """`numba.njit` with the project's defaults; usable as `@jit` or `@jit(fastmath=True)`."""
+    options = {**_DEFAULTS, **overrides}
+    if fn is None:
+        return lambda f: numba.njit(**options)(f)
+    return numba.njit(**options)(fn)
+
+
+def inline(fn):
+    """A small helper that is always inlined into the kernels that call it."""
+    return numba.njit(inline="always", **_DEFAULTS)(fn)

@@ -1,0 +1,311 @@
+"""Fused compositing kernels: mask upsampling, soft edge, background sampling and blend in one pass.
+
+Each kernel reads the frame once and writes the output once; no full-resolution alpha, upsampled
+mask or upsampled background is ever materialised (except `alpha_out`, written only when asked).
+Per output row it builds two small row buffers (the vertically interpolated mask row and, only if
+some pixel of the row shows background, the vertically interpolated background row), then per pixel:
+
+* `a = alpha_px(...)` — the very helper `mask.alpha_from_mask` uses, so `alpha_out` (and the alpha
+  blended with) is bit-identical to `alpha_from_mask(mask, H, W, edge_lo, edge_hi)`;
+* `a == 255`: the frame pixel is copied; `a == 0`: the background pixel; otherwise
+* `out = (fg * a + bg * (255 - a) + 127) // 255` per channel: the exact blend rounded to nearest
+  (a tie cannot occur, the numerator is an integer and 255 is odd).
+
+Background sampling (`composite_over_small`): bilinear, half-pixel centres, 11-bit fixed-point
+weights (the same `axis_plan` as the mask): `bg = (r0 * (2048 - wx) + r1 * wx + 2**21) >> 22` where
+`r = s0 * (2048 - wy) + s1 * wy` is the vertical pass over the small image; int32 throughout.
+
+Frames are BGR uint8 (H, W, 3), C-contiguous; `composite_rgba` writes straight (not premultiplied)
+BGRA. Kernels are serial and release the GIL (see `_jit.py` for why not `parallel=True`).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from kernels._jit import inline, jit
+from kernels.mask import (
+    SPAN_MIXED,
+    WEIGHT_ONE,
+    alpha_range,
+    axis_plan,
+    axis_spans,
+    check_mask,
+    classify_spans,
+    edge_plan,
+    fill_range,
+    mask_row,
+    next_run,
+    quantize_mask,
+)
+
+BG_WEIGHT_BITS = 8
+BG_WEIGHT_ONE = 1 << BG_WEIGHT_BITS
+
+
+@inline
+def _vlerp(b0, b1, w0, w1):
+    """(b0 * w0 + b1 * w1 + 128) >> 8 for uint8 b and uint16 weights summing to 256, in uint16."""
+    t = np.uint16(np.uint16(np.uint16(b0) * w0) + np.uint16(np.uint16(b1) * w1) + np.uint16(128))
+    return t >> 8
+
+
+@inline
+def blend255(f, b, a):
+    """(f * a + b * (255 - a) + 127) // 255 for 0 <= f, b, a <= 255, without a division."""
+    x = np.int32(f) * a + np.int32(b) * (255 - a) + 127
+    return (x + 1 + (x >> 8)) >> 8
+
+
+@inline
+def _row_alpha_runs(mq, mrow, y0, y1, wy1, r_lo, r_hi, span_class):
+    mask_row(mq, y0, y1, wy1, mrow)
+    classify_spans(mrow, r_lo, r_hi, span_class)
+
+
+@jit
+def _over_small_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi,
+                       rows2, bys0, bys1, bwy, out2, alpha_out, write_alpha):
+    h, w3 = out2.shape
+    n = mq.shape[1]
+    mrow = np.empty(n, np.int32)
+    span_class = np.empty(n, np.int32)
+    scratch = np.empty(w3 // 3, np.uint8)
+    for y in range(h):
+        arow = alpha_out[y] if write_alpha else scratch
+        _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, span_class)
+        frow = frame2[y]
+        orow = out2[y]
+        r0 = rows2[bys0[y]]
+        r1 = rows2[bys1[y]]
+        # uint16 arithmetic (8 lanes per SIMD register); every sum is below 2**16
+        vw1 = np.uint16(bwy[y])
+        vw0 = np.uint16(BG_WEIGHT_ONE - bwy[y])
+        k = 0
+        while k < n:
+            c = span_class[k]
+            kk = next_run(span_class, k)
+            s = starts[k]
+            e = starts[kk]
+            k = kk
+            if s == e:
+                continue
+            if c == SPAN_MIXED:
+                alpha_range(mrow, xs0, xs1, wx, lut, arow, s, e)
+            elif write_alpha:
+                fill_range(arow, s, e, c)
+            ov = orow[3 * s:3 * e]
+            fv = frow[3 * s:3 * e]
+            if c == 255:
+                for i in range(ov.shape[0]):
+                    ov[i] = fv[i]
+                continue
+            b0 = r0[3 * s:3 * e]
+            b1 = r1[3 * s:3 * e]
+            if c == 0:
+                for i in range(ov.shape[0]):
+                    ov[i] = _vlerp(b0[i], b1[i], vw0, vw1)
+            else:
+                av = arow[s:e]
+                for x in range(av.shape[0]):
+                    a = np.int32(av[x])
+                    for ch in range(3):
+                        i = 3 * x + ch
+                        bgv = _vlerp(b0[i], b1[i], vw0, vw1)
+                        ov[i] = blend255(fv[i], bgv, a)
+
+
+@inline
+def _over_row(frow, brow, orow, arow, s, e, c):
+    """Composite output pixels s <= x < e of a row whose run class is c, over a full background row."""
+    ov = orow[3 * s:3 * e]
+    fv = frow[3 * s:3 * e]
+    bv = brow[3 * s:3 * e]
+    if c == 255:
+        for i in range(ov.shape[0]):
+            ov[i] = fv[i]
+    elif c == 0:
+        for i in range(ov.shape[0]):
+            ov[i] = bv[i]
+    else:
+        av = arow[s:e]
+        for x in range(av.shape[0]):
+            a = np.int32(av[x])
+            for ch in range(3):
+                ov[3 * x + ch] = blend255(fv[3 * x + ch], bv[3 * x + ch], a)
+
+
+@jit
+def _over_full_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi,
+                      bg2, out2, alpha_out, write_alpha):
+    h = out2.shape[0]
+    n = mq.shape[1]
+    mrow = np.empty(n, np.int32)
+    span_class = np.empty(n, np.int32)
+    scratch = np.empty(out2.shape[1] // 3, np.uint8)
+    for y in range(h):
+        arow = alpha_out[y] if write_alpha else scratch
+        _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, span_class)
+        k = 0
+        while k < n:
+            c = span_class[k]
+            kk = next_run(span_class, k)
+            s = starts[k]
+            e = starts[kk]
+            k = kk
+            if c == SPAN_MIXED:
+                alpha_range(mrow, xs0, xs1, wx, lut, arow, s, e)
+            elif write_alpha:
+                fill_range(arow, s, e, c)
+            _over_row(frame2[y], bg2[y], out2[y], arow, s, e, c)
+
+
+@jit
+def _over_color_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi,
+                       color, out2, alpha_out, write_alpha):
+    h, w3 = out2.shape
+    n = mq.shape[1]
+    mrow = np.empty(n, np.int32)
+    span_class = np.empty(n, np.int32)
+    scratch = np.empty(w3 // 3, np.uint8)
+    brow = np.empty(w3, np.uint8)
+    for i in range(w3):
+        brow[i] = color[i % 3]
+    for y in range(h):
+        arow = alpha_out[y] if write_alpha else scratch
+        _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, span_class)
+        k = 0
+        while k < n:
+            c = span_class[k]
+            kk = next_run(span_class, k)
+            s = starts[k]
+            e = starts[kk]
+            k = kk
+            if c == SPAN_MIXED:
+                alpha_range(mrow, xs0, xs1, wx, lut, arow, s, e)
+            elif write_alpha:
+                fill_range(arow, s, e, c)
+            _over_row(frame2[y], brow, out2[y], arow, s, e, c)
+
+
+@jit
+def _rgba_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi,
+                 out2, alpha_out, write_alpha):
+    h, w4 = out2.shape
+    n = mq.shape[1]
+    mrow = np.empty(n, np.int32)
+    span_class = np.empty(n, np.int32)
+    scratch = np.empty(w4 // 4, np.uint8)
+    for y in range(h):
+        arow = alpha_out[y] if write_alpha else scratch
+        _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, span_class)
+        k = 0
+        while k < n:
+            c = span_class[k]
+            kk = next_run(span_class, k)
+            s = starts[k]
+            e = starts[kk]
+            k = kk
+            if c == SPAN_MIXED:
+                alpha_range(mrow, xs0, xs1, wx, lut, arow, s, e)
+            else:
+                fill_range(arow, s, e, c)
+        frow = frame2[y]
+        orow = out2[y]
+        for x in range(arow.shape[0]):
+            orow[4 * x] = frow[3 * x]
+            orow[4 * x + 1] = frow[3 * x + 1]
+            orow[4 * x + 2] = frow[3 * x + 2]
+            orow[4 * x + 3] = arow[x]
+
+
+# -- public wrappers ------------------------------------------------------------------------------
+_NO_ALPHA = np.zeros((1, 1), np.uint8)
+
+
+def _check_image(name: str, a: np.ndarray, channels: int, shape: tuple[int, int] | None = None) -> None:
+    if not isinstance(a, np.ndarray) or a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != channels:
+        got = f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
+        raise ValueError(f"{name} must be uint8 (H, W, {channels}), got {got}")
+    if shape is not None and a.shape[:2] != shape:
+        raise ValueError(f"{name} must be {shape[0]}x{shape[1]} (HxW) like the frame, got {a.shape[:2]}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+
+
+def widen_rows(bg_small: np.ndarray, width: int) -> np.ndarray:
+    """The small background's rows resampled to the frame width: uint8 (hs, width, 3).
+
+    `cv2.resize(INTER_LINEAR)` with the height unchanged, i.e. horizontal-only bilinear interpolation
+    with half-pixel centres (OpenCV's SIMD path; 1/factor of a frame, the only intermediate made).
+    """
+    if bg_small.shape[1] == width:
+        return bg_small
+    return cv2.resize(bg_small, (width, bg_small.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    return a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+
+
+def _prepare(frame, mask_lowres, edge_lo, edge_hi, out, out_channels, alpha_out):
+    _check_image("frame", frame, 3)
+    hw = frame.shape[:2]
+    _check_image("out", out, out_channels, hw)
+    if alpha_out is None:
+        alpha, write = _NO_ALPHA, False
+    else:
+        if alpha_out.dtype != np.uint8 or alpha_out.shape != hw or not alpha_out.flags.c_contiguous:
+            raise ValueError(f"alpha_out must be C-contiguous uint8 {hw}, got {alpha_out.dtype} {alpha_out.shape}")
+        alpha, write = alpha_out, True
+    mask = check_mask(mask_lowres)
+    ys0, ys1, wy = axis_plan(mask.shape[0], hw[0])
+    xs0, xs1, wx = axis_plan(mask.shape[1], hw[1])
+    starts = axis_spans(mask.shape[1], hw[1])
+    lut, r_lo, r_hi = edge_plan(edge_lo, edge_hi)
+    frame2 = frame.reshape(hw[0], hw[1] * 3)
+    args = (frame2, quantize_mask(mask), ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi)
+    return args, alpha, write
+
+
+def composite_over_small(frame, mask_lowres, bg_small, edge_lo, edge_hi, out, alpha_out=None):
+    """Person over a small background sampled bilinearly at full resolution (the `blur` mode).
+
+    frame: uint8 (H, W, 3) BGR. mask_lowres: float32 (h, w) in [0, 1]. bg_small: uint8 (hs, ws, 3), any
+    size (typically `kernels.blur.downscaled_blur(frame, strength)`). out: uint8 (H, W, 3), written.
+    alpha_out: None, or uint8 (H, W) that receives the alpha (= `alpha_from_mask`). Returns `out`.
+    """
+    args, alpha, write = _prepare(frame, mask_lowres, edge_lo, edge_hi, out, 3, alpha_out)
+    _check_image("bg_small", bg_small, 3)
+    rows = widen_rows(bg_small, frame.shape[1])
+    bys0, bys1, bwy = axis_plan(bg_small.shape[0], frame.shape[0], BG_WEIGHT_BITS)
+    _over_small_kernel(*args, _flat(rows), bys0, bys1, bwy, _flat(out), alpha, write)
+    return out
+
+
+def composite_over_full(frame, mask_lowres, bg_full, edge_lo, edge_hi, out, alpha_out=None):
+    """Person over a full-size background (the `image` and `video` modes); bg_full: uint8 (H, W, 3)."""
+    args, alpha, write = _prepare(frame, mask_lowres, edge_lo, edge_hi, out, 3, alpha_out)
+    _check_image("bg_full", bg_full, 3, frame.shape[:2])
+    _over_full_kernel(*args, _flat(bg_full), _flat(out), alpha, write)
+    return out
+
+
+def composite_over_color(frame, mask_lowres, bgr, edge_lo, edge_hi, out, alpha_out=None):
+    """Person over a plain colour; bgr: a (B, G, R) triple of 0..255 integers."""
+    color = np.asarray(bgr, dtype=np.int64).reshape(-1)
+    if color.shape != (3,) or (color < 0).any() or (color > 255).any():
+        raise ValueError(f"bgr must be three integers in 0..255, got {bgr!r}")
+    args, alpha, write = _prepare(frame, mask_lowres, edge_lo, edge_hi, out, 3, alpha_out)
+    _over_color_kernel(*args, color.astype(np.uint8), _flat(out), alpha, write)
+    return out
+
+
+def composite_rgba(frame, mask_lowres, edge_lo, edge_hi, out, alpha_out=None):
+    """The frame as straight BGRA with the alpha as 4th channel (the `transparent` mode).
+
+    out: uint8 (H, W, 4), written.
+    """
+    args, alpha, write = _prepare(frame, mask_lowres, edge_lo, edge_hi, out, 4, alpha_out)
+    _rgba_kernel(*args, _flat(out), alpha, write)
+    return out

@@ -1,0 +1,135 @@
+"""Plain NumPy/OpenCV reference implementations of the kernels: the readable spec.
+
+Each function computes, with whole-array NumPy operations and full-resolution intermediates, exactly
+what the corresponding Numba kernel computes in one fused pass; the tests require equality (bit for
+bit) and the benchmark times the kernels against these. `*_cv2` variants are the "obvious" OpenCV
+formulations (float mask resize, float blend): within 1 level of the exact ones.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from kernels.mask import MASK_ONE, WEIGHT_BITS
+
+
+def axis_plan_reference(src_n: int, dst_n: int, bits: int = WEIGHT_BITS):
+    """Half-pixel-centre bilinear taps for one axis: (i0, i1, w1) with weights out of 2**bits."""
+    sx = (np.arange(dst_n) + 0.5) * (src_n / dst_n) - 0.5
+    sx = np.clip(sx, 0, src_n - 1)  # clamp at both ends (no extrapolation)
+    i0 = np.floor(sx).astype(np.int64)
+    i0 = np.minimum(i0, src_n - 1)
+    frac = sx - i0
+    i1 = np.minimum(i0 + 1, src_n - 1)
+    w1 = np.floor(frac * (1 << bits) + 0.5).astype(np.int64)
+    return i0, i1, w1
+
+
+def synthetic_mask(h: int, w: int, edge_px: float = 4.0) -> np.ndarray:
+    """A head-and-shoulders-like float32 (h, w) mask whose soft edge is about `edge_px` mask pixels
+    wide, like a segmentation model's output (for tests and the benchmark)."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    size = max(h, w)
+    r = np.hypot((xx - w / 2) / max(w, 1), (yy - h * 0.7) / max(h, 1) * 1.2) * size
+    return np.clip((0.25 * size - r) / edge_px + 0.5, 0, 1).astype(np.float32)
+
+
+def quantize_mask_reference(mask: np.ndarray) -> np.ndarray:
+    """round(clip(mask, 0, 1) * 65535) in float32 arithmetic, NaN -> 0, as int64."""
+    m = np.nan_to_num(np.asarray(mask, np.float32), nan=0.0)
+    m = np.clip(m, np.float32(0), np.float32(1))
+    return (m * np.float32(MASK_ONE) + np.float32(0.5)).astype(np.int64)
+
+
+def upsample_mask_reference(mask: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """The interpolated mask m16 in 0..65535 (int64, (out_h, out_w)), 11-bit fixed-point bilinear."""
+    q = quantize_mask_reference(mask)
+    y0, y1, wy = axis_plan_reference(q.shape[0], out_h)
+    x0, x1, wx = axis_plan_reference(q.shape[1], out_w)
+    one = 1 << WEIGHT_BITS
+    rows = q[y0, :] * (one - wy)[:, None] + q[y1, :] * wy[:, None]  # vertical pass
+    v = rows[:, x0] * (one - wx)[None, :] + rows[:, x1] * wx[None, :]  # horizontal pass
+    shift = 2 * WEIGHT_BITS
+    return (v + (1 << (shift - 1))) >> shift
+
+
+def smoothstep_alpha(m: np.ndarray, edge_lo: float, edge_hi: float) -> np.ndarray:
+    """uint8 alpha = floor(255 * smoothstep(edge_lo, edge_hi, m) + 0.5); m is a float64 in [0, 1]."""
+    if edge_hi > edge_lo:
+        t = np.clip((m - edge_lo) / (edge_hi - edge_lo), 0.0, 1.0)
+        s = t * t * (3.0 - 2.0 * t)
+    else:
+        s = (m >= edge_lo).astype(np.float64)
+    return np.floor(255.0 * s + 0.5).astype(np.uint8)
+
+
+def alpha_reference(mask, out_h, out_w, edge_lo, edge_hi) -> np.ndarray:
+    """Exactly `kernels.mask.alpha_from_mask`."""
+    m16 = upsample_mask_reference(mask, out_h, out_w)
+    return smoothstep_alpha(m16.astype(np.float64) / MASK_ONE, edge_lo, edge_hi)
+
+
+def alpha_reference_cv2(mask, out_h, out_w, edge_lo, edge_hi) -> np.ndarray:
+    """The obvious formulation: float `cv2.resize(INTER_LINEAR)` + float smoothstep (within 1 level)."""
+    m = np.clip(np.nan_to_num(np.asarray(mask, np.float32)), 0, 1)
+    up = cv2.resize(m, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+    return smoothstep_alpha(up.astype(np.float64), edge_lo, edge_hi)
+
+
+def blend_reference(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """(fg * a + bg * (255 - a) + 127) // 255 per channel, uint8."""
+    a = alpha.astype(np.int32)[..., None]
+    return ((fg.astype(np.int32) * a + bg.astype(np.int32) * (255 - a) + 127) // 255).astype(np.uint8)
+
+
+def upsample_bg_reference(bg_small: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """How the compositor samples a small background at full resolution, as a full image.
+
+    Horizontal pass: `cv2.resize` INTER_LINEAR to the output width (height unchanged). Vertical
+    pass: 8-bit fixed-point bilinear, `(r0 * (256 - wy) + r1 * wy + 128) >> 8`, half-pixel centres.
+    """
+    rows = bg_small
+    if bg_small.shape[1] != out_w:
+        rows = cv2.resize(bg_small, (out_w, bg_small.shape[0]), interpolation=cv2.INTER_LINEAR)
+    y0, y1, wy = axis_plan_reference(rows.shape[0], out_h, bits=8)
+    r = rows.astype(np.int64)
+    v = r[y0] * (256 - wy)[:, None, None] + r[y1] * wy[:, None, None]
+    return ((v + 128) >> 8).astype(np.uint8)
+
+
+def composite_over_small_reference(frame, mask, bg_small, edge_lo, edge_hi):
+    """Exactly `composite_over_small`: returns (out, alpha)."""
+    h, w = frame.shape[:2]
+    alpha = alpha_reference(mask, h, w, edge_lo, edge_hi)
+    return blend_reference(frame, upsample_bg_reference(bg_small, h, w), alpha), alpha
+
+
+def composite_over_full_reference(frame, mask, bg_full, edge_lo, edge_hi):
+    h, w = frame.shape[:2]
+    alpha = alpha_reference(mask, h, w, edge_lo, edge_hi)
+    return blend_reference(frame, bg_full, alpha), alpha
+
+
+def composite_over_color_reference(frame, mask, bgr, edge_lo, edge_hi):
+    h, w = frame.shape[:2]
+    alpha = alpha_reference(mask, h, w, edge_lo, edge_hi)
+    bg = np.empty_like(frame)
+    bg[:] = np.asarray(bgr, np.uint8)
+    return blend_reference(frame, bg, alpha), alpha
+
+
+def composite_rgba_reference(frame, mask, edge_lo, edge_hi):
+    h, w = frame.shape[:2]
+    alpha = alpha_reference(mask, h, w, edge_lo, edge_hi)
+    return np.dstack([frame, alpha]), alpha
+
+
+def naive_blur_composite(frame, mask, strength, edge_lo, edge_hi):
+    """What the fused path replaces: full-resolution `cv2.GaussianBlur`, `cv2.resize` of the mask,
+    smoothstep and blend in float NumPy (the usual Python virtual-background code)."""
+    h, w = frame.shape[:2]
+    bg = cv2.GaussianBlur(frame, (0, 0), strength)
+    m = cv2.resize(np.asarray(mask, np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    t = np.clip((m - edge_lo) / max(edge_hi - edge_lo, 1e-6), 0.0, 1.0)
+    a = (t * t * (3.0 - 2.0 * t))[..., None]
+    return (frame * a + bg * (1.0 - a)).astype(np.uint8)

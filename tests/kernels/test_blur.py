@@ -1,0 +1,62 @@
+"""downscaled_blur, upsampled the way the compositor samples it, looks like a full-resolution Gaussian."""
+import math
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from kernels.blur import blur_factor, downscaled_blur, small_size
+from kernels.reference import upsample_bg_reference
+
+
+@pytest.fixture(scope="module")
+def astronaut_720p():
+    img = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    return cv2.resize(img, (1280, 720), interpolation=cv2.INTER_AREA)
+
+
+def psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * math.log10(255.0**2 / mse)
+
+
+@pytest.mark.parametrize("strength", [4, 8, 12, 20, 30])
+def test_upsampled_small_blur_matches_full_resolution_gaussian(astronaut_720p, strength):
+    small = downscaled_blur(astronaut_720p, strength)
+    assert small.shape[:2] == small_size(1280, 720, blur_factor(strength))[::-1]
+    up = upsample_bg_reference(small, 720, 1280)
+    full = cv2.GaussianBlur(astronaut_720p, (0, 0), strength)
+    assert psnr(up, full) > 38
+
+
+def test_a_wrong_sigma_would_fail_the_bound(astronaut_720p):
+    """The PSNR bound is tight enough to catch a blur of the wrong strength."""
+    up = upsample_bg_reference(downscaled_blur(astronaut_720p, 12), 720, 1280)
+    assert psnr(up, cv2.GaussianBlur(astronaut_720p, (0, 0), 6)) < 38
+    assert psnr(up, cv2.GaussianBlur(astronaut_720p, (0, 0), 20)) < 38
+
+
+def test_factor_grows_with_strength_and_is_a_power_of_two():
+    factors = [blur_factor(s) for s in (0.5, 2, 4, 8, 12, 20, 100)]
+    assert factors == sorted(factors) and factors[0] == 1
+    assert all(f & (f - 1) == 0 for f in factors)
+
+
+def test_small_and_odd_frames():
+    rng = np.random.default_rng(0)
+    for h, w in [(1, 1), (2, 2), (3, 5), (33, 17)]:
+        frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        small = downscaled_blur(frame, 12)
+        assert small.dtype == np.uint8 and small.ndim == 3 and small.shape[2] == 3
+        assert small.shape[:2] == small_size(w, h, blur_factor(12))[::-1]
+
+
+def test_constant_frame_stays_constant():
+    frame = np.full((48, 64, 3), 77, np.uint8)
+    assert (downscaled_blur(frame, 10) == 77).all()
+
+
+def test_rejects_non_positive_strength():
+    with pytest.raises(ValueError):
+        downscaled_blur(np.zeros((4, 4, 3), np.uint8), 0)

@@ -314,7 +314,7 @@ class ETB(nn.Module):
     training and inference, so the model runs on any H×W without tiling.
     """
 
-    def __init__(self, ch: int = 32, heads: int = 8, window: int = 16, mlp_ratio: float = 0.5):
+    def __init__(self, ch: int = 32, heads: int = 8, window: int = 8, mlp_ratio: float = 0.5):
         super().__init__()
         dim = ch * 9
         self.window = window

@@ -1,0 +1,386 @@
+"""Background replacement: composite the person (frame.mask) over a new background.
+
+Takes BGR frames (3 channels) carrying `frame.mask` (the segment stage's low-resolution float32
+person probability); gives BGR frames, or BGRA for `transparent`. Modes (`--background`):
+
+* `blur`, `blur:N` — the frame itself blurred with a Gaussian of sigma N full-resolution pixels
+  (default `DEFAULT_STRENGTH`), computed at reduced resolution (`kernels.blur.downscaled_blur`)
+  and sampled at full resolution only inside the fused kernel (`composite_over_small`);
+* `image:PATH` — a still image, loaded once (unreadable → `UserError` at construction) and fitted
+  once to the frame size by cover-crop: scaled to cover the frame, then centre-cropped;
+* `video:PATH` — a video looped forever (`FileSource(loop=True)`), one background frame per
+  output frame, each cover-cropped to the frame size; a missing or undecodable file is a
+  `UserError` at construction / `open()`, before processing;
+* `color:#RRGGBB` — a plain colour;
+* `transparent` — BGRA out, the alpha as 4th channel (straight, not premultiplied): `open()`
+  returns caps with `channels=4`;
+* `none` — the pixels pass through untouched (the mask is not needed, and not read unless
+  `keep_alpha`).
+
+The alpha is `kernels.mask.alpha_from_mask(mask, H, W, edge_lo, edge_hi)`: bilinear upsampling of
+the mask and a smoothstep soft edge from `edge_lo` to `edge_hi` (mask probabilities). The stage sets
+`frame.alpha` (uint8 (H, W), bit-identical to that function: what `litecam matte` writes) **only when
+`keep_alpha=True`**; computing it costs time. For `none`, `keep_alpha` computes it too.
+
+Invariant relied on: every frame reaching a compositing mode has `frame.mask` set (a segment stage
+runs earlier in the graph); a frame without one raises, naming the fix.
+
+Output pixels go to a new array, never into the input pixels (other nodes may still hold them).
+The arrays come from a small pool and are reused only once nothing else references them.
+
+`cycle()` (the preview's `b` key, from any thread) switches to the next background of the cycle
+list at the next frame. Every background of the list is checked (and its image/video opened)
+before processing starts; the list only holds modes with the same channel count as the first.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from kernels.blur import downscaled_blur
+from kernels.composite import composite_over_color, composite_over_full, composite_over_small, composite_rgba
+from kernels.mask import alpha_from_mask, edge_lut
+from pipeline.caps import Caps
+from pipeline.errors import GraphError, UserError
+from pipeline.frame import Frame
+from pipeline.stage import Stage
+
+DEFAULT_STRENGTH = 12.0
+"""Blur sigma in full-resolution pixels when `blur` is given without `:N`."""
+DEFAULT_EDGE_LO = 0.3
+DEFAULT_EDGE_HI = 0.7
+"""Mask probabilities where the soft edge starts (alpha 0) and ends (alpha 255)."""
+DEFAULT_CYCLE = ("blur", "color:#00B140", "none")
+"""What `cycle()` steps through after the configured background (unless a list is given)."""
+
+ALLOWED_FORMS = "blur | blur:N (N > 0) | image:PATH | video:PATH | color:#RRGGBB | transparent | none"
+MODES = ("blur", "image", "video", "color", "transparent", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class BackgroundSpec:
+    """One background: `mode` and its parameter (blur strength, image/video path, colour)."""
+
+    mode: str
+    strength: float | None = None
+    """blur only: sigma in full-resolution pixels; None = the stage's default strength."""
+    path: str | None = None
+    bgr: tuple[int, int, int] | None = None
+
+    @property
+    def channels(self) -> int:
+        return 4 if self.mode == "transparent" else 3
+
+    def __str__(self) -> str:
+        if self.mode == "blur":
+            return "blur" if self.strength is None else f"blur:{self.strength:g}"
+        if self.mode in ("image", "video"):
+            return f"{self.mode}:{self.path}"
+        if self.mode == "color":
+            b, g, r = self.bgr
+            return f"color:#{r:02X}{g:02X}{b:02X}"
+        return self.mode
+
+
+def parse_background(spec: str | BackgroundSpec) -> BackgroundSpec:
+    """Parse a `--background` value; raise `UserError` naming the allowed forms on bad input."""
+    if isinstance(spec, BackgroundSpec):
+        return spec
+
+    def bad(reason: str) -> UserError:
+        return UserError(f"--background {spec!r}: {reason}; allowed: {ALLOWED_FORMS}")
+
+    if not isinstance(spec, str) or not spec.strip():
+        raise bad("empty")
+    text = spec.strip()
+    mode, sep, arg = text.partition(":")
+    mode = mode.lower()
+    if mode not in MODES:
+        raise bad(f"unknown background {mode!r}")
+    if mode in ("transparent", "none"):
+        if sep:
+            raise bad(f"{mode} takes no value")
+        return BackgroundSpec(mode)
+    if mode == "blur":
+        if not sep:
+            return BackgroundSpec("blur")
+        try:
+            strength = float(arg)
+        except ValueError:
+            raise bad(f"blur strength {arg!r} is not a number") from None
+        if not (math.isfinite(strength) and strength > 0):
+            raise bad(f"blur strength must be a number > 0 (sigma in pixels), got {arg!r}")
+        return BackgroundSpec("blur", strength=strength)
+    if mode in ("image", "video"):
+        if not arg:
+            raise bad(f"{mode} needs a path, e.g. {mode}:/path/to/file")
+        return BackgroundSpec(mode, path=arg)
+    # color
+    m = re.fullmatch(r"#?([0-9a-fA-F]{6})", arg)
+    if not m:
+        raise bad(f"colour {arg!r} is not #RRGGBB (six hex digits, e.g. #00B140)")
+    rgb = bytes.fromhex(m.group(1))
+    return BackgroundSpec("color", bgr=(rgb[2], rgb[1], rgb[0]))
+
+
+def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale `image` to cover width x height (keeping its aspect), then crop the centre.
+
+    INTER_AREA when shrinking, INTER_LINEAR when enlarging. Returns C-contiguous uint8 (H, W, 3).
+    """
+    ih, iw = image.shape[:2]
+    scale = max(width / iw, height / ih)
+    nw, nh = max(width, round(iw * scale)), max(height, round(ih * scale))
+    if (nw, nh) != (iw, ih):
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        image = cv2.resize(image, (nw, nh), interpolation=interp)
+    x0, y0 = (nw - width) // 2, (nh - height) // 2
+    return np.ascontiguousarray(image[y0:y0 + height, x0:x0 + width])
+
+
+def _to_bgr(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+class _Pool:
+    """Output arrays, reused once no frame (or view of one) references them any more."""
+
+    def __init__(self, max_arrays: int = 8):
+        self._arrays: list[np.ndarray] = []
+        self._max = max_arrays
+
+    def get(self, shape: tuple[int, ...]) -> np.ndarray:
+        for i in range(len(self._arrays)):
+            # references: the list, getrefcount's argument — nothing else holds it
+            if self._arrays[i].shape == shape and sys.getrefcount(self._arrays[i]) <= 2:
+                return self._arrays[i]
+        arr = np.empty(shape, np.uint8)
+        if len(self._arrays) >= self._max:
+            self._arrays.pop(0)
+        self._arrays.append(arr)
+        return arr
+
+
+# -- one class per mode: prepare(size) once, then composite each frame ------------------------------
+class _Backdrop:
+    def __init__(self, spec: BackgroundSpec):
+        self.spec = spec
+
+    def open(self, width: int, height: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Blur(_Backdrop):
+    def __init__(self, spec, strength):
+        super().__init__(spec)
+        self.strength = spec.strength if spec.strength is not None else strength
+
+    def composite(self, stage, frame, mask, out, alpha):
+        small = downscaled_blur(frame, self.strength)
+        composite_over_small(frame, mask, small, stage.edge_lo, stage.edge_hi, out, alpha)
+
+
+class _Image(_Backdrop):
+    def __init__(self, spec):
+        super().__init__(spec)
+        path = spec.path
+        if not os.path.isfile(path):
+            raise UserError(f"background image not found: {path} (give an existing PNG/JPEG/WebP file)")
+        image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        if image is None or image.size == 0:
+            raise UserError(f"background image could not be read: {path} (give a PNG, JPEG, WebP, BMP or TIFF image)")
+        if image.dtype != np.uint8:
+            image = cv2.convertScaleAbs(image, alpha=255.0 / max(float(image.max()), 1.0))
+        self.image = _to_bgr(image)
+        self.fitted: np.ndarray | None = None
+
+    def open(self, width, height):
+        if self.fitted is None or self.fitted.shape[:2] != (height, width):
+            self.fitted = cover_fit(self.image, width, height)
+
+    def composite(self, stage, frame, mask, out, alpha):
+        self.open(frame.shape[1], frame.shape[0])
+        composite_over_full(frame, mask, self.fitted, stage.edge_lo, stage.edge_hi, out, alpha)
+
+
+class _Video(_Backdrop):
+    def __init__(self, spec):
+        super().__init__(spec)
+        from pipeline.sources.file import check_readable_file
+
+        check_readable_file(spec.path, what="background video")
+        self.source = None
+        self.last: np.ndarray | None = None
+
+    def open(self, width, height):
+        from pipeline.sources.file import FileSource
+
+        if self.source is None:
+            self.source = FileSource(self.spec.path, loop=True, audio=False)
+            self.source.open()
+
+    def next_background(self, width, height) -> np.ndarray:
+        self.open(width, height)
+        f = self.source.read()
+        if f is not None:
+            self.last = cover_fit(f.pixels, width, height)
+        elif self.last is None:  # pragma: no cover - FileSource.open() already decoded a frame
+            raise UserError(f"background video has no frames: {self.spec.path}")
+        return self.last
+
+    def composite(self, stage, frame, mask, out, alpha):
+        bg = self.next_background(frame.shape[1], frame.shape[0])
+        composite_over_full(frame, mask, bg, stage.edge_lo, stage.edge_hi, out, alpha)
+
+    def close(self):
+        source, self.source = self.source, None
+        if source is not None:
+            source.close()
+
+
+class _Color(_Backdrop):
+    def composite(self, stage, frame, mask, out, alpha):
+        composite_over_color(frame, mask, self.spec.bgr, stage.edge_lo, stage.edge_hi, out, alpha)
+
+
+class _Transparent(_Backdrop):
+    def composite(self, stage, frame, mask, out, alpha):
+        composite_rgba(frame, mask, stage.edge_lo, stage.edge_hi, out, alpha)
+
+
+class _None(_Backdrop):
+    pass
+
+
+def _backdrop(spec: BackgroundSpec, strength: float) -> _Backdrop:
+    if spec.mode == "blur":
+        return _Blur(spec, strength)
+    if spec.mode == "image":
+        return _Image(spec)
+    if spec.mode == "video":
+        return _Video(spec)
+    if spec.mode == "color":
+        return _Color(spec)
+    if spec.mode == "transparent":
+        return _Transparent(spec)
+    return _None(spec)
+
+
+class Background(Stage):
+    """Composite the person over a background (see the module docstring).
+
+    spec: a `BackgroundSpec` or a `--background` string. strength: blur sigma in full-resolution
+    pixels for a plain `blur`. edge_lo/edge_hi: mask probabilities mapped to alpha 0 and 255
+    (smoothstep between; equal values give a hard threshold). keep_alpha: also set `frame.alpha`.
+    cycle: the backgrounds `cycle()` steps through after `spec` (default `DEFAULT_CYCLE`; entries
+    with a different channel count than `spec`, and repeats, are left out).
+    """
+
+    name = "background"
+
+    def __init__(
+        self,
+        spec: BackgroundSpec | str = "blur",
+        *,
+        strength: float = DEFAULT_STRENGTH,
+        edge_lo: float = DEFAULT_EDGE_LO,
+        edge_hi: float = DEFAULT_EDGE_HI,
+        keep_alpha: bool = False,
+        cycle: Sequence[BackgroundSpec | str] | None = None,
+    ):
+        if not (math.isfinite(strength) and strength > 0):
+            raise UserError(f"blur strength must be a number > 0 (sigma in pixels), got {strength!r}")
+        try:
+            edge_lut(edge_lo, edge_hi)
+        except ValueError as exc:
+            raise UserError(f"background edge: {exc}") from None
+        self.strength = float(strength)
+        self.edge_lo = float(edge_lo)
+        self.edge_hi = float(edge_hi)
+        self.keep_alpha = keep_alpha
+        first = parse_background(spec)
+        specs = [first]
+        for s in (DEFAULT_CYCLE if cycle is None else cycle):
+            s = parse_background(s)
+            if s.channels == first.channels and s not in specs:
+                specs.append(s)
+        self._backdrops = [_backdrop(s, self.strength) for s in specs]
+        self._index = 0
+        self._requested = 0
+        self._lock = threading.Lock()
+        self._pool = _Pool()
+        self._alpha_pool = _Pool()
+        self._size: tuple[int, int] | None = None
+
+    # -- what is shown ----------------------------------------------------------------------------
+    @property
+    def backgrounds(self) -> list[BackgroundSpec]:
+        return [b.spec for b in self._backdrops]
+
+    @property
+    def current(self) -> BackgroundSpec:
+        """The background the last processed frame used."""
+        return self._backdrops[self._index].spec
+
+    def cycle(self) -> BackgroundSpec:
+        """Switch to the next background at the next frame (thread-safe); returns that background."""
+        with self._lock:
+            self._requested = (self._requested + 1) % len(self._backdrops)
+            return self._backdrops[self._requested].spec
+
+    # -- Stage contract ---------------------------------------------------------------------------
+    def open(self, caps: Caps) -> Caps:
+        if caps.channels != 3:
+            raise GraphError(
+                f"the background stage takes BGR frames (3 channels), got {caps.channels}; "
+                "put it before any stage that adds alpha"
+            )
+        self._size = (caps.width, caps.height)
+        for b in self._backdrops:
+            b.open(caps.width, caps.height)
+        return caps.with_(channels=self._backdrops[0].spec.channels)
+
+    def process(self, frame: Frame) -> Frame:
+        with self._lock:
+            self._index = self._requested
+        backdrop = self._backdrops[self._index]
+        pixels = frame.pixels
+        h, w = pixels.shape[:2]
+        mask = frame.mask
+        if backdrop.spec.mode == "none" and not self.keep_alpha:
+            return frame
+        if mask is None:
+            raise RuntimeError(
+                "frame has no mask (frame.mask is None): put a segment stage before the background stage"
+            )
+        alpha = self._alpha_pool.get((h, w)) if self.keep_alpha else None
+        if backdrop.spec.mode == "none":
+            frame.alpha = alpha_from_mask(mask, h, w, self.edge_lo, self.edge_hi, out=alpha)
+            return frame
+        if not pixels.flags.c_contiguous:
+            pixels = np.ascontiguousarray(pixels)
+        out = self._pool.get((h, w, backdrop.spec.channels))
+        backdrop.composite(self, pixels, mask, out, alpha)
+        frame.pixels = out
+        if alpha is not None:
+            frame.alpha = alpha
+        return frame
+
+    def close(self) -> None:
+        for b in self._backdrops:
+            b.close()

@@ -31,11 +31,10 @@ from kernels.mask import (
     axis_plan,
     axis_spans,
     check_mask,
-    classify_spans,
     edge_plan,
     fill_range,
     mask_row,
-    next_run,
+    row_runs,
     quantize_mask,
 )
 
@@ -58,9 +57,9 @@ def blend255(f, b, a):
 
 
 @inline
-def _row_alpha_runs(mq, mrow, y0, y1, wy1, r_lo, r_hi, span_class):
+def _row_alpha_runs(mq, mrow, y0, y1, wy1, r_lo, r_hi, starts, span_class, runs):
     mask_row(mq, y0, y1, wy1, mrow)
-    classify_spans(mrow, r_lo, r_hi, span_class)
+    return row_runs(mrow, starts, r_lo, r_hi, span_class, runs)
 
 
 @jit
@@ -70,10 +69,11 @@ def _over_small_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo
     n = mq.shape[1]
     mrow = np.empty(n, np.int32)
     span_class = np.empty(n, np.int32)
+    runs = np.empty((n + 1, 3), np.int64)
     scratch = np.empty(w3 // 3, np.uint8)
     for y in range(h):
         arow = alpha_out[y] if write_alpha else scratch
-        _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, span_class)
+        nruns = _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, starts, span_class, runs)
         frow = frame2[y]
         orow = out2[y]
         r0 = rows2[bys0[y]]
@@ -81,15 +81,8 @@ def _over_small_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo
         # uint16 arithmetic (8 lanes per SIMD register); every sum is below 2**16
         vw1 = np.uint16(bwy[y])
         vw0 = np.uint16(BG_WEIGHT_ONE - bwy[y])
-        k = 0
-        while k < n:
-            c = span_class[k]
-            kk = next_run(span_class, k)
-            s = starts[k]
-            e = starts[kk]
-            k = kk
-            if s == e:
-                continue
+        for r in range(nruns):
+            s, e, c = runs[r, 0], runs[r, 1], runs[r, 2]
             if c == SPAN_MIXED:
                 alpha_range(mrow, xs0, xs1, wx, lut, arow, s, e)
             elif write_alpha:
@@ -142,17 +135,13 @@ def _over_full_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo,
     n = mq.shape[1]
     mrow = np.empty(n, np.int32)
     span_class = np.empty(n, np.int32)
+    runs = np.empty((n + 1, 3), np.int64)
     scratch = np.empty(out2.shape[1] // 3, np.uint8)
     for y in range(h):
         arow = alpha_out[y] if write_alpha else scratch
-        _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, span_class)
-        k = 0
-        while k < n:
-            c = span_class[k]
-            kk = next_run(span_class, k)
-            s = starts[k]
-            e = starts[kk]
-            k = kk
+        nruns = _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, starts, span_class, runs)
+        for r in range(nruns):
+            s, e, c = runs[r, 0], runs[r, 1], runs[r, 2]
             if c == SPAN_MIXED:
                 alpha_range(mrow, xs0, xs1, wx, lut, arow, s, e)
             elif write_alpha:
@@ -167,20 +156,16 @@ def _over_color_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo
     n = mq.shape[1]
     mrow = np.empty(n, np.int32)
     span_class = np.empty(n, np.int32)
+    runs = np.empty((n + 1, 3), np.int64)
     scratch = np.empty(w3 // 3, np.uint8)
     brow = np.empty(w3, np.uint8)
     for i in range(w3):
         brow[i] = color[i % 3]
     for y in range(h):
         arow = alpha_out[y] if write_alpha else scratch
-        _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, span_class)
-        k = 0
-        while k < n:
-            c = span_class[k]
-            kk = next_run(span_class, k)
-            s = starts[k]
-            e = starts[kk]
-            k = kk
+        nruns = _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, starts, span_class, runs)
+        for r in range(nruns):
+            s, e, c = runs[r, 0], runs[r, 1], runs[r, 2]
             if c == SPAN_MIXED:
                 alpha_range(mrow, xs0, xs1, wx, lut, arow, s, e)
             elif write_alpha:
@@ -195,17 +180,13 @@ def _rgba_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi
     n = mq.shape[1]
     mrow = np.empty(n, np.int32)
     span_class = np.empty(n, np.int32)
+    runs = np.empty((n + 1, 3), np.int64)
     scratch = np.empty(w4 // 4, np.uint8)
     for y in range(h):
         arow = alpha_out[y] if write_alpha else scratch
-        _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, span_class)
-        k = 0
-        while k < n:
-            c = span_class[k]
-            kk = next_run(span_class, k)
-            s = starts[k]
-            e = starts[kk]
-            k = kk
+        nruns = _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, starts, span_class, runs)
+        for r in range(nruns):
+            s, e, c = runs[r, 0], runs[r, 1], runs[r, 2]
             if c == SPAN_MIXED:
                 alpha_range(mrow, xs0, xs1, wx, lut, arow, s, e)
             else:

@@ -202,6 +202,43 @@ def next_run(span_class, k):
 
 
 @inline
+def row_runs(mrow, starts, r_lo, r_hi, span_class, runs):
+    """Split an output row into runs of pixels `runs[i] = (s, e, class)`, s <= x < e, class 0 or 255
+    (every pixel has that alpha) or SPAN_MIXED (per-pixel alpha); returns the number of runs.
+
+    `runs` is int64 (n + 1, 3) scratch, `span_class` int32 (n,) scratch, n = len(mrow). A row whose
+    whole mask row is at or below `r_lo` (or at or above `r_hi`) is one run without looking at spans.
+    """
+    n = mrow.shape[0]
+    lo = mrow[0]
+    hi = mrow[0]
+    for k in range(n):
+        lo = min(lo, mrow[k])
+        hi = max(hi, mrow[k])
+    width = starts[n]
+    if hi <= r_lo or lo >= r_hi:
+        runs[0, 0] = 0
+        runs[0, 1] = width
+        runs[0, 2] = 0 if hi <= r_lo else 255
+        return 1
+    classify_spans(mrow, r_lo, r_hi, span_class)
+    count = 0
+    k = 0
+    while k < n:
+        c = span_class[k]
+        kk = next_run(span_class, k)
+        s = starts[k]
+        e = starts[kk]
+        if e > s:
+            runs[count, 0] = s
+            runs[count, 1] = e
+            runs[count, 2] = c
+            count += 1
+        k = kk
+    return count
+
+
+@inline
 def alpha_range(mrow, xs0, xs1, wx, lut, arow, s, e):
     """`alpha_px` for the output pixels s <= x < e of a row, into arow."""
     for x in range(s, e):
@@ -218,21 +255,15 @@ def fill_range(arow, s, e, value):
 
 @jit
 def _alpha_kernel(mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi, out):
-    h_out = out.shape[0]
     n = mq.shape[1]
     mrow = np.empty(n, np.int32)
     span_class = np.empty(n, np.int32)
-    for y in range(h_out):
+    runs = np.empty((n + 1, 3), np.int64)
+    for y in range(out.shape[0]):
         mask_row(mq, ys0[y], ys1[y], wy[y], mrow)
-        classify_spans(mrow, r_lo, r_hi, span_class)
         arow = out[y]
-        k = 0
-        while k < n:
-            c = span_class[k]
-            kk = next_run(span_class, k)
-            s = starts[k]
-            e = starts[kk]
-            k = kk
+        for r in range(row_runs(mrow, starts, r_lo, r_hi, span_class, runs)):
+            s, e, c = runs[r, 0], runs[r, 1], runs[r, 2]
             if c == SPAN_MIXED:
                 alpha_range(mrow, xs0, xs1, wx, lut, arow, s, e)
             else:

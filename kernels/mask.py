@@ -201,7 +201,7 @@ def next_run(span_class, k):
     return kk
 
 
-@inline
+@jit
 def row_runs(mrow, starts, r_lo, r_hi, span_class, runs):
     """Split an output row into runs of pixels `runs[i] = (s, e, class)`, s <= x < e, class 0 or 255
     (every pixel has that alpha) or SPAN_MIXED (per-pixel alpha); returns the number of runs.

@@ -21,7 +21,7 @@ def psnr(a, b):
     return 10 * math.log10(255.0**2 / mse)
 
 
-@pytest.mark.parametrize("strength", [4, 8, 12, 20, 30])
+@pytest.mark.parametrize("strength", [4, 12, 20])
 def test_upsampled_small_blur_matches_full_resolution_gaussian(astronaut_720p, strength):
     small = downscaled_blur(astronaut_720p, strength)
     assert small.shape[:2] == small_size(1280, 720, blur_factor(strength))[::-1]

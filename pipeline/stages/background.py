@@ -55,9 +55,10 @@ from pipeline.stage import Stage
 
 DEFAULT_STRENGTH = 12.0
 """Blur sigma in full-resolution pixels when `blur` is given without `:N`."""
-DEFAULT_EDGE_LO = 0.3
-DEFAULT_EDGE_HI = 0.7
-"""Mask probabilities where the soft edge starts (alpha 0) and ends (alpha 255)."""
+DEFAULT_EDGE_LO = 0.25
+DEFAULT_EDGE_HI = 0.75
+"""Mask probabilities where the soft edge starts (alpha 0) and ends (alpha 255); same as the
+preset defaults (`pipeline.presets`)."""
 DEFAULT_CYCLE = ("blur", "color:#00B140", "none")
 """What `cycle()` steps through after the configured background (unless a list is given)."""
 

@@ -19,6 +19,11 @@ rows, 8-bit fixed point, half-pixel centres: `bg = (r0 * (256 - wy) + r1 * wy + 
 arithmetic (8 SIMD lanes), and only for pixels that show background. Within 1 level of
 `cv2.resize(bg_small, (W, H), INTER_LINEAR)`.
 
+Extending: a refinement stage that produces a full-resolution alpha itself (guided upsampling,
+issue 4) needs kernels that take that alpha instead of the mask: the same bodies, with the runs
+found by scanning the alpha row (runs of 0 / 255 / other) instead of `row_runs`, and `blend255`,
+`_vlerp` and the run bodies reused as they are.
+
 Frames are BGR uint8 (H, W, 3), C-contiguous; `composite_rgba` writes straight (not premultiplied)
 BGRA. Kernels are serial and release the GIL (see `_jit.py` for why not `parallel=True`). Inner loops
 run over sub-views with `range(len)`: with a loop from a non-zero start Numba keeps its

@@ -250,3 +250,11 @@ def test_bad_edges_and_strength_are_user_errors():
         Background("blur", edge_lo=0.8, edge_hi=0.2)
     with pytest.raises(UserError):
         Background("blur", strength=0)
+
+
+def test_undecodable_video_is_a_user_error_before_processing(tmp_path):
+    path = tmp_path / "junk.mp4"
+    path.write_bytes(b"\x00" * 4096)
+    stage = Background(f"video:{path}")
+    with pytest.raises(UserError, match="junk.mp4"):
+        stage.open(CAPS)

@@ -16,6 +16,11 @@
   ~50 ns, and compiling them once rather than into every kernel cuts the first (cold-cache) JIT
   of all kernels from ~14 s to ~10 s on the 2-core machine.
 
+Cache caveat (Numba): a cached kernel is recompiled when *its own* file changes, not when a helper it
+inlines from another file does. After editing a helper in `mask.py`, delete the cache
+(`rm -f kernels/__pycache__/*.nbi kernels/__pycache__/*.nbc`) or the composite kernels keep the old
+helper — and `alpha_out` would no longer match `alpha_from_mask` (the tests would catch it).
+
 `kernels/` imports nothing from `pipeline/`: these are pure array functions.
 """
 from __future__ import annotations

@@ -198,6 +198,7 @@ def cmd_demo(args) -> int:
 
     settings = settings_from(args, default_preset="video-call-720p")
     out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)  # the demo's own output folder (default out/)
     width, height = settings.size
     source = SyntheticSource(width, height, settings.fps, frames=args.frames)
     segment, background = make_effects(settings)
@@ -313,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="built-in synthetic clip -> MP4 + side-by-side PNG + timings")
-    demo.add_argument("--out", default="litecam-demo.mp4", help="output video (default: %(default)s)")
+    demo.add_argument("--out", default="out/demo.mp4", help="output video (default: %(default)s)")
     demo.add_argument("--frames", type=int, default=90, help="frames to render (default: %(default)s)")
     add_common_options(demo)
 

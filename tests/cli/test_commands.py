@@ -1,0 +1,131 @@
+"""Whole commands end to end on real media: demo, transcode, matte."""
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.cli import main
+from tests.conftest import write_test_video
+
+
+def probe(path: Path):
+    """(video pts list, time base, audio packet count, audio duration in seconds)."""
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        pts = [frame.pts for frame in container.decode(video)]
+        time_base = video.time_base
+    with av.open(str(path)) as container:
+        audio_packets = [p for p in container.demux(audio=0) if p.size] if container.streams.audio else []
+        audio_s = sum(float(p.duration * p.time_base) for p in audio_packets)
+    return pts, time_base, len(audio_packets), audio_s
+
+
+def test_transcode_keeps_every_frame_its_timestamp_and_the_audio(tmp_path, tiny_video, capsys):
+    out = tmp_path / "out.mp4"
+    assert main(["transcode", str(tiny_video), str(out), "--background", "color:#00ff00"]) == 0
+    in_pts, in_tb, in_audio, in_audio_s = probe(tiny_video)
+    out_pts, out_tb, out_audio, out_audio_s = probe(out)
+    assert len(out_pts) == len(in_pts) == 20
+    assert [p * out_tb for p in out_pts] == [p * in_tb for p in in_pts]
+    assert out_audio == in_audio > 0 and abs(out_audio_s - in_audio_s) < 1 / 25
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_transcode_replaces_the_background(tmp_path, tiny_video):
+    out = tmp_path / "green.mp4"
+    assert main(["transcode", str(tiny_video), str(out), "--background", "color:#00ff00"]) == 0
+    with av.open(str(out)) as container:
+        first = next(container.decode(video=0)).to_ndarray(format="bgr24")
+    corner = first[:12, -12:].reshape(-1, 3).mean(axis=0)  # background (rocket side) -> green
+    assert corner[1] > 200 and corner[0] < 60 and corner[2] < 60
+
+
+@pytest.mark.parametrize("suffix", [".webm", ".mov"])
+def test_transparent_transcode_keeps_alpha(tmp_path, tiny_video, suffix):
+    out = tmp_path / f"cutout{suffix}"
+    assert main(["transcode", str(tiny_video), str(out), "--background", "transparent"]) == 0
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        codec = av.CodecContext.create("libvpx-vp9", "r") if suffix == ".webm" else None
+        packets = [p for p in container.demux(stream) if p.size]
+        frame = (codec.decode(packets[0])[0] if codec else next(iter(stream.codec_context.decode(packets[0]))))
+        bgra = frame.to_ndarray(format="bgra")
+    assert len(packets) == 20
+    alpha = bgra[:, :, 3]
+    assert alpha[:10, -10:].mean() < 20  # background corner transparent
+    assert alpha[25:41, 60:75].mean() > 245  # the face opaque
+
+
+def test_demo_writes_video_side_by_side_and_timing_table(tmp_path, capsys):
+    out = tmp_path / "demo.mp4"
+    assert main(["demo", "--out", str(out), "--frames", "6", "--size", "320x180"]) == 0
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 6
+    side = cv2.imread(str(tmp_path / "demo-side-by-side.png"))
+    assert side.shape == (180, 960, 3)
+    mask = side[:, 320:640, 0]
+    assert mask[:20, -20:].mean() < 10 and mask[60:90, 120:150].mean() > 245
+    table = capsys.readouterr().out
+    assert "| segment |" in table and "| background |" in table and "whole process" in table
+
+
+def test_matte_of_video_equals_the_compositors_alpha(tmp_path, tiny_video):
+    from kernels.mask import alpha_from_mask
+    from pipeline.presets import load_preset
+    from pipeline.stages.segment import Segment
+
+    out_dir = tmp_path / "mattes"
+    assert main(["matte", str(tiny_video), str(out_dir)]) == 0
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert names == [f"{i:06d}.png" for i in range(20)]
+    settings = load_preset("transcode")
+    with av.open(str(tiny_video)) as container:
+        first = next(container.decode(video=0)).to_ndarray(format="bgr24")
+    segment = Segment(settings.segmenter)
+    expected = alpha_from_mask(segment.segment(first), 120, 160, settings.edge_low, settings.edge_high)
+    written = cv2.imread(str(out_dir / "000000.png"), cv2.IMREAD_UNCHANGED)
+    assert written.dtype == np.uint8 and written.ndim == 2
+    assert np.array_equal(written, expected)
+
+
+def test_matte_of_image_folder_keeps_stems_and_sizes(tmp_path):
+    from pipeline.sources.synthetic import SyntheticSource
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for name, (w, h) in {"a": (200, 150), "b": (121, 97)}.items():
+        source = SyntheticSource(w + w % 2, h + h % 2, 30, frames=1)
+        source.open()
+        cv2.imwrite(str(images / f"{name}.jpg"), source.render(0)[:h, :w])
+    out_dir = tmp_path / "out"
+    assert main(["matte", str(images), str(out_dir)]) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == ["a.png", "b.png"]
+    assert cv2.imread(str(out_dir / "b.png"), cv2.IMREAD_UNCHANGED).shape == (97, 121)
+
+
+def test_interrupted_transcode_leaves_a_playable_file(tmp_path):
+    """SIGINT mid-transcode: the file is finalised with the frames processed so far."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = write_test_video(tmp_path / "long.mp4", frames=400, size=(320, 240))
+    out = tmp_path / "partial.mp4"
+    process = subprocess.Popen([sys.executable, "-m", "pipeline", "transcode", str(source), str(out)],
+                               cwd=Path(__file__).resolve().parents[2], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    partials = lambda: list(tmp_path.glob(".partial*")) + list(tmp_path.glob("*.partial*"))  # noqa: E731
+    while not partials() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    with av.open(str(out)) as container:
+        decoded = sum(1 for _ in container.decode(video=0))
+    assert 0 < decoded < 400
+    assert not partials()

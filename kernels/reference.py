@@ -133,3 +133,49 @@ def naive_blur_composite(frame, mask, strength, edge_lo, edge_hi):
     t = np.clip((m - edge_lo) / max(edge_hi - edge_lo, 1e-6), 0.0, 1.0)
     a = (t * t * (3.0 - 2.0 * t))[..., None]
     return (frame * a + bg * (1.0 - a)).astype(np.uint8)
+
+
+# =================================================================================================
+# Super-resolution pre/post-processing and ROI blend (kernels/sr.py)
+# =================================================================================================
+def bgr_to_tensor_reference(frame: np.ndarray) -> np.ndarray:
+    """Exactly `kernels.sr.bgr_to_tensor`: uint8 (H, W, C≥3) BGR → float32 (1, 3, H, W) RGB / 255."""
+    rgb = frame[..., 2::-1].transpose(2, 0, 1).astype(np.float32)
+    return (rgb / np.float32(255.0))[None]
+
+
+def tensor_to_bgr_reference(t: np.ndarray) -> np.ndarray:
+    """Exactly `kernels.sr.tensor_to_bgr`: float32 (1, 3, H, W) RGB → uint8 (H, W, 3) BGR."""
+    v = np.clip(np.nan_to_num(t[0], nan=0.0), np.float32(0.0), np.float32(1.0)).astype(np.float32)
+    v = (v * np.float32(255.0) + np.float32(0.5)).astype(np.uint8)
+    return np.ascontiguousarray(v[::-1].transpose(1, 2, 0))
+
+
+def roi_weights_reference(h: int, w: int, x0: int, y0: int, dst_h: int, dst_w: int,
+                          feather_px: int) -> np.ndarray:
+    """The (h, w) integer weights (0..256) `kernels.sr.blend_roi` gives the ROI's pixels."""
+
+    def ramp(n: int, near: bool, far: bool) -> np.ndarray:
+        wgt = np.full(n, 256, np.int64)
+        if feather_px > 0:
+            d = np.arange(n)
+            if near:
+                wgt = np.minimum(wgt, (2 * d + 1) * 256 // (2 * feather_px))
+            if far:
+                wgt = np.minimum(wgt, (2 * (n - 1 - d) + 1) * 256 // (2 * feather_px))
+        return np.minimum(wgt, 256)
+
+    wx = ramp(w, x0 > 0, x0 + w < dst_w)
+    wy = ramp(h, y0 > 0, y0 + h < dst_h)
+    return np.where(wy[:, None] < 256, (wy[:, None] * wx[None, :] + 128) >> 8, wx[None, :])
+
+
+def blend_roi_reference(dst: np.ndarray, roi: np.ndarray, x0: int, y0: int, feather_px: int) -> np.ndarray:
+    """Exactly `kernels.sr.blend_roi`, returning a new array (the kernel works in place)."""
+    h, w = roi.shape[:2]
+    out = dst.copy()
+    wgt = roi_weights_reference(h, w, x0, y0, dst.shape[0], dst.shape[1], feather_px)[..., None]
+    region = out[y0:y0 + h, x0:x0 + w].astype(np.int64)
+    blended = (roi.astype(np.int64) * wgt + region * (256 - wgt) + 128) >> 8
+    out[y0:y0 + h, x0:x0 + w] = blended.astype(np.uint8)
+    return out

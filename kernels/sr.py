@@ -72,7 +72,7 @@ def blend_roi(dst, roi, x0, y0, feather_px):
     """
     h, w = roi.shape[0], roi.shape[1]
     hh, ww = dst.shape[0], dst.shape[1]
-    c = dst.shape[2]
+    c = min(dst.shape[2], roi.shape[2])  # a BGR roi into a BGRA dst: dst keeps its alpha
     feather = feather_px
     left = x0 > 0
     right = x0 + w < ww

@@ -1,0 +1,390 @@
+"""Super-resolution: enlarge every frame ×2 or ×3 with a small network, or bicubic.
+
+Takes BGR (3 channels) or BGRA (4) uint8 frames of any size; gives frames `scale` times wider and
+higher with the same channels (`open()` returns caps with width/height × scale). BGRA: the colour
+goes through the network, the alpha is enlarged with bicubic (the networks are trained on RGB).
+
+**Tiers**, best first (only the scheduler chooses; the stage offers them):
+
+| tier | model file (`pipeline/models/`) | scales |
+|---|---|---|
+| `esrt` | `esrt_x2.onnx` | ×2 |
+| `xlsr` | `xlsr_x2.onnx`, `xlsr_x3.onnx` | ×2, ×3 |
+| `xlsr-int8` | `xlsr_x2_int8.onnx` (INT8 QDQ) | ×2 |
+| `bicubic` | none: `cv2.resize(INTER_CUBIC)` | any |
+
+Model contract (what `tools/export_onnx.py` writes): input `lr` float32 N×3×H×W RGB in [0, 1] with
+dynamic H and W, output `sr` float32 N×3×(sH)×(sW) in [0, 1]. Each model gets one ONNX Runtime
+session (CPU provider): `intra_op_num_threads=threads` (default 1: the graph already runs its
+stages in parallel threads on few cores), `inter_op_num_threads=1`, `ORT_SEQUENTIAL`,
+`ORT_ENABLE_ALL`, and no spin-waiting between ops (a spinning ORT thread would steal the core the
+segmentation thread needs). I/O is preallocated: the input and output tensors are NumPy buffers
+bound once per frame size through `io_binding()` (OrtValues over the same memory), so a frame costs
+one fused conversion in (`kernels.sr.bgr_to_tensor`), the network, and one fused conversion out
+(`kernels.sr.tensor_to_bgr`), with no per-frame allocation. The models are fully convolutional and
+take any H×W (ESRT pads to its attention window inside the graph), so `PAD_MULTIPLE` is 1 for all;
+a model that needed a multiple would get its input edge-replicated to it and its output cropped.
+
+**Missing or corrupt model file**: with `strict=False` (live use) the stage posts a `warning` on the
+bus naming the file and upscales with `bicubic` instead; with `strict=True` (offline transcoding:
+the user asked for that model) `open()` raises `UserError`. The requested tier is loaded in
+`open()`; other tiers are loaded the first time `set_tier()` asks for them (a few ms, on the stage
+thread), and a tier that fails to load warns once and then runs as bicubic.
+
+`set_tier(name)` may be called from any thread; the switch happens at the next frame, which
+carries `frame.tiers["upscale"]` = the tier that really produced it (a `tier` message is posted
+when that changes).
+
+**person_only=True** (the background is synthetic anyway): the network runs only on the person's
+bounding box — from `frame.alpha` (full resolution) if a stage set it, else from `frame.mask`
+(the model-resolution probability; each mask cell maps to the frame rectangle it covers) — where
+the probability exceeds `threshold`, expanded by `margin_px` input pixels, aligned outward to
+multiples of 8, clamped to the frame. The network sees the box plus `CONTEXT_PX` pixels of real
+image around it (so inside the box its output equals the full-frame output); everything else is
+bicubic, and `kernels.sr.blend_roi` feathers the box's inner edges into the bicubic frame over
+`feather_px` output pixels so no seam shows. No person: the frame is all bicubic. Saving on the
+synthetic portrait, 640×360 ×2, xlsr, 1 thread: see the README's table (`measure_ms()` below).
+
+Output pixels go to new arrays from a small pool, reused only once nothing else references them;
+`frame.alpha`, if set, is enlarged too (bilinear) so it keeps matching the pixels.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from kernels.sr import bgr_to_tensor, blend_roi, tensor_to_bgr
+from pipeline.caps import Caps
+from pipeline.errors import GraphError, UserError
+from pipeline.frame import Frame
+from pipeline.stage import Stage
+
+MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
+TIERS = ("esrt", "xlsr", "xlsr-int8", "bicubic")
+"""All tiers, best first."""
+SCALES = (2, 3)
+MODEL_FILES: dict[str, dict[int, str]] = {
+    "esrt": {2: "esrt_x2.onnx"},
+    "xlsr": {2: "xlsr_x2.onnx", 3: "xlsr_x3.onnx"},
+    "xlsr-int8": {2: "xlsr_x2_int8.onnx"},
+}
+PAD_MULTIPLE = {"esrt": 1, "xlsr": 1, "xlsr-int8": 1}
+"""Input H and W must be multiples of this (edge-replicated up to it; the output is cropped)."""
+CONTEXT_PX = {"esrt": 16, "xlsr": 8, "xlsr-int8": 8}
+"""person_only: input pixels of real image the network sees around the box (≥ its receptive
+radius: 5 px for XLSR; ESRT's attention windows reach further, so its box interior is close to,
+not identical with, the full-frame output)."""
+ALIGN_PX = 8
+
+
+def tiers_for(scale: int) -> tuple[str, ...]:
+    """The tiers that exist at `scale`, best first."""
+    return tuple(t for t in TIERS if t == "bicubic" or scale in MODEL_FILES[t])
+
+
+def check_upscale(scale: int, model: str) -> None:
+    """`UserError` unless `model` exists at `scale` (one line naming what would work)."""
+    if scale not in SCALES:
+        raise UserError(f"--scale {scale}: the upscaler does ×2 or ×3 (use --scale 2 or --scale 3)")
+    if model not in TIERS:
+        raise UserError(f"--model {model!r}: choose one of {', '.join(TIERS)}")
+    if model not in tiers_for(scale):
+        raise UserError(f"--model {model} has no ×{scale} model; at ×{scale} use one of "
+                        f"{', '.join(tiers_for(scale))}")
+
+
+def model_path(tier: str, scale: int, model_dir: str | Path | None = None) -> Path:
+    return Path(model_dir or MODEL_DIR) / MODEL_FILES[tier][scale]
+
+
+class _Model:
+    """One ONNX Runtime session with preallocated, bound input/output tensors."""
+
+    def __init__(self, path: Path, scale: int, threads: int, pad_multiple: int = 1):
+        import onnxruntime as ort
+
+        self.path, self.scale, self.pad_multiple = path, scale, pad_multiple
+        if not path.is_file():
+            raise FileNotFoundError("file not found")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if [i.name for i in inputs] != ["lr"] or [o.name for o in outputs] != ["sr"]:
+            raise ValueError(f"expected input 'lr' and output 'sr', found {[i.name for i in inputs]} "
+                             f"-> {[o.name for o in outputs]}")
+        self._ort = ort
+        self._in_buf = np.empty(0, np.float32)
+        self._out_buf = np.empty(0, np.float32)
+        self._bindings: dict[tuple[int, int], tuple] = {}
+        # one tiny frame through it: a model that loads but cannot run, or has another scale, fails here
+        probe = self.session.run(None, {"lr": np.full((1, 3, 8, 8), 0.5, np.float32)})[0]
+        if probe.shape != (1, 3, 8 * scale, 8 * scale):
+            raise ValueError(f"an 8x8 input gave {probe.shape[2]}x{probe.shape[3]}, not ×{scale}")
+
+    def _bind(self, h: int, w: int):
+        key = (h, w)
+        bound = self._bindings.get(key)
+        if bound is None:
+            s = self.scale
+            n_in, n_out = 3 * h * w, 3 * h * s * w * s
+            if n_in > self._in_buf.size or n_out > self._out_buf.size:
+                self._in_buf = np.empty(n_in, np.float32)  # grown: older bindings point at the old one
+                self._out_buf = np.empty(n_out, np.float32)
+                self._bindings.clear()
+            inp = self._in_buf[:n_in].reshape(1, 3, h, w)
+            out = self._out_buf[:n_out].reshape(1, 3, h * s, w * s)
+            binding = self.session.io_binding()
+            binding.bind_ortvalue_input("lr", self._ort.OrtValue.ortvalue_from_numpy(inp))
+            binding.bind_ortvalue_output("sr", self._ort.OrtValue.ortvalue_from_numpy(out))
+            if len(self._bindings) >= 16:  # person_only boxes change size: keep the recent ones
+                self._bindings.pop(next(iter(self._bindings)))
+            bound = self._bindings[key] = (inp, out, binding)
+        return bound
+
+    def run(self, pixels: np.ndarray) -> np.ndarray:
+        """uint8 (h, w, C≥3) BGR(A), any strides → float32 (1, 3, h·s, w·s) RGB output (reused buffer)."""
+        h, w = pixels.shape[:2]
+        m = self.pad_multiple
+        ph, pw = -(-h // m) * m, -(-w // m) * m
+        if (ph, pw) != (h, w):
+            pixels = cv2.copyMakeBorder(np.ascontiguousarray(pixels), 0, ph - h, 0, pw - w, cv2.BORDER_REPLICATE)
+        inp, out, binding = self._bind(ph, pw)
+        bgr_to_tensor(pixels, inp)
+        self.session.run_with_iobinding(binding)
+        if (ph, pw) != (h, w):
+            return out[:, :, : h * self.scale, : w * self.scale]
+        return out
+
+
+class _Pool:
+    """Output arrays, reused once no frame (or view of one) references them any more."""
+
+    def __init__(self, max_arrays: int = 8):
+        self._arrays: list[np.ndarray] = []
+        self._max = max_arrays
+
+    def get(self, shape: tuple[int, ...]) -> np.ndarray:
+        for arr in self._arrays:
+            # references: the list, the loop variable, getrefcount's argument
+            if arr.shape == shape and sys.getrefcount(arr) <= 3:
+                return arr
+        arr = np.empty(shape, np.uint8)
+        if len(self._arrays) >= self._max:
+            self._arrays.pop(0)
+        self._arrays.append(arr)
+        return arr
+
+
+def person_box(height: int, width: int, *, alpha: np.ndarray | None = None, mask: np.ndarray | None = None,
+               threshold: float = 0.1, margin_px: int = 16, align: int = ALIGN_PX):
+    """The person's box in frame pixels, (x0, y0, x1, y1) (end exclusive), or None if no person.
+
+    From `alpha` (uint8 (height, width)) where alpha > threshold·255, else from `mask` (float
+    (h, w) at any resolution, each cell covering a frame rectangle) where mask > threshold;
+    expanded by `margin_px`, aligned outward to multiples of `align`, clamped to the frame.
+    """
+    if alpha is not None:
+        hit = alpha > int(threshold * 255)
+        sy, sx = 1.0, 1.0
+    elif mask is not None:
+        hit = mask > threshold
+        sy, sx = height / mask.shape[0], width / mask.shape[1]
+    else:
+        return None
+    rows = np.flatnonzero(hit.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(hit.any(axis=0))
+    x0 = int(np.floor(cols[0] * sx)) - margin_px
+    x1 = int(np.ceil((cols[-1] + 1) * sx)) + margin_px
+    y0 = int(np.floor(rows[0] * sy)) - margin_px
+    y1 = int(np.ceil((rows[-1] + 1) * sy)) + margin_px
+    x0, y0 = max(0, x0 // align * align), max(0, y0 // align * align)
+    x1, y1 = min(width, -(-x1 // align) * align), min(height, -(-y1 // align) * align)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1, y1
+
+
+class Upscale(Stage):
+    """Enlarge frames ×`scale` with the `model` tier (see the module docstring).
+
+    scale: 2 or 3. model: a tier of `TIERS` that exists at `scale` (`tiers_for(scale)`).
+    person_only: network on the person's box only, bicubic elsewhere, feathered over `feather_px`
+    output pixels. threads: ONNX Runtime intra-op threads per session. strict: a missing/corrupt
+    model file raises `UserError` in `open()` instead of falling back to bicubic with a warning.
+    model_dir: where the ONNX files are (default `pipeline/models/`). threshold / margin_px: the
+    person box (probability above which a pixel is person; input pixels added around it).
+    """
+
+    name = "upscale"
+
+    def __init__(
+        self,
+        scale: int = 2,
+        model: str = "xlsr",
+        *,
+        person_only: bool = False,
+        threads: int = 1,
+        strict: bool = False,
+        model_dir: str | Path | None = None,
+        feather_px: int = 8,
+        margin_px: int = 16,
+        threshold: float = 0.1,
+    ):
+        check_upscale(scale, model)
+        if not isinstance(threads, int) or threads < 1:
+            raise UserError(f"upscale threads must be an integer >= 1, got {threads!r}")
+        self.scale = scale
+        self.person_only = person_only
+        self.threads = threads
+        self.strict = strict
+        self.model_dir = Path(model_dir) if model_dir is not None else MODEL_DIR
+        self.feather_px = int(feather_px)
+        self.margin_px = int(margin_px)
+        self.threshold = float(threshold)
+        self.tiers = tiers_for(scale)
+        self._requested = model
+        self._tier: str | None = None
+        self._lock = threading.Lock()
+        self._models: dict[str, _Model] = {}
+        self._failed: dict[str, str] = {}
+        self._pool = _Pool()
+        self._roi_pool = _Pool(max_arrays=2)
+        self.last_box: tuple[int, int, int, int] | None = None
+        """person_only: the box (input pixels) the network ran on for the last frame, or None."""
+
+    # -- tiers ------------------------------------------------------------------------------------
+    @property
+    def requested_tier(self) -> str:
+        with self._lock:
+            return self._requested
+
+    @property
+    def tier(self) -> str | None:
+        """The tier that produced the last frame (bicubic when the requested model failed to load)."""
+        return self._tier
+
+    def set_tier(self, name: str) -> None:
+        """Use tier `name` from the next frame on (thread-safe). ValueError for a tier not in `tiers`."""
+        if name not in self.tiers:
+            raise ValueError(f"upscale tier {name!r} does not exist at ×{self.scale}; choose one of {self.tiers}")
+        with self._lock:
+            self._requested = name
+
+    def model_path(self, tier: str) -> Path:
+        return model_path(tier, self.scale, self.model_dir)
+
+    def _model(self, tier: str) -> _Model | None:
+        """The loaded session of `tier`, loading it now if needed; None for bicubic or a failed load."""
+        if tier == "bicubic" or tier in self._failed:
+            return None
+        model = self._models.get(tier)
+        if model is None:
+            path = self.model_path(tier)
+            try:
+                model = _Model(path, self.scale, self.threads, PAD_MULTIPLE[tier])
+            except Exception as exc:  # missing, truncated, not ONNX, wrong contract: fall back
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                if self.strict:
+                    raise UserError(f"upscale model {path} could not be loaded ({reason[:200]}); "
+                                    f"reinstall litecam or use --model bicubic") from None
+                self._failed[tier] = reason
+                self.post("warning", f"model {path} could not be loaded ({reason[:200]}); "
+                          f"upscaling with bicubic instead of {tier}", tier=tier, path=str(path))
+                return None
+            self._models[tier] = model
+        return model
+
+    # -- Stage contract ---------------------------------------------------------------------------
+    def open(self, caps: Caps) -> Caps:
+        if caps.channels not in (3, 4):
+            raise GraphError(f"the upscale stage takes BGR or BGRA frames, got {caps.channels} channels")
+        self._model(self.requested_tier)
+        return caps.with_(width=caps.width * self.scale, height=caps.height * self.scale)
+
+    def process(self, frame: Frame) -> Frame:
+        with self._lock:
+            requested = self._requested
+        model = self._model(requested)
+        used = requested if model is not None else "bicubic"
+        if used != self._tier:
+            if self._tier is not None:
+                self.post("tier", f"{self._tier} -> {used}", tier=used)
+            self._tier = used
+        out = self.upscale(frame.pixels, model=model, mask=frame.mask, alpha=frame.alpha)
+        if frame.alpha is not None:
+            frame.alpha = cv2.resize(frame.alpha, (out.shape[1], out.shape[0]), interpolation=cv2.INTER_LINEAR)
+        frame.pixels = out
+        frame.tiers[self.name] = used
+        return frame
+
+    def close(self) -> None:
+        self._models.clear()
+
+    # -- the work ---------------------------------------------------------------------------------
+    def upscale(self, pixels: np.ndarray, *, model: _Model | None | str = "current",
+                mask: np.ndarray | None = None, alpha: np.ndarray | None = None) -> np.ndarray:
+        """uint8 (H, W, 3|4) → uint8 (sH, sW, 3|4) with `model` (default: the requested tier's).
+
+        Any H and W (the graph's frames are even; single images need not be). `mask`/`alpha` are
+        only read with `person_only`. Returns an array of the stage's pool.
+        """
+        if isinstance(model, str):
+            model = self._model(self.requested_tier)
+        s = self.scale
+        h, w, c = pixels.shape
+        out = self._pool.get((h * s, w * s, c))
+        if model is None:
+            cv2.resize(pixels, (w * s, h * s), dst=out, interpolation=cv2.INTER_CUBIC)
+            return out
+        if not self.person_only:
+            tensor_to_bgr(model.run(pixels), out)
+            if c == 4:
+                out[..., 3] = cv2.resize(np.ascontiguousarray(pixels[..., 3]), (w * s, h * s),
+                                         interpolation=cv2.INTER_CUBIC)
+            return out
+        cv2.resize(pixels, (w * s, h * s), dst=out, interpolation=cv2.INTER_CUBIC)
+        box = person_box(h, w, alpha=alpha, mask=mask, threshold=self.threshold, margin_px=self.margin_px)
+        self.last_box = box
+        if box is None:
+            return out
+        x0, y0, x1, y1 = box
+        ctx = CONTEXT_PX.get(self._tier_of(model), 8)
+        cx0, cy0 = max(0, x0 - ctx), max(0, y0 - ctx)
+        cx1, cy1 = min(w, x1 + ctx), min(h, y1 + ctx)
+        sr = model.run(pixels[cy0:cy1, cx0:cx1])
+        roi = self._roi_pool.get(((cy1 - cy0) * s, (cx1 - cx0) * s, 3))
+        tensor_to_bgr(sr, roi)
+        inner = roi[(y0 - cy0) * s:(y1 - cy0) * s, (x0 - cx0) * s:(x1 - cx0) * s]
+        blend_roi(out, inner, x0 * s, y0 * s, self.feather_px)
+        return out
+
+    def _tier_of(self, model: _Model) -> str:
+        for tier, m in self._models.items():
+            if m is model:
+                return tier
+        return "xlsr"
+
+
+def measure_ms(stage: Upscale, pixels: np.ndarray, *, mask=None, repeat: int = 10) -> float:
+    """Median wall-clock ms of `stage.upscale(pixels, mask=mask)` over `repeat` runs, after one warm-up."""
+    import time
+
+    stage.upscale(pixels, mask=mask)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        stage.upscale(pixels, mask=mask)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return float(np.median(times))

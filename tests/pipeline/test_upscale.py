@@ -1,0 +1,358 @@
+"""The upscale stage: tiers, ONNX Runtime sessions, fallback, person_only blending.
+
+Most tests run on throwaway ONNX models built here with `onnx.helper` (no torch): the real
+models come from a training run and may be absent. Tests that need the shipped files skip, saying so.
+"""
+from __future__ import annotations
+
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from kernels.reference import synthetic_mask
+from pipeline.bus import Bus
+from pipeline.caps import Caps
+from pipeline.errors import GraphError, UserError
+from pipeline.frame import Frame
+from pipeline.stages.upscale import (
+    MODEL_DIR,
+    MODEL_FILES,
+    TIERS,
+    Upscale,
+    check_upscale,
+    person_box,
+    tiers_for,
+)
+
+
+# -- throwaway models ------------------------------------------------------------------------------
+def make_fake_model(path: Path, scale: int, kind: str = "sharp", names=("lr", "sr")) -> Path:
+    """A tiny valid SR model with the shipped contract (`lr` N×3×H×W RGB -> `sr` ×scale, dynamic H, W).
+
+    kind 'sharp': a 3×3 conv to 3·s² channels (nearest-neighbour taps plus a Laplacian sharpen) and
+    DepthToSpace, clipped to [0, 1] — clearly not bicubic, local like XLSR. kind 'cubic': Resize(cubic).
+    """
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    s = scale
+    x = helper.make_tensor_value_info(names[0], TensorProto.FLOAT, ["n", 3, "h", "w"])
+    y = helper.make_tensor_value_info(names[1], TensorProto.FLOAT, ["n", 3, "ho", "wo"])
+    lo = helper.make_tensor("lo", TensorProto.FLOAT, [], [0.0])
+    hi = helper.make_tensor("hi", TensorProto.FLOAT, [], [1.0])
+    if kind == "cubic":
+        scales = helper.make_tensor("scales", TensorProto.FLOAT, [4], [1, 1, s, s])
+        nodes = [helper.make_node("Resize", ["lr_in", "", "scales"], ["up"], mode="cubic"),
+                 helper.make_node("Clip", ["up", "lo", "hi"], [names[1]])]
+        inits = [scales, lo, hi]
+    else:
+        w = np.zeros((3 * s * s, 3, 3, 3), np.float32)
+        for c in range(3):
+            for k in range(s * s):
+                o = c * s * s + k  # DepthToSpace CRD: channel c·s² + (i·s + j)
+                w[o, c, 1, 1] = 1.0 + 0.6
+                w[o, c, 0, 1] = w[o, c, 2, 1] = w[o, c, 1, 0] = w[o, c, 1, 2] = -0.15
+        weights = helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.ravel())
+        nodes = [helper.make_node("Conv", ["lr_in", "w"], ["f"], pads=[1, 1, 1, 1]),
+                 helper.make_node("DepthToSpace", ["f"], ["up"], blocksize=s, mode="CRD"),
+                 helper.make_node("Clip", ["up", "lo", "hi"], [names[1]])]
+        inits = [weights, lo, hi]
+    nodes.insert(0, helper.make_node("Identity", [names[0]], ["lr_in"]))
+    graph = helper.make_graph(nodes, "fake_sr", [x], [y], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """A folder with all four model files (throwaway: esrt is Resize-cubic, the xlsr ones 'sharp')."""
+    folder = tmp_path_factory.mktemp("models")
+    for tier, by_scale in MODEL_FILES.items():
+        for scale, name in by_scale.items():
+            make_fake_model(folder / name, scale, "cubic" if tier == "esrt" else "sharp")
+    return folder
+
+
+def portrait(width: int = 160, height: int = 96) -> np.ndarray:
+    from pipeline.sources.synthetic import SyntheticSource
+
+    src = SyntheticSource(width, height, 25, frames=1)
+    src.open()
+    return src.render(0)
+
+
+def frame_of(pixels, mask=None, seq=0) -> Frame:
+    return Frame(pixels=pixels, pts_ns=seq * 40_000_000, seq=seq, mask=mask)
+
+
+def opened(stage: Upscale, width=160, height=96, channels=3) -> tuple[Upscale, Caps, Bus]:
+    bus = Bus()
+    stage.bus = bus
+    caps = stage.open(Caps(width, height, Fraction(25), channels=channels))
+    return stage, caps, bus
+
+
+# -- choices ---------------------------------------------------------------------------------------
+def test_tiers_are_best_first_and_depend_on_the_scale():
+    assert TIERS == ("esrt", "xlsr", "xlsr-int8", "bicubic")
+    assert tiers_for(2) == TIERS
+    assert tiers_for(3) == ("xlsr", "bicubic")
+
+
+@pytest.mark.parametrize("scale, model, words", [
+    (3, "esrt", "no ×3 model"), (3, "xlsr-int8", "no ×3 model"), (4, "xlsr", "×2 or ×3"),
+    (1, "bicubic", "×2 or ×3"), (2, "edsr", "choose one of"),
+])
+def test_impossible_combinations_are_user_errors(scale, model, words):
+    with pytest.raises(UserError, match=words):
+        check_upscale(scale, model)
+    with pytest.raises(UserError):
+        Upscale(scale, model)
+
+
+# -- output ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("tier, scale", [("xlsr", 2), ("xlsr", 3), ("esrt", 2), ("xlsr-int8", 2), ("bicubic", 3)])
+def test_output_is_scale_times_larger_bgr_uint8(model_dir, tier, scale):
+    stage, caps, bus = opened(Upscale(scale, tier, model_dir=model_dir))
+    assert (caps.width, caps.height, caps.channels) == (160 * scale, 96 * scale, 3)
+    frame = stage.process(frame_of(portrait()))
+    assert frame.pixels.shape == (96 * scale, 160 * scale, 3) and frame.pixels.dtype == np.uint8
+    assert frame.pixels.flags.c_contiguous
+    assert frame.tiers["upscale"] == tier
+    assert not bus.messages("warning")
+
+
+def test_network_output_is_the_model_run_through_the_kernels(model_dir):
+    """Pre/post-processing: the stage's output equals ORT on the float RGB tensor, converted back."""
+    import onnxruntime as ort
+
+    pixels = portrait(64, 48)
+    stage, _, _ = opened(Upscale(2, "xlsr", model_dir=model_dir), 64, 48)
+    out = stage.process(frame_of(pixels)).pixels
+    session = ort.InferenceSession(str(model_dir / "xlsr_x2.onnx"), providers=["CPUExecutionProvider"])
+    rgb = pixels[..., ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255
+    sr = session.run(None, {"lr": rgb})[0][0]
+    expected = (np.clip(sr, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)[..., ::-1]
+    assert np.abs(out.astype(int) - expected).max() <= 1
+    assert np.abs(out.astype(int) - cv2.resize(pixels, (128, 96), interpolation=cv2.INTER_CUBIC)).max() > 20
+
+
+def test_frame_size_change_reallocates_and_odd_sizes_work(model_dir):
+    stage, _, _ = opened(Upscale(2, "xlsr", model_dir=model_dir))
+    for h, w in [(96, 160), (48, 64), (31, 17), (96, 160)]:
+        out = stage.upscale(np.ascontiguousarray(portrait()[:h, :w]))
+        assert out.shape == (2 * h, 2 * w, 3)
+
+
+def test_bgra_colour_goes_through_the_model_and_alpha_through_bicubic(model_dir):
+    pixels = portrait()
+    alpha = np.zeros((96, 160), np.uint8)
+    alpha[20:80, 40:120] = 255
+    bgra = np.dstack([pixels, alpha])
+    stage, caps, _ = opened(Upscale(2, "xlsr", model_dir=model_dir), channels=4)
+    assert caps.channels == 4
+    out = stage.process(frame_of(bgra)).pixels
+    plain = Upscale(2, "xlsr", model_dir=model_dir)
+    plain.open(Caps(160, 96, Fraction(25)))
+    assert np.array_equal(out[..., :3], plain.upscale(pixels))
+    assert np.array_equal(out[..., 3], cv2.resize(alpha, (320, 192), interpolation=cv2.INTER_CUBIC))
+
+
+def test_refuses_frames_that_are_not_bgr_or_bgra(model_dir):
+    with pytest.raises(GraphError, match="BGR or BGRA"):
+        Upscale(2, "bicubic").open(Caps(160, 96, Fraction(25), channels=1))
+
+
+def test_session_options_threads_and_preallocated_io(model_dir):
+    stage, _, _ = opened(Upscale(2, "xlsr", model_dir=model_dir, threads=2))
+    model = stage._models["xlsr"]
+    options = model.session.get_session_options()
+    assert options.intra_op_num_threads == 2 and options.inter_op_num_threads == 1
+    stage.upscale(portrait())
+    inp, out, _ = model._bindings[(96, 160)]
+    stage.upscale(portrait())
+    assert model._bindings[(96, 160)][0] is inp  # the same bound buffers, frame after frame
+
+
+# -- tiers at run time -----------------------------------------------------------------------------
+def test_set_tier_switches_at_the_next_frame_and_is_recorded(model_dir):
+    stage, _, bus = opened(Upscale(2, "xlsr", model_dir=model_dir))
+    pixels = portrait()
+    assert stage.process(frame_of(pixels, seq=0)).tiers["upscale"] == "xlsr"
+    done = threading.Event()
+    threading.Thread(target=lambda: (stage.set_tier("bicubic"), done.set())).start()
+    assert done.wait(5)
+    f1 = stage.process(frame_of(pixels, seq=1))
+    assert f1.tiers["upscale"] == "bicubic" and stage.tier == "bicubic"
+    assert np.array_equal(f1.pixels, cv2.resize(pixels, (320, 192), interpolation=cv2.INTER_CUBIC))
+    stage.set_tier("esrt")  # loaded on first use
+    assert stage.process(frame_of(pixels, seq=2)).tiers["upscale"] == "esrt"
+    assert [m.text for m in bus.messages("tier")] == ["xlsr -> bicubic", "bicubic -> esrt"]
+    with pytest.raises(ValueError, match="does not exist"):
+        stage.set_tier("fsrcnn")
+    with pytest.raises(ValueError):
+        Upscale(3, "xlsr", model_dir=model_dir).set_tier("esrt")
+
+
+# -- missing and broken models ---------------------------------------------------------------------
+def test_missing_model_falls_back_to_bicubic_with_a_warning_naming_the_file(tmp_path):
+    stage, _, bus = opened(Upscale(2, "xlsr", model_dir=tmp_path))
+    (warning,) = bus.messages("warning")
+    assert str(tmp_path / "xlsr_x2.onnx") in warning.text and "bicubic" in warning.text
+    pixels = portrait()
+    frame = stage.process(frame_of(pixels))
+    assert frame.tiers["upscale"] == "bicubic"
+    assert np.array_equal(frame.pixels, cv2.resize(pixels, (320, 192), interpolation=cv2.INTER_CUBIC))
+    stage.process(frame_of(pixels, seq=1))
+    assert len(bus.messages("warning")) == 1  # warned once, not every frame
+
+
+@pytest.mark.parametrize("content", [b"", b"not an onnx model at all" * 10])
+def test_corrupt_model_falls_back_live_and_is_a_user_error_when_strict(tmp_path, content):
+    (tmp_path / "xlsr_x2.onnx").write_bytes(content)
+    _, _, bus = opened(Upscale(2, "xlsr", model_dir=tmp_path))
+    assert "xlsr_x2.onnx" in bus.messages("warning")[0].text
+    with pytest.raises(UserError, match="xlsr_x2.onnx"):
+        opened(Upscale(2, "xlsr", model_dir=tmp_path, strict=True))
+
+
+def test_model_with_another_contract_is_refused(tmp_path):
+    make_fake_model(tmp_path / "xlsr_x2.onnx", 2, names=("input", "output"))
+    with pytest.raises(UserError, match="'lr'"):
+        opened(Upscale(2, "xlsr", model_dir=tmp_path, strict=True))
+    make_fake_model(tmp_path / "xlsr_x2.onnx", 3)  # a ×3 model in the ×2 file
+    with pytest.raises(UserError, match="not ×2"):
+        opened(Upscale(2, "xlsr", model_dir=tmp_path, strict=True))
+
+
+def test_switching_to_a_missing_tier_warns_and_uses_bicubic(tmp_path):
+    make_fake_model(tmp_path / "xlsr_x2.onnx", 2)
+    stage, _, bus = opened(Upscale(2, "xlsr", model_dir=tmp_path))
+    stage.set_tier("esrt")
+    assert stage.process(frame_of(portrait())).tiers["upscale"] == "bicubic"
+    assert "esrt_x2.onnx" in bus.messages("warning")[0].text
+
+
+# -- person_only -----------------------------------------------------------------------------------
+def test_person_box_from_mask_and_from_alpha():
+    mask = np.zeros((36, 64), np.float32)
+    mask[10:20, 30:40] = 0.9
+    box = person_box(360, 640, mask=mask, margin_px=0, align=1)
+    assert box == (300, 100, 400, 200)
+    box = person_box(360, 640, mask=mask, margin_px=16)
+    assert box == (280, 80, 416, 216) and all(v % 8 == 0 for v in box)
+    alpha = np.zeros((360, 640), np.uint8)
+    alpha[100:200, 301:399] = 255
+    assert person_box(360, 640, alpha=alpha, mask=np.zeros((36, 64)), margin_px=0) == (296, 96, 400, 200)
+    assert person_box(360, 640, mask=np.zeros((36, 64), np.float32)) is None
+    full = np.ones((36, 64), np.float32)
+    assert person_box(360, 640, mask=full) == (0, 0, 640, 360)
+
+
+def test_person_only_is_full_sr_inside_bicubic_outside_and_has_no_seam(model_dir):
+    w, h, s, feather = 256, 144, 2, 8
+    pixels = portrait(w, h)
+    mask = synthetic_mask(36, 64)
+    full = Upscale(s, "xlsr", model_dir=model_dir)
+    full.open(Caps(w, h, Fraction(25)))
+    sr = full.upscale(pixels).copy()
+    bic = cv2.resize(pixels, (w * s, h * s), interpolation=cv2.INTER_CUBIC).astype(int)
+    stage, _, _ = opened(Upscale(s, "xlsr", model_dir=model_dir, person_only=True, feather_px=feather), w, h)
+    out = stage.process(frame_of(pixels, mask)).pixels.astype(int)
+    x0, y0, x1, y1 = (v * s for v in stage.last_box)
+    assert 0 < (x1 - x0) * (y1 - y0) < 0.8 * w * h * s * s  # a real box, not the whole frame
+    inside = (slice(y0 + feather, y1 - feather if y1 < h * s else y1),
+              slice(x0 + feather, x1 - feather if x1 < w * s else x1))
+    assert np.abs(out[inside] - sr[inside]).max() <= 1
+    outside = np.ones(out.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert np.array_equal(out[outside], bic[outside])
+
+    # no seam: at the box border the output is still (almost) the bicubic frame, and it moves
+    # toward SR over the feather band: |output - bicubic| <= w(d)·|SR - bicubic| + 1 with
+    # w(d) = (2d + 1) / (2·feather) at d pixels inside the border. So the step across the border
+    # is the bicubic frame's own step plus at most |SR - bicubic| / 16 + 1; a hard paste jumps
+    # by the whole |SR - bicubic| there.
+    def border_excess(img):
+        """Per ring d (0 = the box's outermost pixels): max of |img - bicubic| - w(d)·|SR - bicubic|."""
+        d = np.abs(img - bic).max(axis=2)
+        worst = []
+        for dist in range(feather):
+            wgt = (2 * dist + 1) / (2 * feather)
+            ring = []
+            if x0 > 0:
+                ring.append(d[y0:y1, x0 + dist] - wgt * diff[y0:y1, x0 + dist])
+            if y0 > 0:
+                ring.append(d[y0 + dist, x0:x1] - wgt * diff[y0 + dist, x0:x1])
+            if x1 < w * s:
+                ring.append(d[y0:y1, x1 - 1 - dist] - wgt * diff[y0:y1, x1 - 1 - dist])
+            worst.append(max(r.max() for r in ring))
+        return worst
+
+    diff = np.abs(sr.astype(int) - bic).max(axis=2)
+    gap = diff[y0:y1, x0:x1].max()
+    assert max(border_excess(out)) <= 1
+    step_out = np.abs(out[y0:y1, x0] - out[y0:y1, x0 - 1]).max()
+    step_bic = np.abs(bic[y0:y1, x0] - bic[y0:y1, x0 - 1]).max()
+    assert step_out <= step_bic + gap / (2 * feather) + 1
+    hard, _, _ = opened(Upscale(s, "xlsr", model_dir=model_dir, person_only=True, feather_px=0), w, h)
+    assert border_excess(hard.process(frame_of(pixels, mask)).pixels.astype(int))[0] > gap / 2
+
+
+def test_person_only_without_a_person_is_all_bicubic(model_dir):
+    pixels = portrait()
+    stage, _, _ = opened(Upscale(2, "xlsr", model_dir=model_dir, person_only=True))
+    frame = stage.process(frame_of(pixels, np.zeros((24, 40), np.float32)))
+    assert stage.last_box is None
+    assert np.array_equal(frame.pixels, cv2.resize(pixels, (320, 192), interpolation=cv2.INTER_CUBIC))
+
+
+def test_person_only_keeps_bgra_alpha_bicubic(model_dir):
+    pixels = portrait()
+    alpha = np.zeros((96, 160), np.uint8)
+    alpha[20:90, 50:110] = 255
+    f = frame_of(np.dstack([pixels, alpha]))
+    f.alpha = alpha
+    stage, _, _ = opened(Upscale(2, "xlsr", model_dir=model_dir, person_only=True), channels=4)
+    out = stage.process(f)
+    assert out.pixels.shape == (192, 320, 4) and out.alpha.shape == (192, 320)
+    assert np.array_equal(out.pixels[..., 3], cv2.resize(alpha, (320, 192), interpolation=cv2.INTER_CUBIC))
+    assert stage.last_box == (32, 0, 128, 96)
+
+
+# -- the shipped models ----------------------------------------------------------------------------
+def shipped(name: str) -> Path:
+    path = MODEL_DIR / name
+    if not path.is_file():
+        pytest.skip(f"{path} is not there yet (made by tools/train_sr.py + tools/export_onnx.py)")
+    return path
+
+
+def test_shipped_xlsr_x2_beats_bicubic_on_the_portrait():
+    shipped("xlsr_x2.onnx")
+    from tests.sr._util import load_sr_data
+
+    sr_data = load_sr_data()
+    hr_bgr = portrait(320, 192)
+    hr, lr = sr_data.degrade(hr_bgr[..., ::-1], 2)  # RGB, MATLAB bicubic ÷2
+    lr_bgr = np.ascontiguousarray(lr[..., ::-1])
+    stage, _, bus = opened(Upscale(2, "xlsr"), lr.shape[1], lr.shape[0])
+    assert not bus.messages("warning")
+    out = stage.upscale(lr_bgr)[..., ::-1]
+    bic = cv2.resize(lr_bgr, (hr.shape[1], hr.shape[0]), interpolation=cv2.INTER_CUBIC)[..., ::-1]
+    assert sr_data.psnr_y(out, hr, 2) >= sr_data.psnr_y(bic, hr, 2)
+
+
+@pytest.mark.parametrize("tier, scale", [("xlsr", 3), ("esrt", 2), ("xlsr-int8", 2)])
+def test_shipped_models_load_and_run(tier, scale):
+    shipped(MODEL_FILES[tier][scale])
+    stage, _, bus = opened(Upscale(scale, tier, strict=True), 64, 48)
+    out = stage.process(frame_of(portrait(64, 48)))
+    assert out.pixels.shape == (48 * scale, 64 * scale, 3) and out.tiers["upscale"] == tier

@@ -253,9 +253,9 @@ class Upscale(Stage):
         self.feather_px = int(feather_px)
         self.margin_px = int(margin_px)
         self.threshold = float(threshold)
-        self.tiers = tiers_for(scale)
+        self._all_tiers = tiers_for(scale)
         self._requested = model
-        self._tier: str | None = None
+        self._used: str | None = None
         self._lock = threading.Lock()
         self._models: dict[str, _Model] = {}
         self._failed: dict[str, str] = {}
@@ -264,23 +264,38 @@ class Upscale(Stage):
         self.last_box: tuple[int, int, int, int] | None = None
         """person_only: the box (input pixels) the network ran on for the last frame, or None."""
 
-    # -- tiers ------------------------------------------------------------------------------------
+    # -- tiers (the scheduler's interface, see `pipeline.stage.Stage.tiers`) ------------------------
+    tier_quality = {"esrt": 1.0, "xlsr": 0.9, "xlsr-int8": 0.88, "bicubic": 0.5}
+    """Relative quality (1.0 = best), roughly from the Set14 PSNR gains over bicubic."""
+    tier_cost_hint = {"esrt": 3.0, "xlsr": 1.0, "xlsr-int8": 0.8, "bicubic": 0.05}
+    """Relative cost per frame, for tiers not yet measured (measured 640×360 ×2: README)."""
+
     @property
-    def requested_tier(self) -> str:
+    def tiers(self) -> tuple[str, ...]:
+        """The tiers offered at this scale, best first, without those whose model failed to load."""
+        return tuple(t for t in self._all_tiers if t not in self._failed)
+
+    @property
+    def tier(self) -> str:
+        """The tier in use from the next frame on (bicubic once the requested model failed to load)."""
         with self._lock:
             return self._requested
 
     @property
-    def tier(self) -> str | None:
-        """The tier that produced the last frame (bicubic when the requested model failed to load)."""
-        return self._tier
+    def tier_used(self) -> str | None:
+        """The tier that produced the last frame (also in `frame.tiers["upscale"]`)."""
+        return self._used
 
     def set_tier(self, name: str) -> None:
-        """Use tier `name` from the next frame on (thread-safe). ValueError for a tier not in `tiers`."""
-        if name not in self.tiers:
-            raise ValueError(f"upscale tier {name!r} does not exist at ×{self.scale}; choose one of {self.tiers}")
+        """Use tier `name` from the next frame on (thread-safe).
+
+        ValueError for a name that is not a tier at this scale; a tier whose model failed to load
+        means bicubic."""
+        if name not in self._all_tiers:
+            raise ValueError(f"upscale tier {name!r} does not exist at ×{self.scale}; "
+                             f"choose one of {self._all_tiers}")
         with self._lock:
-            self._requested = name
+            self._requested = "bicubic" if name in self._failed else name
 
     def model_path(self, tier: str) -> Path:
         return model_path(tier, self.scale, self.model_dir)
@@ -299,7 +314,10 @@ class Upscale(Stage):
                 if self.strict:
                     raise UserError(f"upscale model {path} could not be loaded ({reason[:200]}); "
                                     f"reinstall litecam or use --model bicubic") from None
-                self._failed[tier] = reason
+                with self._lock:
+                    self._failed[tier] = reason
+                    if self._requested == tier:
+                        self._requested = "bicubic"
                 self.post("warning", f"model {path} could not be loaded ({reason[:200]}); "
                           f"upscaling with bicubic instead of {tier}", tier=tier, path=str(path))
                 return None
@@ -310,7 +328,7 @@ class Upscale(Stage):
     def open(self, caps: Caps) -> Caps:
         if caps.channels not in (3, 4):
             raise GraphError(f"the upscale stage takes BGR or BGRA frames, got {caps.channels} channels")
-        self._model(self.requested_tier)
+        self._model(self.tier)
         return caps.with_(width=caps.width * self.scale, height=caps.height * self.scale)
 
     def process(self, frame: Frame) -> Frame:
@@ -318,10 +336,10 @@ class Upscale(Stage):
             requested = self._requested
         model = self._model(requested)
         used = requested if model is not None else "bicubic"
-        if used != self._tier:
-            if self._tier is not None:
-                self.post("tier", f"{self._tier} -> {used}", tier=used)
-            self._tier = used
+        if used != self._used:
+            if self._used is not None:
+                self.post("tier", f"{self._used} -> {used}", old=self._used, new=used)
+            self._used = used
         out = self.upscale(frame.pixels, model=model, mask=frame.mask, alpha=frame.alpha)
         if frame.alpha is not None:
             frame.alpha = cv2.resize(frame.alpha, (out.shape[1], out.shape[0]), interpolation=cv2.INTER_LINEAR)
@@ -341,7 +359,7 @@ class Upscale(Stage):
         only read with `person_only`. Returns an array of the stage's pool.
         """
         if isinstance(model, str):
-            model = self._model(self.requested_tier)
+            model = self._model(self.tier)
         s = self.scale
         h, w, c = pixels.shape
         out = self._pool.get((h * s, w * s, c))

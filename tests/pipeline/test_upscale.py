@@ -190,7 +190,7 @@ def test_set_tier_switches_at_the_next_frame_and_is_recorded(model_dir):
     threading.Thread(target=lambda: (stage.set_tier("bicubic"), done.set())).start()
     assert done.wait(5)
     f1 = stage.process(frame_of(pixels, seq=1))
-    assert f1.tiers["upscale"] == "bicubic" and stage.tier == "bicubic"
+    assert f1.tiers["upscale"] == "bicubic" and stage.tier == stage.tier_used == "bicubic"
     assert np.array_equal(f1.pixels, cv2.resize(pixels, (320, 192), interpolation=cv2.INTER_CUBIC))
     stage.set_tier("esrt")  # loaded on first use
     assert stage.process(frame_of(pixels, seq=2)).tiers["upscale"] == "esrt"
@@ -206,6 +206,7 @@ def test_missing_model_falls_back_to_bicubic_with_a_warning_naming_the_file(tmp_
     stage, _, bus = opened(Upscale(2, "xlsr", model_dir=tmp_path))
     (warning,) = bus.messages("warning")
     assert str(tmp_path / "xlsr_x2.onnx") in warning.text and "bicubic" in warning.text
+    assert stage.tier == "bicubic" and "xlsr" not in stage.tiers  # the scheduler will not pick it
     pixels = portrait()
     frame = stage.process(frame_of(pixels))
     assert frame.tiers["upscale"] == "bicubic"
@@ -234,10 +235,16 @@ def test_model_with_another_contract_is_refused(tmp_path):
 
 def test_switching_to_a_missing_tier_warns_and_uses_bicubic(tmp_path):
     make_fake_model(tmp_path / "xlsr_x2.onnx", 2)
+    make_fake_model(tmp_path / "xlsr_x2_int8.onnx", 2)
     stage, _, bus = opened(Upscale(2, "xlsr", model_dir=tmp_path))
     stage.set_tier("esrt")
     assert stage.process(frame_of(portrait())).tiers["upscale"] == "bicubic"
     assert "esrt_x2.onnx" in bus.messages("warning")[0].text
+    assert stage.tiers == ("xlsr", "xlsr-int8", "bicubic") and stage.tier == "bicubic"
+    stage.set_tier("xlsr")
+    assert stage.process(frame_of(portrait(), seq=1)).tiers["upscale"] == "xlsr"
+    stage.set_tier("esrt")  # still a tier name at ×2: accepted, and means bicubic
+    assert stage.tier == "bicubic" and len(bus.messages("warning")) == 1
 
 
 # -- person_only -----------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ class Graph:
         bus: Bus | None = None,
         ring_capacity: int = 2,
         max_in_flight: int = 2,
+        scheduler=None,
     ):
         if not sinks:
             raise UserError("a graph needs at least one sink (e.g. --sink file:out.mp4 or --sink null)")
@@ -79,6 +80,8 @@ class Graph:
         self.clock = clock
         self.bus = bus or Bus()
         self.max_in_flight = max_in_flight
+        self.scheduler = scheduler
+        """A `DeadlineScheduler` (live graphs): admits frames at the head, learns from finished ones."""
         self.counters = {name: StageCounters(name) for name in names}
         self.latency_ms: dict[str, collections.deque[float]] = {
             s.name: collections.deque(maxlen=10_000) for s in sinks
@@ -197,10 +200,9 @@ class Graph:
                     break
                 seq = frame.seq
                 counters.record((self.clock.now_ns() - t0) / 1e6, (thread_cpu_ns() - c0) / 1e6)
-                if self.live and self.in_flight >= self.max_in_flight:
+                if self.live and not self._admit(frame):
                     counters.dropped += 1
                     mark_discont = True
-                    self.bus.post(Message("drop", self.source.name, "graph busy", frame.pts_ns))
                     continue
                 if mark_discont:
                     frame.discont = True
@@ -214,6 +216,16 @@ class Graph:
             self._fail(self.source.name, seq, exc)
         finally:
             self._close_node(self.source)
+
+    def _admit(self, frame: Frame) -> bool:
+        """The flow limiter: room in the graph, and (with a scheduler) a deadline it can meet."""
+        if self.in_flight >= self.max_in_flight:
+            self.bus.post(Message("drop", self.source.name, "graph full", frame.pts_ns))
+            return False
+        if self.scheduler is not None and not self.scheduler.admit(frame.capture_ns, self.clock.now_ns()):
+            self.bus.post(Message("drop", self.source.name, "would miss its deadline", frame.pts_ns))
+            return False
+        return True
 
     def _put_end_of_stream(self) -> None:
         if self.stage_rings:
@@ -264,6 +276,8 @@ class Graph:
                 return False
         with self._in_flight_lock:
             self._in_flight -= 1
+        if self.scheduler is not None:
+            self.scheduler.frame_done(frame.capture_ns, frame.stage_ms, frame.tiers, self.clock.now_ns())
         if self.on_frame_done is not None:
             self.on_frame_done(frame)
         return self._error is None

@@ -40,6 +40,12 @@ class Stage:
     name = "stage"
     bus: Bus | None = None
     clock = SYSTEM_CLOCK
+    tiers: tuple[str, ...] = ()
+    """Quality tiers this stage offers, best first; empty for one fixed way of working. A stage
+    with tiers also has `tier` (the one in use), `set_tier(name)` (thread-safe, takes effect at
+    the next frame), `tier_quality` (relative quality of each tier, 1.0 = best) and
+    `tier_cost_hint` (relative cost of each tier, for tiers not yet measured). The
+    `DeadlineScheduler` chooses among them; the stage reports the tier it used in `frame.tiers`."""
     cpu_runs_elsewhere = False
     """True when `process` waits on a library's own thread (e.g. MediaPipe inference): the graph
     then counts the stage's wall time as its CPU time, since the calling thread's CPU misses it."""

@@ -1,0 +1,243 @@
+"""The frame-deadline scheduler: drop at the head for short-term lateness, change tiers for
+sustained overload or slack.
+
+Policy apart from mechanism: stages *offer* tiers (`stage.tiers`, best first, with
+`tier_quality` and `tier_cost_hint`) and switch when told (`stage.set_tier`); the graph *reports*
+(`admit` at the head, `frame_done` after the fan-out); only this class *decides*. It reads no
+clock of its own: every call carries `now_ns` from the graph's clock, so tests on a
+`ManualClock` are exact and deterministic.
+
+Rules (all times integer ns):
+- Every frame's deadline is `capture_ns + latency_budget_ns`.
+- **Drop** (head, per frame): a frame is refused when its predicted completion is past its
+  deadline. In a pipeline a frame finishes no sooner than `now` plus the sum of the current tiers'
+  costs, and no sooner than the previous admitted frame's predicted finish plus the bottleneck
+  stage's cost; the prediction is the later of the two. Never dropped in the middle of the graph.
+- **Downgrade** (sustained overload): when frames keep missing (more than `miss_ratio` of the
+  frames done or dropped in the last `window_ns` were late or dropped) or the bottleneck stage is
+  slower than the frame period, for `overload_hold_ns` without a break, one stage goes one tier
+  down: the one that saves the most cost per unit of quality lost (measured cost, not a fixed
+  order).
+- **Upgrade** (sustained slack): when nothing was late or dropped for `slack_hold_ns` and the
+  predicted costs after the upgrade still fit within `slack_margin` of the period and of the
+  budget, one stage goes one tier up: the most quality gained per cost added.
+- **Hysteresis**: no tier change within `dwell_ns` of the previous one; the slack hold is longer
+  than the overload hold, and an upgrade must fit with a margin, so tiers do not flap.
+Every decision is posted on the bus (`tier` messages) and counted.
+"""
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+
+from pipeline.bus import Bus, Message
+
+NS_PER_MS = 1_000_000
+
+
+@dataclass
+class SchedulerConfig:
+    latency_budget_ns: int
+    period_ns: int
+    window_ns: int = 1_000_000_000
+    miss_ratio: float = 0.05
+    overload_hold_ns: int = 300_000_000
+    slack_hold_ns: int = 2_000_000_000
+    dwell_ns: int = 1_000_000_000
+    slack_margin: float = 0.9
+    cost_smoothing: float = 0.2
+    """Weight of the newest measurement in each running cost estimate (EWMA)."""
+
+
+@dataclass
+class TierChange:
+    at_ns: int
+    stage: str
+    old: str
+    new: str
+    reason: str
+
+
+@dataclass
+class _StageState:
+    stage: object
+    costs_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.stage.name
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        return tuple(getattr(self.stage, "tiers", ()))
+
+    @property
+    def tier(self) -> str | None:
+        """The tier in use; None for a stage with one fixed way of working."""
+        return self.stage.tier if len(self.tiers) > 1 else None
+
+    def quality(self, tier: str) -> float:
+        declared = getattr(self.stage, "tier_quality", None) or {}
+        return declared.get(tier, 1.0 - 0.1 * self.tiers.index(tier))
+
+    def cost_ms(self, tier: str) -> float:
+        """Estimated ms per frame at `tier`.
+
+        The tier in use: its running measurement. Another tier: the current tier's running
+        measurement scaled by the cost hints, so the estimate follows the machine's present load
+        (a measurement taken under a load that has since gone would keep a tier out forever).
+        """
+        current = self.tier
+        live = self.costs_ms.get(current)
+        if tier == current or live is None:
+            return self.costs_ms.get(tier, live if live is not None else 0.0)
+        hints = getattr(self.stage, "tier_cost_hint", None) or {}
+        if hints.get(current, 0) > 0 and tier in hints:
+            return live * hints[tier] / hints[current]
+        return live * 0.7 ** (self.tiers.index(tier) - self.tiers.index(current))  # no hints: 30% a tier
+
+
+class DeadlineScheduler:
+    def __init__(self, stages, config: SchedulerConfig, bus: Bus | None = None):
+        self.config = config
+        self.bus = bus or Bus()
+        self._all = [_StageState(s) for s in stages]
+        self.stages = [s for s in self._all if len(s.tiers) > 1]
+        """The stages that offer a choice of tiers."""
+        self.changes: list[TierChange] = []
+        self.dropped = 0
+        self.late = 0
+        self.done = 0
+        self._events: collections.deque[tuple[int, bool]] = collections.deque()
+        """(time, missed) for frames done or dropped within the window."""
+        self._overload_since: int | None = None
+        self._slack_since: int | None = None
+        self._last_change_ns: int | None = None
+        self._last_finish_ns = 0
+        """Predicted completion time of the last admitted frame."""
+
+    # -- predictions ------------------------------------------------------------------------------
+    def stage_costs_ms(self, override: tuple[str, str] | None = None) -> list[float]:
+        """Estimated ms per frame of every stage at its current tier (or `override` = (stage, tier))."""
+        costs = []
+        for state in self._all:
+            tier = override[1] if override and state.name == override[0] else state.tier
+            costs.append(state.cost_ms(tier) if tier is not None else state.costs_ms.get(None, 0.0))
+        return costs
+
+    def predicted_latency_ns(self, override=None) -> int:
+        """Sum of the stages' costs: the latency of a frame that waits for nothing."""
+        return int(sum(self.stage_costs_ms(override)) * NS_PER_MS)
+
+    # -- the graph's reports ----------------------------------------------------------------------
+    def admit(self, capture_ns: int, now_ns: int) -> bool:
+        """At the head: False (drop) when this frame is predicted to miss its deadline."""
+        bottleneck_ns = int(self._bottleneck_ms() * NS_PER_MS)
+        finish = max(now_ns + self.predicted_latency_ns(), self._last_finish_ns + bottleneck_ns)
+        if finish <= capture_ns + self.config.latency_budget_ns:
+            self._last_finish_ns = finish
+            return True
+        self.dropped += 1
+        self._record(now_ns, missed=True)
+        return False
+
+    def frame_done(self, capture_ns: int, stage_ms: dict[str, float], tiers: dict[str, str],
+                   now_ns: int) -> None:
+        """After the fan-out: learn the costs, note lateness, maybe change a tier."""
+        alpha = self.config.cost_smoothing
+        for state in self._all:
+            if state.name in stage_ms:
+                key = tiers.get(state.name) if state.tier is not None else None
+                old = state.costs_ms.get(key)
+                ms = stage_ms[state.name]
+                state.costs_ms[key] = ms if old is None else (1 - alpha) * old + alpha * ms
+        late = now_ns > capture_ns + self.config.latency_budget_ns
+        self.done += 1
+        self.late += late
+        self._record(now_ns, missed=late)
+        self._decide(now_ns)
+
+    # -- decisions --------------------------------------------------------------------------------
+    def _record(self, now_ns: int, missed: bool) -> None:
+        self._events.append((now_ns, missed))
+        while self._events and self._events[0][0] < now_ns - self.config.window_ns:
+            self._events.popleft()
+
+    def _miss_fraction(self) -> float:
+        if not self._events:
+            return 0.0
+        return sum(missed for _, missed in self._events) / len(self._events)
+
+    def _bottleneck_ms(self, override=None) -> float:
+        return max(self.stage_costs_ms(override), default=0.0)
+
+    def _decide(self, now_ns: int) -> None:
+        cfg = self.config
+        period_ms = cfg.period_ns / NS_PER_MS
+        overloaded = self._miss_fraction() > cfg.miss_ratio or self._bottleneck_ms() > period_ms
+        any_miss = any(missed for _, missed in self._events)
+        if overloaded:
+            self._slack_since = None
+            self._overload_since = self._overload_since if self._overload_since is not None else now_ns
+        else:
+            self._overload_since = None
+            if any_miss:
+                self._slack_since = None
+            elif self._slack_since is None:
+                self._slack_since = now_ns
+        if self._last_change_ns is not None and now_ns - self._last_change_ns < cfg.dwell_ns:
+            return
+        if self._overload_since is not None and now_ns - self._overload_since >= cfg.overload_hold_ns:
+            self._downgrade(now_ns)
+        elif self._slack_since is not None and now_ns - self._slack_since >= cfg.slack_hold_ns:
+            self._upgrade(now_ns)
+
+    def _downgrade(self, now_ns: int) -> None:
+        best, best_score = None, -1.0
+        for state in self.stages:
+            index = state.tiers.index(state.tier)
+            if index + 1 >= len(state.tiers):
+                continue
+            lower = state.tiers[index + 1]
+            saving = state.cost_ms(state.tier) - state.cost_ms(lower)
+            loss = max(state.quality(state.tier) - state.quality(lower), 1e-6)
+            score = saving / loss
+            if score > best_score:
+                best, best_score = (state, lower), score
+        if best is not None:
+            self._change(best[0], best[1], now_ns, "overload")
+
+    def _upgrade(self, now_ns: int) -> None:
+        cfg = self.config
+        period_ms = cfg.period_ns / NS_PER_MS
+        best, best_score = None, -1.0
+        for state in self.stages:
+            index = state.tiers.index(state.tier)
+            if index == 0:
+                continue
+            higher = state.tiers[index - 1]
+            override = (state.name, higher)
+            fits = (self._bottleneck_ms(override) <= cfg.slack_margin * period_ms
+                    and self.predicted_latency_ns(override) <= cfg.slack_margin * cfg.latency_budget_ns)
+            if not fits:
+                continue
+            gain = state.quality(higher) - state.quality(state.tier)
+            added = max(state.cost_ms(higher) - state.cost_ms(state.tier), 1e-3)
+            score = gain / added
+            if score > best_score:
+                best, best_score = (state, higher), score
+        if best is not None:
+            self._change(best[0], best[1], now_ns, "slack")
+        else:
+            self._slack_since = now_ns  # nothing fits yet: look again after another hold
+
+    def _change(self, state: _StageState, tier: str, now_ns: int, reason: str) -> None:
+        old = state.tier
+        state.stage.set_tier(tier)
+        change = TierChange(now_ns, state.name, old, tier, reason)
+        self.changes.append(change)
+        self._last_change_ns = now_ns
+        self._overload_since = self._slack_since = None
+        self._events.clear()
+        self.bus.post(Message("tier", state.name, f"{old} -> {tier} ({reason})", now_ns,
+                              {"old": old, "new": tier, "reason": reason}))

@@ -1,0 +1,139 @@
+"""The DeadlineScheduler's decisions, exactly, on simulated stages of known cost (see sim.py)."""
+from pipeline.bus import Bus
+from pipeline.scheduler import DeadlineScheduler, SchedulerConfig
+from tests.graphs.sim import MS, KnownCostStage, simulate
+
+PERIOD_NS = 33_333_333  # 30 fps
+BUDGET_NS = 2 * PERIOD_NS
+
+
+def make_stages():
+    segment = KnownCostStage("segment", {"general": 10.0, "landscape": 6.0, "landscape-half-rate": 3.5},
+                             {"general": 1.0, "landscape": 0.95, "landscape-half-rate": 0.8})
+    background = KnownCostStage("background", {"blur": 3.0}, {"blur": 1.0})
+    upscale = KnownCostStage("upscale", {"esrt": 28.0, "xlsr": 12.0, "xlsr-int8": 9.0, "bicubic": 2.0},
+                             {"esrt": 1.0, "xlsr": 0.93, "xlsr-int8": 0.92, "bicubic": 0.6})
+    return [segment, background, upscale]
+
+
+def make_scheduler(stages, bus=None):
+    return DeadlineScheduler(stages, SchedulerConfig(latency_budget_ns=BUDGET_NS, period_ns=PERIOD_NS), bus)
+
+
+def busy_core(start_s, end_s, factor):
+    return lambda t: factor if start_s * 1e9 <= t < end_s * 1e9 else 1.0
+
+
+def test_admits_every_frame_when_the_machine_keeps_up():
+    stages = make_stages()
+    scheduler = make_scheduler(stages)
+    records = simulate(scheduler, stages, seconds=5, period_ns=PERIOD_NS)
+    assert all(r["admitted"] for r in records)
+    assert scheduler.changes == [] and scheduler.late == 0
+    assert all(r["finish_ns"] - r["capture_ns"] <= BUDGET_NS for r in records)
+
+
+def test_drops_at_the_head_a_frame_predicted_to_miss_its_deadline():
+    stages = make_stages()
+    scheduler = make_scheduler(stages)
+    scheduler.frame_done(0, {"segment": 10.0, "background": 3.0, "upscale": 28.0},
+                         {"segment": "general", "upscale": "esrt"}, 41 * MS)
+    assert scheduler.admit(capture_ns=100 * MS, now_ns=100 * MS)  # done at 141 ms: within 166.7
+    assert scheduler.admit(capture_ns=110 * MS, now_ns=110 * MS)  # waits for the upscaler: 169 ms
+    assert not scheduler.admit(capture_ns=115 * MS, now_ns=115 * MS)  # 169 + 28 = 197 ms > 181.7
+    assert not scheduler.admit(capture_ns=200 * MS, now_ns=230 * MS)  # captured 30 ms ago: 271 > 266.7
+    assert scheduler.dropped == 2
+
+
+def test_sustained_overload_downgrades_the_best_cost_per_quality_first():
+    stages = make_stages()
+    bus = Bus()
+    scheduler = make_scheduler(stages, bus)
+    simulate(scheduler, stages, seconds=6, period_ns=PERIOD_NS, load=busy_core(1, 6, 1.6))
+    first = scheduler.changes[0]
+    # upscale esrt->xlsr saves 16 ms per 0.07 quality; segment general->landscape saves 4 per 0.05
+    assert (first.stage, first.old, first.new, first.reason) == ("upscale", "esrt", "xlsr", "overload")
+    assert 1.0e9 < first.at_ns < 1.6e9  # after the overload hold, not at the first late frame
+    assert [m.text for m in bus.messages("tier")][0] == "esrt -> xlsr (overload)"
+
+
+def test_recovers_the_top_tiers_within_3_s_after_the_load_stops_without_flapping():
+    stages = make_stages()
+    scheduler = make_scheduler(stages)
+    records = simulate(scheduler, stages, seconds=20, period_ns=PERIOD_NS, load=busy_core(2, 12, 1.6))
+    downgrades = [c for c in scheduler.changes if c.reason == "overload"]
+    upgrades = [c for c in scheduler.changes if c.reason == "slack"]
+    assert downgrades and all(c.at_ns < 12.5e9 for c in downgrades)
+    assert all(c.at_ns >= 12e9 for c in upgrades)  # no upgrade while the core stays busy
+    assert [s.tier for s in stages] == ["general", "blur", "esrt"]
+    assert max(c.at_ns for c in upgrades) <= 15e9  # top tier within 3 s of the load stopping
+    # while loaded, after the downgrades settle, frames meet their deadlines again
+    settled = [r for r in records if 6e9 <= r["capture_ns"] < 12e9 and r["admitted"]]
+    late = [r for r in settled if r["finish_ns"] - r["capture_ns"] > BUDGET_NS]
+    assert settled and len(late) / len(settled) < 0.05
+
+
+def test_a_marginal_machine_settles_instead_of_flapping():
+    stages = make_stages()
+    scheduler = make_scheduler(stages)
+    # esrt costs 30 ms of a 33 ms period: feasible, but an upgrade back to it would not fit the margin
+    simulate(scheduler, stages, seconds=60, period_ns=PERIOD_NS, load=busy_core(0, 60, 1.1))
+    assert len(scheduler.changes) <= 3
+    last_change_s = scheduler.changes[-1].at_ns / 1e9 if scheduler.changes else 0
+    assert last_change_s < 10
+
+
+def test_decisions_are_deterministic():
+    runs = []
+    for _ in range(2):
+        stages = make_stages()
+        scheduler = make_scheduler(stages)
+        simulate(scheduler, stages, seconds=10, period_ns=PERIOD_NS, load=busy_core(2, 7, 1.7))
+        runs.append([(c.at_ns, c.stage, c.new) for c in scheduler.changes])
+    assert runs[0] == runs[1] and runs[0]
+
+
+def test_live_graph_with_scheduler_downgrades_a_too_slow_stage():
+    """The real threaded graph on the system clock: a stage whose best tier takes 45 ms per frame
+    at 30 fps is downgraded, frames are dropped only at the head, and every change is posted."""
+    import time
+
+    from pipeline.graph import Graph
+    from pipeline.stage import Stage
+    from tests.graphs.helpers import Collect, CountingSource
+
+    class Sleeper(Stage):
+        name = "sleeper"
+        tiers = ("slow", "fast")
+        tier_quality = {"slow": 1.0, "fast": 0.9}
+        tier_cost_hint = {"slow": 45.0, "fast": 3.0}
+
+        def __init__(self):
+            self.tier = "slow"
+
+        def set_tier(self, tier):
+            self.tier = tier
+
+        def process(self, frame):
+            time.sleep(self.tier_cost_hint[self.tier] / 1000)
+            frame.tiers[self.name] = self.tier
+            return frame
+
+    class Paced(CountingSource):
+        def read(self):
+            time.sleep(PERIOD_NS / 1e9)
+            frame = super().read()
+            if frame is not None:
+                frame.capture_ns = self.clock.now_ns()
+            return frame
+
+    stage, sink, bus = Sleeper(), Collect(), Bus()
+    config = SchedulerConfig(latency_budget_ns=BUDGET_NS, period_ns=PERIOD_NS, dwell_ns=300_000_000)
+    scheduler = DeadlineScheduler([stage], config, bus)
+    graph = Graph(Paced(60, live=True), [stage], [sink], bus=bus, scheduler=scheduler, max_in_flight=3)
+    stats = graph.run()
+    assert stage.tier == "fast"
+    assert [m.text for m in bus.messages("tier")][0] == "slow -> fast (overload)"
+    assert stats["nodes"]["counting"]["dropped"] > 0
+    assert len(sink.frames) + stats["nodes"]["counting"]["dropped"] == 60
+    assert sink.frames[-1].tiers["sleeper"] == "fast"

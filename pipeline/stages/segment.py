@@ -30,8 +30,10 @@ SEGMENTER_MODELS = {
     "general": (0, (256, 256)),
     "landscape": (1, (256, 144)),
 }
-SEGMENTER_TIERS = ("general", "landscape")
-"""Best quality first; a scheduler downgrades along this order."""
+HALF_RATE = "landscape-half-rate"
+SEGMENTER_TIERS = ("general", "landscape", HALF_RATE)
+"""Best quality first. `landscape-half-rate` runs the landscape model on every other frame and
+reuses the previous mask in between (always running on a `discont` frame)."""
 
 
 @contextlib.contextmanager
@@ -76,12 +78,18 @@ class Segment(Stage):
 
     name = "segment"
     cpu_runs_elsewhere = True  # inference runs on MediaPipe's own thread: count wall time as CPU
+    tiers = SEGMENTER_TIERS
+    tier_quality = {"general": 1.0, "landscape": 0.95, HALF_RATE: 0.8}
+    tier_cost_hint = {"general": 1.7, "landscape": 1.0, HALF_RATE: 0.55}
 
     def __init__(self, model: str = "landscape"):
         self.model = check_segmenter(model)
         self._requested = self.model
         self._lock = threading.Lock()
         self._sessions: dict[str, object] = {}
+        self._last_mask: np.ndarray | None = None
+        self._may_reuse_next = False
+        """True right after a half-rate frame ran the model: the next frame may reuse its mask."""
 
     def _session(self, model: str):
         if model not in self._sessions:
@@ -95,18 +103,30 @@ class Segment(Stage):
         return self._sessions[model]
 
     def open(self, caps: Caps) -> Caps:
-        for model in SEGMENTER_TIERS:  # both, so a switch at run time never stalls a frame
+        for model in SEGMENTER_MODELS:  # both, so a switch at run time never stalls a frame
             self._session(model)
         return caps
 
-    def set_model(self, model: str) -> None:
-        """Switch model at the next frame (thread-safe; used by presets, keys and the scheduler)."""
+    @property
+    def tier(self) -> str:
+        return self._requested
+
+    def set_tier(self, tier: str) -> None:
+        """Switch tier at the next frame (thread-safe; used by presets and the scheduler)."""
+        if tier not in SEGMENTER_TIERS:
+            raise ValueError(f"segment tier {tier!r}: choose one of {SEGMENTER_TIERS}")
         with self._lock:
-            self._requested = check_segmenter(model)
+            self._requested = tier
+
+    def set_model(self, model: str) -> None:
+        """Switch model at the next frame (`UserError` for an unknown model name)."""
+        self.set_tier(check_segmenter(model))
 
     def segment(self, pixels_bgr: np.ndarray, model: str | None = None) -> np.ndarray:
         """The person probability (float32, model resolution) of one BGR(A) image."""
         model = model or self.model
+        if model == HALF_RATE:
+            model = "landscape"
         size = SEGMENTER_MODELS[model][1]
         small = shrink_to(pixels_bgr[:, :, :3], size)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
@@ -119,7 +139,12 @@ class Segment(Stage):
                 self.post("tier", f"segmenter {self.model} -> {self._requested}",
                           old=self.model, new=self._requested)
                 self.model = self._requested
-        frame.mask = self.segment(frame.pixels, self.model)
+        if self.model == HALF_RATE and self._may_reuse_next and not frame.discont:
+            frame.mask = self._last_mask
+            self._may_reuse_next = False
+        else:
+            frame.mask = self._last_mask = self.segment(frame.pixels, self.model)
+            self._may_reuse_next = self.model == HALF_RATE
         frame.tiers[self.name] = self.model
         return frame
 

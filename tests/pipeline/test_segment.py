@@ -52,3 +52,14 @@ def test_unknown_model_is_a_user_error():
 
     with pytest.raises(UserError, match="general, landscape"):
         Segment("huge")
+
+
+def test_half_rate_tier_reuses_every_other_mask_and_reruns_on_discont(segment, portrait_frames):
+    segment.set_tier("landscape-half-rate")
+    frames = [Frame(portrait_frames[i % 3], pts_ns=i, seq=i, discont=(i == 3)) for i in range(6)]
+    masks = [segment.process(f).mask for f in frames]
+    segment.set_tier("landscape")
+    assert masks[1] is masks[0]  # reused
+    assert masks[2] is not masks[1] and masks[3] is not masks[2]  # ran again; discont forces a run
+    assert masks[4] is masks[3] and masks[5] is not masks[4]
+    assert all(f.tiers["segment"] == "landscape-half-rate" for f in frames)

@@ -1,6 +1,6 @@
 """The `litecam` command line (also `python -m pipeline`).
 
-Commands: demo, run, transcode, matte, devices. User errors print one line and exit with 2;
+Commands: demo, run, transcode, matte, upscale, devices. User errors print one line and exit with 2;
 a stage failure prints one line naming the stage and frame and exits with 1 (`--debug` shows the
 traceback); Ctrl-C finishes the frames already captured, finalises outputs and exits with 130.
 """
@@ -29,11 +29,20 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("effects (override the preset)")
     group.add_argument("--preset", help="preset name (presets/NAME.toml) or path to a .toml file")
     group.add_argument("--background", metavar="SPEC",
-                       help="blur | blur:N | image:PATH | video:PATH | color:#RRGGBB | transparent | none")
+                       help="blur | blur:N | image:PATH | video:PATH | color:#RRGGBB | chroma | transparent | none")
     group.add_argument("--segmenter", choices=["general", "landscape"], help="selfie model")
     group.add_argument("--size", metavar="WxH", help="frame size of camera/synthetic/image input, e.g. 1280x720")
     group.add_argument("--fps", metavar="N", help="frame rate of camera/synthetic/image input")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
+
+
+def add_upscale_options(parser: argparse.ArgumentParser) -> None:
+    """--scale / --model for `run` and `transcode` (an upscale stage after the background)."""
+    group = parser.add_argument_group("super-resolution (override the preset)")
+    group.add_argument("--scale", type=int, metavar="N",
+                       help="enlarge the output N times after the effects: 1 (off, the default), 2 or 3")
+    group.add_argument("--model", metavar="NAME", dest="sr_model",
+                       help="upscaler for --scale: esrt (x2) | xlsr (default) | xlsr-int8 (x2) | bicubic")
 
 
 def settings_from(args: argparse.Namespace, default_preset: str | None = None) -> Settings:
@@ -54,7 +63,16 @@ def settings_from(args: argparse.Namespace, default_preset: str | None = None) -
         overrides["size"] = parse_size(args.size)
     if args.fps is not None:
         overrides["fps"] = parse_fps(args.fps)
-    return dataclasses.replace(settings, **overrides)
+    if getattr(args, "scale", None) is not None:
+        overrides["scale"] = args.scale
+    if getattr(args, "sr_model", None) is not None:
+        overrides["sr_model"] = args.sr_model
+    settings = dataclasses.replace(settings, **overrides)
+    if settings.scale != 1 or getattr(args, "sr_model", None) is not None:
+        from pipeline.stages.upscale import check_upscale
+
+        check_upscale(settings.scale, settings.sr_model)
+    return settings
 
 
 # -- building blocks ------------------------------------------------------------------------------
@@ -92,9 +110,34 @@ def make_effects(settings: Settings, keep_alpha: bool = False):
     return segment, background
 
 
-def parse_sink(spec: str, graph_ref: dict, background=None):
-    """'virtualcam', 'preview', 'null' or 'file:PATH'."""
+def make_upscale(settings: Settings, *, strict: bool) -> list:
+    """[] for scale 1, else [Upscale] (strict: a missing model is an error, not bicubic)."""
+    if settings.scale == 1:
+        return []
+    from pipeline.stages.upscale import Upscale
+
+    return [Upscale(settings.scale, settings.sr_model, strict=strict)]
+
+
+def print_messages(graph) -> None:
+    """Print info/warning/tier messages on stderr: those posted while the graph was built, then live."""
+    def show(m):
+        if m.kind in ("info", "warning", "tier"):
+            print(f"litecam: {m.origin}: {m.text}", file=sys.stderr)
+
+    for message in graph.bus.messages():
+        show(message)
+    graph.bus.subscribe(show)
+
+
+def parse_sink(spec: str, graph_ref: dict, background=None, overlay_token: str | None = None):
+    """'virtualcam', 'preview', 'null', 'file:PATH' or 'overlay[:HOST:PORT]'."""
     kind, _, arg = spec.partition(":")
+    if kind == "overlay":
+        from pipeline.sinks.overlay import OverlaySink, parse_overlay_address
+
+        host, port = parse_overlay_address(arg)
+        return OverlaySink(host, port, token=overlay_token)
     if kind == "file":
         if not arg:
             raise UserError("--sink file:PATH needs a path, e.g. --sink file:out.mp4")
@@ -117,7 +160,7 @@ def parse_sink(spec: str, graph_ref: dict, background=None):
         from pipeline.sinks.null import NullSink
 
         return NullSink()
-    raise UserError(f"--sink {spec!r}: choose virtualcam[:DEVICE], preview, file:PATH or null")
+    raise UserError(f"--sink {spec!r}: choose virtualcam[:DEVICE], preview, file:PATH, overlay[:HOST:PORT] or null")
 
 
 class Progress:
@@ -232,15 +275,19 @@ def cmd_run(args) -> int:
     segment, background = make_effects(settings)
     graph_ref: dict = {}
     sink_specs = args.sink or settings.sinks or ["virtualcam"]
-    sinks = [parse_sink(spec, graph_ref, background) for spec in sink_specs]
-    graph = Graph(source, [segment, background], sinks, max_in_flight=settings.max_in_flight)
+    sinks = [parse_sink(spec, graph_ref, background, overlay_token=args.overlay_token) for spec in sink_specs]
+    graph = Graph(source, [segment, background, *make_upscale(settings, strict=False)], sinks,
+                  max_in_flight=settings.max_in_flight)
     graph_ref["graph"] = graph
+    for sink in sinks:
+        if sink.name == "overlay":
+            print(f"litecam: overlay: open {sink.url} (OBS: Browser Source, "
+                  f"{graph.output_caps.width}x{graph.output_caps.height})", file=sys.stderr)
     mode = getattr(source, "mode", None)
     if mode:  # what the camera really gave, which may differ from what was asked
         print(f"litecam: camera {args.camera}: {mode['fourcc']} {mode['width']}x{mode['height']} "
               f"@ {mode['fps']:g} fps", file=sys.stderr)
-    graph.bus.subscribe(lambda m: m.kind in ("info", "warning", "tier") and
-                        print(f"litecam: {m.origin}: {m.text}", file=sys.stderr))
+    print_messages(graph)
     stats = run_graph(graph)
     head = stats["nodes"][source.name]
     print(f"litecam: {head['processed']} frames captured, {head['dropped']} dropped at the head",
@@ -258,7 +305,7 @@ def cmd_transcode(args) -> int:
                         "for a still image use 'litecam matte', for the built-in clip 'litecam demo'")
     source = make_source(args.input, settings, live=False)
     segment, background = make_effects(settings)
-    graph = Graph(source, [segment, background], [FileSink(args.output)])
+    graph = Graph(source, [segment, background, *make_upscale(settings, strict=True)], [FileSink(args.output)])
     stats = run_graph(graph, "transcode", "file")
     written = stats["nodes"]["file"]["processed"]
     if graph.interrupted:
@@ -291,6 +338,38 @@ def cmd_matte(args) -> int:
     stats = run_graph(graph, "matte", sink.name)
     print(f"wrote {stats['nodes'][sink.name]['processed']} mattes to {out_dir}")
     return EXIT_INTERRUPTED if graph.interrupted else 0
+
+
+def cmd_upscale(args) -> int:
+    """An image (-> image by OUT's extension), a folder of images (-> OUT/STEM.png) or a video."""
+    from pipeline.stages.upscale import Upscale, check_upscale, upscale_files
+
+    check_upscale(args.scale, args.model)
+    source_path = Path(args.input)
+    is_url = "://" in args.input
+    if not is_url and not source_path.exists():
+        raise UserError(f"upscale input {args.input} not found (give an image, a folder of images or a video)")
+    if args.threads < 1:
+        raise UserError(f"--threads {args.threads}: must be at least 1")
+    stage = Upscale(args.scale, args.model, strict=True, threads=args.threads)
+    if source_path.is_dir() or source_path.suffix.lower() in IMAGE_SUFFIXES:
+        count = upscale_files(stage, source_path, Path(args.output), IMAGE_SUFFIXES)
+        print(f"wrote {args.output} ({count} image{'s' if count != 1 else ''}, x{args.scale} {stage.tier})")
+        return 0
+    from pipeline.graph import Graph
+    from pipeline.sinks.encoder import FileSink
+    from pipeline.sources.file import FileSource
+
+    if Path(args.output).suffix.lower() in IMAGE_SUFFIXES:
+        raise UserError(f"upscale output {args.output}: a video input needs a video output (.mp4, .mkv, .webm, .mov)")
+    graph = Graph(FileSource(args.input), [stage], [FileSink(args.output)])
+    stats = run_graph(graph, "upscale", "file")
+    written = stats["nodes"]["file"]["processed"]
+    if graph.interrupted:
+        print(f"litecam: interrupted: {args.output} holds the {written} frames upscaled so far", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"wrote {args.output} ({written} frames, x{args.scale} {stage.tier})")
+    return 0
 
 
 def cmd_devices(args) -> int:
@@ -329,18 +408,34 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fourcc", default="MJPG", help="camera pixel format to ask for (default: %(default)s; "
                      "YUYV for cameras without MJPG)")
     run.add_argument("--sink", action="append",
-                     help="virtualcam[:DEVICE] | preview | file:PATH | null (repeatable)")
+                     help="virtualcam[:DEVICE] | preview | file:PATH | overlay[:HOST:PORT] | null (repeatable)")
+    run.add_argument("--overlay-token", metavar="SECRET",
+                     help="for --sink overlay: the page URL must carry ?token=SECRET "
+                          "(required when binding to a non-loopback address)")
     add_common_options(run)
+    add_upscale_options(run)
 
     transcode = commands.add_parser("transcode", help="offline: video file in, video file out, every frame")
     transcode.add_argument("input")
     transcode.add_argument("output", help=".mp4/.mkv (H.264), .webm (VP9, alpha kept), .mov (ProRes 4444 with alpha)")
     add_common_options(transcode)
+    add_upscale_options(transcode)
 
     matte = commands.add_parser("matte", help="write the person mask as 8-bit PNGs")
     matte.add_argument("input", help="a video, an image, or a folder of images")
     matte.add_argument("output", help="folder for the PNGs")
     add_common_options(matte)
+
+    upscale = commands.add_parser("upscale", help="super-resolution x2/x3 of an image, a folder of images or a video")
+    upscale.add_argument("input", help="an image, a folder of images, or a video")
+    upscale.add_argument("output", help="an image (.png/.jpg…) for an image, a folder (PNGs, same stems) for "
+                         "a folder, a video (.mp4/.mkv/.webm/.mov; audio kept) for a video")
+    upscale.add_argument("--model", default="xlsr",
+                         help="esrt (x2) | xlsr (x2, x3; default) | xlsr-int8 (x2) | bicubic")
+    upscale.add_argument("--scale", type=int, default=2, help="2 (default) or 3")
+    upscale.add_argument("--threads", type=int, default=2,
+                         help="ONNX Runtime threads (default: %(default)s; the only heavy stage here)")
+    upscale.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
 
     devices = commands.add_parser("devices", help="list cameras and whether a virtual camera is usable")
     devices.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -348,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"demo": cmd_demo, "run": cmd_run, "transcode": cmd_transcode, "matte": cmd_matte,
-            "devices": cmd_devices}
+            "upscale": cmd_upscale, "devices": cmd_devices}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,6 +36,10 @@ class Settings:
     """Live graphs: frames allowed inside the graph at once before the head drops new ones."""
     sinks: list[str] = field(default_factory=list)
     """Default sinks for `litecam run` (e.g. ["virtualcam", "preview"])."""
+    scale: int = 1
+    """Super-resolution factor after the effects: 1 (no upscale stage), 2 or 3."""
+    sr_model: str = "xlsr"
+    """Upscaler tier for `scale` 2/3: esrt, xlsr, xlsr-int8 or bicubic (`pipeline.stages.upscale`)."""
 
 
 def _string(value: Any, key: str) -> str:
@@ -83,13 +87,26 @@ def _background(value: Any, key: str) -> str:
     return value
 
 
-SINK_KINDS = ("virtualcam", "preview", "null")
+SINK_KINDS = ("virtualcam", "preview", "overlay", "null")
 
 
 def _sinks(value: Any, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v in SINK_KINDS for v in value):
         raise ValueError(f"a list drawn from {list(SINK_KINDS)}")
     return list(value)
+
+
+def _scale(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in (1, 2, 3):
+        raise ValueError("1 (no upscaling), 2 or 3")
+    return value
+
+
+def _sr_model(value: Any, key: str) -> str:
+    tiers = ("esrt", "xlsr", "xlsr-int8", "bicubic")  # pipeline.stages.upscale.TIERS, without its imports
+    if value not in tiers:
+        raise ValueError(f"one of {', '.join(tiers)}")
+    return value
 
 
 PRESET_KEYS: dict[str, Callable[[Any, str], Any]] = {
@@ -102,6 +119,8 @@ PRESET_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "edge_high": _probability,
     "max_in_flight": _in_flight,
     "sinks": _sinks,
+    "scale": _scale,
+    "sr_model": _sr_model,
 }
 assert set(PRESET_KEYS) == {f.name for f in dataclasses.fields(Settings)}
 

@@ -12,6 +12,12 @@ person probability); gives BGR frames, or BGRA for `transparent`. Modes (`--back
   output frame, each cover-cropped to the frame size; a missing or undecodable file is a
   `UserError` at construction / `open()`, before processing;
 * `color:#RRGGBB` — a plain colour;
+* `chroma` — the key colour `CHROMA_BGR`, pure green #00FF00, for apps that only take a camera and
+  key the background out themselves (OBS's Chroma Key filter defaults to this green). Skin of every
+  tone has R > G > B with hue roughly 0–50°; pure green (hue 120°, R = B = 0) is about as far from it
+  as a colour can be, and unlike blue it is bright, so camera noise and 4:2:0 chroma subsampling
+  in the virtual camera's path disturb it least. The overlay sink (a real alpha channel) gives
+  cleaner edges than any key colour;
 * `transparent` — BGRA out, the alpha as 4th channel (straight, not premultiplied): `open()`
   returns caps with `channels=4`;
 * `none` — the pixels pass through untouched (the mask is not needed, and not read unless
@@ -62,8 +68,10 @@ preset defaults (`pipeline.presets`)."""
 DEFAULT_CYCLE = ("blur", "color:#00B140", "none")
 """What `cycle()` steps through after the configured background (unless a list is given)."""
 
-ALLOWED_FORMS = "blur | blur:N (N > 0) | image:PATH | video:PATH | color:#RRGGBB | transparent | none"
-MODES = ("blur", "image", "video", "color", "transparent", "none")
+ALLOWED_FORMS = "blur | blur:N (N > 0) | image:PATH | video:PATH | color:#RRGGBB | chroma | transparent | none"
+MODES = ("blur", "image", "video", "color", "chroma", "transparent", "none")
+CHROMA_BGR = (0, 255, 0)
+"""The `chroma` key colour, BGR: pure green #00FF00 (see the module docstring for why)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +114,10 @@ def parse_background(spec: str | BackgroundSpec) -> BackgroundSpec:
     mode = mode.lower()
     if mode not in MODES:
         raise bad(f"unknown background {mode!r}")
-    if mode in ("transparent", "none"):
+    if mode in ("transparent", "none", "chroma"):
         if sep:
             raise bad(f"{mode} takes no value")
-        return BackgroundSpec(mode)
+        return BackgroundSpec(mode, bgr=CHROMA_BGR if mode == "chroma" else None)
     if mode == "blur":
         if not sep:
             return BackgroundSpec("blur")
@@ -275,7 +283,7 @@ def _backdrop(spec: BackgroundSpec, strength: float) -> _Backdrop:
         return _Image(spec)
     if spec.mode == "video":
         return _Video(spec)
-    if spec.mode == "color":
+    if spec.mode in ("color", "chroma"):
         return _Color(spec)
     if spec.mode == "transparent":
         return _Transparent(spec)

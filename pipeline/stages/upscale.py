@@ -50,6 +50,7 @@ Output pixels go to new arrays from a small pool, reused only once nothing else 
 """
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from pathlib import Path
@@ -324,6 +325,10 @@ class Upscale(Stage):
             self._models[tier] = model
         return model
 
+    def load(self) -> None:
+        """Load the current tier's model now (`open()` does; for use outside a graph)."""
+        self._model(self.tier)
+
     # -- Stage contract ---------------------------------------------------------------------------
     def open(self, caps: Caps) -> Caps:
         if caps.channels not in (3, 4):
@@ -406,3 +411,71 @@ def measure_ms(stage: Upscale, pixels: np.ndarray, *, mask=None, repeat: int = 1
         stage.upscale(pixels, mask=mask)
         times.append((time.perf_counter() - t0) * 1e3)
     return float(np.median(times))
+
+
+# -- files (`litecam upscale` on images) ------------------------------------------------------------
+def read_image(path: Path) -> np.ndarray:
+    """An 8-bit BGR or BGRA image (greyscale becomes BGR); `UserError` naming the file otherwise."""
+    image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise UserError(f"image {path} could not be read (corrupt, or not an image)")
+    if image.dtype != np.uint8:
+        raise UserError(f"image {path} has {image.dtype.itemsize * 8} bits per channel; "
+                        "8-bit images only (convert it to an 8-bit PNG or JPEG)")
+    if image.ndim == 2 or image.shape[2] == 1:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return np.ascontiguousarray(image)
+
+
+def write_image(path: Path, image: np.ndarray) -> None:
+    """Write under a temporary name, then rename (never a half-written image); JPEG drops alpha."""
+    if path.suffix.lower() in (".jpg", ".jpeg") and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        ok = cv2.imwrite(str(partial), image)
+    except cv2.error:
+        ok = False
+    if not ok:
+        partial.unlink(missing_ok=True)
+        raise UserError(f"could not write {path} (not writable, disk full, or an extension OpenCV cannot write)")
+    os.replace(partial, path)
+
+
+def _check_writable_folder(folder: Path, what: str) -> None:
+    if not folder.is_dir():
+        raise UserError(f"cannot write {what}: folder {folder} does not exist (create it first)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {what}: folder {folder} is not writable (choose another output path)")
+
+
+def upscale_files(stage: Upscale, source: Path, out: Path, suffixes) -> int:
+    """Upscale one image (to `out`, format by its extension) or every image of a folder (to
+    `out/STEM.png`, `out` created). Returns the number of images written. Any size and BGR(A)."""
+    if source.is_dir():
+        images = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+        if not images:
+            raise UserError(f"folder {source} holds no images ({', '.join(sorted(suffixes))})")
+        stems = [p.stem for p in images]
+        clash = sorted({s for s in stems if stems.count(s) > 1})
+        if clash:
+            raise UserError(f"folder {source}: images {clash} share a name but not an extension; "
+                            "the outputs would overwrite each other (STEM.png)")
+        if out.exists() and not out.is_dir():
+            raise UserError(f"upscale output {out} exists and is not a folder (a folder input needs a folder output)")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create output folder {out}: {exc.strerror}") from None
+        _check_writable_folder(out, f"into {out}")
+        targets = [(p, out / f"{p.stem}.png") for p in images]
+    else:
+        if out.suffix.lower() not in suffixes:
+            raise UserError(f"upscale output {out}: an image input needs an image output "
+                            f"({', '.join(sorted(suffixes))})")
+        _check_writable_folder(out.resolve().parent, str(out))
+        targets = [(source, out)]
+    stage.load()
+    for src, dst in targets:
+        write_image(dst, stage.upscale(read_image(src)))
+    return len(targets)

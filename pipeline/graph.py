@@ -222,7 +222,8 @@ class Graph:
         if self.in_flight >= self.max_in_flight:
             self.bus.post(Message("drop", self.source.name, "graph full", frame.pts_ns))
             return False
-        if self.scheduler is not None and not self.scheduler.admit(frame.capture_ns, self.clock.now_ns()):
+        if self.scheduler is not None and not self.scheduler.admit(frame.capture_ns, self.clock.now_ns(),
+                                                                   self.in_flight):
             self.bus.post(Message("drop", self.source.name, "would miss its deadline", frame.pts_ns))
             return False
         return True

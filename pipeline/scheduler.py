@@ -12,7 +12,9 @@ Rules (all times integer ns):
 - **Drop** (head, per frame): a frame is refused when its predicted completion is past its
   deadline. In a pipeline a frame finishes no sooner than `now` plus the sum of the current tiers'
   costs, and no sooner than the previous admitted frame's predicted finish plus the bottleneck
-  stage's cost; the prediction is the later of the two. Never dropped in the middle of the graph.
+  stage's cost; the prediction is the later of the two. A frame arriving at an empty graph is
+  always admitted (dropping it cannot make anything faster, and it keeps the cost estimates
+  fresh). Never dropped in the middle of the graph.
 - **Downgrade** (sustained overload): when frames keep missing (more than `miss_ratio` of the
   frames done or dropped in the last `window_ns` were late or dropped) or the bottleneck stage is
   slower than the frame period, for `overload_hold_ns` without a break, one stage goes one tier
@@ -62,6 +64,8 @@ class TierChange:
 class _StageState:
     stage: object
     costs_ms: dict[str, float] = field(default_factory=dict)
+    warmed_up: set = field(default_factory=set)
+    """Tiers whose first (warm-up) measurement has been discarded."""
 
     @property
     def name(self) -> str:
@@ -130,15 +134,16 @@ class DeadlineScheduler:
         return int(sum(self.stage_costs_ms(override)) * NS_PER_MS)
 
     # -- the graph's reports ----------------------------------------------------------------------
-    def admit(self, capture_ns: int, now_ns: int) -> bool:
+    def admit(self, capture_ns: int, now_ns: int, in_flight: int = 1) -> bool:
         """At the head: False (drop) when this frame is predicted to miss its deadline."""
         bottleneck_ns = int(self._bottleneck_ms() * NS_PER_MS)
         finish = max(now_ns + self.predicted_latency_ns(), self._last_finish_ns + bottleneck_ns)
-        if finish <= capture_ns + self.config.latency_budget_ns:
+        if in_flight == 0 or finish <= capture_ns + self.config.latency_budget_ns:
             self._last_finish_ns = finish
             return True
         self.dropped += 1
         self._record(now_ns, missed=True)
+        self._decide(now_ns)
         return False
 
     def frame_done(self, capture_ns: int, stage_ms: dict[str, float], tiers: dict[str, str],
@@ -148,6 +153,9 @@ class DeadlineScheduler:
         for state in self._all:
             if state.name in stage_ms:
                 key = tiers.get(state.name) if state.tier is not None else None
+                if key not in state.warmed_up:  # first call: model loading, JIT, cold caches
+                    state.warmed_up.add(key)
+                    continue
                 old = state.costs_ms.get(key)
                 ms = stage_ms[state.name]
                 state.costs_ms[key] = ms if old is None else (1 - alpha) * old + alpha * ms

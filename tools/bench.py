@@ -13,6 +13,14 @@ CPU-ms per frame is process CPU time (all threads, including MediaPipe's) divide
 the synthetic source's own rendering (a camera's decode cost is not part of the effect).
 
     .venv/bin/python tools/bench.py --json bench.json
+
+`--live` instead measures the deadline scheduler on a paced camera (synthetic, or a file looped and
+delivered at its real rate): camera size → segmentation → blur → optional ×2/×3 upscale, with an
+optional CPU load (a process spinning on one core) for a time window; it writes a JSON report and
+a PNG plot of fps, latency and tiers over time.
+
+    .venv/bin/python tools/bench.py --live --size 640x360 --scale 2 --seconds 40 \
+        --load-at 15 --load-seconds 10 --json out/live.json --plot out/live.png
 """
 from __future__ import annotations
 
@@ -84,6 +92,127 @@ def run_once(background_stage, args, *, paced: bool) -> dict:
     }
 
 
+SPIN_SCRIPT = "import sys, time\ntime.sleep(float(sys.argv[1]))\nend = time.monotonic() + float(sys.argv[2])\nwhile time.monotonic() < end:\n    pass\n"
+
+
+def spin_one_core(after_s: float, for_s: float):
+    """Start a process that waits `after_s`, then keeps one core busy for `for_s` (the CPU load)."""
+    import subprocess
+
+    return subprocess.Popen([sys.executable, "-c", SPIN_SCRIPT, str(after_s), str(for_s)])
+
+
+def live_bench(args) -> dict:
+    """Run the live graph with the DeadlineScheduler; returns the report (see module docstring)."""
+    from pipeline.options import parse_size
+    from pipeline.scheduler import DeadlineScheduler, SchedulerConfig
+    from pipeline.sources.paced import PacedSource
+    from pipeline.stats import StatsSampler
+    from pipeline.stages.upscale import Upscale, tiers_for
+
+    width, height = parse_size(args.size)
+    frames = int(args.seconds * args.fps)
+    if args.input == "synthetic":
+        source = SyntheticSource(width, height, args.fps, frames=frames, live=True)
+    else:
+        from pipeline.sources.file import FileSource
+
+        source = PacedSource(FileSource(args.input, loop=True))
+    stages = [Segment(args.segmenter), Background(f"blur:{args.blur:g}")]
+    if args.scale > 1:
+        stages.append(Upscale(args.scale, tiers_for(args.scale)[0], threads=args.sr_threads))
+    period_ns = round(1e9 / args.fps)
+    config = SchedulerConfig(latency_budget_ns=args.budget_frames * period_ns, period_ns=period_ns)
+    scheduler = DeadlineScheduler(stages, config)
+    sink = NullSink()
+    graph = Graph(source, stages, [sink], max_in_flight=3, scheduler=scheduler, bus=scheduler.bus)
+    tier_counts: dict[str, dict[str, int]] = {}
+    per_frame: list[tuple[float, float]] = []
+
+    def on_done(frame):
+        for stage, tier in frame.tiers.items():
+            counts = tier_counts.setdefault(stage, {})
+            counts[tier] = counts.get(tier, 0) + 1
+        per_frame.append((frame.capture_ns, graph.clock.now_ns()))
+
+    graph.on_frame_done = on_done
+    start_tiers = {s.name: s.tier for s in stages if len(getattr(s, "tiers", ())) > 1}
+    loader = spin_one_core(args.load_at, args.load_seconds) if args.load_seconds > 0 else None
+    try:
+        with StatsSampler(graph, interval_s=0.5) as sampler:
+            stats = graph.run()
+    finally:
+        if loader is not None:
+            loader.kill()
+            loader.wait()
+    t0 = per_frame[0][0] if per_frame else 0
+
+    def window(lo_s, hi_s):
+        sel = [(c, d) for c, d in per_frame if lo_s <= (c - t0) / 1e9 < hi_s]
+        lat = [(d - c) / 1e6 for c, d in sel]
+        span = max(hi_s - lo_s, 1e-9)
+        return {"fps": len(sel) / span, "latency_ms_p50": percentile(lat, 50),
+                "latency_ms_p95": percentile(lat, 95), "frames": len(sel)}
+
+    # skip the first 2 s: model warm-up and the scheduler's first measurements
+    warm = 2.0
+    report = {
+        "config": {k: v for k, v in vars(args).items() if k not in ("json", "plot")},
+        "whole_run": window(warm, args.seconds),
+        "dropped_at_head": stats["nodes"][source.name]["dropped"],
+        "tier_counts": tier_counts,
+        "tier_changes": [vars(c) | {"at_s": round((c.at_ns - t0) / 1e9, 3)} for c in scheduler.changes],
+        "timeline": sampler.snapshots,
+        "ring_high_water": {r["name"]: r["high_water"] for r in stats["rings"]},
+        "ring_capacity": {r["name"]: r["capacity"] for r in stats["rings"]},
+    }
+    if args.scale > 1:
+        ups = tier_counts.get("upscale", {})
+        good = sum(n for t, n in ups.items() if t in ("esrt", "xlsr"))
+        report["xlsr_or_better_fraction"] = good / max(sum(ups.values()), 1)
+    if args.load_seconds > 0:
+        load_end = args.load_at + args.load_seconds
+        report["under_load"] = window(args.load_at, load_end)
+        report["outside_load"] = window(warm, args.load_at) | {"note": "before the load"}
+        back = [(c.at_ns - t0) / 1e9 - load_end for c in scheduler.changes if (c.at_ns - t0) / 1e9 >= load_end]
+        recovered = None  # None: not back on the starting tiers by the end of the run
+        if all(s.tier == start_tiers[s.name] for s in stages if s.name in start_tiers):
+            recovered = max(back, default=0.0)
+        report["recovery_s_after_load"] = recovered
+    return report
+
+
+def plot_live(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    timeline = report["timeline"]
+    t = [s["t_s"] for s in timeline]
+    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
+    axes[0].plot(t, [s["fps"] for s in timeline])
+    axes[0].set_ylabel("fps delivered")
+    axes[1].plot(t, [s["latency_ms_p95"] or float("nan") for s in timeline], label="p95")
+    axes[1].plot(t, [s["latency_ms_p50"] or float("nan") for s in timeline], label="p50")
+    axes[1].set_ylabel("latency ms")
+    axes[1].legend()
+    for stage in sorted({k for s in timeline for k in s["tiers"]}):
+        names = [s["tiers"].get(stage) for s in timeline]
+        order = list(dict.fromkeys(n for n in names if n))
+        axes[2].step(t, [order.index(n) if n else float("nan") for n in names], where="post", label=stage)
+    axes[2].set_ylabel("tier (0 = as started)")
+    axes[2].legend()
+    cfg = report["config"]
+    if cfg.get("load_seconds"):
+        for ax in axes:
+            ax.axvspan(cfg["load_at"], cfg["load_at"] + cfg["load_seconds"], color="red", alpha=0.1)
+    axes[2].set_xlabel("seconds")
+    fig.suptitle("litecam live: fps, latency and tiers (red: one core loaded)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=1280)
@@ -95,8 +224,30 @@ def main(argv=None) -> int:
     parser.add_argument("--blur", type=float, default=12, help="blur strength (Gaussian sigma, px)")
     parser.add_argument("--no-kernels", action="store_true", help="skip the per-kernel table")
     parser.add_argument("--json", type=Path, help="write the report here")
+    live = parser.add_argument_group("--live: the deadline scheduler on a paced camera")
+    live.add_argument("--live", action="store_true")
+    live.add_argument("--input", default="synthetic", help="synthetic, or a video file looped at its rate")
+    live.add_argument("--size", default="640x360", help="camera size (before upscaling)")
+    live.add_argument("--scale", type=int, default=2, help="upscale factor (1: none)")
+    live.add_argument("--sr-threads", type=int, default=1, help="ONNX Runtime threads of the upscaler")
+    live.add_argument("--seconds", type=float, default=30)
+    live.add_argument("--budget-frames", type=float, default=2, help="latency budget in frame periods")
+    live.add_argument("--load-at", type=float, default=10, help="start of the CPU load, s")
+    live.add_argument("--load-seconds", type=float, default=0, help="length of the CPU load, s (0: none)")
+    live.add_argument("--plot", type=Path, help="PNG of fps, latency and tiers over time")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)  # stages run in parallel threads; OpenCV's own pool would only compete
+    if args.live:
+        report = live_bench(args)
+        summary = {k: v for k, v in report.items() if k not in ("timeline", "config")}
+        print(json.dumps(summary, indent=2))
+        if args.plot:
+            plot_live(report, args.plot)
+            print(f"wrote {args.plot}")
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2))
+            print(f"wrote {args.json}")
+        return 0
 
     report = {
         "machine": {"cpus": __import__("os").cpu_count(), "processor": platform.processor() or platform.machine(),

@@ -45,7 +45,7 @@ def simulate(scheduler: DeadlineScheduler, stages, *, seconds: float, period_ns:
             scheduler.frame_done(record["capture_ns"], record["stage_ms"], record["tiers"], finish)
         record = {"seq": seq, "capture_ns": arrival, "admitted": False}
         records.append(record)
-        if not scheduler.admit(arrival, arrival):
+        if not scheduler.admit(arrival, arrival, len(pending)):
             continue
         record.update(admitted=True, stage_ms={}, tiers={})
         t = arrival

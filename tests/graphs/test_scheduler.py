@@ -36,13 +36,26 @@ def test_admits_every_frame_when_the_machine_keeps_up():
 def test_drops_at_the_head_a_frame_predicted_to_miss_its_deadline():
     stages = make_stages()
     scheduler = make_scheduler(stages)
-    scheduler.frame_done(0, {"segment": 10.0, "background": 3.0, "upscale": 28.0},
-                         {"segment": "general", "upscale": "esrt"}, 41 * MS)
+    for _ in range(2):  # the first report of each tier is warm-up and is not learnt from
+        scheduler.frame_done(0, {"segment": 10.0, "background": 3.0, "upscale": 28.0},
+                             {"segment": "general", "upscale": "esrt"}, 41 * MS)
     assert scheduler.admit(capture_ns=100 * MS, now_ns=100 * MS)  # done at 141 ms: within 166.7
     assert scheduler.admit(capture_ns=110 * MS, now_ns=110 * MS)  # waits for the upscaler: 169 ms
     assert not scheduler.admit(capture_ns=115 * MS, now_ns=115 * MS)  # 169 + 28 = 197 ms > 181.7
     assert not scheduler.admit(capture_ns=200 * MS, now_ns=230 * MS)  # captured 30 ms ago: 271 > 266.7
     assert scheduler.dropped == 2
+
+
+def test_first_measurement_is_warm_up_and_an_empty_graph_always_admits():
+    stages = make_stages()
+    scheduler = make_scheduler(stages)
+    warm_up = {"segment": 900.0, "background": 50.0, "upscale": 2000.0}  # model load, JIT
+    scheduler.frame_done(0, warm_up, {"segment": "general", "upscale": "esrt"}, 3000 * MS)
+    assert scheduler.stage_costs_ms() == [0.0, 0.0, 0.0]
+    slow = {"segment": 100.0, "background": 3.0, "upscale": 100.0}
+    scheduler.frame_done(0, slow, {"segment": "general", "upscale": "esrt"}, 3100 * MS)
+    assert not scheduler.admit(capture_ns=4000 * MS, now_ns=4000 * MS, in_flight=1)  # 203 ms > budget
+    assert scheduler.admit(capture_ns=4000 * MS, now_ns=4000 * MS, in_flight=0)  # nothing to wait for
 
 
 def test_sustained_overload_downgrades_the_best_cost_per_quality_first():

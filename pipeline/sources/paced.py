@@ -1,0 +1,39 @@
+"""Deliver any source's frames at their real rate, like a camera: for benchmarks and tests that
+must face real deadlines with a file (e.g. a looped clip) instead of a camera."""
+from __future__ import annotations
+
+from pipeline.caps import Caps
+from pipeline.clock import SYSTEM_CLOCK
+from pipeline.frame import Frame
+from pipeline.stage import Source
+
+
+class PacedSource(Source):
+    """Frame n of `inner` is released at start + n periods of `inner`'s nominal rate and stamped
+    with the clock's time then (`pts_ns` and `capture_ns`), so the graph sees a live source."""
+
+    def __init__(self, inner: Source, clock=SYSTEM_CLOCK):
+        self.inner = inner
+        self.clock = clock
+        self.name = f"paced-{inner.name}"
+
+    def open(self) -> Caps:
+        caps = self.inner.open()
+        self.period_ns = round(1e9 / caps.fps)
+        self._start_ns = self.clock.now_ns()
+        self._count = 0
+        return caps.with_(live=True, frame_count=None)
+
+    def read(self) -> Frame | None:
+        frame = self.inner.read()
+        if frame is None:
+            return None
+        due = self._start_ns + self._count * self.period_ns
+        self._count += 1
+        self.clock.sleep_until_ns(due)
+        frame.pts_ns = frame.capture_ns = self.clock.now_ns()
+        frame.media_pts = frame.time_base = None  # live timing from here on
+        return frame
+
+    def close(self) -> None:
+        self.inner.close()

@@ -1,0 +1,87 @@
+"""Once-a-second snapshots of a running graph, as JSON lines (`--stats FILE`) or in memory.
+
+Each snapshot: time since start (s), frames delivered and fps over the interval, capture→sink
+latency p50/p95 over the interval, frames dropped at the head so far, frames in flight, the
+largest fill each ring has seen, the tier each stage is using, and the tier changes posted since
+the previous snapshot.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import UserError
+
+
+class StatsSampler:
+    def __init__(self, graph, interval_s: float = 1.0, path: str | Path | None = None):
+        self.graph = graph
+        self.interval_s = interval_s
+        self.snapshots: list[dict] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="stats", daemon=True)
+        self._tier_changes: list[dict] = []
+        self._lock = threading.Lock()
+        graph.bus.subscribe(self._on_message)
+        self._file = None
+        if path is not None:
+            try:
+                self._file = open(path, "w", encoding="utf-8")
+            except OSError as exc:
+                raise UserError(f"--stats {path}: cannot write ({exc.strerror})") from None
+
+    def _on_message(self, message) -> None:
+        if message.kind == "tier":
+            with self._lock:
+                self._tier_changes.append({"stage": message.origin, **message.data})
+
+    def __enter__(self):
+        self._start_ns = self.graph.clock.now_ns()
+        self._last_count = 0
+        self._last_latency_index = {name: 0 for name in self.graph.latency_ms}
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+        if self._file is not None:
+            self._file.close()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.sample()
+
+    def sample(self) -> dict:
+        graph = self.graph
+        now_ns = graph.clock.now_ns()
+        first_sink = graph.sinks[0].name
+        delivered = graph.counters[first_sink].processed
+        latencies = list(graph.latency_ms[first_sink])
+        recent = latencies[-max(delivered - self._last_count, 0):] if delivered > self._last_count else []
+        elapsed_s = (now_ns - self._start_ns) / 1e9
+        previous_s = self.snapshots[-1]["t_s"] if self.snapshots else 0.0
+        with self._lock:
+            changes, self._tier_changes = self._tier_changes, []
+        snapshot = {
+            "t_s": round(elapsed_s, 3),
+            "delivered": delivered,
+            "fps": (delivered - self._last_count) / max(elapsed_s - previous_s, 1e-9),
+            "latency_ms_p50": float(np.percentile(recent, 50)) if recent else None,
+            "latency_ms_p95": float(np.percentile(recent, 95)) if recent else None,
+            "dropped_at_head": graph.counters[graph.source.name].dropped,
+            "in_flight": graph.in_flight,
+            "ring_high_water": {r["name"]: r["high_water"] for r in graph.stats()["rings"]},
+            "tiers": {s.name: s.tier for s in graph.stages if len(getattr(s, "tiers", ())) > 1},
+            "tier_changes": changes,
+        }
+        self._last_count = delivered
+        self.snapshots.append(snapshot)
+        if self._file is not None:
+            self._file.write(json.dumps(snapshot) + "\n")
+            self._file.flush()
+        return snapshot

@@ -203,16 +203,24 @@ class Progress:
             self._print()
 
 
-def run_graph(graph, progress_label: str | None = None, progress_node: str | None = None) -> dict:
-    """Run `graph` with SIGTERM mapped to a clean stop and an optional progress line."""
+def run_graph(graph, progress_label: str | None = None, progress_node: str | None = None,
+              stats_path: str | None = None) -> dict:
+    """Run `graph` with SIGTERM mapped to a clean stop, an optional progress line, and optional
+    once-a-second JSON-lines statistics written to `stats_path`."""
+    import contextlib
+
+    from pipeline.stats import StatsSampler
+
     previous = signal.signal(signal.SIGTERM, lambda *_: graph.stop()) \
         if threading.current_thread() is threading.main_thread() else None
     try:
-        if progress_label:
-            counters = graph.counters[progress_node]
-            with Progress(progress_label, graph.caps[0].frame_count, lambda: counters.processed):
-                return graph.run()
-        return graph.run()
+        with contextlib.ExitStack() as stack:
+            if stats_path:
+                stack.enter_context(StatsSampler(graph, path=stats_path))
+            if progress_label:
+                counters = graph.counters[progress_node]
+                stack.enter_context(Progress(progress_label, graph.caps[0].frame_count, lambda: counters.processed))
+            return graph.run()
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -268,6 +276,7 @@ def cmd_demo(args) -> int:
 
 def cmd_run(args) -> int:
     from pipeline.graph import Graph
+    from pipeline.scheduler import DeadlineScheduler, live_config
 
     settings = settings_from(args, default_preset="video-call-720p")
     source_spec = args.input or f"camera:{args.camera}"
@@ -279,6 +288,9 @@ def cmd_run(args) -> int:
     graph = Graph(source, [segment, background, *make_upscale(settings, strict=False)], sinks,
                   max_in_flight=settings.max_in_flight)
     graph_ref["graph"] = graph
+    # deadlines follow the rate the source really delivers (a camera may not give what was asked)
+    graph.scheduler = DeadlineScheduler(graph.stages, live_config(graph.caps[0].fps, settings.latency_budget_frames),
+                                        graph.bus)
     for sink in sinks:
         if sink.name == "overlay":
             print(f"litecam: overlay: open {sink.url} (OBS: Browser Source, "
@@ -288,7 +300,7 @@ def cmd_run(args) -> int:
         print(f"litecam: camera {args.camera}: {mode['fourcc']} {mode['width']}x{mode['height']} "
               f"@ {mode['fps']:g} fps", file=sys.stderr)
     print_messages(graph)
-    stats = run_graph(graph)
+    stats = run_graph(graph, stats_path=args.stats)
     head = stats["nodes"][source.name]
     print(f"litecam: {head['processed']} frames captured, {head['dropped']} dropped at the head",
           file=sys.stderr)
@@ -306,7 +318,13 @@ def cmd_transcode(args) -> int:
     source = make_source(args.input, settings, live=False)
     segment, background = make_effects(settings)
     graph = Graph(source, [segment, background, *make_upscale(settings, strict=True)], [FileSink(args.output)])
-    stats = run_graph(graph, "transcode", "file")
+    budget_fps = graph.caps[0].fps if args.realtime else args.max_fps
+    if budget_fps:  # offline never drops: the scheduler only picks the best tiers that keep this rate
+        from pipeline.scheduler import DeadlineScheduler, offline_config
+
+        graph.scheduler = DeadlineScheduler(graph.stages, offline_config(budget_fps), graph.bus)
+        print_messages(graph)
+    stats = run_graph(graph, "transcode", "file", stats_path=args.stats)
     written = stats["nodes"]["file"]["processed"]
     if graph.interrupted:
         print(f"litecam: interrupted: {args.output} holds the {written} frames processed so far",
@@ -393,6 +411,14 @@ def cmd_devices(args) -> int:
 
 
 # -- entry point ----------------------------------------------------------------------------------
+def positive_fps(text: str):
+    """argparse type for --max-fps: `parse_fps`, reported by argparse as a usage error (exit 2)."""
+    try:
+        return parse_fps(text, option="--max-fps")
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="litecam", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -412,12 +438,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overlay-token", metavar="SECRET",
                      help="for --sink overlay: the page URL must carry ?token=SECRET "
                           "(required when binding to a non-loopback address)")
+    run.add_argument("--stats", metavar="FILE", help="write per-second statistics (fps, latency, drops, "
+                     "tiers) as JSON lines")
     add_common_options(run)
     add_upscale_options(run)
 
     transcode = commands.add_parser("transcode", help="offline: video file in, video file out, every frame")
     transcode.add_argument("input")
     transcode.add_argument("output", help=".mp4/.mkv (H.264), .webm (VP9, alpha kept), .mov (ProRes 4444 with alpha)")
+    budget = transcode.add_mutually_exclusive_group()
+    budget.add_argument("--realtime", action="store_true",
+                        help="use the best tiers that still process at the input's frame rate (default: best tiers)")
+    budget.add_argument("--max-fps", type=positive_fps, metavar="N",
+                        help="use the best tiers that still process at least N frames per second")
+    transcode.add_argument("--stats", metavar="FILE", help="write per-second statistics as JSON lines")
     add_common_options(transcode)
     add_upscale_options(transcode)
 

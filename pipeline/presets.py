@@ -33,6 +33,8 @@ class Settings:
     edge_high: float = 0.75
     """Model probability at or above which a pixel is fully person (alpha 255)."""
     max_in_flight: int = 2
+    latency_budget_frames: float = 2.0
+    """Live graphs: a frame's deadline is its capture time plus this many frame periods."""
     """Live graphs: frames allowed inside the graph at once before the head drops new ones."""
     sinks: list[str] = field(default_factory=list)
     """Default sinks for `litecam run` (e.g. ["virtualcam", "preview"])."""
@@ -60,6 +62,12 @@ def _in_flight(value: Any, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 8:
         raise ValueError("an integer from 1 to 8")
     return value
+
+
+def _budget_frames(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value <= 10:
+        raise ValueError("a number of frame periods from 1 to 10")
+    return float(value)
 
 
 def _size(value: Any, key: str) -> tuple[int, int]:
@@ -118,6 +126,7 @@ PRESET_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "edge_low": _probability,
     "edge_high": _probability,
     "max_in_flight": _in_flight,
+    "latency_budget_frames": _budget_frames,
     "sinks": _sinks,
     "scale": _scale,
     "sr_model": _sr_model,

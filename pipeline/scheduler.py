@@ -51,6 +51,20 @@ class SchedulerConfig:
     """Weight of the newest measurement in each running cost estimate (EWMA)."""
 
 
+def live_config(fps, budget_frames: float) -> SchedulerConfig:
+    """Deadlines for a live source at `fps`: capture time + `budget_frames` frame periods."""
+    period_ns = round(1e9 / float(fps))
+    return SchedulerConfig(latency_budget_ns=round(budget_frames * period_ns), period_ns=period_ns)
+
+
+def offline_config(max_fps) -> SchedulerConfig:
+    """Offline (transcode) with a throughput budget: nothing is dropped and lateness is not
+    judged (frames wait in the rings by design); tiers follow the bottleneck stage's cost
+    against the period of `max_fps` alone."""
+    period_ns = round(1e9 / float(max_fps))
+    return SchedulerConfig(latency_budget_ns=2**62, period_ns=period_ns, miss_ratio=1.0)
+
+
 @dataclass
 class TierChange:
     at_ns: int

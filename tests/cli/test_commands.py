@@ -129,3 +129,39 @@ def test_interrupted_transcode_leaves_a_playable_file(tmp_path):
         decoded = sum(1 for _ in container.decode(video=0))
     assert 0 < decoded < 400
     assert not partials()
+
+
+def test_transcode_with_a_throughput_budget_still_keeps_every_frame(tmp_path, tiny_video):
+    out, stats = tmp_path / "rt.mp4", tmp_path / "stats.jsonl"
+    assert main(["transcode", str(tiny_video), str(out), "--max-fps", "5", "--stats", str(stats)]) == 0
+    assert len(probe(out)[0]) == 20
+    import json
+
+    last = json.loads(stats.read_text().splitlines()[-1])
+    assert last["delivered"] == 20 and last["dropped_at_head"] == 0
+
+
+def test_live_run_writes_stats_lines_and_stops_cleanly_on_sigterm(tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    stats = tmp_path / "live.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", "--input", "synthetic", "--sink", "null",
+         "--size", "320x180", "--fps", "15", "--stats", str(stats)],
+        cwd=Path(__file__).resolve().parents[2], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and (not stats.exists() or len(stats.read_text().splitlines()) < 3):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    lines = [json.loads(line) for line in stats.read_text().splitlines()]
+    assert len(lines) >= 3
+    assert {"t_s", "fps", "latency_ms_p95", "dropped_at_head", "tiers", "tier_changes"} <= set(lines[-1])
+    assert lines[-1]["delivered"] > 0 and lines[-1]["tiers"]["segment"] in ("general", "landscape",
+                                                                          "landscape-half-rate")
+    assert "frames captured" in stderr

@@ -26,6 +26,7 @@ from pipeline.sinks.overlay import (
     OverlaySink,
     decode_message,
     encode_alpha_png,
+    paint,
     is_loopback,
     parse_overlay_address,
     token_ok,
@@ -157,25 +158,41 @@ def test_alpha_png_decodes_to_the_exact_alpha():
     assert not decoded[:, :, :3].any()  # palette colour is black: the alpha carries everything
 
 
-def test_bgra_frame_round_trips_with_half_size_alpha():
-    frame = bgra_frame(7)
+def test_bgra_frame_sends_the_person_box_with_half_size_alpha():
+    frame = bgra_frame(7)  # person: the centre rectangle x 16..48, y 12..36 of 64x48
+    decoded = decode_message(FrameEncoder().encode(frame))
+    assert (decoded["seq"], decoded["pts_ns"], decoded["capture_ns"]) == (7, frame.pts_ns, frame.capture_ns)
+    assert (decoded["width"], decoded["height"]) == (W, H)
+    assert decoded["box"] == (14, 10, 36, 28)  # the non-zero alpha, one half-size pixel wider all round
+    assert decoded["alpha_size"] == (18, 14) and decoded["alpha"].shape == (14, 18)
+    expected = frame.pixels[::2, ::2, 3][5:19, 7:25]  # point-sampled at half size
+    np.testing.assert_array_equal(decoded["alpha"], expected)  # lossless
+    assert (decoded["alpha"][0] == 0).all() and (decoded["alpha"][:, -1] == 0).all()  # a clear border
+    assert np.abs(decoded["colour"].astype(int) - frame.pixels[10:38, 14:50, :3]).max() <= 8  # JPEG q80
+    shown = paint(decoded)
+    assert (shown[:, :, 3][frame.pixels[:, :, 3] == 0] <= 64).all()
+    assert (shown[14:34, 18:46, 3] == 255).all() and shown[:8, :, 3].max() == 0
+
+
+def test_frame_without_a_person_sends_no_picture():
+    frame = bgra_frame(3)
+    frame.pixels[:, :, 3] = 0
     message = FrameEncoder().encode(frame)
     decoded = decode_message(message)
-    assert (decoded["seq"], decoded["pts_ns"], decoded["capture_ns"]) == (7, frame.pts_ns, frame.capture_ns)
-    assert (decoded["width"], decoded["height"], decoded["alpha_size"]) == (W, H, (W // 2, H // 2))
-    expected = cv2.resize(frame.pixels[:, :, 3], (W // 2, H // 2), interpolation=cv2.INTER_AREA)
-    np.testing.assert_array_equal(decoded["alpha"], expected)
-    assert np.abs(decoded["colour"].astype(int) - frame.pixels[:, :, :3]).max() <= 8  # JPEG q80
+    assert decoded["box"] == (0, 0, 0, 0) and decoded["colour"] is None and len(message) == 48
+    assert not paint(decoded).any()
 
 
 def test_bgr_frame_is_opaque_unless_it_carries_frame_alpha():
     pixels = np.full((H, W, 3), 90, np.uint8)
     opaque = decode_message(FrameEncoder().encode(Frame(pixels, 0, 0)))
-    assert (opaque["alpha"] == 255).all()
+    assert opaque["box"] == (0, 0, W, H) and (opaque["alpha"] == 255).all()
     alpha = np.zeros((H, W), np.uint8)
     alpha[:, W // 2:] = 255
     cut = decode_message(FrameEncoder().encode(Frame(pixels, 0, 1, alpha=alpha)))
-    assert (cut["alpha"][:, : W // 4 - 1] == 0).all() and (cut["alpha"][:, W // 4 + 1:] == 255).all()
+    assert cut["box"] == (W // 2 - 2, 0, W // 2 + 2, H)
+    shown = paint(cut)  # a hard edge comes back as a ramp about two pixels wide (half-size alpha)
+    assert (shown[:, W // 2 + 1:, 3] == 255).all() and shown[:, : W // 2 - 2, 3].max() == 0
 
 
 # -- addresses and tokens -------------------------------------------------------------------------

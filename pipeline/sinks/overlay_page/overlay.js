@@ -1,10 +1,12 @@
 // litecam overlay page: receives frames over a WebSocket and draws them with their alpha.
 //
-// Each binary message: a 40-byte little-endian header (magic "LCO1", u32 seq, i64 pts_ns,
-// i64 capture_ns, u16 width, u16 height, u16 alpha_width, u16 alpha_height, u32 colour_bytes,
-// u32 alpha_bytes), then a JPEG of the colour and a palette PNG of the alpha (half size) whose
-// decoded alpha channel is the matte. Composition needs no per-pixel JavaScript: draw the colour
-// with "copy", then the alpha image scaled to full size with "destination-in".
+// Each binary message: a 48-byte little-endian header (magic "LCO1", u32 seq, i64 pts_ns,
+// i64 capture_ns, u16 width, height of the frame, u16 x, y, box_width, box_height of the person's
+// bounding box, u16 alpha_width, alpha_height, u32 colour_bytes, u32 alpha_bytes), then a JPEG of
+// the box's colour and a palette PNG of the box's alpha (half size) whose decoded alpha channel is
+// the matte. Outside the box the frame is transparent. Composition needs no per-pixel JavaScript:
+// clear, draw the colour into the box, then the alpha image scaled up to the box with
+// "destination-in" (which keeps the colour only as far as the alpha image is opaque).
 //
 // After drawing a frame the page sends {"seq", "capture_ns"} back: that is the server's credit
 // window (it sends at most a couple of unacknowledged frames) and its latency measurement.
@@ -18,7 +20,7 @@
   const token = params.get("token");
   const wsUrl = (window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host +
     "/ws" + (token !== null ? "?token=" + encodeURIComponent(token) : "");
-  const HEADER_BYTES = 40;
+  const HEADER_BYTES = 48;
   const MAGIC = 0x314f434c; // "LCO1" read as little-endian u32
 
   const state = window.litecam = {
@@ -51,34 +53,46 @@
     const seq = view.getUint32(4, true);
     const captureNs = view.getBigInt64(16, true);
     const width = view.getUint16(24, true), height = view.getUint16(26, true);
-    const colourBytes = view.getUint32(32, true), alphaBytes = view.getUint32(36, true);
+    const x = view.getUint16(28, true), y = view.getUint16(30, true);
+    const boxWidth = view.getUint16(32, true), boxHeight = view.getUint16(34, true);
+    const colourBytes = view.getUint32(40, true), alphaBytes = view.getUint32(44, true);
     countArrival();
-    const colourBlob = new Blob([new Uint8Array(buffer, HEADER_BYTES, colourBytes)], { type: "image/jpeg" });
-    const alphaBlob = new Blob([new Uint8Array(buffer, HEADER_BYTES + colourBytes, alphaBytes)], { type: "image/png" });
-    let colour, alpha;
-    try {
-      [colour, alpha] = await Promise.all([
-        createImageBitmap(colourBlob, { colorSpaceConversion: "none" }),
-        createImageBitmap(alphaBlob, { colorSpaceConversion: "none", premultiplyAlpha: "premultiply" }),
-      ]);
-    } catch (err) {
-      state.errors += 1;
-      ack(gen, seq, captureNs);
-      return;
+    let colour = null, alpha = null;
+    if (colourBytes > 0 && alphaBytes > 0) { // an empty box: nobody in the picture, all transparent
+      const colourBlob = new Blob([new Uint8Array(buffer, HEADER_BYTES, colourBytes)], { type: "image/jpeg" });
+      const alphaBlob = new Blob([new Uint8Array(buffer, HEADER_BYTES + colourBytes, alphaBytes)],
+        { type: "image/png" });
+      try {
+        [colour, alpha] = await Promise.all([
+          createImageBitmap(colourBlob, { colorSpaceConversion: "none" }),
+          createImageBitmap(alphaBlob, { colorSpaceConversion: "none", premultiplyAlpha: "premultiply" }),
+        ]);
+      } catch (err) {
+        state.errors += 1;
+        ack(gen, seq, captureNs);
+        return;
+      }
     }
     if (gen === generation && state.connected && (drawnSeq < 0 || seq > drawnSeq || seq + 1000 < drawnSeq)) {
-      if (canvas.width !== width || canvas.height !== height) { canvas.width = width; canvas.height = height; }
+      if (canvas.width !== width || canvas.height !== height) {
+        canvas.width = width;
+        canvas.height = height;
+      }
       ctx.globalCompositeOperation = "copy";
-      ctx.imageSmoothingEnabled = true;
-      ctx.drawImage(colour, 0, 0);
-      ctx.globalCompositeOperation = "destination-in";
-      ctx.drawImage(alpha, 0, 0, width, height);
+      ctx.clearRect(0, 0, width, height);
+      if (colour !== null) {
+        ctx.imageSmoothingEnabled = true;
+        ctx.imageSmoothingQuality = "low"; // bilinear: the matte was smooth before it was halved
+        ctx.globalCompositeOperation = "source-over";
+        ctx.drawImage(colour, x, y, boxWidth, boxHeight);
+        ctx.globalCompositeOperation = "destination-in";
+        ctx.drawImage(alpha, x, y, boxWidth, boxHeight);
+      }
       drawnSeq = seq;
       state.drawn += 1;
       state.lastSeq = seq;
     }
-    colour.close();
-    alpha.close();
+    if (colour !== null) { colour.close(); alpha.close(); }
     ack(gen, seq, captureNs);
   }
 

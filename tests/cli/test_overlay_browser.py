@@ -1,0 +1,178 @@
+"""The overlay page in a real headless Chromium: transparent background, opaque person, frame rate,
+latency, and reconnection after the pipeline restarts.
+
+Needs Debian's `chromium` and `chromium-driver` (installed by `tools/install_system_deps.sh`, which
+`make test` runs as root) and the `selenium` package (the `test` extra); skips with the reason
+otherwise. Run with `-s` to see the measured frame rate and latency.
+"""
+from __future__ import annotations
+
+import base64
+import shutil
+import tempfile
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+WIDTH, HEIGHT, FPS = 640, 360, 30
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage"]
+
+
+def _find(*names: str) -> str | None:
+    return next((path for path in map(shutil.which, names) if path), None)
+
+
+CHROMIUM = _find("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROMEDRIVER = _find("chromedriver")
+try:
+    import selenium  # noqa: F401
+
+    HAVE_SELENIUM = True
+except ImportError:
+    HAVE_SELENIUM = False
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                       reason="needs Chromium and its driver (Debian packages chromium, chromium-driver; "
+                              "`make test` installs them as root via tools/install_system_deps.sh)"),
+    pytest.mark.skipif(not HAVE_SELENIUM, reason="needs selenium (pip install -e '.[test]')"),
+]
+
+
+class Pipeline:
+    """synthetic (live) → segment → background(transparent) → overlay, running on a thread."""
+
+    def __init__(self, port: int = 0):
+        from pipeline.graph import Graph
+        from pipeline.sinks.overlay import OverlaySink
+        from pipeline.sources.synthetic import SyntheticSource
+        from pipeline.stages.background import Background
+        from pipeline.stages.segment import Segment
+
+        self.sink = OverlaySink("127.0.0.1", port)
+        source = SyntheticSource(WIDTH, HEIGHT, FPS, frames=None, live=True)
+        self.graph = Graph(source, [Segment("general"), Background("transparent")], [self.sink])
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.graph.run()
+        except BaseException as exc:  # reported by the test
+            self.error = exc
+
+    def stop(self) -> None:
+        self.graph.stop()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), "the graph did not stop"
+        if self.error is not None:
+            raise self.error
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.TemporaryDirectory(prefix="litecam-chromium-")
+    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={profile.name}", f"--window-size={WIDTH},{HEIGHT}"]:
+        options.add_argument(flag)
+    try:
+        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    except Exception as exc:  # a broken install: say so rather than fail obscurely
+        profile.cleanup()
+        pytest.skip(f"Chromium did not start under chromedriver: {exc}")
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
+    # screenshots keep the page's own transparency instead of painting it white
+    driver.execute_cdp_cmd("Emulation.setDefaultBackgroundColorOverride",
+                           {"color": {"r": 0, "g": 0, "b": 0, "a": 0}})
+    yield driver
+    driver.quit()
+    profile.cleanup()
+
+
+def page_state(driver) -> dict:
+    return driver.execute_script("return Object.assign({}, window.litecam || {}, {arrivals: undefined})")
+
+
+def wait_page(driver, predicate, what: str, timeout_s: float = 60.0, pipeline: Pipeline | None = None) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = page_state(driver)
+        if predicate(state):
+            return state
+        if pipeline is not None and pipeline.error is not None:
+            raise pipeline.error
+        assert time.monotonic() < deadline, f"page never {what}: {state}"
+        time.sleep(0.1)
+
+
+def canvas_alpha(driver, points: list[tuple[int, int]]) -> list[int]:
+    return driver.execute_script("""
+        const c = document.getElementById('overlay'), ctx = c.getContext('2d');
+        return arguments[0].map(([x, y]) => ctx.getImageData(x, y, 1, 1).data[3]);""", points)
+
+
+def screenshot_bgra(driver) -> np.ndarray:
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    image = cv2.imdecode(np.frombuffer(base64.b64decode(shot["data"]), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert image is not None and image.ndim == 3 and image.shape[2] == 4, "screenshot has no alpha channel"
+    return image
+
+
+def test_page_shows_the_person_on_a_transparent_background_and_reconnects(browser):
+    pipeline = Pipeline()
+    port = pipeline.sink.port
+    try:
+        browser.get(pipeline.sink.url)
+        wait_page(browser, lambda s: s.get("drawn", 0) >= 10, "drew 10 frames", pipeline=pipeline)
+
+        # frame rate received by the page, over 3 s of steady state
+        f0, t0 = page_state(browser)["frames"], time.monotonic()
+        time.sleep(3.0)
+        f1, t1 = page_state(browser)["frames"], time.monotonic()
+        page_fps = (f1 - f0) / (t1 - t0)
+        latency = sorted(pipeline.sink.latency_ms()[-int(3 * FPS):])
+        encode = sorted(pipeline.sink.encode_ms)
+        print(f"\noverlay {WIDTH}x{HEIGHT}@{FPS}: page received {page_fps:.1f} fps; "
+              f"capture-to-page latency p50 {latency[len(latency) // 2]:.1f} ms, "
+              f"p95 {latency[int(0.95 * (len(latency) - 1))]:.1f} ms; "
+              f"server encode {encode[len(encode) // 2]:.2f} CPU-ms/frame (median)")
+        assert page_fps >= 5, f"the page received only {page_fps:.1f} fps"
+
+        # what the page shows: transparent corners, opaque face (screenshot with a transparent default
+        # background, and the canvas pixels themselves)
+        corners = [(4, 4), (WIDTH - 5, 4), (4, HEIGHT - 5), (WIDTH - 5, HEIGHT - 5)]
+        face = (int(0.42 * WIDTH), int(0.37 * HEIGHT))
+        shot = screenshot_bgra(browser)
+        assert shot.shape[:2] == (HEIGHT, WIDTH)
+        corner_alpha = [int(shot[y, x, 3]) for x, y in corners]
+        assert max(corner_alpha) <= 8, f"background not transparent in the screenshot: {corner_alpha}"
+        assert shot[face[1], face[0], 3] >= 245, "the person is not opaque in the screenshot"
+        face_region = shot[face[1] - 5: face[1] + 5, face[0] - 5: face[0] + 5]
+        assert face_region[:, :, 3].min() >= 240 and face_region[:, :, :3].mean() > 40  # a real face, not black
+        canvas = canvas_alpha(browser, corners + [face])
+        assert max(canvas[:4]) <= 8 and canvas[4] >= 245, canvas
+
+        # the pipeline stops: the page clears at once and waits; a new pipeline: it reconnects by itself
+        pipeline.stop()
+        wait_page(browser, lambda s: not s["connected"], "noticed the disconnect", timeout_s=10)
+        assert max(canvas_alpha(browser, corners + [face])) == 0, "a stale frame stayed on the page"
+        drawn_before = page_state(browser)["drawn"]
+        pipeline = Pipeline(port=port)
+        state = wait_page(browser, lambda s: s["connections"] >= 2 and s["drawn"] >= drawn_before + 5,
+                          "reconnected and drew new frames", pipeline=pipeline)
+        assert state["connected"]
+        assert canvas_alpha(browser, [face])[0] >= 245
+    finally:
+        pipeline.stop()

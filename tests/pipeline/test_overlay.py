@@ -374,3 +374,16 @@ def test_stream_overlay_preset_uses_the_overlay_sink():
 
     settings = load_preset("stream-overlay")
     assert settings.sinks == ["overlay"] and settings.background == "transparent"
+
+
+def test_cli_refuses_a_public_overlay_without_token():
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    result = subprocess.run([sys.executable, "-m", "pipeline", "run", "--input", "synthetic",
+                             "--sink", "overlay:0.0.0.0:8765"], capture_output=True, text=True, cwd=REPO,
+                            timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--overlay-token" in result.stderr.splitlines()[-1]

@@ -115,6 +115,7 @@ class Graph:
     # -- building -----------------------------------------------------------------------------
     def _open_all(self) -> None:
         self.source.clock = self.clock  # one clock for capture stamps, deadlines and latency
+        self.source.bus = self.bus
         caps = self.source.open()
         self._opened.append(self.source)
         self.caps.append(caps)

@@ -276,14 +276,20 @@ class FileSink(Sink):
     def process(self, frame: Frame) -> None:
         if self._time_base is None:
             self._start(frame)
-        vf = av.VideoFrame.from_ndarray(frame.pixels, format=self._in_format)
-        vf.pts = self._pts_of(frame)
-        vf.time_base = self._time_base
-        for packet in self._vstream.encode(vf):
-            self._container.mux(packet)
-        self.frames_written += 1
-        for packet in frame.audio:
-            self._write_audio(packet, frame.seq)
+        try:
+            vf = av.VideoFrame.from_ndarray(frame.pixels, format=self._in_format)
+            vf.pts = self._pts_of(frame)
+            vf.time_base = self._time_base
+            for packet in self._vstream.encode(vf):
+                self._container.mux(packet)
+            self.frames_written += 1
+            for packet in frame.audio:
+                self._write_audio(packet, frame.seq)
+        except OSError as exc:  # disk full, file size limit, output folder removed: the user's to fix
+            raise UserError(
+                f"writing {self.path} failed at frame {frame.seq} ({exc.strerror or exc}: disk full, "
+                f"a file size limit, or the folder removed?); the partial output was removed"
+            ) from None
 
     def _write_audio(self, packet, seq: int) -> None:
         if self._astream is None:

@@ -165,3 +165,25 @@ def test_live_run_writes_stats_lines_and_stops_cleanly_on_sigterm(tmp_path):
     assert lines[-1]["delivered"] > 0 and lines[-1]["tiers"]["segment"] in ("general", "landscape",
                                                                           "landscape-half-rate")
     assert "frames captured" in stderr
+
+
+def test_disk_full_mid_transcode_is_a_clear_error_and_leaves_no_file(tmp_path):
+    """A real write failure: the child's file size limit (RLIMIT_FSIZE) is hit mid-transcode."""
+    import resource
+    import subprocess
+    import sys
+
+    source = write_test_video(tmp_path / "in.mp4", frames=120, size=(640, 480), audio=False)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+
+    result = subprocess.run([sys.executable, "-m", "pipeline", "transcode", str(source), str(out_dir / "o.mp4")],
+                            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                            preexec_fn=limit_file_size, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "writing" in result.stderr and "o.mp4" in result.stderr and "removed" in result.stderr
+    assert list(out_dir.iterdir()) == []  # never a half-written file, never reported as success

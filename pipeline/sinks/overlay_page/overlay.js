@@ -26,6 +26,7 @@
   const state = window.litecam = {
     connected: false, connections: 0, frames: 0, drawn: 0, lastSeq: -1, fps: 0, errors: 0,
     arrivals: [], // performance.now() of the last received frames (for fps)
+    pageMs: [], // arrival to drawn, ms, of the last 120 frames drawn (decode + draw in this page)
   };
   let socket = null;
   let generation = 0; // bumps on every (re)connect: late decodes of an old connection are dropped
@@ -48,6 +49,7 @@
   }
 
   async function onFrame(buffer, gen) {
+    const arrivedMs = performance.now();
     const view = new DataView(buffer);
     if (buffer.byteLength < HEADER_BYTES || view.getUint32(0, true) !== MAGIC) { state.errors += 1; return; }
     const seq = view.getUint32(4, true);
@@ -91,6 +93,8 @@
       drawnSeq = seq;
       state.drawn += 1;
       state.lastSeq = seq;
+      state.pageMs.push(performance.now() - arrivedMs);
+      if (state.pageMs.length > 120) state.pageMs.shift();
     }
     if (colour !== null) { colour.close(); alpha.close(); }
     ack(gen, seq, captureNs);

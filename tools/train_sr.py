@@ -161,7 +161,8 @@ def main(argv=None) -> int:
     ap.add_argument("--patch-max", type=int, default=48)
     ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     ap.add_argument("--warmup", type=float, default=0.05)
-    ap.add_argument("--steps", type=int, default=0, help="total steps (0: size from --minutes)")
+    ap.add_argument("--steps", type=int, default=0,
+                    help="total steps (0: size from --minutes); with --resume, resizes the stored schedule")
     ap.add_argument("--calib-steps", type=int, default=60)
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
     ap.add_argument("--val-minutes", type=float, default=5.0)
@@ -214,6 +215,11 @@ def main(argv=None) -> int:
         trained_s = ck.get("trained_s", 0.0)
         set_rng_states(ck["rng"], np_rng)
         log(args.out, f"resumed at step {step}/{sched['total_steps']} ({trained_s / 60:.1f} min trained)")
+        if args.steps and args.steps != sched["total_steps"]:
+            # e.g. the machine got busier than at calibration: shorten (or lengthen) the remaining
+            # one-cycle decay; the LR continues from the new schedule's value at this step
+            log(args.out, f"schedule resized: total_steps {sched['total_steps']} -> {args.steps}")
+            sched["total_steps"] = args.steps
     sampler = PatchSampler(pairs, args.scale, np_rng)
     log(args.out, f"{args.model} x{args.scale}: {count_params(model):,} params; {len(pairs)} train images "
                   f"loaded + degraded in {time.time() - t0:.1f}s; args {json.dumps(vars(args), default=str)}")

@@ -185,5 +185,8 @@ def test_disk_full_mid_transcode_is_a_clear_error_and_leaves_no_file(tmp_path):
                             preexec_fn=limit_file_size, timeout=120)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
-    assert "writing" in result.stderr and "o.mp4" in result.stderr and "removed" in result.stderr
+    # the limit may be hit while frames are written or while the file is finished: either way
+    # the message names the file and says nothing was kept
+    assert "writing" in result.stderr and "o.mp4" in result.stderr
+    assert "partial output was removed" in result.stderr or "no file was written" in result.stderr
     assert list(out_dir.iterdir()) == []  # never a half-written file, never reported as success

@@ -115,10 +115,11 @@ class FileSource(Source):
         if not _is_url(self.path):
             check_readable_file(self.path)
         try:
+            # metadata_errors="replace": broken tag text must not make a playable video unreadable
             if _is_url(self.path):
-                self._container = av.open(self.path, timeout=self.timeout_s)
+                self._container = av.open(self.path, timeout=self.timeout_s, metadata_errors="replace")
             else:
-                self._container = av.open(self.path)
+                self._container = av.open(self.path, metadata_errors="replace")
         except _AVError as exc:
             if _is_url(self.path):
                 raise UserError(

@@ -19,6 +19,9 @@ delivered at its real rate): camera size → segmentation → blur → optional 
 optional CPU load (a process spinning on one core) for a time window; it writes a JSON report and
 a PNG plot of fps, latency and tiers over time.
 
+`--soak MINUTES` runs the live 720p graph that long and reports resident-memory growth, thread
+count, latency p95 of the first and last minute, and ring fill against capacity.
+
     .venv/bin/python tools/bench.py --live --size 640x360 --scale 2 --seconds 40 \
         --load-at 15 --load-seconds 10 --json out/live.json --plot out/live.png
 """
@@ -182,6 +185,74 @@ def live_bench(args) -> dict:
     return report
 
 
+def resident_mb() -> float:
+    """This process's resident memory now (Linux /proc; falls back to the peak elsewhere)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+        return pages * __import__("os").sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def soak(minutes: float, width: int = 1280, height: int = 720, fps: float = 30, warmup_s: float = 20,
+         sample_s: float = 5, segmenter: str = "landscape", background: str = "blur") -> dict:
+    """A long live run on the paced synthetic camera: memory, threads, latency and rings over time.
+
+    Resident memory and thread count are sampled every `sample_s` after `warmup_s`; the report
+    gives their growth, the latency p95 of the first and the last minute (or fifth of the run), and
+    every ring's high-water mark against its capacity.
+    """
+    import threading
+
+    from pipeline.scheduler import DeadlineScheduler, live_config
+
+    total_s = minutes * 60
+    source = SyntheticSource(width, height, fps, frames=int(total_s * fps), live=True)
+    stages = [Segment(segmenter), Background(background)]
+    sink = NullSink()
+    graph = Graph(source, stages, [sink], max_in_flight=2)
+    graph.scheduler = DeadlineScheduler(graph.stages, live_config(fps, 2), graph.bus)
+    samples: list[dict] = []
+    latencies: list[tuple[int, float]] = []
+    graph.on_frame_done = lambda f: latencies.append((f.capture_ns, (graph.clock.now_ns() - f.capture_ns) / 1e6))
+    stop = threading.Event()
+    start = time.monotonic()
+
+    def sampler():
+        while not stop.wait(sample_s):
+            samples.append({"t_s": round(time.monotonic() - start, 1), "rss_mb": resident_mb(),
+                            "threads": threading.active_count(), "delivered": sink.frames,
+                            "dropped_at_head": graph.counters[source.name].dropped})
+
+    thread = threading.Thread(target=sampler, daemon=True)
+    thread.start()
+    stats = graph.run()
+    stop.set()
+    thread.join()
+    steady = [s for s in samples if s["t_s"] >= warmup_s] or samples
+    t0 = latencies[0][0] if latencies else 0
+    window_s = min(60.0, total_s / 5)
+    first = [ms for c, ms in latencies if warmup_s <= (c - t0) / 1e9 < warmup_s + window_s]
+    last = [ms for c, ms in latencies if (c - t0) / 1e9 >= total_s - window_s]
+    rings = stats["rings"]
+    return {
+        "minutes": minutes, "size": f"{width}x{height}", "fps_target": fps,
+        "frames_delivered": sink.frames, "dropped_at_head": stats["nodes"][source.name]["dropped"],
+        "rss_mb_after_warmup": steady[0]["rss_mb"] if steady else None,
+        "rss_mb_end": steady[-1]["rss_mb"] if steady else None,
+        "rss_growth_mb": (steady[-1]["rss_mb"] - steady[0]["rss_mb"]) if steady else None,
+        "threads_after_warmup": steady[0]["threads"] if steady else None,
+        "threads_end": steady[-1]["threads"] if steady else None,
+        "latency_ms_p95_first_window": percentile(first, 95),
+        "latency_ms_p95_last_window": percentile(last, 95),
+        "rings_within_capacity": all(r["high_water"] <= r["capacity"] for r in rings),
+        "ring_high_water": {r["name"]: f"{r['high_water']}/{r['capacity']}" for r in rings},
+        "tier_changes": len(graph.scheduler.changes),
+        "samples": samples,
+    }
+
+
 def plot_live(report: dict, path: Path) -> None:
     import matplotlib
 
@@ -235,8 +306,18 @@ def main(argv=None) -> int:
     live.add_argument("--load-at", type=float, default=10, help="start of the CPU load, s")
     live.add_argument("--load-seconds", type=float, default=0, help="length of the CPU load, s (0: none)")
     live.add_argument("--plot", type=Path, help="PNG of fps, latency and tiers over time")
+    parser.add_argument("--soak", type=float, metavar="MINUTES",
+                        help="a long live run (720p synthetic camera, blur): memory, threads, latency drift")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)  # stages run in parallel threads; OpenCV's own pool would only compete
+    if args.soak:
+        report = soak(args.soak, args.width, args.height, args.fps, segmenter=args.segmenter,
+                      background=f"blur:{args.blur:g}")
+        print(json.dumps({k: v for k, v in report.items() if k != "samples"}, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2))
+            print(f"wrote {args.json}")
+        return 0
     if args.live:
         report = live_bench(args)
         summary = {k: v for k, v in report.items() if k not in ("timeline", "config")}

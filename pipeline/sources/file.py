@@ -54,6 +54,8 @@ from pipeline.frame import Frame
 from pipeline.stage import Source
 
 _WHAT_WORKS = "try an MP4/MKV/WebM/MOV with H.264, HEVC, VP9, AV1 or MPEG-4 video"
+MAX_INPUT_WIDTH, MAX_INPUT_HEIGHT = 4096, 2304
+"""Largest frames accepted (4K UHD and DCI 4K fit): 8K would need ~100 MB per frame in flight."""
 
 try:  # PyAV >= 14 exposes FFmpegError at top level; older releases only in av.error
     _AVError: type[BaseException] = av.FFmpegError  # type: ignore[attr-defined]
@@ -142,6 +144,13 @@ class FileSource(Source):
         video = container.streams.video[0]
         if video.codec_context is None:
             raise UserError(f"{self.path}: its video codec is not one PyAV can decode; {_WHAT_WORKS}")
+        ctx = video.codec_context
+        if max(ctx.width, ctx.height) > MAX_INPUT_WIDTH or min(ctx.width, ctx.height) > MAX_INPUT_HEIGHT:
+            raise UserError(
+                f"{self.path}: {ctx.width}x{ctx.height} frames are larger than litecam handles "
+                f"(up to {MAX_INPUT_WIDTH}x{MAX_INPUT_HEIGHT}); downscale it first, e.g. "
+                f"ffmpeg -i IN -vf scale=1920:-2 OUT"
+            )
         video.thread_type = "AUTO"
         self._video = video
         self._audio = container.streams.audio[0] if (self.audio and container.streams.audio) else None

@@ -15,14 +15,17 @@ Wire format, one binary WebSocket message per frame (little-endian)::
             with opacity i (tRNS), so the decoded image's *alpha channel* is the matte
     Everything outside the box is transparent; the page clears it.
 
-Why this encoding (CPU-ms per 1280x720 frame, measured on the 2-core dev box, see
-`bench_overlay_encode`): WebP with alpha costs ~210 ms and a full-size RGBA PNG ~130 ms, far over the
-6 ms budget; a JPEG of the colour costs ~4.5 ms (libjpeg-turbo) and the alpha — a smooth matte
-upsampled from a model mask of ~256 px — loses nothing visible at half resolution, where a
-hand-built PNG (filter 0, zlib level 1, Z_RLE) costs ~1 ms and stays lossless (a JPEG alpha would
-ring around the edges). The palette trick lets the page compose with two `drawImage` calls on a 2D
-canvas and no per-pixel JavaScript: draw the colour with `copy`, then the alpha image scaled up
-(bilinear) with `destination-in`, which keeps the colour where the alpha image is opaque.
+Why this encoding (thread-CPU ms per 1280x720 frame of the synthetic portrait cut out, on the
+2-core dev box while another process kept one core busy; `bench_overlay_encode`): WebP with alpha
+costs ~210 ms and a full-size RGBA PNG ~130 ms, far over the 6 ms budget. A JPEG of the whole
+colour frame costs ~4.5 ms (libjpeg-turbo), and of the person's box ~3.6 ms (the box is ~75% of
+this frame; less for a typical webcam framing, nothing when nobody is in the picture). The alpha —
+a smooth matte upsampled from a model mask of ~256 px — loses nothing visible at half resolution,
+where a hand-built PNG (filter 0, zlib level 1, Z_RLE) costs ~1 ms and stays lossless (a JPEG
+alpha would ring around the edges; OpenCV's PNG writer costs ~3 ms). In all ~5 ms. The palette
+trick lets the page compose with two `drawImage` calls on a 2D canvas and no per-pixel
+JavaScript: draw the colour into the box, then the alpha image scaled up to the box (bilinear)
+with `destination-in`, which keeps the colour only as far as the alpha image is opaque.
 
 Flow control (keep-newest, per viewer): `process()` runs on the graph's sink thread; it encodes
 each frame once (and not at all when nobody watches) and hands the bytes to the server's event

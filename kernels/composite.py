@@ -19,10 +19,9 @@ rows, 8-bit fixed point, half-pixel centres: `bg = (r0 * (256 - wy) + r1 * wy + 
 arithmetic (8 SIMD lanes), and only for pixels that show background. Within 1 level of
 `cv2.resize(bg_small, (W, H), INTER_LINEAR)`.
 
-Extending: a refinement stage that produces a full-resolution alpha itself (guided upsampling,
-issue 4) needs kernels that take that alpha instead of the mask: the same bodies, with the runs
-found by scanning the alpha row (runs of 0 / 255 / other) instead of `row_runs`, and `blend255`,
-`_vlerp` and the run bodies reused as they are.
+`*_with_alpha` variants take a full-resolution uint8 alpha (the matte stage's refined alpha, issue
+4) instead of the mask: the same run bodies (`_over_row`, `_vlerp`, `blend255`), with the runs found
+by scanning the alpha row (runs of 0 / 255 / other values, `_alpha_run`) instead of `row_runs`.
 
 Frames are BGR uint8 (H, W, 3), C-contiguous; `composite_rgba` writes straight (not premultiplied)
 BGRA. Kernels are serial and release the GIL (see `_jit.py` for why not `parallel=True`). Inner loops
@@ -299,4 +298,115 @@ def composite_rgba(frame, mask_lowres, edge_lo, edge_hi, out, alpha_out=None):
     """
     args, alpha, write = _prepare(frame, mask_lowres, edge_lo, edge_hi, out, 4, alpha_out)
     _rgba_kernel(*args, _flat(out), alpha, write)
+    return out
+
+
+# -- the same composites from a full-resolution alpha (the matte stage's refined alpha) ---------------
+@inline
+def _alpha_run(arow, s, w):
+    """(end, class) of the run starting at s: class 0 / 255 for a run of that alpha, SPAN_MIXED for a
+    run of other values."""
+    a = arow[s]
+    c = np.int64(a) if (a == 0 or a == 255) else SPAN_MIXED
+    e = s + 1
+    while e < w:
+        b = arow[e]
+        cb = np.int64(b) if (b == 0 or b == 255) else SPAN_MIXED
+        if cb != c:
+            break
+        e += 1
+    return e, c
+
+
+@jit
+def _alpha_over_small_kernel(frame2, alpha, rows2, bys0, bys1, bwy, out2):
+    h, w = alpha.shape
+    for y in range(h):
+        arow = alpha[y]
+        frow = frame2[y]
+        orow = out2[y]
+        r0 = rows2[bys0[y]]
+        r1 = rows2[bys1[y]]
+        vw1 = np.uint16(bwy[y])
+        vw0 = np.uint16(BG_WEIGHT_ONE - bwy[y])
+        s = 0
+        while s < w:
+            e, c = _alpha_run(arow, s, w)
+            ov = orow[3 * s:3 * e]
+            fv = frow[3 * s:3 * e]
+            if c == 255:
+                for i in range(ov.shape[0]):
+                    ov[i] = fv[i]
+            else:
+                b0 = r0[3 * s:3 * e]
+                b1 = r1[3 * s:3 * e]
+                if c == 0:
+                    for i in range(ov.shape[0]):
+                        ov[i] = _vlerp(b0[i], b1[i], vw0, vw1)
+                else:
+                    av = arow[s:e]
+                    for x in range(av.shape[0]):
+                        a = np.int32(av[x])
+                        for ch in range(3):
+                            i = 3 * x + ch
+                            ov[i] = blend255(fv[i], _vlerp(b0[i], b1[i], vw0, vw1), a)
+            s = e
+
+
+@jit
+def _alpha_over_rows_kernel(frame2, alpha, bg2, bg_step, out2):
+    """Over a full-size background (bg_step 1) or one background row used for every row (bg_step 0)."""
+    h, w = alpha.shape
+    for y in range(h):
+        arow = alpha[y]
+        s = 0
+        while s < w:
+            e, c = _alpha_run(arow, s, w)
+            _over_row(frame2[y], bg2[y * bg_step], out2[y], arow, s, e, c)
+            s = e
+
+
+def _check_alpha(frame, alpha, out, channels):
+    _check_image("frame", frame, 3)
+    hw = frame.shape[:2]
+    _check_image("out", out, channels, hw)
+    if not isinstance(alpha, np.ndarray) or alpha.dtype != np.uint8 or alpha.shape != hw \
+            or not alpha.flags.c_contiguous:
+        got = f"{alpha.dtype} {alpha.shape}" if isinstance(alpha, np.ndarray) else type(alpha).__name__
+        raise ValueError(f"alpha must be C-contiguous uint8 {hw}, got {got}")
+
+
+def composite_small_with_alpha(frame, alpha, bg_small, out):
+    """`composite_over_small` with a given full-resolution uint8 alpha (H, W) instead of the mask."""
+    _check_alpha(frame, alpha, out, 3)
+    _check_image("bg_small", bg_small, 3)
+    rows = widen_rows(bg_small, frame.shape[1])
+    bys0, bys1, bwy = axis_plan(bg_small.shape[0], frame.shape[0], BG_WEIGHT_BITS)
+    _alpha_over_small_kernel(_flat(frame), alpha, _flat(rows), bys0, bys1, bwy, _flat(out))
+    return out
+
+
+def composite_full_with_alpha(frame, alpha, bg_full, out):
+    """`composite_over_full` with a given full-resolution uint8 alpha."""
+    _check_alpha(frame, alpha, out, 3)
+    _check_image("bg_full", bg_full, 3, frame.shape[:2])
+    _alpha_over_rows_kernel(_flat(frame), alpha, _flat(bg_full), 1, _flat(out))
+    return out
+
+
+def composite_color_with_alpha(frame, alpha, bgr, out):
+    """`composite_over_color` with a given full-resolution uint8 alpha."""
+    color = np.asarray(bgr, dtype=np.int64).reshape(-1)
+    if color.shape != (3,) or (color < 0).any() or (color > 255).any():
+        raise ValueError(f"bgr must be three integers in 0..255, got {bgr!r}")
+    _check_alpha(frame, alpha, out, 3)
+    row = np.tile(color.astype(np.uint8), frame.shape[1]).reshape(1, -1)
+    _alpha_over_rows_kernel(_flat(frame), alpha, row, 0, _flat(out))
+    return out
+
+
+def composite_rgba_with_alpha(frame, alpha, out):
+    """`composite_rgba` with a given full-resolution uint8 alpha: straight BGRA."""
+    _check_alpha(frame, alpha, out, 4)
+    cv2.merge([frame, alpha], dst=out)
     return out

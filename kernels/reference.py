@@ -179,3 +179,67 @@ def blend_roi_reference(dst: np.ndarray, roi: np.ndarray, x0: int, y0: int, feat
     blended = (roi.astype(np.int64) * wgt + region * (256 - wgt) + 128) >> 8
     out[y0:y0 + h, x0:x0 + w] = blended.astype(np.uint8)
     return out
+
+
+# -- guided filter (kernels/guided.py) --------------------------------------------------------------
+def box_mean_reference(src: np.ndarray, r: int) -> np.ndarray:
+    """Mean over the (2r+1)² window clipped to the image, per channel, float64 (cumulative sums)."""
+    a = np.asarray(src, np.float64)
+    if a.ndim == 2:
+        a = a[..., None]
+    h, w = a.shape[:2]
+
+    def along(x, axis, n):
+        c = np.cumsum(x, axis=axis)
+        c = np.concatenate([np.zeros_like(np.take(c, [0], axis=axis)), c], axis=axis)
+        i = np.arange(n)
+        lo, hi = np.maximum(i - r, 0), np.minimum(i + r + 1, n)
+        s = np.take(c, hi, axis=axis) - np.take(c, lo, axis=axis)
+        shape = [1] * x.ndim
+        shape[axis] = n
+        return s / (hi - lo).reshape(shape)
+
+    return along(along(a, 1, w), 0, h)
+
+
+def guided_coefficients_reference(guide_gray: np.ndarray, p: np.ndarray, r: int, eps: float) -> np.ndarray:
+    """The guided filter's window-averaged (a, b), float64 (h, w, 2); guide luma scaled to [0, 1]."""
+    I = guide_gray.astype(np.float64) / 255.0  # noqa: E741
+    p = np.asarray(p, np.float64)
+    mean_I, mean_p = box_mean_reference(I, r)[..., 0], box_mean_reference(p, r)[..., 0]
+    var_I = box_mean_reference(I * I, r)[..., 0] - mean_I * mean_I
+    cov_Ip = box_mean_reference(I * p, r)[..., 0] - mean_I * mean_p
+    a = cov_Ip / (var_I + eps)
+    b = mean_p - a * mean_I
+    return box_mean_reference(np.dstack([a, b]), r)
+
+
+def apply_guided_reference(frame_bgr: np.ndarray, coef: np.ndarray, edge_lo: float, edge_hi: float) -> np.ndarray:
+    """The refined alpha at full resolution: coefficients upsampled bilinearly (the 11-bit weights of
+    `axis_plan`, vertical pass first), q = a · luma/255 + b (BT.601 luma),
+    alpha = edge_lut[round(65535 · clip(q, 0, 1))]."""
+    from kernels.mask import edge_lut
+
+    h, w = frame_bgr.shape[:2]
+    c = np.asarray(coef, np.float64)
+    y0, y1, wy = axis_plan_reference(c.shape[0], h)
+    x0, x1, wx = axis_plan_reference(c.shape[1], w)
+    one = float(1 << WEIGHT_BITS)
+    fy = (wy / one)[:, None, None]
+    rows = c[y0] * (1 - fy) + c[y1] * fy
+    fx = (wx / one)[None, :, None]
+    up = rows[:, x0] * (1 - fx) + rows[:, x1] * fx
+    f = frame_bgr.astype(np.float64)
+    luma = (0.114 * f[..., 0] + 0.587 * f[..., 1] + 0.299 * f[..., 2]) / 255.0
+    q = up[..., 0] * luma + up[..., 1]
+    m16 = np.floor(np.clip(q, 0.0, 1.0) * MASK_ONE + 0.5).astype(np.int64)
+    return edge_lut(edge_lo, edge_hi)[m16]
+
+
+def temporal_reference(p, diff, ema, state, still_weight, motion_levels, band):
+    """What `kernels.temporal.temporal_update` computes, in float64: returns (new ema, new state, out)."""
+    motion = np.minimum(diff.astype(np.float64) / motion_levels, 1.0)
+    k = still_weight + (1.0 - still_weight) * motion
+    e = ema.astype(np.float64) + k * (np.asarray(p, np.float64) - ema)
+    s = np.where(e >= 0.5 + band, 1, np.where(e <= 0.5 - band, 0, state)).astype(np.uint8)
+    return e, s, s.astype(np.float32)

@@ -1,0 +1,305 @@
+"""Score litecam's mattes against ground truth: IoU, boundary F, flicker, motion lag.
+
+    .venv/bin/python tools/eval_seg.py [--limit N] [--json out/eval_seg.json] [--strip out/motion_strip.png]
+
+Stills (`../shared/data/seg/portraits`, `N.jpg` <-> `N.png`): the ground-truth mask is resized to the
+photo with nearest-neighbour when their sizes differ, then binarised at 128; the prediction (uint8
+alpha) is binarised at 128 too. Per image:
+
+* **IoU** = |P ∩ G| / |P ∪ G| (both empty counts as 1);
+* **boundary F** (2-px tolerance): boundary pixels of a binary mask are its pixels with a 4-neighbour
+  outside it (frame edges do not count); precision = fraction of predicted boundary pixels within
+  2 px (Chebyshev: a 5x5 square) of a GT boundary pixel, recall = the same the other way round, F = harmonic mean.
+Tables report the mean over images. (With this definition the raw general model scores IoU 0.878,
+boundary F 0.661 on the 290 portraits — the baseline quoted in issue 4; with a Euclidean 2-px
+tolerance the same prediction scores boundary F 0.602.)
+
+Video (`../shared/data/video`: talking_head, carphone): **flicker** = mean |alpha_t - alpha_{t-1}|
+(alpha in 0..255) over the pixels whose luma changed by less than 2 levels (|ΔY| < 2), so real motion
+is not counted; the first frame and frames marked `discont` are skipped.
+
+Motion (`lag IoU`): a portrait from the still set, cut out with its GT mask and pasted over a fixed
+background, sweeping horizontally by 2.5 % of the width per frame (fast: ~0.75 frame widths per
+second at 30 fps); the score is the mean IoU against the moving ground truth over the moving frames.
+If temporal smoothing ghosts or lags, the refined score falls below the raw one.
+
+Methods: **raw** = the model mask upsampled bilinearly and thresholded at 0.5 (no refinement), and
+**refined** = exactly what `litecam matte` writes (and the compositor blends with): the `Matte`
+stage of `pipeline/stages/matte.py` with the preset's settings (`transcode` by default). Both models
+(general, landscape). Prints a Markdown table and writes JSON. Exits cleanly (status 0, a message)
+when the shared data is absent.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from kernels.mask import alpha_from_mask  # noqa: E402
+from pipeline.frame import Frame  # noqa: E402
+
+SHARED = REPO.parent / "shared" / "data"
+PORTRAITS = SHARED / "seg" / "portraits"
+VIDEOS = {"talking_head": SHARED / "video" / "talking_head_410x412.mp4",
+          "carphone": SHARED / "video" / "carphone_176x144.mp4"}
+MODELS = ("general", "landscape")
+TOLERANCE_PX = 2
+STILL_Y_LEVELS = 2
+
+
+# -- scores ----------------------------------------------------------------------------------------
+def boundary(binary: np.ndarray) -> np.ndarray:
+    """Pixels of `binary` (bool) with a 4-neighbour outside it; the frame edge is not a boundary."""
+    m = binary.astype(np.uint8)
+    eroded = cv2.erode(m, cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3)), borderType=cv2.BORDER_REPLICATE)
+    return (m > 0) & (eroded == 0)
+
+
+def _near(b: np.ndarray, tol: int) -> np.ndarray:
+    """Pixels within `tol` px of a True pixel of b, Chebyshev distance (a (2 tol + 1)² square)."""
+    size = 2 * tol + 1
+    return cv2.dilate(b.astype(np.uint8), np.ones((size, size), np.uint8)) > 0
+
+
+def iou(pred: np.ndarray, gt: np.ndarray) -> float:
+    union = np.count_nonzero(pred | gt)
+    return 1.0 if union == 0 else np.count_nonzero(pred & gt) / union
+
+
+def boundary_f(pred: np.ndarray, gt: np.ndarray, tol: int = TOLERANCE_PX) -> float:
+    bp, bg = boundary(pred), boundary(gt)
+    n_p, n_g = np.count_nonzero(bp), np.count_nonzero(bg)
+    if n_p == 0 and n_g == 0:
+        return 1.0
+    if n_p == 0 or n_g == 0:
+        return 0.0
+    precision = np.count_nonzero(bp & _near(bg, tol)) / n_p
+    recall = np.count_nonzero(bg & _near(bp, tol)) / n_g
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
+def load_gt(mask_path: Path, shape: tuple[int, int]) -> np.ndarray:
+    gt = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+    if gt.shape != shape:
+        gt = cv2.resize(gt, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    return gt >= 128
+
+
+def luma(bgr: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.int16)
+
+
+# -- the two methods --------------------------------------------------------------------------------
+def raw_alpha(mask: np.ndarray, h: int, w: int) -> np.ndarray:
+    """The model alone: bilinear upsampling, hard threshold at probability 0.5."""
+    return alpha_from_mask(mask, h, w, 0.5, 0.5)
+
+
+class Methods:
+    """Segmenter + the refinement stage, built the way `litecam matte` builds them."""
+
+    def __init__(self, model: str, settings):
+        from pipeline.cli import make_matte
+        from pipeline.stages.segment import Segment
+
+        self.segment = Segment(model)
+        self.settings = settings
+        self.make_matte = lambda: make_matte(settings)
+        self.matte = self.make_matte()
+
+    def both(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+        """(raw alpha, refined alpha) of one frame; the refinement keeps its temporal state."""
+        frame.mask = self.segment.segment(frame.pixels)
+        raw = raw_alpha(frame.mask, frame.height, frame.width)
+        refined = self.matte.process(frame).alpha
+        return raw, refined
+
+    def reset(self) -> None:
+        self.matte = self.make_matte()
+
+    def close(self) -> None:
+        self.segment.close()
+
+
+# -- stills ----------------------------------------------------------------------------------------
+def portrait_pairs(limit: int | None = None) -> list[tuple[Path, Path]]:
+    images = sorted((PORTRAITS / "images").glob("*.jpg"), key=lambda p: int(p.stem) if p.stem.isdigit() else p.stem)
+    pairs = [(p, PORTRAITS / "masks" / f"{p.stem}.png") for p in images]
+    pairs = [(i, m) for i, m in pairs if m.exists()]
+    return pairs[:limit] if limit else pairs
+
+
+def eval_stills(methods: Methods, pairs) -> dict:
+    scores = {"raw": {"iou": [], "bf": []}, "refined": {"iou": [], "bf": []}}
+    refine_ms = []
+    for image_path, mask_path in pairs:
+        image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+        gt = load_gt(mask_path, image.shape[:2])
+        frame = Frame(np.ascontiguousarray(image), pts_ns=0, seq=0, discont=True)
+        t0 = time.thread_time_ns()
+        raw, refined = methods.both(frame)
+        refine_ms.append((time.thread_time_ns() - t0) / 1e6)
+        for name, alpha in (("raw", raw), ("refined", refined)):
+            pred = alpha >= 128
+            scores[name]["iou"].append(iou(pred, gt))
+            scores[name]["bf"].append(boundary_f(pred, gt))
+    out = {name: {k: float(np.mean(v)) for k, v in s.items()} for name, s in scores.items()}
+    out["images"] = len(pairs)
+    out["ms_per_image_segment_and_refine"] = float(np.median(refine_ms))
+    return out
+
+
+# -- video -----------------------------------------------------------------------------------------
+def read_video(path: Path) -> list[np.ndarray]:
+    import av
+
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+
+
+def flicker(alphas: list[np.ndarray], frames: list[np.ndarray]) -> float:
+    total, count = 0.0, 0
+    for t in range(1, len(frames)):
+        still = np.abs(luma(frames[t]) - luma(frames[t - 1])) < STILL_Y_LEVELS
+        d = np.abs(alphas[t].astype(np.int16) - alphas[t - 1].astype(np.int16))[still]
+        total += float(d.sum())
+        count += d.size
+    return total / max(count, 1)
+
+
+def eval_video(methods: Methods, frames: list[np.ndarray]) -> dict:
+    methods.reset()
+    raw, refined = [], []
+    for seq, pixels in enumerate(frames):
+        r, f = methods.both(Frame(np.ascontiguousarray(pixels), pts_ns=seq, seq=seq, discont=seq == 0))
+        raw.append(r)
+        refined.append(f.copy())
+    return {"raw": flicker(raw, frames), "refined": flicker(refined, frames), "frames": len(frames)}
+
+
+def motion_clip(pair, width: int = 640, height: int = 360, frames: int = 24, step: float = 0.025):
+    """(frames, gt masks): a GT-cut-out person sweeping right over a fixed background, then back."""
+    image = cv2.imread(str(pair[0]), cv2.IMREAD_COLOR)
+    gt = load_gt(pair[1], image.shape[:2]).astype(np.uint8)
+    scale = 0.9 * height / image.shape[0]
+    pw, ph = max(1, round(image.shape[1] * scale)), round(image.shape[0] * scale)
+    person = cv2.resize(image, (pw, ph), interpolation=cv2.INTER_AREA)
+    pmask = cv2.resize(gt, (pw, ph), interpolation=cv2.INTER_NEAREST)
+    soft = cv2.GaussianBlur(pmask.astype(np.float32), (0, 0), 0.7)[..., None]
+    yy, xx = np.mgrid[0:height, 0:width]
+    background = np.dstack([80 + 60 * np.sin(xx / 37.0), 120 + 50 * np.cos(yy / 23.0),
+                            100 + 40 * np.sin((xx + yy) / 51.0)]).astype(np.float32)
+    out, masks = [], []
+    x0 = round(0.05 * width)
+    for t in range(frames):
+        phase = t if t < frames // 2 else frames - 1 - t
+        x = x0 + round(phase * step * width)
+        canvas = background.copy()
+        m = np.zeros((height, width), np.uint8)
+        y = height - ph
+        xe = min(width, x + pw)
+        region = canvas[y:, x:xe]
+        s = soft[:, :xe - x]
+        canvas[y:, x:xe] = person[:, :xe - x] * s + region * (1 - s)
+        m[y:, x:xe] = pmask[:, :xe - x]
+        out.append(np.clip(canvas, 0, 255).astype(np.uint8))
+        masks.append(m > 0)
+    return out, masks
+
+
+def eval_motion(methods: Methods, frames, masks) -> tuple[dict, list]:
+    methods.reset()
+    s = {"raw": [], "refined": []}
+    kept = []
+    for seq, pixels in enumerate(frames):
+        r, f = methods.both(Frame(np.ascontiguousarray(pixels), pts_ns=seq, seq=seq, discont=seq == 0))
+        kept.append((r.copy(), f.copy()))
+        if seq > 0:
+            s["raw"].append(iou(r >= 128, masks[seq]))
+            s["refined"].append(iou(f >= 128, masks[seq]))
+    return {k: float(np.mean(v)) for k, v in s.items()}, kept
+
+
+def motion_strip(frames, kept, path: Path, picks=(4, 8, 12)) -> None:
+    """Rows: input | raw alpha | refined alpha | refined composite over green, for a few frames."""
+    rows = []
+    for t in picks:
+        raw, ref = kept[t]
+        a = ref.astype(np.float32)[..., None] / 255
+        green = np.zeros_like(frames[t])
+        green[:] = (64, 177, 0)
+        comp = (frames[t] * a + green * (1 - a)).astype(np.uint8)
+        panels = [frames[t], cv2.cvtColor(raw, cv2.COLOR_GRAY2BGR), cv2.cvtColor(ref, cv2.COLOR_GRAY2BGR), comp]
+        small = [cv2.resize(p, (p.shape[1] // 2, p.shape[0] // 2), interpolation=cv2.INTER_AREA) for p in panels]
+        row = np.hstack(small)
+        cv2.putText(row, f"frame {t}", (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+        rows.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.vstack(rows))
+
+
+# -- main ------------------------------------------------------------------------------------------
+def table(results: dict) -> str:
+    lines = ["| model | method | IoU | boundary F | flicker talking_head | flicker carphone | lag IoU (fast motion) |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for model, r in results.items():
+        for method in ("raw", "refined"):
+            st = r.get("stills", {}).get(method, {})
+            fl = {name: v[method] for name, v in r.get("video", {}).items()}
+            mo = r.get("motion", {}).get(method)
+            cell = lambda v, f="{:.3f}": "–" if v is None else f.format(v)  # noqa: E731
+            lines.append(f"| {model} | {method} | {cell(st.get('iou'))} | {cell(st.get('bf'))} | "
+                         f"{cell(fl.get('talking_head'), '{:.2f}')} | {cell(fl.get('carphone'), '{:.2f}')} | "
+                         f"{cell(mo)} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, help="score only the first N portraits")
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--preset", default="transcode", help="preset whose matte settings are scored")
+    parser.add_argument("--json", default="out/eval_seg.json")
+    parser.add_argument("--strip", default=None, help="also write a motion frame strip PNG here")
+    parser.add_argument("--skip-video", action="store_true")
+    args = parser.parse_args(argv)
+    if not PORTRAITS.is_dir():
+        print(f"eval_seg: {PORTRAITS} is absent (shared data lives in ../shared/data); nothing to score")
+        return 0
+    from pipeline.presets import load_preset
+
+    cv2.setNumThreads(1)
+    settings = load_preset(args.preset)
+    pairs = portrait_pairs(args.limit)
+    results = {}
+    for model in args.models.split(","):
+        methods = Methods(model, settings)
+        try:
+            r = {"stills": eval_stills(methods, pairs)}
+            if not args.skip_video:
+                r["video"] = {name: eval_video(methods, read_video(path))
+                              for name, path in VIDEOS.items() if path.exists()}
+                frames, masks = motion_clip(pairs[0])
+                r["motion"], kept = eval_motion(methods, frames, masks)
+                if args.strip and model == "general":
+                    motion_strip(frames, kept, Path(args.strip))
+        finally:
+            methods.close()
+        results[model] = r
+    print(f"preset {args.preset}: {json.dumps({k: getattr(settings, k) for k in ('refine', 'temporal') if hasattr(settings, k)})}")
+    print(table(results))
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps({"preset": args.preset, "results": results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -42,8 +42,11 @@ the probability exceeds `threshold`, expanded by `margin_px` input pixels, align
 multiples of 8, clamped to the frame. The network sees the box plus `CONTEXT_PX` pixels of real
 image around it (so inside the box its output equals the full-frame output); everything else is
 bicubic, and `kernels.sr.blend_roi` feathers the box's inner edges into the bicubic frame over
-`feather_px` output pixels so no seam shows. No person: the frame is all bicubic. Saving on the
-synthetic portrait, 640×360 ×2, xlsr, 1 thread: see the README's table (`measure_ms()` below).
+`feather_px` output pixels so no seam shows. No person: the frame is all bicubic. The saving is
+the share of the frame outside the box: on the built-in synthetic portrait at 640×360 (a close-up:
+the MediaPipe mask's box is 472×360, 74 % of the frame) xlsr ×2 on 1 thread took 251 ms of
+thread-CPU instead of 324 ms (−22 %); a person further from the camera saves more.
+(Measured on the 2-core development machine while model training held one core, so noisy.)
 
 Output pixels go to new arrays from a small pool, reused only once nothing else references them;
 `frame.alpha`, if set, is enlarged too (bilinear) so it keeps matching the pixels.
@@ -247,6 +250,7 @@ class Upscale(Stage):
         if not isinstance(threads, int) or threads < 1:
             raise UserError(f"upscale threads must be an integer >= 1, got {threads!r}")
         self.scale = scale
+        self.cpu_runs_elsewhere = threads > 1  # ORT's worker threads: the graph counts wall time
         self.person_only = person_only
         self.threads = threads
         self.strict = strict
@@ -268,8 +272,11 @@ class Upscale(Stage):
     # -- tiers (the scheduler's interface, see `pipeline.stage.Stage.tiers`) ------------------------
     tier_quality = {"esrt": 1.0, "xlsr": 0.9, "xlsr-int8": 0.88, "bicubic": 0.5}
     """Relative quality (1.0 = best), roughly from the Set14 PSNR gains over bicubic."""
-    tier_cost_hint = {"esrt": 3.0, "xlsr": 1.0, "xlsr-int8": 0.8, "bicubic": 0.05}
-    """Relative cost per frame, for tiers not yet measured (measured 640×360 ×2: README)."""
+    tier_cost_hint = {"esrt": 20.0, "xlsr": 1.0, "xlsr-int8": 1.5, "bicubic": 0.01}
+    """Relative cost per frame, for tiers not yet measured (the scheduler prefers measured costs).
+    From 640×360 ×2 on the 2-core AMD EPYC (AVX2, no VNNI) machine, thread-CPU: xlsr ≈ 320 ms,
+    xlsr-int8 ≈ 580 ms (QDQ int8 is *slower* than fp32 without VNNI), bicubic ≈ 2 ms; ESRT with
+    random weights (441K parameters) several seconds."""
 
     @property
     def tiers(self) -> tuple[str, ...]:
@@ -400,19 +407,6 @@ class Upscale(Stage):
         return "xlsr"
 
 
-def measure_ms(stage: Upscale, pixels: np.ndarray, *, mask=None, repeat: int = 10) -> float:
-    """Median wall-clock ms of `stage.upscale(pixels, mask=mask)` over `repeat` runs, after one warm-up."""
-    import time
-
-    stage.upscale(pixels, mask=mask)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        stage.upscale(pixels, mask=mask)
-        times.append((time.perf_counter() - t0) * 1e3)
-    return float(np.median(times))
-
-
 # -- files (`litecam upscale` on images) ------------------------------------------------------------
 def read_image(path: Path) -> np.ndarray:
     """An 8-bit BGR or BGRA image (greyscale becomes BGR); `UserError` naming the file otherwise."""
@@ -479,3 +473,55 @@ def upscale_files(stage: Upscale, source: Path, out: Path, suffixes) -> int:
     for src, dst in targets:
         write_image(dst, stage.upscale(read_image(src)))
     return len(targets)
+
+
+# -- measuring: python -m pipeline.stages.upscale [--model-dir DIR] [--repeat N] ---------------------
+def _bench(argv=None) -> None:
+    """Print median wall and thread-CPU ms per 640×360 frame of each tier, full frame and person_only
+    (thread-CPU: the calling thread only, so with 2 threads it misses ORT's worker)."""
+    import argparse
+    import time
+    from fractions import Fraction
+
+    from pipeline.sources.synthetic import SyntheticSource
+    from pipeline.stages.segment import Segment
+
+    ap = argparse.ArgumentParser(description=_bench.__doc__)
+    ap.add_argument("--model-dir", default=str(MODEL_DIR))
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--threads", default="1,2")
+    args = ap.parse_args(argv)
+    src = SyntheticSource(640, 360, 25, frames=1)
+    src.open()
+    pixels = src.render(0)
+    seg = Segment("landscape")
+    seg.open(Caps(640, 360, Fraction(25)))
+    mask = seg.segment(pixels)
+    seg.close()
+    print("| scale | tier | threads | person_only | wall ms (median) | thread-CPU ms (median) | box |")
+    print("|---:|---|---:|---|---:|---:|---|")
+    for scale in SCALES:
+        for tier in tiers_for(scale):
+            for threads in [int(t) for t in args.threads.split(",")]:
+                for person_only in ((False,) if tier == "bicubic" else (False, True)):
+                    if tier == "bicubic" and threads > 1:
+                        continue
+                    stage = Upscale(scale, tier, threads=threads, model_dir=args.model_dir, person_only=person_only)
+                    stage.open(Caps(640, 360, Fraction(25)))
+                    if stage.tier != tier:
+                        print(f"| ×{scale} | {tier} | {threads} | | model missing | | |")
+                        break
+                    stage.upscale(pixels, mask=mask)
+                    wall, cpu = [], []
+                    for _ in range(args.repeat):
+                        t0, c0 = time.perf_counter(), time.thread_time()
+                        stage.upscale(pixels, mask=mask)
+                        wall.append((time.perf_counter() - t0) * 1e3)
+                        cpu.append((time.thread_time() - c0) * 1e3)
+                    print(f"| ×{scale} | {tier} | {threads} | {'yes' if person_only else 'no'} | "
+                          f"{np.median(wall):.1f} | {np.median(cpu):.1f} | {stage.last_box if person_only else ''} |",
+                          flush=True)
+
+
+if __name__ == "__main__":
+    _bench()

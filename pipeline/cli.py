@@ -100,14 +100,26 @@ def make_source(spec: str, settings: Settings, *, live: bool, frames: int | None
     return FileSource(spec)
 
 
+def make_matte(settings: Settings):
+    """The matte stage (temporal smoothing + guided refinement) the settings ask for, or None when
+    both are off (then the compositor upsamples the model mask itself)."""
+    if not (settings.refine or settings.temporal):
+        return None
+    from pipeline.stages.matte import Matte
+
+    return Matte(settings.edge_low, settings.edge_high, refine=settings.refine, temporal=settings.temporal)
+
+
 def make_effects(settings: Settings, keep_alpha: bool = False):
+    """([segment, matte (when on), background], background)."""
     from pipeline.stages.background import Background
     from pipeline.stages.segment import Segment
 
     segment = Segment(settings.segmenter)
     background = Background(settings.background, edge_lo=settings.edge_low, edge_hi=settings.edge_high,
                             keep_alpha=keep_alpha)
-    return segment, background
+    matte = make_matte(settings)
+    return [segment, *([matte] if matte else []), background], background
 
 
 def make_upscale(settings: Settings, *, strict: bool) -> list:
@@ -253,16 +265,17 @@ def cmd_demo(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)  # the demo's own output folder (default out/)
     width, height = settings.size
     source = SyntheticSource(width, height, settings.fps, frames=args.frames)
-    segment, background = make_effects(settings)
+    effects, background = make_effects(settings)
     grab = GrabSink(seq=args.frames // 2)
-    graph = Graph(source, [segment, background], [FileSink(str(out)), grab])
+    graph = Graph(source, effects, [FileSink(str(out)), grab])
     wall0, cpu0 = time.perf_counter(), time.process_time()
     run_graph(graph, "demo", "file")
     wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
     frame = grab.frame
     side_by_side_path = out.with_name(out.stem + "-side-by-side.png")
     if frame is not None:
-        alpha = alpha_from_mask(frame.mask, height, width, settings.edge_low, settings.edge_high)
+        alpha = frame.alpha if frame.alpha is not None else \
+            alpha_from_mask(frame.mask, height, width, settings.edge_low, settings.edge_high)
         output = frame.pixels
         if output.shape[2] == 4:
             output = cv2.cvtColor(output, cv2.COLOR_BGRA2BGR)
@@ -281,11 +294,11 @@ def cmd_run(args) -> int:
     settings = settings_from(args, default_preset="video-call-720p")
     source_spec = args.input or f"camera:{args.camera}"
     source = make_source(source_spec, settings, live=True, fourcc=args.fourcc)
-    segment, background = make_effects(settings)
+    effects, background = make_effects(settings)
     graph_ref: dict = {}
     sink_specs = args.sink or settings.sinks or ["virtualcam"]
     sinks = [parse_sink(spec, graph_ref, background, overlay_token=args.overlay_token) for spec in sink_specs]
-    graph = Graph(source, [segment, background, *make_upscale(settings, strict=False)], sinks,
+    graph = Graph(source, [*effects, *make_upscale(settings, strict=False)], sinks,
                   max_in_flight=settings.max_in_flight)
     graph_ref["graph"] = graph
     # deadlines follow the rate the source really delivers (a camera may not give what was asked)
@@ -316,8 +329,8 @@ def cmd_transcode(args) -> int:
         raise UserError(f"transcode takes a video file or URL, not {args.input!r}; "
                         "for a still image use 'litecam matte', for the built-in clip 'litecam demo'")
     source = make_source(args.input, settings, live=False)
-    segment, background = make_effects(settings)
-    graph = Graph(source, [segment, background, *make_upscale(settings, strict=True)], [FileSink(args.output)])
+    effects, background = make_effects(settings)
+    graph = Graph(source, [*effects, *make_upscale(settings, strict=True)], [FileSink(args.output)])
     budget_fps = graph.caps[0].fps if args.realtime else args.max_fps
     if budget_fps:  # offline never drops: the scheduler only picks the best tiers that keep this rate
         from pipeline.scheduler import DeadlineScheduler, offline_config
@@ -352,7 +365,8 @@ def cmd_matte(args) -> int:
     source = make_source(args.input, settings, live=False, frames=1)
     sink = MatteSink(out_dir, settings.edge_low, settings.edge_high,
                      single_name=source_path.stem + ".png" if source_path.suffix.lower() in IMAGE_SUFFIXES else None)
-    graph = Graph(source, [Segment(settings.segmenter)], [sink])
+    matte = make_matte(settings)
+    graph = Graph(source, [Segment(settings.segmenter), *([matte] if matte else [])], [sink])
     stats = run_graph(graph, "matte", sink.name)
     print(f"wrote {stats['nodes'][sink.name]['processed']} mattes to {out_dir}")
     return EXIT_INTERRUPTED if graph.interrupted else 0

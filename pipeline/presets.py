@@ -38,6 +38,10 @@ class Settings:
     """Live graphs: frames allowed inside the graph at once before the head drops new ones."""
     sinks: list[str] = field(default_factory=list)
     """Default sinks for `litecam run` (e.g. ["virtualcam", "preview"])."""
+    refine: bool = True
+    """Matte stage: snap the mask's edge to the frame's edges with a fast guided filter."""
+    temporal: bool = True
+    """Matte stage: motion-adaptive smoothing + hysteresis of the mask (no flicker, no ghosting)."""
     scale: int = 1
     """Super-resolution factor after the effects: 1 (no upscale stage), 2 or 3."""
     sr_model: str = "xlsr"
@@ -117,6 +121,12 @@ def _sr_model(value: Any, key: str) -> str:
     return value
 
 
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("true or false")
+    return value
+
+
 PRESET_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "description": _string,
     "size": _size,
@@ -128,6 +138,8 @@ PRESET_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "max_in_flight": _in_flight,
     "latency_budget_frames": _budget_frames,
     "sinks": _sinks,
+    "refine": _bool,
+    "temporal": _bool,
     "scale": _scale,
     "sr_model": _sr_model,
 }

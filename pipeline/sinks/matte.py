@@ -1,7 +1,8 @@
 """`litecam matte`: the person mask as 8-bit PNGs, exactly the alpha the compositor uses.
 
-The alpha comes from `kernels.mask.alpha_from_mask` with the run's edge settings: the composite
-kernels compute the very same values (they are tested to be bit-identical). Each PNG is written
+The alpha is `frame.alpha` when a matte stage set it (the refined alpha: the compositor blends with
+that very array), else `kernels.mask.alpha_from_mask` with the run's edge settings, which the
+composite kernels compute bit-identically. Each PNG is written
 under a temporary name and renamed, so a crash never leaves a half-written image.
 """
 from __future__ import annotations
@@ -50,7 +51,9 @@ class MatteSink(Sink):
         return caps
 
     def process(self, frame: Frame) -> None:
-        alpha = alpha_from_mask(frame.mask, frame.height, frame.width, self.edge_lo, self.edge_hi)
+        alpha = frame.alpha
+        if alpha is None:
+            alpha = alpha_from_mask(frame.mask, frame.height, frame.width, self.edge_lo, self.edge_hi)
         write_png(self.out_dir / (self.single_name or f"{frame.seq:06d}.png"), alpha)
 
 
@@ -62,14 +65,20 @@ def write_folder_mattes(in_dir: Path, out_dir: Path, settings) -> int:
     if not images:
         raise UserError(f"folder {in_dir} holds no images ({', '.join(sorted(MATTE_IMAGE_SUFFIXES))})")
     prepare_output_dir(out_dir)
+    from pipeline.cli import make_matte
+
     segment = Segment(settings.segmenter)
+    matte = make_matte(settings)
     try:
         for path in images:
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
                 raise UserError(f"image {path} could not be read (corrupt, or not an image)")
             mask = segment.segment(image)
-            alpha = alpha_from_mask(mask, image.shape[0], image.shape[1], settings.edge_low, settings.edge_high)
+            if matte is not None:  # unrelated images: each one starts the temporal state afresh
+                alpha = matte.alpha(image, mask, discont=True)
+            else:
+                alpha = alpha_from_mask(mask, image.shape[0], image.shape[1], settings.edge_low, settings.edge_high)
             write_png(out_dir / f"{path.stem}.png", alpha)
     finally:
         segment.close()

@@ -28,8 +28,12 @@ the mask and a smoothstep soft edge from `edge_lo` to `edge_hi` (mask probabilit
 `frame.alpha` (uint8 (H, W), bit-identical to that function: what `litecam matte` writes) **only when
 `keep_alpha=True`**; computing it costs time. For `none`, `keep_alpha` computes it too.
 
+When a matte stage ran first (`pipeline.stages.matte`), the frame already carries the refined
+full-resolution `frame.alpha`: every mode then blends with exactly that array (the `*_with_alpha`
+kernels) and leaves it on the frame, so `litecam matte` and the compositor share one alpha.
+
 Invariant relied on: every frame reaching a compositing mode has `frame.mask` set (a segment stage
-runs earlier in the graph); a frame without one raises, naming the fix.
+runs earlier in the graph) or `frame.alpha` (a matte stage ran); a frame with neither raises, naming the fix.
 
 Output pixels go to a new array, never into the input pixels (other nodes may still hold them).
 The arrays come from a small pool and are reused only once nothing else references them.
@@ -52,7 +56,9 @@ import cv2
 import numpy as np
 
 from kernels.blur import downscaled_blur
-from kernels.composite import composite_over_color, composite_over_full, composite_over_small, composite_rgba
+from kernels.composite import (composite_color_with_alpha, composite_full_with_alpha, composite_over_color,
+                               composite_over_full, composite_over_small, composite_rgba, composite_rgba_with_alpha,
+                               composite_small_with_alpha)
 from kernels.mask import alpha_from_mask, edge_lut
 from pipeline.caps import Caps
 from pipeline.errors import GraphError, UserError
@@ -203,6 +209,9 @@ class _Blur(_Backdrop):
         small = downscaled_blur(frame, self.strength)
         composite_over_small(frame, mask, small, stage.edge_lo, stage.edge_hi, out, alpha)
 
+    def composite_alpha(self, frame, alpha, out):
+        composite_small_with_alpha(frame, alpha, downscaled_blur(frame, self.strength), out)
+
 
 class _Image(_Backdrop):
     def __init__(self, spec):
@@ -225,6 +234,10 @@ class _Image(_Backdrop):
     def composite(self, stage, frame, mask, out, alpha):
         self.open(frame.shape[1], frame.shape[0])
         composite_over_full(frame, mask, self.fitted, stage.edge_lo, stage.edge_hi, out, alpha)
+
+    def composite_alpha(self, frame, alpha, out):
+        self.open(frame.shape[1], frame.shape[0])
+        composite_full_with_alpha(frame, alpha, self.fitted, out)
 
 
 class _Video(_Backdrop):
@@ -256,6 +269,9 @@ class _Video(_Backdrop):
         bg = self.next_background(frame.shape[1], frame.shape[0])
         composite_over_full(frame, mask, bg, stage.edge_lo, stage.edge_hi, out, alpha)
 
+    def composite_alpha(self, frame, alpha, out):
+        composite_full_with_alpha(frame, alpha, self.next_background(frame.shape[1], frame.shape[0]), out)
+
     def close(self):
         source, self.source = self.source, None
         if source is not None:
@@ -266,10 +282,16 @@ class _Color(_Backdrop):
     def composite(self, stage, frame, mask, out, alpha):
         composite_over_color(frame, mask, self.spec.bgr, stage.edge_lo, stage.edge_hi, out, alpha)
 
+    def composite_alpha(self, frame, alpha, out):
+        composite_color_with_alpha(frame, alpha, self.spec.bgr, out)
+
 
 class _Transparent(_Backdrop):
     def composite(self, stage, frame, mask, out, alpha):
         composite_rgba(frame, mask, stage.edge_lo, stage.edge_hi, out, alpha)
+
+    def composite_alpha(self, frame, alpha, out):
+        composite_rgba_with_alpha(frame, alpha, out)
 
 
 class _None(_Backdrop):
@@ -372,6 +394,16 @@ class Background(Stage):
         h, w = pixels.shape[:2]
         mask = frame.mask
         if backdrop.spec.mode == "none" and not self.keep_alpha:
+            return frame
+        given = frame.alpha
+        if given is not None and given.shape == (h, w):  # a matte stage's refined alpha: blend with it
+            if backdrop.spec.mode == "none":
+                return frame
+            if not pixels.flags.c_contiguous:
+                pixels = np.ascontiguousarray(pixels)
+            out = self._pool.get((h, w, backdrop.spec.channels))
+            backdrop.composite_alpha(pixels, np.ascontiguousarray(given), out)
+            frame.pixels = out
             return frame
         if mask is None:
             raise RuntimeError(

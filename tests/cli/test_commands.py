@@ -72,7 +72,9 @@ def test_demo_writes_video_side_by_side_and_timing_table(tmp_path, capsys):
 
 
 def test_matte_of_video_equals_the_compositors_alpha(tmp_path, tiny_video):
-    from kernels.mask import alpha_from_mask
+    """The refined alpha of the matte stage, as the compositor gets it (see also
+    tests/pipeline/test_matte_stage.py, which compares the two in one graph)."""
+    from pipeline.cli import make_matte
     from pipeline.presets import load_preset
     from pipeline.stages.segment import Segment
 
@@ -84,7 +86,8 @@ def test_matte_of_video_equals_the_compositors_alpha(tmp_path, tiny_video):
     with av.open(str(tiny_video)) as container:
         first = next(container.decode(video=0)).to_ndarray(format="bgr24")
     segment = Segment(settings.segmenter)
-    expected = alpha_from_mask(segment.segment(first), 120, 160, settings.edge_low, settings.edge_high)
+    expected = make_matte(settings).alpha(first, segment.segment(first), discont=True)
+    assert expected.shape == (120, 160)
     written = cv2.imread(str(out_dir / "000000.png"), cv2.IMREAD_UNCHANGED)
     assert written.dtype == np.uint8 and written.ndim == 2
     assert np.array_equal(written, expected)

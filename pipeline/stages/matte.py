@@ -1,0 +1,168 @@
+"""Matte refinement: the model's low-resolution mask -> a full-resolution alpha that follows the frame.
+
+Runs between `segment` and `background`. Takes BGR frames carrying `frame.mask` (float32 model
+resolution); gives the same frames with `frame.alpha` set: uint8 (H, W), the alpha the compositor
+blends with **and** the alpha `litecam matte` writes (both read this very array, so they are
+identical by construction).
+
+Per frame, at a reduced *guide* resolution (the frame halved with INTER_AREA while its longer side
+stays at least the mask's longer side: 320x180 for a 720p frame and a 256-wide mask):
+
+1. the mask is resized to the guide size (bilinear);
+2. temporal (`temporal=True`): a motion-adaptive EMA — strong where the guide's luma did not change
+   (weight `still_weight` for the new mask), none where it moved by `motion_levels` or more (a 3x3
+   max of |Δluma|, so an edge that moves is never left behind) — then hysteresis around 0.5
+   (`band`), so edge pixels do not toggle (`kernels.temporal`). Reset on `frame.discont`, on a scene
+   cut (mean |Δluma| over `SCENE_CUT_LEVELS`) and when the size changes;
+   without `temporal` the mask is thresholded at 0.5;
+3. refine (`refine=True`): a fast guided filter (`kernels.guided`) fits `q = a·luma + b` to that
+   binary matte in (2·radius+1)² windows on the guide and applies the coefficients at full
+   resolution, so the edge snaps to the frame's own edges (hair, shoulders); alpha =
+   smoothstep(edge_lo, edge_hi, q). Without `refine` the alpha is `alpha_from_mask` of the smoothed
+   mask.
+
+A frame without `frame.mask` raises, naming the fix (put a segment stage first).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from kernels.guided import apply_guided, guided_coefficients
+from kernels.mask import alpha_from_mask, edge_lut
+from kernels.temporal import temporal_update
+from pipeline.caps import Caps
+from pipeline.errors import GraphError, UserError
+from pipeline.frame import Frame
+from pipeline.stage import Stage
+
+DEFAULT_RADIUS = 2
+"""Guided-filter window radius in guide pixels (4 full-resolution pixels per guide pixel at 720p)."""
+DEFAULT_EPS = 1e-4
+"""Guided-filter regulariser (luma in [0, 1]): smaller follows weaker edges."""
+DEFAULT_STILL_WEIGHT = 0.3
+"""EMA weight of the new mask where the frame is still (1 = no smoothing)."""
+DEFAULT_MOTION_LEVELS = 6.0
+"""Luma change (levels, 3x3 max) at and above which a pixel counts as moving (EMA weight 1)."""
+DEFAULT_BAND = 0.1
+"""Hysteresis half-width around probability 0.5."""
+SCENE_CUT_LEVELS = 40.0
+"""Mean |Δluma| of the guide above which the temporal state is reset (a cut, a camera switch)."""
+
+
+def guide_factor(width: int, height: int, mask_w: int, mask_h: int) -> int:
+    """The power of two the frame is shrunk by for the guide: halve while the longer side of the
+    halved frame is still at least the mask's longer side."""
+    factor = 1
+    while max(width, height) // (2 * factor) >= max(mask_w, mask_h):
+        factor *= 2
+    return factor
+
+
+def shrink(pixels: np.ndarray, factor: int) -> np.ndarray:
+    """The frame halved log2(factor) times with INTER_AREA (sizes round up, as `kernels.blur` does)."""
+    small = pixels
+    while factor > 1:
+        h, w = small.shape[:2]
+        small = cv2.resize(small, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+        factor //= 2
+    return small
+
+
+class Matte(Stage):
+    """Temporal smoothing + guided refinement of `frame.mask` into `frame.alpha` (module docstring)."""
+
+    name = "refine"
+
+    def __init__(
+        self,
+        edge_lo: float = 0.25,
+        edge_hi: float = 0.75,
+        *,
+        refine: bool = True,
+        temporal: bool = True,
+        radius: int = DEFAULT_RADIUS,
+        eps: float = DEFAULT_EPS,
+        still_weight: float = DEFAULT_STILL_WEIGHT,
+        motion_levels: float = DEFAULT_MOTION_LEVELS,
+        band: float = DEFAULT_BAND,
+    ):
+        try:
+            edge_lut(edge_lo, edge_hi)
+        except ValueError as exc:
+            raise UserError(f"matte edge: {exc}") from None
+        if not (isinstance(radius, int) and radius >= 1) or not eps > 0:
+            raise UserError(f"matte: need radius >= 1 and eps > 0, got radius={radius!r}, eps={eps!r}")
+        if not 0 < still_weight <= 1 or not motion_levels > 0 or not 0 <= band < 0.5:
+            raise UserError("matte: need 0 < still_weight <= 1, motion_levels > 0, 0 <= band < 0.5")
+        self.edge_lo, self.edge_hi = float(edge_lo), float(edge_hi)
+        self.refine, self.temporal = bool(refine), bool(temporal)
+        self.radius, self.eps = radius, float(eps)
+        self.still_weight, self.motion_levels, self.band = float(still_weight), float(motion_levels), float(band)
+        from pipeline.stages.background import _Pool
+
+        self._pool = _Pool()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the temporal state (the next frame starts afresh)."""
+        self._ema: np.ndarray | None = None
+        self._state: np.ndarray | None = None
+        self._prev_luma: np.ndarray | None = None
+        self.resets = 0
+
+    def open(self, caps: Caps) -> Caps:
+        if caps.channels != 3:
+            raise GraphError(f"the matte stage takes BGR frames (3 channels), got {caps.channels}")
+        self.reset()
+        return caps
+
+    # -- one frame --------------------------------------------------------------------------------
+    def _target(self, p: np.ndarray, luma: np.ndarray, discont: bool) -> np.ndarray:
+        """The matte the guided filter refines: float32 0/1 at the guide size."""
+        target = np.empty_like(p)
+        if not self.temporal:
+            np.greater_equal(p, 0.5, out=target, casting="unsafe")
+            return target
+        fresh = discont or self._ema is None or self._ema.shape != p.shape
+        if not fresh:
+            diff = cv2.absdiff(luma, self._prev_luma)
+            fresh = float(cv2.mean(diff)[0]) > SCENE_CUT_LEVELS
+        if fresh:
+            self._ema = p.copy()
+            self._state = (p >= 0.5).astype(np.uint8)
+            self.resets += 1
+            diff = np.full(p.shape, 255, np.uint8)  # all "moving": the new mask as it is
+        else:
+            diff = cv2.dilate(diff, np.ones((3, 3), np.uint8))
+        self._prev_luma = luma
+        temporal_update(p, diff, self._ema, self._state, self.still_weight, self.motion_levels, self.band, target)
+        return target
+
+    def alpha(self, pixels: np.ndarray, mask: np.ndarray, discont: bool = False,
+              out: np.ndarray | None = None) -> np.ndarray:
+        """The refined uint8 (H, W) alpha of one BGR frame and its model mask (updates the
+        temporal state; `discont` restarts it)."""
+        pixels = np.ascontiguousarray(pixels[:, :, :3])
+        h, w = pixels.shape[:2]
+        mask = np.asarray(mask, np.float32)
+        factor = guide_factor(w, h, mask.shape[1], mask.shape[0])
+        guide = shrink(pixels, factor)
+        gh, gw = guide.shape[:2]
+        luma = cv2.cvtColor(guide, cv2.COLOR_BGR2GRAY)
+        p = cv2.resize(np.clip(np.nan_to_num(mask), 0, 1), (gw, gh), interpolation=cv2.INTER_LINEAR)
+        if not self.refine:
+            if self.temporal:
+                self._target(p, luma, discont)
+                p = self._ema
+            return alpha_from_mask(p, h, w, self.edge_lo, self.edge_hi, out=out)
+        target = self._target(p, luma, discont)
+        coef = guided_coefficients(luma, target, self.radius, self.eps)
+        return apply_guided(pixels, coef, self.edge_lo, self.edge_hi, out=out)
+
+    def process(self, frame: Frame) -> Frame:
+        if frame.mask is None:
+            raise RuntimeError("frame has no mask (frame.mask is None): put a segment stage before the matte stage")
+        out = self._pool.get((frame.height, frame.width))
+        frame.alpha = self.alpha(frame.pixels, frame.mask, frame.discont, out=out)
+        return frame

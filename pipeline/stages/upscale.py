@@ -28,8 +28,9 @@ a model that needed a multiple would get its input edge-replicated to it and its
 **Missing or corrupt model file**: with `strict=False` (live use) the stage posts a `warning` on the
 bus naming the file and upscales with `bicubic` instead; with `strict=True` (offline transcoding:
 the user asked for that model) `open()` raises `UserError`. The requested tier is loaded in
-`open()`; other tiers are loaded the first time `set_tier()` asks for them (a few ms, on the stage
-thread), and a tier that fails to load warns once and then runs as bicubic.
+`open()`, and with `preload` (the default when not strict) every other tier too, so a switch never
+stalls a frame; a tier whose model cannot be loaded is left out of `tiers` (one warning lists
+them) and means bicubic if asked for. Without `preload` a tier is loaded when first used.
 
 `set_tier(name)` may be called from any thread; the switch happens at the next frame, which
 carries `frame.tiers["upscale"]` = the tier that really produced it (a `tier` message is posted
@@ -229,6 +230,8 @@ class Upscale(Stage):
     model file raises `UserError` in `open()` instead of falling back to bicubic with a warning.
     model_dir: where the ONNX files are (default `pipeline/models/`). threshold / margin_px: the
     person box (probability above which a pixel is person; input pixels added around it).
+    preload: load every tier's model in `open()`, not only the requested one (default: when not
+    strict, i.e. live use, where the scheduler may switch tiers).
     """
 
     name = "upscale"
@@ -245,6 +248,7 @@ class Upscale(Stage):
         feather_px: int = 8,
         margin_px: int = 16,
         threshold: float = 0.1,
+        preload: bool | None = None,
     ):
         check_upscale(scale, model)
         if not isinstance(threads, int) or threads < 1:
@@ -254,6 +258,7 @@ class Upscale(Stage):
         self.person_only = person_only
         self.threads = threads
         self.strict = strict
+        self.preload = (not strict) if preload is None else preload
         self.model_dir = Path(model_dir) if model_dir is not None else MODEL_DIR
         self.feather_px = int(feather_px)
         self.margin_px = int(margin_px)
@@ -308,8 +313,9 @@ class Upscale(Stage):
     def model_path(self, tier: str) -> Path:
         return model_path(tier, self.scale, self.model_dir)
 
-    def _model(self, tier: str) -> _Model | None:
-        """The loaded session of `tier`, loading it now if needed; None for bicubic or a failed load."""
+    def _model(self, tier: str, quiet: bool = False) -> _Model | None:
+        """The loaded session of `tier`, loading it now if needed; None for bicubic or a failed load
+        (which posts a warning unless `quiet`)."""
         if tier == "bicubic" or tier in self._failed:
             return None
         model = self._models.get(tier)
@@ -319,15 +325,16 @@ class Upscale(Stage):
                 model = _Model(path, self.scale, self.threads, PAD_MULTIPLE[tier])
             except Exception as exc:  # missing, truncated, not ONNX, wrong contract: fall back
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                if self.strict:
+                if self.strict and not quiet:
                     raise UserError(f"upscale model {path} could not be loaded ({reason[:200]}); "
                                     f"reinstall litecam or use --model bicubic") from None
                 with self._lock:
                     self._failed[tier] = reason
                     if self._requested == tier:
                         self._requested = "bicubic"
-                self.post("warning", f"model {path} could not be loaded ({reason[:200]}); "
-                          f"upscaling with bicubic instead of {tier}", tier=tier, path=str(path))
+                if not quiet:
+                    self.post("warning", f"model {path} could not be loaded ({reason[:200]}); "
+                              f"upscaling with bicubic instead of {tier}", tier=tier, path=str(path))
                 return None
             self._models[tier] = model
         return model
@@ -341,6 +348,14 @@ class Upscale(Stage):
         if caps.channels not in (3, 4):
             raise GraphError(f"the upscale stage takes BGR or BGRA frames, got {caps.channels} channels")
         self._model(self.tier)
+        if self.preload:  # every tier now, so that a switch at run time never stalls a frame
+            others = [t for t in self._all_tiers if t not in (self.tier, "bicubic")]
+            for tier in others:
+                self._model(tier, quiet=True)
+            missing = [t for t in others if t in self._failed]
+            if missing:
+                self.post("warning", "tiers not offered, their models could not be loaded: " + "; ".join(
+                    f"{t} ({self.model_path(t)}: {self._failed[t][:120]})" for t in missing), tiers=missing)
         return caps.with_(width=caps.width * self.scale, height=caps.height * self.scale)
 
     def process(self, frame: Frame) -> Frame:

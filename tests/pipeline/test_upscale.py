@@ -192,7 +192,7 @@ def test_set_tier_switches_at_the_next_frame_and_is_recorded(model_dir):
     f1 = stage.process(frame_of(pixels, seq=1))
     assert f1.tiers["upscale"] == "bicubic" and stage.tier == stage.tier_used == "bicubic"
     assert np.array_equal(f1.pixels, cv2.resize(pixels, (320, 192), interpolation=cv2.INTER_CUBIC))
-    stage.set_tier("esrt")  # loaded on first use
+    stage.set_tier("esrt")  # preloaded in open()
     assert stage.process(frame_of(pixels, seq=2)).tiers["upscale"] == "esrt"
     assert [m.text for m in bus.messages("tier")] == ["xlsr -> bicubic", "bicubic -> esrt"]
     with pytest.raises(ValueError, match="does not exist"):
@@ -204,15 +204,16 @@ def test_set_tier_switches_at_the_next_frame_and_is_recorded(model_dir):
 # -- missing and broken models ---------------------------------------------------------------------
 def test_missing_model_falls_back_to_bicubic_with_a_warning_naming_the_file(tmp_path):
     stage, _, bus = opened(Upscale(2, "xlsr", model_dir=tmp_path))
-    (warning,) = bus.messages("warning")
+    warning, others = bus.messages("warning")
     assert str(tmp_path / "xlsr_x2.onnx") in warning.text and "bicubic" in warning.text
-    assert stage.tier == "bicubic" and "xlsr" not in stage.tiers  # the scheduler will not pick it
+    assert "esrt_x2.onnx" in others.text and "xlsr_x2_int8.onnx" in others.text  # preloaded tiers
+    assert stage.tier == "bicubic" and stage.tiers == ("bicubic",)  # the scheduler will not pick them
     pixels = portrait()
     frame = stage.process(frame_of(pixels))
     assert frame.tiers["upscale"] == "bicubic"
     assert np.array_equal(frame.pixels, cv2.resize(pixels, (320, 192), interpolation=cv2.INTER_CUBIC))
     stage.process(frame_of(pixels, seq=1))
-    assert len(bus.messages("warning")) == 1  # warned once, not every frame
+    assert len(bus.messages("warning")) == 2  # warned once, not every frame
 
 
 @pytest.mark.parametrize("content", [b"", b"not an onnx model at all" * 10])
@@ -231,6 +232,13 @@ def test_model_with_another_contract_is_refused(tmp_path):
     make_fake_model(tmp_path / "xlsr_x2.onnx", 3)  # a ×3 model in the ×2 file
     with pytest.raises(UserError, match="not ×2"):
         opened(Upscale(2, "xlsr", model_dir=tmp_path, strict=True))
+
+
+def test_live_stage_preloads_every_tier_and_strict_only_the_requested_one(model_dir):
+    live, _, _ = opened(Upscale(2, "xlsr", model_dir=model_dir))
+    assert sorted(live._models) == ["esrt", "xlsr", "xlsr-int8"]
+    offline, _, _ = opened(Upscale(2, "xlsr", model_dir=model_dir, strict=True))
+    assert sorted(offline._models) == ["xlsr"]
 
 
 def test_switching_to_a_missing_tier_warns_and_uses_bicubic(tmp_path):

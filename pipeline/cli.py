@@ -217,14 +217,21 @@ class Progress:
 
 def run_graph(graph, progress_label: str | None = None, progress_node: str | None = None,
               stats_path: str | None = None) -> dict:
-    """Run `graph` with SIGTERM mapped to a clean stop, an optional progress line, and optional
-    once-a-second JSON-lines statistics written to `stats_path`."""
+    """Run `graph` with an optional progress line and optional once-a-second JSON-lines
+    statistics written to `stats_path`.
+
+    While it runs, signals only *tell* the graph (no KeyboardInterrupt can strike in the middle
+    of the main thread's work): SIGINT → `graph.interrupt()` (the first drains and finalises, a
+    second aborts at once; exit 130), SIGTERM → `graph.stop()` (a clean end, exit 0).
+    """
     import contextlib
 
     from pipeline.stats import StatsSampler
 
-    previous = signal.signal(signal.SIGTERM, lambda *_: graph.stop()) \
-        if threading.current_thread() is threading.main_thread() else None
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        handlers[signal.SIGINT] = signal.signal(signal.SIGINT, lambda *_: graph.interrupt())
+        handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, lambda *_: graph.stop())
     try:
         with contextlib.ExitStack() as stack:
             if stats_path:
@@ -234,8 +241,8 @@ def run_graph(graph, progress_label: str | None = None, progress_node: str | Non
                 stack.enter_context(Progress(progress_label, graph.caps[0].frame_count, lambda: counters.processed))
             return graph.run()
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, previous in handlers.items():
+            signal.signal(signum, previous)
 
 
 def timing_table(graph, wall_s: float, cpu_s: float, frames: int) -> str:
@@ -340,8 +347,11 @@ def cmd_transcode(args) -> int:
     stats = run_graph(graph, "transcode", "file", stats_path=args.stats)
     written = stats["nodes"]["file"]["processed"]
     if graph.interrupted:
-        print(f"litecam: interrupted: {args.output} holds the {written} frames processed so far",
-              file=sys.stderr)
+        if written:
+            print(f"litecam: interrupted: {args.output} holds the {written} frames processed so far",
+                  file=sys.stderr)
+        else:
+            print(f"litecam: interrupted before the first frame: no file was written", file=sys.stderr)
         return EXIT_INTERRUPTED
     print(f"wrote {args.output} ({written} frames)")
     return 0

@@ -158,18 +158,12 @@ class Graph:
             threads.append(threading.Thread(target=self._run_sink, args=(i,), name=sink.name, daemon=True))
         for t in threads:
             t.start()
-        interrupts = 0
         while any(t.is_alive() for t in threads):
             try:
                 for t in threads:
                     t.join(timeout=0.05)
             except KeyboardInterrupt:
-                interrupts += 1
-                self.interrupted = True
-                if interrupts == 1:
-                    self.stop()  # drain: frames already captured still reach the sinks
-                else:
-                    self._abort_rings()  # a second Ctrl-C: stop at once
+                self.interrupt()
         self._opened.clear()
         if self._error is not None:
             raise self._error
@@ -178,6 +172,16 @@ class Graph:
     def stop(self) -> None:
         """Ask the source to end the stream; frames already inside the graph are finished."""
         self._stop_requested.set()
+
+    def interrupt(self) -> None:
+        """The user's stop (Ctrl-C): the first call drains like `stop()`, a second one aborts at
+        once. Either way sinks close with reason 'interrupt' and keep what they have written."""
+        already = self.interrupted
+        self.interrupted = True
+        if already:
+            self._abort_rings()
+        else:
+            self.stop()
 
     @property
     def in_flight(self) -> int:

@@ -108,22 +108,32 @@ def test_matte_of_image_folder_keeps_stems_and_sizes(tmp_path):
     assert cv2.imread(str(out_dir / "b.png"), cv2.IMREAD_UNCHANGED).shape == (97, 121)
 
 
-def test_interrupted_transcode_leaves_a_playable_file(tmp_path):
-    """SIGINT mid-transcode: the file is finalised with the frames processed so far."""
-    import signal
+def start_long_transcode(tmp_path, out: Path):
+    """A transcode of 400 frames in a child process, returned once it has written some frames
+    (its partial output file has grown past the container header)."""
     import subprocess
     import sys
     import time
 
     source = write_test_video(tmp_path / "long.mp4", frames=400, size=(320, 240))
-    out = tmp_path / "partial.mp4"
     process = subprocess.Popen([sys.executable, "-m", "pipeline", "transcode", str(source), str(out)],
                                cwd=Path(__file__).resolve().parents[2], stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        partial = list(tmp_path.glob(f".{out.stem}.partial*"))
+        if partial and partial[0].exists() and partial[0].stat().st_size > 20_000:
+            return process
+        time.sleep(0.02)
+    raise AssertionError("the transcode never started writing frames")
+
+
+def test_interrupted_transcode_leaves_a_playable_file(tmp_path):
+    """SIGINT mid-transcode: the file is finalised with the frames processed so far."""
+    import signal
+
+    out = tmp_path / "partial.mp4"
+    process = start_long_transcode(tmp_path, out)
     partials = lambda: list(tmp_path.glob(".partial*")) + list(tmp_path.glob("*.partial*"))  # noqa: E731
-    while not partials() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.0)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
@@ -193,3 +203,20 @@ def test_disk_full_mid_transcode_is_a_clear_error_and_leaves_no_file(tmp_path):
     assert "writing" in result.stderr and "o.mp4" in result.stderr
     assert "partial output was removed" in result.stderr or "no file was written" in result.stderr
     assert list(out_dir.iterdir()) == []  # never a half-written file, never reported as success
+
+
+def test_second_ctrl_c_exits_at_once_and_the_file_is_still_playable(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "twice.mp4"
+    process = start_long_transcode(tmp_path, out)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - started < 10
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) > 0

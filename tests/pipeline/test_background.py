@@ -258,3 +258,20 @@ def test_undecodable_video_is_a_user_error_before_processing(tmp_path):
     stage = Background(f"video:{path}")
     with pytest.raises(UserError, match="junk.mp4"):
         stage.open(CAPS)
+
+
+# -- property-based: --background accepts exactly its documented forms -----------------------------
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@given(st.text(max_size=24))
+def test_parse_background_accepts_or_raises_user_error_only(text):
+    from pipeline.errors import UserError
+    from pipeline.stages.background import parse_background
+
+    try:
+        spec = parse_background(text)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert spec.mode in {"blur", "image", "video", "color", "chroma", "transparent", "none"}

@@ -305,17 +305,16 @@ def composite_rgba(frame, mask_lowres, edge_lo, edge_hi, out, alpha_out=None):
 @inline
 def _alpha_run(arow, s, w):
     """(end, class) of the run starting at s: class 0 / 255 for a run of that alpha, SPAN_MIXED for a
-    run of other values."""
+    run of other values (one tight compare per byte)."""
     a = arow[s]
-    c = np.int64(a) if (a == 0 or a == 255) else SPAN_MIXED
     e = s + 1
-    while e < w:
-        b = arow[e]
-        cb = np.int64(b) if (b == 0 or b == 255) else SPAN_MIXED
-        if cb != c:
-            break
+    if a == 0 or a == 255:
+        while e < w and arow[e] == a:
+            e += 1
+        return e, np.int64(a)
+    while e < w and arow[e] != 0 and arow[e] != 255:
         e += 1
-    return e, c
+    return e, np.int64(SPAN_MIXED)
 
 
 @jit

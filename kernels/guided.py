@@ -18,12 +18,11 @@ image while the fitting costs 1/factor² of it.
 Kernels (Numba, serial, `nogil`; NumPy references in `kernels.reference`, tests in
 `tests/kernels/test_guided.py`):
 
-* `box_mean(src, r)` — mean over the (2r+1)² window clipped to the image (the count shrinks at the
-  borders, as in He's reference code), every channel of a float32 (h, w, c) array; running sums
-  in float64.
+* `box_mean(src, r)` — mean over the (2r+1)² window (mirrored borders), every channel of a float32
+  (h, w, c) array: one `cv2.boxFilter` call (faster than the Numba running-sum kernel tried first).
 * `guided_coefficients(guide_gray, p, r, eps)` — float32 (h, w, 2): the window-averaged `a, b`
-  for a guide scaled to [0, 1]. One pass builds the 4 moment planes (I, p, I², I·p), one box pass
-  averages them, a per-pixel solve gives a, b, a second box pass averages those.
+  for a guide scaled to [0, 1]. One Numba pass builds the 4 moment planes (I, p, I², I·p), one box
+  pass averages them, a Numba per-pixel solve gives a, b, a second box pass averages those.
 * `apply_guided(frame_bgr, coef, edge_lo, edge_hi, out)` — the full-resolution uint8 alpha
   `lut[round(65535 · clip(q, 0, 1))]` with the soft-edge table of `mask.edge_lut` (smoothstep from
   edge_lo to edge_hi). Fused: per output row the two coefficient rows are interpolated vertically
@@ -40,6 +39,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import cv2
 import numpy as np
 
 from kernels._jit import jit
@@ -52,52 +52,12 @@ FLAT_MARGIN = 1e-3
 """How far inside the alpha-0 / alpha-255 levels a cell's bound must be for a fill (float safety)."""
 
 
-@jit
-def box_mean(src, r):
-    """Mean over the (2r+1)x(2r+1) window clipped to the image, per channel: float32 (h, w, c).
-
-    Sums in float64: a running sum down the rows (whole rows at a time, vectorised), then prefix
-    sums along each row.
-    """
-    h, w, c = src.shape
-    n = w * c
-    flat = src.reshape(h, n)
-    tmp = np.empty((h, n), np.float32)
-    acc = np.zeros(n, np.float64)
-    for y in range(min(r, h)):
-        row = flat[y]
-        for i in range(n):
-            acc[i] += row[i]
-    for y in range(h):
-        if y + r < h:
-            add = flat[y + r]
-            for i in range(n):
-                acc[i] += add[i]
-        if y - r - 1 >= 0:
-            sub = flat[y - r - 1]
-            for i in range(n):
-                acc[i] -= sub[i]
-        inv = 1.0 / (min(y + r + 1, h) - max(y - r, 0))
-        trow = tmp[y]
-        for i in range(n):
-            trow[i] = acc[i] * inv
-    out = np.empty((h, w, c), np.float32)
-    oflat = out.reshape(h, n)
-    prefix = np.empty(n + c, np.float64)
-    for y in range(h):
-        t = tmp[y]
-        o = oflat[y]
-        for k in range(c):
-            prefix[k] = 0.0
-        for i in range(n):
-            prefix[i + c] = prefix[i] + t[i]
-        for x in range(w):
-            x0 = max(x - r, 0)
-            x1 = min(x + r + 1, w)
-            inv = 1.0 / (x1 - x0)
-            for k in range(c):
-                o[x * c + k] = (prefix[x1 * c + k] - prefix[x0 * c + k]) * inv
-    return out
+def box_mean(src: np.ndarray, r: int) -> np.ndarray:
+    """Mean over the (2r+1)x(2r+1) window, per channel, mirrored at the borders (BORDER_REFLECT_101):
+    `cv2.boxFilter` (one call does it; OpenCV's running sums beat a Numba loop here, 0.5 vs 1 ms for
+    4 planes at 320x180). float32 (h, w, c)."""
+    out = cv2.boxFilter(src, -1, (2 * r + 1, 2 * r + 1), normalize=True, borderType=cv2.BORDER_REFLECT_101)
+    return out.reshape(src.shape)
 
 
 @jit

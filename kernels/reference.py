@@ -183,23 +183,18 @@ def blend_roi_reference(dst: np.ndarray, roi: np.ndarray, x0: int, y0: int, feat
 
 # -- guided filter (kernels/guided.py) --------------------------------------------------------------
 def box_mean_reference(src: np.ndarray, r: int) -> np.ndarray:
-    """Mean over the (2r+1)² window clipped to the image, per channel, float64 (cumulative sums)."""
+    """Mean over the (2r+1)² window per channel, borders mirrored without repeating the edge pixel
+    (OpenCV's BORDER_REFLECT_101), float64, by cumulative sums."""
     a = np.asarray(src, np.float64)
     if a.ndim == 2:
         a = a[..., None]
+    padded = np.pad(a, ((r, r), (r, r), (0, 0)), mode="reflect")  # NumPy "reflect" == REFLECT_101
+    c = np.cumsum(np.cumsum(padded, 0), 1)
+    c = np.pad(c, ((1, 0), (1, 0), (0, 0)))
+    k = 2 * r + 1
     h, w = a.shape[:2]
-
-    def along(x, axis, n):
-        c = np.cumsum(x, axis=axis)
-        c = np.concatenate([np.zeros_like(np.take(c, [0], axis=axis)), c], axis=axis)
-        i = np.arange(n)
-        lo, hi = np.maximum(i - r, 0), np.minimum(i + r + 1, n)
-        s = np.take(c, hi, axis=axis) - np.take(c, lo, axis=axis)
-        shape = [1] * x.ndim
-        shape[axis] = n
-        return s / (hi - lo).reshape(shape)
-
-    return along(along(a, 1, w), 0, h)
+    s = c[k:k + h, k:k + w] - c[:h, k:k + w] - c[k:k + h, :w] + c[:h, :w]
+    return s / (k * k)
 
 
 def guided_coefficients_reference(guide_gray: np.ndarray, p: np.ndarray, r: int, eps: float) -> np.ndarray:

@@ -117,7 +117,7 @@ def make_effects(settings: Settings, keep_alpha: bool = False):
 
     segment = Segment(settings.segmenter)
     background = Background(settings.background, edge_lo=settings.edge_low, edge_hi=settings.edge_high,
-                            keep_alpha=keep_alpha)
+                            keep_alpha=keep_alpha, no_bleed=settings.no_bleed)
     matte = make_matte(settings)
     return [segment, *([matte] if matte else []), background], background
 

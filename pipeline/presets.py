@@ -42,6 +42,9 @@ class Settings:
     """Matte stage: snap the mask's edge to the frame's edges with a fast guided filter."""
     temporal: bool = True
     """Matte stage: motion-adaptive smoothing + hysteresis of the mask (no flicker, no ghosting)."""
+    no_bleed: bool = True
+    """Blur background: blur it with the person masked out (no halo of the person's colours);
+    needs the matte stage (refine or temporal on)."""
     scale: int = 1
     """Super-resolution factor after the effects: 1 (no upscale stage), 2 or 3."""
     sr_model: str = "xlsr"
@@ -140,6 +143,7 @@ PRESET_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "sinks": _sinks,
     "refine": _bool,
     "temporal": _bool,
+    "no_bleed": _bool,
     "scale": _scale,
     "sr_model": _sr_model,
 }

@@ -23,7 +23,8 @@ background, sweeping horizontally by 2.5 % of the width per frame (fast: ~0.75 f
 second at 30 fps); the score is the mean IoU against the moving ground truth over the moving frames.
 If temporal smoothing ghosts or lags, the refined score falls below the raw one.
 
-Methods: **raw** = the model mask upsampled bilinearly and thresholded at 0.5 (no refinement), and
+Methods: **raw** = the model mask upsampled bilinearly and thresholded at 0.5 (no refinement; for
+flicker: with the preset's smoothstep edge instead, i.e. the alpha the compositor used before), and
 **refined** = exactly what `litecam matte` writes (and the compositor blends with): the `Matte`
 stage of `pipeline/stages/matte.py` with the preset's settings (`transcode` by default). Both models
 (general, landscape). Prints a Markdown table and writes JSON. Exits cleanly (status 0, a message)
@@ -176,11 +177,15 @@ def flicker(alphas: list[np.ndarray], frames: list[np.ndarray]) -> float:
 
 
 def eval_video(methods: Methods, frames: list[np.ndarray]) -> dict:
+    """Flicker of the raw model's alpha as the compositor made it before refinement (bilinear +
+    the preset's smoothstep edge) and of the refined alpha."""
     methods.reset()
     raw, refined = [], []
+    lo, hi = methods.settings.edge_low, methods.settings.edge_high
     for seq, pixels in enumerate(frames):
-        r, f = methods.both(Frame(np.ascontiguousarray(pixels), pts_ns=seq, seq=seq, discont=seq == 0))
-        raw.append(r)
+        frame = Frame(np.ascontiguousarray(pixels), pts_ns=seq, seq=seq, discont=seq == 0)
+        _, f = methods.both(frame)
+        raw.append(alpha_from_mask(frame.mask, frame.height, frame.width, lo, hi))
         refined.append(f.copy())
     return {"raw": flicker(raw, frames), "refined": flicker(refined, frames), "frames": len(frames)}
 
@@ -246,6 +251,70 @@ def motion_strip(frames, kept, path: Path, picks=(4, 8, 12)) -> None:
     cv2.imwrite(str(path), np.vstack(rows))
 
 
+# -- timings -----------------------------------------------------------------------------------------
+def bench(width: int = 1280, height: int = 720, repeats: int = 30) -> list[dict]:
+    """Median thread-CPU ms per 720p frame of each refinement kernel vs the NumPy/OpenCV code it
+    replaces (one thread: `cv2.setNumThreads(1)`), as `kernels.bench` measures."""
+    from kernels import reference as ref
+    from kernels.bench import _median_cpu_ms, _test_image
+    from kernels.blur import downscaled_blur
+    from kernels.composite import composite_over_small, composite_small_with_alpha
+    from kernels.guided import apply_guided, guided_coefficients
+    from kernels.temporal import temporal_update
+    from pipeline.stages.matte import Matte, guide_factor, shrink
+
+    frame = _test_image(width, height)
+    mask = ref.synthetic_mask(144, 256)
+    factor = guide_factor(width, height, 256, 144)
+    guide = shrink(frame, factor)
+    gh, gw = guide.shape[:2]
+    luma = cv2.cvtColor(guide, cv2.COLOR_BGR2GRAY)
+    p = cv2.resize(mask, (gw, gh), interpolation=cv2.INTER_LINEAR)
+    target = (p >= 0.5).astype(np.float32)
+    coef = guided_coefficients(luma, target, 2, 1e-4)
+    diff = np.full((gh, gw), 3, np.uint8)
+    ema, state, out_t = p.copy(), (p >= 0.5).astype(np.uint8), np.empty_like(p)
+    alpha = np.empty((height, width), np.uint8)
+    out = np.empty_like(frame)
+    bg_small = downscaled_blur(frame, 12.0)
+    matte = Matte(0.25, 0.75)
+    matte.alpha(frame, mask, discont=True)
+    full_luma = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    full_p = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+
+    def cv2_apply():  # the obvious OpenCV way: upsample both planes, float math, smoothstep
+        up = cv2.resize(coef, (width, height), interpolation=cv2.INTER_LINEAR)
+        q = up[..., 0] * (full_luma.astype(np.float32) / 255) + up[..., 1]
+        return ref.smoothstep_alpha(np.clip(q, 0, 1).astype(np.float64), 0.25, 0.75)
+
+    cases = [
+        ("guide: shrink + luma + mask resize", lambda: (cv2.cvtColor(shrink(frame, factor), cv2.COLOR_BGR2GRAY),
+                                                       cv2.resize(mask, (gw, gh))),
+         "same (OpenCV)", lambda: (cv2.cvtColor(shrink(frame, factor), cv2.COLOR_BGR2GRAY), cv2.resize(mask, (gw, gh)))),
+        ("temporal_update", lambda: temporal_update(p, diff, ema, state, 0.3, 6.0, 0.1, out_t),
+         "reference.temporal_reference (NumPy)", lambda: ref.temporal_reference(p, diff, ema, state, 0.3, 6.0, 0.1)),
+        ("guided_coefficients", lambda: guided_coefficients(luma, target, 2, 1e-4),
+         "cv2.ximgproc.guidedFilter at guide size (OpenCV)",
+         lambda: cv2.ximgproc.guidedFilter(luma, target, 2, 1e-4 * 255 * 255)),
+        ("apply_guided", lambda: apply_guided(frame, coef, 0.25, 0.75, out=alpha),
+         "cv2.resize(coef) + float math + smoothstep", cv2_apply),
+        ("Matte.alpha (whole refinement)", lambda: matte.alpha(frame, mask, out=alpha),
+         "cv2.ximgproc.guidedFilter at full resolution", lambda: cv2.ximgproc.guidedFilter(full_luma, full_p, 8, 1e-4 * 255 * 255)),
+        ("composite_small_with_alpha", lambda: composite_small_with_alpha(frame, alpha, bg_small, out),
+         "composite_over_small (mask path, before)", lambda: composite_over_small(frame, mask, bg_small, 0.25, 0.75, out)),
+    ]
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    rows = []
+    try:
+        for name, fast, ref_name, slow in cases:
+            a, b = _median_cpu_ms(fast, repeats), _median_cpu_ms(slow, max(3, repeats // 5))
+            rows.append({"name": name, "ms": round(a, 3), "reference": ref_name, "ms_reference": round(b, 3)})
+    finally:
+        cv2.setNumThreads(threads)
+    return rows
+
+
 # -- main ------------------------------------------------------------------------------------------
 def table(results: dict) -> str:
     lines = ["| model | method | IoU | boundary F | flicker talking_head | flicker carphone | lag IoU (fast motion) |",
@@ -270,7 +339,13 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default="out/eval_seg.json")
     parser.add_argument("--strip", default=None, help="also write a motion frame strip PNG here")
     parser.add_argument("--skip-video", action="store_true")
+    parser.add_argument("--bench", action="store_true", help="only time the refinement kernels at 1280x720")
     args = parser.parse_args(argv)
+    if args.bench:
+        print("| kernel (1280x720) | CPU ms | replaces | CPU ms |\n|---|---:|---|---:|")
+        for row in bench():
+            print(f"| {row['name']} | {row['ms']:.2f} | {row['reference']} | {row['ms_reference']:.2f} |")
+        return 0
     if not PORTRAITS.is_dir():
         print(f"eval_seg: {PORTRAITS} is absent (shared data lives in ../shared/data); nothing to score")
         return 0

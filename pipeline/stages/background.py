@@ -55,7 +55,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from kernels.blur import downscaled_blur
+from kernels.blur import blur_factor, downscaled_blur
 from kernels.composite import (composite_color_with_alpha, composite_full_with_alpha, composite_over_color,
                                composite_over_full, composite_over_small, composite_rgba, composite_rgba_with_alpha,
                                composite_small_with_alpha)
@@ -161,6 +161,33 @@ def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(image[y0:y0 + height, x0:x0 + width])
 
 
+def person_free_blur(frame: np.ndarray, alpha: np.ndarray, strength: float) -> np.ndarray:
+    """`downscaled_blur` of the background only: the person (alpha) masked out and the blur
+    renormalised, `blur(frame · w) / blur(w)` with w = 1 - alpha (+ a tiny floor, so where the person
+    covers the whole window this is the plain blur), so the person's colours do not bleed into the
+    blurred background as a halo. Frame and alpha are reduced first (INTER_AREA halvings, as
+    `downscaled_blur` does), the weighting and the two blurs run on the small image. Returns uint8
+    (h, w, 3), the size `downscaled_blur` gives."""
+    height, width = frame.shape[:2]
+    factor = blur_factor(strength)
+    small, weight = frame, alpha
+    while factor > 1:
+        h, w = small.shape[:2]
+        size = ((w + 1) // 2, (h + 1) // 2)
+        small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
+        weight = cv2.resize(weight, size, interpolation=cv2.INTER_AREA)
+        factor //= 2
+    sh, sw = small.shape[:2]
+    w = (255.0 - weight.astype(np.float32)) * np.float32(1 / 255) + np.float32(1e-3)
+    num = small.astype(np.float32) * w[..., None]
+    sigma = math.sqrt(max(strength * strength / ((width / sw) * (height / sh)) - 0.25, 0.0)) \
+        if (sw, sh) != (width, height) else strength
+    if sigma >= 0.3:
+        num = cv2.GaussianBlur(num, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+        w = cv2.GaussianBlur(w, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+    return np.ascontiguousarray(np.clip(num / w[..., None] + 0.5, 0, 255).astype(np.uint8))
+
+
 def _to_bgr(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
@@ -209,8 +236,9 @@ class _Blur(_Backdrop):
         small = downscaled_blur(frame, self.strength)
         composite_over_small(frame, mask, small, stage.edge_lo, stage.edge_hi, out, alpha)
 
-    def composite_alpha(self, frame, alpha, out):
-        composite_small_with_alpha(frame, alpha, downscaled_blur(frame, self.strength), out)
+    def composite_alpha(self, stage, frame, alpha, out):
+        small = person_free_blur(frame, alpha, self.strength) if stage.no_bleed else downscaled_blur(frame, self.strength)
+        composite_small_with_alpha(frame, alpha, small, out)
 
 
 class _Image(_Backdrop):
@@ -235,7 +263,7 @@ class _Image(_Backdrop):
         self.open(frame.shape[1], frame.shape[0])
         composite_over_full(frame, mask, self.fitted, stage.edge_lo, stage.edge_hi, out, alpha)
 
-    def composite_alpha(self, frame, alpha, out):
+    def composite_alpha(self, stage, frame, alpha, out):
         self.open(frame.shape[1], frame.shape[0])
         composite_full_with_alpha(frame, alpha, self.fitted, out)
 
@@ -269,7 +297,7 @@ class _Video(_Backdrop):
         bg = self.next_background(frame.shape[1], frame.shape[0])
         composite_over_full(frame, mask, bg, stage.edge_lo, stage.edge_hi, out, alpha)
 
-    def composite_alpha(self, frame, alpha, out):
+    def composite_alpha(self, stage, frame, alpha, out):
         composite_full_with_alpha(frame, alpha, self.next_background(frame.shape[1], frame.shape[0]), out)
 
     def close(self):
@@ -282,7 +310,7 @@ class _Color(_Backdrop):
     def composite(self, stage, frame, mask, out, alpha):
         composite_over_color(frame, mask, self.spec.bgr, stage.edge_lo, stage.edge_hi, out, alpha)
 
-    def composite_alpha(self, frame, alpha, out):
+    def composite_alpha(self, stage, frame, alpha, out):
         composite_color_with_alpha(frame, alpha, self.spec.bgr, out)
 
 
@@ -290,7 +318,7 @@ class _Transparent(_Backdrop):
     def composite(self, stage, frame, mask, out, alpha):
         composite_rgba(frame, mask, stage.edge_lo, stage.edge_hi, out, alpha)
 
-    def composite_alpha(self, frame, alpha, out):
+    def composite_alpha(self, stage, frame, alpha, out):
         composite_rgba_with_alpha(frame, alpha, out)
 
 
@@ -320,6 +348,8 @@ class Background(Stage):
     (smoothstep between; equal values give a hard threshold). keep_alpha: also set `frame.alpha`.
     cycle: the backgrounds `cycle()` steps through after `spec` (default `DEFAULT_CYCLE`; entries
     with a different channel count than `spec`, and repeats, are left out).
+    no_bleed: with a matte stage's alpha, blur the background with the person masked out
+    (`person_free_blur`), so no halo of the person's colours surrounds them.
     """
 
     name = "background"
@@ -333,6 +363,7 @@ class Background(Stage):
         edge_hi: float = DEFAULT_EDGE_HI,
         keep_alpha: bool = False,
         cycle: Sequence[BackgroundSpec | str] | None = None,
+        no_bleed: bool = True,
     ):
         if not (math.isfinite(strength) and strength > 0):
             raise UserError(f"blur strength must be a number > 0 (sigma in pixels), got {strength!r}")
@@ -344,6 +375,7 @@ class Background(Stage):
         self.edge_lo = float(edge_lo)
         self.edge_hi = float(edge_hi)
         self.keep_alpha = keep_alpha
+        self.no_bleed = bool(no_bleed)
         first = parse_background(spec)
         specs = [first]
         for s in (DEFAULT_CYCLE if cycle is None else cycle):
@@ -402,7 +434,7 @@ class Background(Stage):
             if not pixels.flags.c_contiguous:
                 pixels = np.ascontiguousarray(pixels)
             out = self._pool.get((h, w, backdrop.spec.channels))
-            backdrop.composite_alpha(pixels, np.ascontiguousarray(given), out)
+            backdrop.composite_alpha(self, pixels, np.ascontiguousarray(given), out)
             frame.pixels = out
             return frame
         if mask is None:

@@ -135,3 +135,31 @@ def test_matte_output_is_exactly_the_alpha_the_compositor_blends_with(tmp_path, 
             green = np.empty_like(pixels)
             green[:] = (0, 255, 0)
             assert np.array_equal(out, ref.blend_reference(pixels, green, written))
+
+
+def test_no_bleed_blur_keeps_the_persons_colour_out_of_the_background():
+    from pipeline.stages.background import downscaled_blur, person_free_blur
+
+    frame = np.full((72, 128, 3), 40, np.uint8)
+    frame[:, :64] = (0, 0, 250)  # a red 'person' on the left half
+    alpha = np.zeros((72, 128), np.uint8)
+    alpha[:, :64] = 255
+    plain = cv2.resize(downscaled_blur(frame, 12.0), (128, 72), interpolation=cv2.INTER_LINEAR)
+    clean = cv2.resize(person_free_blur(frame, alpha, 12.0), (128, 72), interpolation=cv2.INTER_LINEAR)
+    next_to_person = np.s_[:, 66:74, 2]
+    assert plain[next_to_person].mean() > 100  # the halo
+    assert abs(clean[next_to_person].astype(int) - 40).max() <= 3
+
+
+def test_the_compositor_uses_the_given_alpha_with_no_bleed_blur():
+    pixels, mask, _ = person_frame(0)
+    frame = Frame(pixels, pts_ns=0, seq=0, mask=mask)
+    stage = Matte()
+    stage.open(Caps(W, H, Fraction(30)))
+    alpha = stage.process(frame).alpha.copy()
+    bg = Background("blur")
+    bg.open(Caps(W, H, Fraction(30)))
+    out = bg.process(frame)
+    assert out.alpha is not None and np.array_equal(out.alpha, alpha)
+    person = alpha == 255
+    assert np.array_equal(out.pixels[person], pixels[person])

@@ -347,9 +347,10 @@ class Upscale(Stage):
     def open(self, caps: Caps) -> Caps:
         if caps.channels not in (3, 4):
             raise GraphError(f"the upscale stage takes BGR or BGRA frames, got {caps.channels} channels")
-        self._model(self.tier)
+        requested = self.tier
+        self._model(requested)
         if self.preload:  # every tier now, so that a switch at run time never stalls a frame
-            others = [t for t in self._all_tiers if t not in (self.tier, "bicubic")]
+            others = [t for t in self._all_tiers if t not in (requested, "bicubic")]
             for tier in others:
                 self._model(tier, quiet=True)
             missing = [t for t in others if t in self._failed]

@@ -207,6 +207,7 @@ def test_missing_model_falls_back_to_bicubic_with_a_warning_naming_the_file(tmp_
     warning, others = bus.messages("warning")
     assert str(tmp_path / "xlsr_x2.onnx") in warning.text and "bicubic" in warning.text
     assert "esrt_x2.onnx" in others.text and "xlsr_x2_int8.onnx" in others.text  # preloaded tiers
+    assert "xlsr_x2.onnx" not in others.text  # already named by the first warning
     assert stage.tier == "bicubic" and stage.tiers == ("bicubic",)  # the scheduler will not pick them
     pixels = portrait()
     frame = stage.process(frame_of(pixels))

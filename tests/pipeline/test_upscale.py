@@ -330,6 +330,14 @@ def test_person_only_without_a_person_is_all_bicubic(model_dir):
     assert np.array_equal(frame.pixels, cv2.resize(pixels, (320, 192), interpolation=cv2.INTER_CUBIC))
 
 
+def test_person_only_without_any_mask_runs_the_network_on_the_whole_frame(model_dir):
+    pixels = portrait()
+    stage, _, _ = opened(Upscale(2, "xlsr", model_dir=model_dir, person_only=True))
+    full, _, _ = opened(Upscale(2, "xlsr", model_dir=model_dir))
+    assert np.array_equal(stage.process(frame_of(pixels)).pixels, full.process(frame_of(pixels)).pixels)
+    assert stage.last_box == (0, 0, 160, 96)
+
+
 def test_person_only_keeps_bgra_alpha_bicubic(model_dir):
     pixels = portrait()
     alpha = np.zeros((96, 160), np.uint8)

@@ -272,7 +272,7 @@ def cmd_demo(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)  # the demo's own output folder (default out/)
     width, height = settings.size
     source = SyntheticSource(width, height, settings.fps, frames=args.frames)
-    effects, background = make_effects(settings)
+    effects, background = make_effects(settings, keep_alpha=True)  # the side-by-side shows the alpha used
     grab = GrabSink(seq=args.frames // 2)
     graph = Graph(source, effects, [FileSink(str(out)), grab])
     wall0, cpu0 = time.perf_counter(), time.process_time()

@@ -247,8 +247,12 @@ def motion_strip(frames, kept, path: Path, picks=(4, 8, 12)) -> None:
         row = np.hstack(small)
         cv2.putText(row, f"frame {t}", (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
         rows.append(row)
+    title = np.zeros((22, rows[0].shape[1], 3), np.uint8)
+    pw = rows[0].shape[1] // 4
+    for i, text in enumerate(("input", "raw model (p >= 0.5)", "refined alpha", "refined over green")):
+        cv2.putText(title, text, (i * pw + 6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), np.vstack(rows))
+    cv2.imwrite(str(path), np.vstack([title, *rows]), [cv2.IMWRITE_JPEG_QUALITY, 85])
 
 
 # -- timings -----------------------------------------------------------------------------------------

@@ -30,7 +30,9 @@ the mask and a smoothstep soft edge from `edge_lo` to `edge_hi` (mask probabilit
 
 When a matte stage ran first (`pipeline.stages.matte`), the frame already carries the refined
 full-resolution `frame.alpha`: every mode then blends with exactly that array (the `*_with_alpha`
-kernels) and leaves it on the frame, so `litecam matte` and the compositor share one alpha.
+kernels), so `litecam matte` and the compositor share one alpha. As without a matte stage, the
+frame leaves this stage with `frame.alpha` only when `keep_alpha=True` (sinks such as the overlay
+read a BGR frame's `frame.alpha` as "cut out"); then it is that very array.
 
 Invariant relied on: every frame reaching a compositing mode has `frame.mask` set (a segment stage
 runs earlier in the graph) or `frame.alpha` (a matte stage ran); a frame with neither raises, naming the fix.
@@ -425,17 +427,18 @@ class Background(Stage):
         pixels = frame.pixels
         h, w = pixels.shape[:2]
         mask = frame.mask
+        given = frame.alpha
+        if not self.keep_alpha:  # frames leave this stage with frame.alpha only when asked to
+            frame.alpha = None
         if backdrop.spec.mode == "none" and not self.keep_alpha:
             return frame
-        given = frame.alpha
         if given is not None and given.shape == (h, w):  # a matte stage's refined alpha: blend with it
-            if backdrop.spec.mode == "none":
-                return frame
-            if not pixels.flags.c_contiguous:
-                pixels = np.ascontiguousarray(pixels)
-            out = self._pool.get((h, w, backdrop.spec.channels))
-            backdrop.composite_alpha(self, pixels, np.ascontiguousarray(given), out)
-            frame.pixels = out
+            if backdrop.spec.mode != "none":
+                if not pixels.flags.c_contiguous:
+                    pixels = np.ascontiguousarray(pixels)
+                out = self._pool.get((h, w, backdrop.spec.channels))
+                backdrop.composite_alpha(self, pixels, np.ascontiguousarray(given), out)
+                frame.pixels = out
             return frame
         if mask is None:
             raise RuntimeError(

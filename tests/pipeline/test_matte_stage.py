@@ -123,7 +123,8 @@ class _Keep(Sink):
 @pytest.mark.parametrize("background", ["transparent", "color:#00FF00"])
 def test_matte_output_is_exactly_the_alpha_the_compositor_blends_with(tmp_path, background):
     keep = _Keep()
-    graph = Graph(_Frames(6), [_FakeSegment(), Matte(), Background(background)], [MatteSink(tmp_path, 0.25, 0.75), keep])
+    graph = Graph(_Frames(6), [_FakeSegment(), Matte(), Background(background, keep_alpha=True)],
+                  [MatteSink(tmp_path, 0.25, 0.75), keep])
     graph.run()
     assert len(keep.frames) == 6
     for seq, out in keep.frames:
@@ -157,9 +158,24 @@ def test_the_compositor_uses_the_given_alpha_with_no_bleed_blur():
     stage = Matte()
     stage.open(Caps(W, H, Fraction(30)))
     alpha = stage.process(frame).alpha.copy()
-    bg = Background("blur")
+    bg = Background("blur", keep_alpha=True)
     bg.open(Caps(W, H, Fraction(30)))
     out = bg.process(frame)
     assert out.alpha is not None and np.array_equal(out.alpha, alpha)
     person = alpha == 255
     assert np.array_equal(out.pixels[person], pixels[person])
+
+
+@pytest.mark.parametrize("spec", ["blur", "color:#102030", "chroma", "transparent", "none"])
+def test_every_mode_takes_the_matte_alpha_and_passes_it_on_only_with_keep_alpha(spec):
+    pixels, mask, _ = person_frame(0)
+    matte = Matte()
+    alpha = matte.alpha(pixels, mask, discont=True)
+    for keep in (False, True):
+        bg = Background(spec, keep_alpha=keep)
+        caps = bg.open(Caps(W, H, Fraction(30)))
+        out = bg.process(Frame(pixels.copy(), pts_ns=0, seq=0, mask=mask, alpha=alpha.copy()))
+        assert out.pixels.shape == (H, W, caps.channels)
+        assert (out.alpha is not None) == keep and (not keep or np.array_equal(out.alpha, alpha))
+        if spec == "transparent":
+            assert np.array_equal(out.pixels[:, :, 3], alpha)

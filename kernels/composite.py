@@ -305,10 +305,18 @@ def composite_rgba(frame, mask_lowres, edge_lo, edge_hi, out, alpha_out=None):
 @inline
 def _alpha_run(arow, s, w):
     """(end, class) of the run starting at s: class 0 / 255 for a run of that alpha, SPAN_MIXED for a
-    run of other values (one tight compare per byte)."""
+    run of other values (0 / 255 runs are checked 16 bytes at a time)."""
     a = arow[s]
     e = s + 1
     if a == 0 or a == 255:
+        full = np.int32(a) * 16
+        while e + 16 <= w:  # 16 bytes at a time: a sum without branches (vectorised)
+            t = np.int32(0)
+            for j in range(16):
+                t += np.int32(arow[e + j])
+            if t != full:
+                break
+            e += 16
         while e < w and arow[e] == a:
             e += 1
         return e, np.int64(a)

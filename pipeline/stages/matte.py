@@ -28,7 +28,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from kernels.guided import apply_guided, guided_coefficients
+from kernels.guided import GuidedBuffers, apply_guided, guided_coefficients
 from kernels.mask import alpha_from_mask, edge_lut
 from kernels.temporal import temporal_update
 from pipeline.caps import Caps
@@ -109,6 +109,7 @@ class Matte(Stage):
         self._ema: np.ndarray | None = None
         self._state: np.ndarray | None = None
         self._prev_luma: np.ndarray | None = None
+        self._buffers: GuidedBuffers | None = None
         self.resets = 0
 
     def open(self, caps: Caps) -> Caps:
@@ -157,8 +158,10 @@ class Matte(Stage):
                 p = self._ema
             return alpha_from_mask(p, h, w, self.edge_lo, self.edge_hi, out=out)
         target = self._target(p, luma, discont)
-        coef = guided_coefficients(luma, target, self.radius, self.eps)
-        return apply_guided(pixels, coef, self.edge_lo, self.edge_hi, out=out)
+        if self._buffers is None or self._buffers.shape != (gh, gw):
+            self._buffers = GuidedBuffers(gh, gw)
+        coef = guided_coefficients(luma, target, self.radius, self.eps, self._buffers)
+        return apply_guided(pixels, coef, self.edge_lo, self.edge_hi, out=out, buffers=self._buffers)
 
     def process(self, frame: Frame) -> Frame:
         if frame.mask is None:

@@ -6,14 +6,14 @@ matte `p` on the guide `I` (regulariser `eps`):
 
     a = cov(I, p) / (var(I) + eps),   b = mean(p) − a · mean(I)
 
-(The colour variant, a 3x3 solve per pixel, scored boundary F +0.005 better on the portrait set
-but cost ~3x as much at 320x180: 13 moment planes instead of 4. Luma it is.)
-
 and the coefficients averaged over the windows that cover each pixel. "Fast": the coefficients are
-fitted on a reduced guide (the frame shrunk by `guide_factor`, a power of two) and only *applied*
-at full resolution — the coefficient planes bilinearly upsampled (half-pixel centres, the weights of
-`mask.axis_plan`) and dotted with the full-resolution pixel — so edges follow the full-resolution
-image while the fitting costs 1/factor² of it.
+fitted on a reduced guide (the frame shrunk by a power of two, `pipeline.stages.matte.guide_factor`)
+and only *applied* at full resolution — the coefficient planes bilinearly upsampled (half-pixel
+centres, the weights of `mask.axis_plan`) and combined with the full-resolution pixel's luma — so
+edges follow the full-resolution image while the fitting costs 1/factor² of it.
+
+The colour variant (a 3x3 solve per pixel) scored boundary F ~0.007 better on the portrait set but
+cost ~3x as much at 320x180 (13 moment planes instead of 4): luma it is.
 
 Kernels (Numba, serial, `nogil`; NumPy references in `kernels.reference`, tests in
 `tests/kernels/test_guided.py`):
@@ -27,10 +27,10 @@ Kernels (Numba, serial, `nogil`; NumPy references in `kernels.reference`, tests 
   `lut[round(65535 · clip(q, 0, 1))]` with the soft-edge table of `mask.edge_lut` (smoothstep from
   edge_lo to edge_hi). Fused: per output row the two coefficient rows are interpolated vertically
   (low-resolution width), then per pixel horizontally (the 11-bit weights of `mask.axis_plan`),
-  dotted with the pixel's luma and looked up: no full-resolution float intermediate. Low-resolution cells whose four corners bound `q` entirely
-  at or below the alpha-0 level (or at or above the alpha-255 level) for *any* luma are filled
-  without per-pixel work (conservative bounds with a margin, so the result is unchanged); on a
-  typical frame that is most of it.
+  combined with the pixel's luma and looked up: no full-resolution float intermediate.
+  Low-resolution cells whose four corners bound `q` entirely at or below the alpha-0 level (or at
+  or above the alpha-255 level) for *any* luma are filled without per-pixel work (conservative
+  bounds with a margin, so the result is unchanged); on a typical frame that is most of it.
 
 Arithmetic is float32 (the references are float64): alphas agree within one level, exactly on all
 but a handful of pixels.

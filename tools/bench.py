@@ -45,7 +45,6 @@ from pipeline.graph import Graph  # noqa: E402
 from pipeline.sinks.null import NullSink  # noqa: E402
 from pipeline.sources.synthetic import SyntheticSource  # noqa: E402
 from pipeline.stage import Stage  # noqa: E402
-from pipeline.stages.background import Background  # noqa: E402
 from pipeline.stages.segment import Segment  # noqa: E402
 
 
@@ -70,11 +69,29 @@ def percentile(values, q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if len(values) else float("nan")
 
 
-def run_once(background_stage, args, *, paced: bool) -> dict:
+def effect_chains(args) -> dict:
+    """name -> a function making that chain's stages: litecam as the preset configures it, the
+    same without the matte refinement, and the naive baseline."""
+    import dataclasses
+
+    from pipeline.cli import make_effects
+    from pipeline.presets import load_preset
+
+    settings = dataclasses.replace(load_preset(args.preset), segmenter=args.segmenter,
+                                   background=f"blur:{args.blur:g}")
+    plain = dataclasses.replace(settings, refine=False, temporal=False, no_bleed=False)
+    return {
+        "litecam": lambda: make_effects(settings)[0],
+        "litecam-no-refine": lambda: make_effects(plain)[0],
+        "baseline": lambda: [Segment(args.segmenter), NaiveBlurBackground(args.blur)],
+    }
+
+
+def run_once(stages, args, *, paced: bool) -> dict:
     width, height = args.width, args.height
     frames = args.paced_frames if paced else args.frames
     source = SyntheticSource(width, height, args.fps, frames=frames, live=paced)
-    graph = Graph(source, [Segment(args.segmenter), background_stage], [NullSink()], max_in_flight=2)
+    graph = Graph(source, stages, [NullSink()], max_in_flight=2)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     stats = graph.run()
     wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
@@ -121,7 +138,7 @@ def live_bench(args) -> dict:
         from pipeline.sources.file import FileSource
 
         source = PacedSource(FileSource(args.input, loop=True))
-    stages = [Segment(args.segmenter), Background(f"blur:{args.blur:g}")]
+    stages = effect_chains(args)["litecam"]()
     if args.scale > 1:
         stages.append(Upscale(args.scale, tiers_for(args.scale)[0], threads=args.sr_threads))
     period_ns = round(1e9 / args.fps)
@@ -196,8 +213,9 @@ def resident_mb() -> float:
 
 
 def soak(minutes: float, width: int = 1280, height: int = 720, fps: float = 30, warmup_s: float = 20,
-         sample_s: float = 5, segmenter: str = "landscape", background: str = "blur") -> dict:
-    """A long live run on the paced synthetic camera: memory, threads, latency and rings over time.
+         sample_s: float = 5, preset: str = "video-call-720p") -> dict:
+    """A long live run on the paced synthetic camera through `preset`'s effect chain: memory,
+    threads, latency and rings over time.
 
     Resident memory and thread count are sampled every `sample_s` after `warmup_s`; the report
     gives their growth, the latency p95 of the first and the last minute (or fifth of the run), and
@@ -205,11 +223,13 @@ def soak(minutes: float, width: int = 1280, height: int = 720, fps: float = 30, 
     """
     import threading
 
+    from pipeline.cli import make_effects
+    from pipeline.presets import load_preset
     from pipeline.scheduler import DeadlineScheduler, live_config
 
     total_s = minutes * 60
     source = SyntheticSource(width, height, fps, frames=int(total_s * fps), live=True)
-    stages = [Segment(segmenter), Background(background)]
+    stages = make_effects(load_preset(preset))[0]
     sink = NullSink()
     graph = Graph(source, stages, [sink], max_in_flight=2)
     graph.scheduler = DeadlineScheduler(graph.stages, live_config(fps, 2), graph.bus)
@@ -237,7 +257,7 @@ def soak(minutes: float, width: int = 1280, height: int = 720, fps: float = 30, 
     last = [ms for c, ms in latencies if (c - t0) / 1e9 >= total_s - window_s]
     rings = stats["rings"]
     return {
-        "minutes": minutes, "size": f"{width}x{height}", "fps_target": fps,
+        "minutes": minutes, "size": f"{width}x{height}", "fps_target": fps, "preset": preset,
         "frames_delivered": sink.frames, "dropped_at_head": stats["nodes"][source.name]["dropped"],
         "rss_mb_after_warmup": steady[0]["rss_mb"] if steady else None,
         "rss_mb_end": steady[-1]["rss_mb"] if steady else None,
@@ -291,6 +311,7 @@ def main(argv=None) -> int:
     parser.add_argument("--fps", type=float, default=30)
     parser.add_argument("--frames", type=int, default=300, help="frames per throughput run")
     parser.add_argument("--paced-frames", type=int, default=300, help="frames per paced (live) run")
+    parser.add_argument("--preset", default="video-call-720p", help="the litecam chain's settings")
     parser.add_argument("--segmenter", default="landscape")
     parser.add_argument("--blur", type=float, default=12, help="blur strength (Gaussian sigma, px)")
     parser.add_argument("--no-kernels", action="store_true", help="skip the per-kernel table")
@@ -311,8 +332,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)  # stages run in parallel threads; OpenCV's own pool would only compete
     if args.soak:
-        report = soak(args.soak, args.width, args.height, args.fps, segmenter=args.segmenter,
-                      background=f"blur:{args.blur:g}")
+        report = soak(args.soak, args.width, args.height, args.fps, preset=args.preset)
         print(json.dumps({k: v for k, v in report.items() if k != "samples"}, indent=2))
         if args.json:
             args.json.write_text(json.dumps(report, indent=2))
@@ -336,14 +356,10 @@ def main(argv=None) -> int:
         "config": vars(args) | {"json": str(args.json) if args.json else None},
         "runs": {},
     }
-    pipelines = {
-        "litecam": lambda: Background(f"blur:{args.blur:g}"),
-        "baseline": lambda: NaiveBlurBackground(args.blur),
-    }
-    for name, make_stage in pipelines.items():
+    for name, make_stages in effect_chains(args).items():
         for paced in (False, True):
             key = f"{name}-{'paced' if paced else 'throughput'}"
-            report["runs"][key] = run_once(make_stage(), args, paced=paced)
+            report["runs"][key] = run_once(make_stages(), args, paced=paced)
             r = report["runs"][key]
             print(f"{key:22s} {r['fps']:6.1f} fps  effect {r['cpu_ms_per_frame_effect']:6.2f} CPU-ms/frame  "
                   f"latency p50 {r['latency_ms_p50']:6.1f} p95 {r['latency_ms_p95']:6.1f} ms  "
@@ -356,11 +372,13 @@ def main(argv=None) -> int:
         / base["stages"]["background"]["cpu_ms_per_frame"],
     }
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("\n| run | fps | effect CPU-ms/frame | segment ms | background ms | latency p50 / p95 ms |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("\n| run | fps | effect CPU-ms/frame | segment ms | refine CPU ms | background CPU ms | latency p50 / p95 ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for key, r in report["runs"].items():
+        refine = r["stages"].get("refine", {}).get("cpu_ms_per_frame")
         print(f"| {key} | {r['fps']:.1f} | {r['cpu_ms_per_frame_effect']:.2f} | "
               f"{r['stages']['segment']['wall_ms_per_frame']:.2f} | "
+              f"{'-' if refine is None else f'{refine:.2f}'} | "
               f"{r['stages']['background']['cpu_ms_per_frame']:.2f} | "
               f"{r['latency_ms_p50']:.1f} / {r['latency_ms_p95']:.1f} |")
     ratios = report["ratios_vs_baseline"]

@@ -306,6 +306,8 @@ class _Viewer:
         self.replaced = 0
         """Frames that a newer frame overwrote in the slot before they could be sent."""
         self.acked = 0
+        self.sent_ns: dict[int, int] = {}
+        """Graph-clock time each unacknowledged frame (by seq) was handed to the socket."""
 
 
 def _page_html() -> bytes:
@@ -346,6 +348,7 @@ class OverlaySink(Sink):
         self.encoder = FrameEncoder(jpeg_quality)
         self.encode_ms: collections.deque[float] = collections.deque(maxlen=10_000)
         self._latency_ms: collections.deque[float] = collections.deque(maxlen=10_000)
+        self._round_trip_ms: collections.deque[float] = collections.deque(maxlen=10_000)
         self._viewers: set[_Viewer] = set()
         self._viewer_count = 0
         self.frames_published = 0
@@ -441,6 +444,10 @@ class OverlaySink(Sink):
     def latency_ms(self) -> list[float]:
         """Capture-to-page latencies (graph clock at the ack minus the frame's capture_ns)."""
         return list(self._latency_ms)
+
+    def round_trip_ms(self) -> list[float]:
+        """Send-to-ack times: the network both ways plus the page's decode and draw."""
+        return list(self._round_trip_ms)
 
     # -- server (event-loop thread) -------------------------------------------------------------
     async def _start(self) -> None:
@@ -539,12 +546,17 @@ class OverlaySink(Sink):
                 try:
                     ack = json.loads(msg.data)
                     capture_ns = int(ack.get("capture_ns", 0))
+                    seq = int(ack.get("seq", -1))
                 except (ValueError, TypeError, AttributeError):
                     continue
+                now_ns = self.clock.now_ns()
                 viewer.in_flight = max(0, viewer.in_flight - 1)
                 viewer.acked += 1
                 if capture_ns > 0:
-                    self._latency_ms.append((self.clock.now_ns() - capture_ns) / 1e6)
+                    self._latency_ms.append((now_ns - capture_ns) / 1e6)
+                sent_ns = viewer.sent_ns.pop(seq, None)
+                if sent_ns is not None:
+                    self._round_trip_ms.append((now_ns - sent_ns) / 1e6)
                 viewer.wake.set()
         finally:
             self._viewers.discard(viewer)
@@ -576,6 +588,9 @@ class OverlaySink(Sink):
             message, viewer.latest = viewer.latest, None
             viewer.in_flight += 1
             viewer.last_sent_s = loop.time()
+            if len(viewer.sent_ns) > 4 * WINDOW:  # acks that never came
+                viewer.sent_ns.clear()
+            viewer.sent_ns[struct.unpack_from("<I", message, 4)[0]] = self.clock.now_ns()
             try:
                 await viewer.ws.send_bytes(message)
             except (ConnectionError, RuntimeError):

@@ -136,15 +136,16 @@ def _p(values: list[float], q: float) -> float:
 
 
 def measurements(pipeline: Pipeline, driver, page_fps: float) -> dict:
-    """Page fps; capture-to-page latency (the page's ack, on the graph clock), split into the graph
-    (capture to sink) and the page (arrival to drawn); server encode CPU-ms."""
+    """Page fps; capture-to-page latency (the page's ack, on the graph clock), and its parts: the
+    graph (capture to sink), send to ack (network + page), the page (arrival to drawn); encode CPU-ms."""
     recent = int(3 * FPS)
     latency = pipeline.sink.latency_ms()[-recent:]
     graph = list(pipeline.graph.latency_ms[pipeline.sink.name])[-recent:]
     page = page_state(driver)["pageMs"]
     encode = list(pipeline.sink.encode_ms)[-recent:]
     return {"page fps": page_fps, "latency p50 ms": _p(latency, 0.5), "latency p95 ms": _p(latency, 0.95),
-            "graph p95 ms": _p(graph, 0.95), "page decode+draw p95 ms": _p(page, 0.95),
+            "graph p95 ms": _p(graph, 0.95), "send-to-ack p95 ms": _p(pipeline.sink.round_trip_ms()[-recent:], 0.95),
+            "page decode+draw p95 ms": _p(page, 0.95),
             "encode median CPU-ms": _p(encode, 0.5)}
 
 

@@ -319,6 +319,7 @@ def test_stalled_viewer_never_slows_the_pipeline_or_a_fast_viewer(server):
     assert slow_stats["sent"] <= WINDOW + 2 and slow_stats["acked"] == 0
     assert slow_stats["replaced"] >= frames - WINDOW - 4  # its slot kept only the newest frame
     assert sink.latency_ms() and max(sink.latency_ms()) < 5000
+    assert len(sink.round_trip_ms()) == len(sink.latency_ms())  # every ack matched its send
     fast.stop()
     stalled.close()
 

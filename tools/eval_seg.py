@@ -120,11 +120,23 @@ class Methods:
         """(raw alpha, refined alpha) of one frame; the refinement keeps its temporal state."""
         frame.mask = self.segment.segment(frame.pixels)
         raw = raw_alpha(frame.mask, frame.height, frame.width)
+        model_mask = frame.mask
+        if self.matte is None:
+            return raw, alpha_from_mask(model_mask, frame.height, frame.width,
+                                        self.settings.edge_low, self.settings.edge_high)
         refined = self.matte.process(frame).alpha
+        if refined is None:  # temporal only: the compositor upsamples the smoothed mask
+            refined = alpha_from_mask(frame.mask, frame.height, frame.width,
+                                      self.settings.edge_low, self.settings.edge_high)
+        frame.mask = model_mask
         return raw, refined
 
     def reset(self) -> None:
         self.matte = self.make_matte()
+        if self.matte is not None:
+            from pipeline.caps import Caps
+
+            self.matte.open(Caps(16, 16, 30))
 
     def close(self) -> None:
         self.segment.close()

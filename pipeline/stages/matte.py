@@ -1,9 +1,11 @@
 """Matte refinement: the model's low-resolution mask -> a full-resolution alpha that follows the frame.
 
 Runs between `segment` and `background`. Takes BGR frames carrying `frame.mask` (float32 model
-resolution); gives the same frames with `frame.alpha` set: uint8 (H, W), the alpha the compositor
-blends with **and** the alpha `litecam matte` writes (both read this very array, so they are
-identical by construction).
+resolution). With `refine` it gives the same frames with `frame.alpha` set: uint8 (H, W), the alpha
+the compositor blends with **and** the alpha `litecam matte` writes (both read this very array, so
+they are identical by construction). With `temporal` only (the cheap live setting), it replaces
+`frame.mask` by the smoothed mask (same resolution) and sets no alpha: the compositor and `litecam
+matte` then both upsample that mask with `alpha_from_mask`, bit-identically, as without this stage.
 
 Per frame, at a reduced *guide* resolution (the frame halved with INTER_AREA while its longer side
 stays at least the mask's longer side: 320x180 for a 720p frame and a 256-wide mask):
@@ -13,13 +15,13 @@ stays at least the mask's longer side: 320x180 for a 720p frame and a 256-wide m
    (weight `still_weight` for the new mask), none where it moved by `motion_levels` or more (a 3x3
    max of |Δluma|, so an edge that moves is never left behind) — then hysteresis around 0.5
    (`band`), so edge pixels do not toggle (`kernels.temporal`). Reset on `frame.discont`, on a scene
-   cut (mean |Δluma| over `SCENE_CUT_LEVELS`) and when the size changes;
-   without `temporal` the mask is thresholded at 0.5;
+   cut (mean |Δluma| over `SCENE_CUT_LEVELS`) and when the size changes; without `refine` the EMA
+   runs at the mask's own resolution and the hysteresis is not used (its output feeds only the
+   guided filter); without `temporal` the mask is thresholded at 0.5;
 3. refine (`refine=True`): a fast guided filter (`kernels.guided`) fits `q = a·luma + b` to that
    binary matte in (2·radius+1)² windows on the guide and applies the coefficients at full
    resolution, so the edge snaps to the frame's own edges (hair, shoulders); alpha =
-   smoothstep(edge_lo, edge_hi, q). Without `refine` the alpha is `alpha_from_mask` of the smoothed
-   mask.
+   smoothstep(edge_lo, edge_hi, q).
 
 A frame without `frame.mask` raises, naming the fix (put a segment stage first).
 """
@@ -140,23 +142,36 @@ class Matte(Stage):
         temporal_update(p, diff, self._ema, self._state, self.still_weight, self.motion_levels, self.band, target)
         return target
 
+    def smoothed_mask(self, pixels: np.ndarray, mask: np.ndarray, discont: bool = False) -> np.ndarray:
+        """Without `refine`: the model mask after the motion-adaptive EMA, float32 at the mask's own
+        resolution (motion from the guide's luma resized to it); the mask as it is without
+        `temporal`. Updates the temporal state; `discont` restarts it."""
+        mask = np.clip(np.nan_to_num(np.asarray(mask, np.float32)), 0, 1)
+        if not self.temporal:
+            return mask
+        h, w = pixels.shape[:2]
+        mh, mw = mask.shape
+        guide = shrink(np.ascontiguousarray(pixels[:, :, :3]), guide_factor(w, h, mw, mh))
+        luma = cv2.resize(cv2.cvtColor(guide, cv2.COLOR_BGR2GRAY), (mw, mh), interpolation=cv2.INTER_AREA)
+        self._target(mask, luma, discont)
+        return self._ema.copy()
+
     def alpha(self, pixels: np.ndarray, mask: np.ndarray, discont: bool = False,
               out: np.ndarray | None = None) -> np.ndarray:
-        """The refined uint8 (H, W) alpha of one BGR frame and its model mask (updates the
-        temporal state; `discont` restarts it)."""
+        """The uint8 (H, W) alpha of one BGR frame and its model mask: refined (`refine`), else
+        `alpha_from_mask` of `smoothed_mask` — what the compositor blends with either way. Updates
+        the temporal state; `discont` restarts it."""
         pixels = np.ascontiguousarray(pixels[:, :, :3])
         h, w = pixels.shape[:2]
+        if not self.refine:
+            return alpha_from_mask(self.smoothed_mask(pixels, mask, discont), h, w, self.edge_lo, self.edge_hi,
+                                   out=out)
         mask = np.asarray(mask, np.float32)
         factor = guide_factor(w, h, mask.shape[1], mask.shape[0])
         guide = shrink(pixels, factor)
         gh, gw = guide.shape[:2]
         luma = cv2.cvtColor(guide, cv2.COLOR_BGR2GRAY)
         p = cv2.resize(np.clip(np.nan_to_num(mask), 0, 1), (gw, gh), interpolation=cv2.INTER_LINEAR)
-        if not self.refine:
-            if self.temporal:
-                self._target(p, luma, discont)
-                p = self._ema
-            return alpha_from_mask(p, h, w, self.edge_lo, self.edge_hi, out=out)
         target = self._target(p, luma, discont)
         if self._buffers is None or self._buffers.shape != (gh, gw):
             self._buffers = GuidedBuffers(gh, gw)
@@ -166,6 +181,9 @@ class Matte(Stage):
     def process(self, frame: Frame) -> Frame:
         if frame.mask is None:
             raise RuntimeError("frame has no mask (frame.mask is None): put a segment stage before the matte stage")
+        if not self.refine:  # the smoothed mask replaces the model's; the compositor upsamples it
+            frame.mask = self.smoothed_mask(frame.pixels, frame.mask, frame.discont)
+            return frame
         out = self._pool.get((frame.height, frame.width))
         frame.alpha = self.alpha(frame.pixels, frame.mask, frame.discont, out=out)
         return frame

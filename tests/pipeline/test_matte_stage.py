@@ -120,10 +120,11 @@ class _Keep(Sink):
         self.frames.append((frame.seq, frame.pixels.copy()))
 
 
+@pytest.mark.parametrize("refine", [True, False])
 @pytest.mark.parametrize("background", ["transparent", "color:#00FF00"])
-def test_matte_output_is_exactly_the_alpha_the_compositor_blends_with(tmp_path, background):
+def test_matte_output_is_exactly_the_alpha_the_compositor_blends_with(tmp_path, background, refine):
     keep = _Keep()
-    graph = Graph(_Frames(6), [_FakeSegment(), Matte(), Background(background, keep_alpha=True)],
+    graph = Graph(_Frames(6), [_FakeSegment(), Matte(refine=refine), Background(background, keep_alpha=True)],
                   [MatteSink(tmp_path, 0.25, 0.75), keep])
     graph.run()
     assert len(keep.frames) == 6
@@ -179,3 +180,15 @@ def test_every_mode_takes_the_matte_alpha_and_passes_it_on_only_with_keep_alpha(
         assert (out.alpha is not None) == keep and (not keep or np.array_equal(out.alpha, alpha))
         if spec == "transparent":
             assert np.array_equal(out.pixels[:, :, 3], alpha)
+
+
+def test_temporal_only_smooths_the_model_mask_in_place_and_sets_no_alpha():
+    stage = Matte(refine=False)
+    stage.open(Caps(W, H, Fraction(30)))
+    pixels, mask, _ = person_frame(0, noise_seed=0)
+    stage.process(Frame(pixels, pts_ns=0, seq=0, mask=mask, discont=True))
+    jitter = np.clip(mask + 0.3, 0, 1).astype(np.float32)
+    out = stage.process(Frame(pixels, pts_ns=1, seq=1, mask=jitter))
+    assert out.alpha is None and out.mask.shape == mask.shape and out.mask.dtype == np.float32
+    # a still frame: the new mask enters with weight 0.3
+    np.testing.assert_allclose(out.mask, mask + 0.3 * (jitter - mask), atol=1e-5)

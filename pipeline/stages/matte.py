@@ -16,8 +16,8 @@ stays at least the mask's longer side: 320x180 for a 720p frame and a 256-wide m
    max of |Δluma|, so an edge that moves is never left behind) — then hysteresis around 0.5
    (`band`), so edge pixels do not toggle (`kernels.temporal`). Reset on `frame.discont`, on a scene
    cut (mean |Δluma| over `SCENE_CUT_LEVELS`) and when the size changes; without `refine` the EMA
-   runs at the mask's own resolution and the hysteresis is not used (its output feeds only the
-   guided filter); without `temporal` the mask is thresholded at 0.5;
+   runs at the mask's own resolution and the hysteresis pushes a soft value inside the band to the
+   side of its state (`smoothed_mask`); without `temporal` the mask is thresholded at 0.5;
 3. refine (`refine=True`): a fast guided filter (`kernels.guided`) fits `q = a·luma + b` to that
    binary matte in (2·radius+1)² windows on the guide and applies the coefficients at full
    resolution, so the edge snaps to the frame's own edges (hair, shoulders); alpha =
@@ -46,7 +46,7 @@ DEFAULT_STILL_WEIGHT = 0.3
 """EMA weight of the new mask where the frame is still (1 = no smoothing)."""
 DEFAULT_MOTION_LEVELS = 6.0
 """Luma change (levels, 3x3 max) at and above which a pixel counts as moving (EMA weight 1)."""
-DEFAULT_BAND = 0.1
+DEFAULT_BAND = 0.15
 """Hysteresis half-width around probability 0.5."""
 SCENE_CUT_LEVELS = 40.0
 """Mean |Δluma| of the guide above which the temporal state is reset (a cut, a camera switch)."""
@@ -143,9 +143,9 @@ class Matte(Stage):
         return target
 
     def smoothed_mask(self, pixels: np.ndarray, mask: np.ndarray, discont: bool = False) -> np.ndarray:
-        """Without `refine`: the model mask after the motion-adaptive EMA, float32 at the mask's own
-        resolution (motion from the guide's luma resized to it); the mask as it is without
-        `temporal`. Updates the temporal state; `discont` restarts it."""
+        """Without `refine`: the model mask after the motion-adaptive EMA and the soft hysteresis,
+        float32 at the mask's own resolution (motion from the guide's luma resized to it); the mask
+        as it is without `temporal`. Updates the temporal state; `discont` restarts it."""
         mask = np.clip(np.nan_to_num(np.asarray(mask, np.float32)), 0, 1)
         if not self.temporal:
             return mask
@@ -154,7 +154,10 @@ class Matte(Stage):
         guide = shrink(np.ascontiguousarray(pixels[:, :, :3]), guide_factor(w, h, mw, mh))
         luma = cv2.resize(cv2.cvtColor(guide, cv2.COLOR_BGR2GRAY), (mw, mh), interpolation=cv2.INTER_AREA)
         self._target(mask, luma, discont)
-        return self._ema.copy()
+        # hysteresis on the soft mask: inside the band a pixel is pushed to the side of its state,
+        # so it only changes sides when the state flips (outside the band the EMA is kept as is)
+        return np.where(self._state.astype(bool), np.maximum(self._ema, np.float32(0.5 + self.band)),
+                        np.minimum(self._ema, np.float32(0.5 - self.band))).astype(np.float32)
 
     def alpha(self, pixels: np.ndarray, mask: np.ndarray, discont: bool = False,
               out: np.ndarray | None = None) -> np.ndarray:

@@ -190,5 +190,9 @@ def test_temporal_only_smooths_the_model_mask_in_place_and_sets_no_alpha():
     jitter = np.clip(mask + 0.3, 0, 1).astype(np.float32)
     out = stage.process(Frame(pixels, pts_ns=1, seq=1, mask=jitter))
     assert out.alpha is None and out.mask.shape == mask.shape and out.mask.dtype == np.float32
-    # a still frame: the new mask enters with weight 0.3
-    np.testing.assert_allclose(out.mask, mask + 0.3 * (jitter - mask), atol=1e-5)
+    # a still frame: the new mask enters with weight 0.3, then the band is pushed to the state's side
+    e = mask + 0.3 * (jitter - mask)
+    b = stage.band
+    state = np.where(e >= 0.5 + b, True, np.where(e <= 0.5 - b, False, mask >= 0.5))
+    want = np.where(state, np.maximum(e, 0.5 + b), np.minimum(e, 0.5 - b))
+    np.testing.assert_allclose(out.mask, want, atol=1e-5)

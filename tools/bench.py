@@ -315,6 +315,7 @@ def main(argv=None) -> int:
     parser.add_argument("--segmenter", default="landscape")
     parser.add_argument("--blur", type=float, default=12, help="blur strength (Gaussian sigma, px)")
     parser.add_argument("--no-kernels", action="store_true", help="skip the per-kernel table")
+    parser.add_argument("--overlay", action="store_true", help="also time the overlay sink's per-frame encoding")
     parser.add_argument("--json", type=Path, help="write the report here")
     live = parser.add_argument_group("--live: the deadline scheduler on a paced camera")
     live.add_argument("--live", action="store_true")
@@ -384,6 +385,13 @@ def main(argv=None) -> int:
     ratios = report["ratios_vs_baseline"]
     print(f"\nlitecam / baseline: CPU per frame x{ratios['cpu_ms_per_frame']:.2f}, fps x{ratios['fps']:.2f}, "
           f"background stage CPU x{ratios['background_stage_cpu_ms']:.2f}; peak RSS {report['peak_rss_mb']:.0f} MB")
+    if args.overlay:
+        from pipeline.sinks.overlay import bench_overlay_encode
+
+        report["overlay_encode"] = row = bench_overlay_encode(args.width, args.height)
+        print(f"\noverlay encode {row['width']}x{row['height']}: {row['encode_cpu_ms_median']:.2f} CPU-ms median, "
+              f"p95 {row['encode_cpu_ms_p95']:.2f}, {row['message_kib']:.0f} KiB per frame "
+              f"(opaque BGR frames {row['opaque_encode_cpu_ms_median']:.2f} ms)")
     if not args.no_kernels:
         from kernels.bench import bench_kernels
 

@@ -278,11 +278,11 @@ class Upscale(Stage):
     # -- tiers (the scheduler's interface, see `pipeline.stage.Stage.tiers`) ------------------------
     tier_quality = {"esrt": 1.0, "xlsr": 0.9, "xlsr-int8": 0.88, "bicubic": 0.5}
     """Relative quality (1.0 = best), roughly from the Set14 PSNR gains over bicubic."""
-    tier_cost_hint = {"esrt": 20.0, "xlsr": 1.0, "xlsr-int8": 1.5, "bicubic": 0.01}
+    tier_cost_hint = {"esrt": 30.0, "xlsr": 1.0, "xlsr-int8": 1.4, "bicubic": 0.006}
     """Relative cost per frame, for tiers not yet measured (the scheduler prefers measured costs).
-    From 640×360 ×2 on the 2-core AMD EPYC (AVX2, no VNNI) machine, thread-CPU: xlsr ≈ 320 ms,
-    xlsr-int8 ≈ 580 ms (QDQ int8 is *slower* than fp32 without VNNI), bicubic ≈ 2 ms; ESRT with
-    random weights (441K parameters) several seconds."""
+    From 640×360 ×2 on the 2-core AMD EPYC (AVX2, no VNNI) machine, 1 ORT thread, thread-CPU:
+    xlsr 320–460 ms, xlsr-int8 580–645 ms (QDQ int8 is *slower* than fp32 without VNNI), ESRT
+    (441K parameters) ≈ 11 s, bicubic ≈ 2 ms. Noisy: model training held one of the two cores."""
 
     @property
     def tiers(self) -> tuple[str, ...]:

@@ -17,12 +17,12 @@ Rules (all times integer ns):
   fresh). Never dropped in the middle of the graph.
 - **Downgrade** (sustained overload): when frames keep missing (more than `miss_ratio` of the
   frames done or dropped in the last `window_ns` were late or dropped) or the bottleneck stage is
-  slower than the frame period, for `overload_hold_ns` without a break, one stage goes one tier
-  down: the one that saves the most cost per unit of quality lost (measured cost, not a fixed
-  order).
-- **Upgrade** (sustained slack): when nothing was late or dropped for `slack_hold_ns` and the
-  predicted costs after the upgrade still fit within `slack_margin` of the period and of the
-  budget, one stage goes one tier up: the most quality gained per cost added.
+  slower than the frame period, for `overload_hold_ns` without a break, one stage moves down: to
+  the lower tier that saves the most measured cost per unit of quality lost (not a fixed order;
+  a lower tier that costs more on this machine is skipped).
+- **Upgrade** (sustained slack): when nothing was late or dropped for `slack_hold_ns`, one stage
+  moves up to the higher tier with the most quality gained per cost added among those predicted
+  to fit within `slack_margin` of the period and of the budget.
 - **Hysteresis**: no tier change within `dwell_ns` of the previous one; the slack hold is longer
   than the overload hold, and an upgrade must fit with a margin, so tiers do not flap.
 Every decision is posted on the bus (`tier` messages) and counted.
@@ -215,39 +215,45 @@ class DeadlineScheduler:
             self._upgrade(now_ns)
 
     def _downgrade(self, now_ns: int) -> None:
-        best, best_score = None, -1.0
+        """One step down for the stage whose step saves the most measured cost per unit of quality
+        lost. A stage's step is its nearest lower tier that is cheaper: tiers are ordered by
+        quality, and on some machines a lower one costs more (INT8 without VNNI) and is skipped."""
+        best, best_score = None, 0.0
         for state in self.stages:
             index = state.tiers.index(state.tier)
-            if index + 1 >= len(state.tiers):
+            current_cost = state.cost_ms(state.tier)
+            lower = next((t for t in state.tiers[index + 1:] if state.cost_ms(t) < current_cost), None)
+            if lower is None:
                 continue
-            lower = state.tiers[index + 1]
-            saving = state.cost_ms(state.tier) - state.cost_ms(lower)
             loss = max(state.quality(state.tier) - state.quality(lower), 1e-6)
-            score = saving / loss
+            score = (current_cost - state.cost_ms(lower)) / loss
             if score > best_score:
                 best, best_score = (state, lower), score
         if best is not None:
             self._change(best[0], best[1], now_ns, "overload")
 
     def _upgrade(self, now_ns: int) -> None:
+        """One step up for the stage whose step gains the most quality per cost added. A stage's
+        step is its nearest higher tier predicted to fit within `slack_margin` of the period and
+        of the budget (a nearer one that does not fit, e.g. a slow INT8, is skipped)."""
         cfg = self.config
         period_ms = cfg.period_ns / NS_PER_MS
-        best, best_score = None, -1.0
+
+        def fits(state, tier) -> bool:
+            override = (state.name, tier)
+            return (self._bottleneck_ms(override) <= cfg.slack_margin * period_ms
+                    and self.predicted_latency_ns(override) <= cfg.slack_margin * cfg.latency_budget_ns)
+
+        best, best_score = None, 0.0
         for state in self.stages:
             index = state.tiers.index(state.tier)
-            if index == 0:
-                continue
-            higher = state.tiers[index - 1]
-            override = (state.name, higher)
-            fits = (self._bottleneck_ms(override) <= cfg.slack_margin * period_ms
-                    and self.predicted_latency_ns(override) <= cfg.slack_margin * cfg.latency_budget_ns)
-            if not fits:
+            higher = next((t for t in reversed(state.tiers[:index]) if fits(state, t)), None)
+            if higher is None:
                 continue
             gain = state.quality(higher) - state.quality(state.tier)
             added = max(state.cost_ms(higher) - state.cost_ms(state.tier), 1e-3)
-            score = gain / added
-            if score > best_score:
-                best, best_score = (state, higher), score
+            if gain / added > best_score:
+                best, best_score = (state, higher), gain / added
         if best is not None:
             self._change(best[0], best[1], now_ns, "slack")
         else:

@@ -150,3 +150,14 @@ def test_live_graph_with_scheduler_downgrades_a_too_slow_stage():
     assert stats["nodes"]["counting"]["dropped"] > 0
     assert len(sink.frames) + stats["nodes"]["counting"]["dropped"] == 60
     assert sink.frames[-1].tiers["sleeper"] == "fast"
+
+
+def test_a_lower_tier_that_costs_more_is_skipped():
+    """INT8 slower than fp32 (no VNNI): overload moves xlsr straight to bicubic."""
+    upscale = KnownCostStage("upscale", {"xlsr": 60.0, "xlsr-int8": 90.0, "bicubic": 2.0},
+                             {"xlsr": 0.9, "xlsr-int8": 0.88, "bicubic": 0.5})
+    segment = KnownCostStage("segment", {"landscape": 6.0}, {"landscape": 1.0})
+    scheduler = make_scheduler([segment, upscale])
+    simulate(scheduler, [segment, upscale], seconds=4, period_ns=PERIOD_NS)
+    assert [(c.old, c.new) for c in scheduler.changes][:1] == [("xlsr", "bicubic")]
+    assert upscale.tier == "bicubic"  # and no upgrade: neither xlsr nor int8 fits a 33 ms period

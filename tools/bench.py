@@ -128,7 +128,7 @@ def live_bench(args) -> dict:
     from pipeline.scheduler import DeadlineScheduler, SchedulerConfig
     from pipeline.sources.paced import PacedSource
     from pipeline.stats import StatsSampler
-    from pipeline.stages.upscale import Upscale, tiers_for
+    from pipeline.stages.upscale import Upscale
 
     width, height = parse_size(args.size)
     frames = int(args.seconds * args.fps)
@@ -140,7 +140,7 @@ def live_bench(args) -> dict:
         source = PacedSource(FileSource(args.input, loop=True))
     stages = effect_chains(args)["litecam"]()
     if args.scale > 1:
-        stages.append(Upscale(args.scale, tiers_for(args.scale)[0], threads=args.sr_threads))
+        stages.append(Upscale(args.scale, args.sr_model, threads=args.sr_threads))
     period_ns = round(1e9 / args.fps)
     config = SchedulerConfig(latency_budget_ns=args.budget_frames * period_ns, period_ns=period_ns)
     scheduler = DeadlineScheduler(stages, config)
@@ -323,6 +323,7 @@ def main(argv=None) -> int:
     live.add_argument("--size", default="640x360", help="camera size (before upscaling)")
     live.add_argument("--scale", type=int, default=2, help="upscale factor (1: none)")
     live.add_argument("--sr-threads", type=int, default=1, help="ONNX Runtime threads of the upscaler")
+    live.add_argument("--sr-model", default="xlsr", help="the upscale tier to start on (the scheduler moves it)")
     live.add_argument("--seconds", type=float, default=30)
     live.add_argument("--budget-frames", type=float, default=2, help="latency budget in frame periods")
     live.add_argument("--load-at", type=float, default=10, help="start of the CPU load, s")

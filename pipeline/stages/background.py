@@ -49,7 +49,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import sys
 import threading
 from dataclasses import dataclass
 from typing import Sequence
@@ -65,6 +64,7 @@ from kernels.mask import alpha_from_mask, edge_lut
 from pipeline.caps import Caps
 from pipeline.errors import GraphError, UserError
 from pipeline.frame import Frame
+from pipeline.pool import ArrayPool
 from pipeline.stage import Stage
 
 DEFAULT_STRENGTH = 12.0
@@ -196,25 +196,6 @@ def _to_bgr(image: np.ndarray) -> np.ndarray:
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     return image
-
-
-class _Pool:
-    """Output arrays, reused once no frame (or view of one) references them any more."""
-
-    def __init__(self, max_arrays: int = 8):
-        self._arrays: list[np.ndarray] = []
-        self._max = max_arrays
-
-    def get(self, shape: tuple[int, ...]) -> np.ndarray:
-        for i in range(len(self._arrays)):
-            # references: the list, getrefcount's argument — nothing else holds it
-            if self._arrays[i].shape == shape and sys.getrefcount(self._arrays[i]) <= 2:
-                return self._arrays[i]
-        arr = np.empty(shape, np.uint8)
-        if len(self._arrays) >= self._max:
-            self._arrays.pop(0)
-        self._arrays.append(arr)
-        return arr
 
 
 # -- one class per mode: prepare(size) once, then composite each frame ------------------------------
@@ -388,8 +369,8 @@ class Background(Stage):
         self._index = 0
         self._requested = 0
         self._lock = threading.Lock()
-        self._pool = _Pool()
-        self._alpha_pool = _Pool()
+        self._pool = ArrayPool()
+        self._alpha_pool = ArrayPool()
         self._size: tuple[int, int] | None = None
 
     # -- what is shown ----------------------------------------------------------------------------

@@ -101,9 +101,9 @@ class Matte(Stage):
         self.refine, self.temporal = bool(refine), bool(temporal)
         self.radius, self.eps = radius, float(eps)
         self.still_weight, self.motion_levels, self.band = float(still_weight), float(motion_levels), float(band)
-        from pipeline.stages.background import _Pool
+        from pipeline.pool import ArrayPool
 
-        self._pool = _Pool()
+        self._pool = ArrayPool()
         self.reset()
 
     def reset(self) -> None:

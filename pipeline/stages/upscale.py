@@ -56,7 +56,6 @@ Output pixels go to new arrays from a small pool, reused only once nothing else 
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from pathlib import Path
 
@@ -67,6 +66,7 @@ from kernels.sr import bgr_to_tensor, blend_roi, tensor_to_bgr
 from pipeline.caps import Caps
 from pipeline.errors import GraphError, UserError
 from pipeline.frame import Frame
+from pipeline.pool import ArrayPool
 from pipeline.stage import Stage
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -172,25 +172,6 @@ class _Model:
         return out
 
 
-class _Pool:
-    """Output arrays, reused once no frame (or view of one) references them any more."""
-
-    def __init__(self, max_arrays: int = 8):
-        self._arrays: list[np.ndarray] = []
-        self._max = max_arrays
-
-    def get(self, shape: tuple[int, ...]) -> np.ndarray:
-        for arr in self._arrays:
-            # references: the list, the loop variable, getrefcount's argument
-            if arr.shape == shape and sys.getrefcount(arr) <= 3:
-                return arr
-        arr = np.empty(shape, np.uint8)
-        if len(self._arrays) >= self._max:
-            self._arrays.pop(0)
-        self._arrays.append(arr)
-        return arr
-
-
 def person_box(height: int, width: int, *, alpha: np.ndarray | None = None, mask: np.ndarray | None = None,
                threshold: float = 0.1, margin_px: int = 16, align: int = ALIGN_PX):
     """The person's box in frame pixels, (x0, y0, x1, y1) (end exclusive), or None if no person.
@@ -270,8 +251,8 @@ class Upscale(Stage):
         self._lock = threading.Lock()
         self._models: dict[str, _Model] = {}
         self._failed: dict[str, str] = {}
-        self._pool = _Pool()
-        self._roi_pool = _Pool(max_arrays=2)
+        self._pool = ArrayPool()
+        self._roi_pool = ArrayPool(max_arrays=2)
         self.last_box: tuple[int, int, int, int] | None = None
         """person_only: the box (input pixels) the network ran on for the last frame, or None."""
 

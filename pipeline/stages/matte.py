@@ -36,6 +36,7 @@ from kernels.temporal import temporal_update
 from pipeline.caps import Caps
 from pipeline.errors import GraphError, UserError
 from pipeline.frame import Frame
+from pipeline.pool import ArrayPool
 from pipeline.stage import Stage
 
 DEFAULT_RADIUS = 2
@@ -101,8 +102,6 @@ class Matte(Stage):
         self.refine, self.temporal = bool(refine), bool(temporal)
         self.radius, self.eps = radius, float(eps)
         self.still_weight, self.motion_levels, self.band = float(still_weight), float(motion_levels), float(band)
-        from pipeline.pool import ArrayPool
-
         self._pool = ArrayPool()
         self.reset()
 

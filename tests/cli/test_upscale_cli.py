@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parents[2]
 def fake_models(tmp_path_factory, monkeypatch) -> Path:
     """Throwaway xlsr ×2/×3 models standing in for the shipped ones (see tests/pipeline/test_upscale.py)."""
     folder = tmp_path_factory.getbasetemp() / "cli-models"
-    if not folder.exists():
-        folder.mkdir()
+    if not (folder / "xlsr_x3.onnx").exists():  # the files, not the folder: a skip may leave it empty
+        folder.mkdir(exist_ok=True)
         make_fake_model(folder / "xlsr_x2.onnx", 2)
         make_fake_model(folder / "xlsr_x3.onnx", 3)
     monkeypatch.setattr(upscale_module, "MODEL_DIR", folder)

@@ -209,7 +209,10 @@ def main(argv=None) -> int:
     if args.resume:
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
+        if "optimizer" in ck:
+            opt.load_state_dict(ck["optimizer"])
+        else:  # a checkpoint committed without its Adam moments (to keep the repository small)
+            log(args.out, "checkpoint has no optimizer state: Adam moments start fresh")
         sched = ck["schedule"]
         step = ck["step"]
         trained_s = ck.get("trained_s", 0.0)

@@ -100,25 +100,16 @@ def make_source(spec: str, settings: Settings, *, live: bool, frames: int | None
     return FileSource(spec)
 
 
-def make_matte(settings: Settings):
-    """The matte stage (temporal smoothing + guided refinement) the settings ask for, or None when
-    both are off (then the compositor upsamples the model mask itself)."""
-    if not (settings.refine or settings.temporal):
-        return None
-    from pipeline.stages.matte import Matte
-
-    return Matte(settings.edge_low, settings.edge_high, refine=settings.refine, temporal=settings.temporal)
-
-
 def make_effects(settings: Settings, keep_alpha: bool = False):
     """([segment, matte (when on), background], background)."""
     from pipeline.stages.background import Background
+    from pipeline.stages.matte import matte_for
     from pipeline.stages.segment import Segment
 
     segment = Segment(settings.segmenter)
     background = Background(settings.background, edge_lo=settings.edge_low, edge_hi=settings.edge_high,
                             keep_alpha=keep_alpha, no_bleed=settings.no_bleed)
-    matte = make_matte(settings)
+    matte = matte_for(settings)
     return [segment, *([matte] if matte else []), background], background
 
 
@@ -370,12 +361,13 @@ def cmd_matte(args) -> int:
         print(f"wrote {count} mattes to {out_dir}")
         return 0
     from pipeline.graph import Graph
+    from pipeline.stages.matte import matte_for
     from pipeline.stages.segment import Segment
 
     source = make_source(args.input, settings, live=False, frames=1)
     sink = MatteSink(out_dir, settings.edge_low, settings.edge_high,
                      single_name=source_path.stem + ".png" if source_path.suffix.lower() in IMAGE_SUFFIXES else None)
-    matte = make_matte(settings)
+    matte = matte_for(settings)
     graph = Graph(source, [Segment(settings.segmenter), *([matte] if matte else [])], [sink])
     stats = run_graph(graph, "matte", sink.name)
     print(f"wrote {stats['nodes'][sink.name]['processed']} mattes to {out_dir}")

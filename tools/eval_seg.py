@@ -108,12 +108,12 @@ class Methods:
     """Segmenter + the refinement stage, built the way `litecam matte` builds them."""
 
     def __init__(self, model: str, settings):
-        from pipeline.cli import make_matte
+        from pipeline.stages.matte import matte_for
         from pipeline.stages.segment import Segment
 
         self.segment = Segment(model)
         self.settings = settings
-        self.make_matte = lambda: make_matte(settings)
+        self.make_matte = lambda: matte_for(settings)
         self.matte = self.make_matte()
 
     def both(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:

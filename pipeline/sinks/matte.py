@@ -59,16 +59,15 @@ class MatteSink(Sink):
 
 def write_folder_mattes(in_dir: Path, out_dir: Path, settings) -> int:
     """One PNG per image of `in_dir` (same stem), at each image's own size. Returns the count."""
+    from pipeline.stages.matte import matte_for
     from pipeline.stages.segment import Segment
 
     images = sorted(p for p in in_dir.iterdir() if p.suffix.lower() in MATTE_IMAGE_SUFFIXES)
     if not images:
         raise UserError(f"folder {in_dir} holds no images ({', '.join(sorted(MATTE_IMAGE_SUFFIXES))})")
     prepare_output_dir(out_dir)
-    from pipeline.cli import make_matte
-
     segment = Segment(settings.segmenter)
-    matte = make_matte(settings)
+    matte = matte_for(settings)
     try:
         for path in images:
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)

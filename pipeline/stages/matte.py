@@ -189,3 +189,11 @@ class Matte(Stage):
         out = self._pool.get((frame.height, frame.width))
         frame.alpha = self.alpha(frame.pixels, frame.mask, frame.discont, out=out)
         return frame
+
+
+def matte_for(settings) -> Matte | None:
+    """The matte stage a run's `Settings` ask for (temporal smoothing and/or guided refinement), or
+    None when both are off (then the compositor upsamples the model mask itself)."""
+    if not (settings.refine or settings.temporal):
+        return None
+    return Matte(settings.edge_low, settings.edge_high, refine=settings.refine, temporal=settings.temporal)

@@ -74,7 +74,7 @@ def test_demo_writes_video_side_by_side_and_timing_table(tmp_path, capsys):
 def test_matte_of_video_equals_the_compositors_alpha(tmp_path, tiny_video):
     """The refined alpha of the matte stage, as the compositor gets it (see also
     tests/pipeline/test_matte_stage.py, which compares the two in one graph)."""
-    from pipeline.cli import make_matte
+    from pipeline.stages.matte import matte_for
     from pipeline.presets import load_preset
     from pipeline.stages.segment import Segment
 
@@ -86,7 +86,7 @@ def test_matte_of_video_equals_the_compositors_alpha(tmp_path, tiny_video):
     with av.open(str(tiny_video)) as container:
         first = next(container.decode(video=0)).to_ndarray(format="bgr24")
     segment = Segment(settings.segmenter)
-    expected = make_matte(settings).alpha(first, segment.segment(first), discont=True)
+    expected = matte_for(settings).alpha(first, segment.segment(first), discont=True)
     assert expected.shape == (120, 160)
     written = cv2.imread(str(out_dir / "000000.png"), cv2.IMREAD_UNCHANGED)
     assert written.dtype == np.uint8 and written.ndim == 2

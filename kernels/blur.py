@@ -43,6 +43,26 @@ def small_size(width: int, height: int, factor: int) -> tuple[int, int]:
     return width, height
 
 
+def halve(image: np.ndarray, factor: int) -> np.ndarray:
+    """`image` halved log2(`factor`) times with INTER_AREA (OpenCV's fast 2:1 path); each halving
+    rounds the size up, so the result is `small_size(W, H, factor)`. factor: a power of two."""
+    small = image
+    while factor > 1:
+        h, w = small.shape[:2]
+        small = cv2.resize(small, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+        factor //= 2
+    return small
+
+
+def small_sigma(strength: float, width: int, height: int, small_w: int, small_h: int) -> float:
+    """The Gaussian sigma to use on the reduced image so that, upsampled bilinearly, it looks like
+    sigma `strength` at full resolution: the box (1/12) and tent (1/6) variances the downscale and
+    the upsample add are removed."""
+    if (small_w, small_h) == (width, height):
+        return strength
+    return math.sqrt(max(strength * strength / ((width / small_w) * (height / small_h)) - 0.25, 0.0))
+
+
 def downscaled_blur(
     frame_bgr: np.ndarray,
     strength: float,
@@ -63,18 +83,11 @@ def downscaled_blur(
     f = blur_factor(strength) if factor is None else int(factor)
     if f < 1 or f & (f - 1):
         raise ValueError(f"factor must be a power of two, got {factor}")
-    small = frame_bgr
-    while f > 1:
-        h, w = small.shape[:2]
-        small = cv2.resize(small, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
-        f //= 2
+    small = halve(frame_bgr, f)
     if small is frame_bgr:
         small = frame_bgr.copy()
     sh, sw = small.shape[:2]
-    # remove the box (1/12) and tent (1/6) variances the downscale and the bilinear upsample add
-    sigma_small = math.sqrt(max(strength * strength / ((width / sw) * (height / sh)) - 0.25, 0.0))
-    if (sw, sh) == (width, height):
-        sigma_small = strength
+    sigma_small = small_sigma(strength, width, height, sw, sh)
     dst = small if out is None else out
     if sigma_small >= 0.3:
         cv2.GaussianBlur(small, (0, 0), sigma_small, dst=dst, borderType=cv2.BORDER_REFLECT_101)

@@ -278,12 +278,13 @@ def bench(width: int = 1280, height: int = 720, repeats: int = 30) -> list[dict]
     from kernels.composite import composite_over_small, composite_small_with_alpha
     from kernels.guided import apply_guided, guided_coefficients
     from kernels.temporal import temporal_update
-    from pipeline.stages.matte import Matte, guide_factor, shrink
+    from kernels.blur import halve
+    from pipeline.stages.matte import Matte, guide_factor
 
     frame = _test_image(width, height)
     mask = ref.synthetic_mask(144, 256)
     factor = guide_factor(width, height, 256, 144)
-    guide = shrink(frame, factor)
+    guide = halve(frame, factor)
     gh, gw = guide.shape[:2]
     luma = cv2.cvtColor(guide, cv2.COLOR_BGR2GRAY)
     p = cv2.resize(mask, (gw, gh), interpolation=cv2.INTER_LINEAR)
@@ -305,9 +306,9 @@ def bench(width: int = 1280, height: int = 720, repeats: int = 30) -> list[dict]
         return ref.smoothstep_alpha(np.clip(q, 0, 1).astype(np.float64), 0.25, 0.75)
 
     cases = [
-        ("guide: shrink + luma + mask resize", lambda: (cv2.cvtColor(shrink(frame, factor), cv2.COLOR_BGR2GRAY),
+        ("guide: shrink + luma + mask resize", lambda: (cv2.cvtColor(halve(frame, factor), cv2.COLOR_BGR2GRAY),
                                                        cv2.resize(mask, (gw, gh))),
-         "same (OpenCV)", lambda: (cv2.cvtColor(shrink(frame, factor), cv2.COLOR_BGR2GRAY), cv2.resize(mask, (gw, gh)))),
+         "same (OpenCV)", lambda: (cv2.cvtColor(halve(frame, factor), cv2.COLOR_BGR2GRAY), cv2.resize(mask, (gw, gh)))),
         ("temporal_update", lambda: temporal_update(p, diff, ema, state, 0.3, 6.0, 0.1, out_t),
          "reference.temporal_reference (NumPy)", lambda: ref.temporal_reference(p, diff, ema, state, 0.3, 6.0, 0.1)),
         ("guided_coefficients", lambda: guided_coefficients(luma, target, 2, 1e-4),

@@ -56,7 +56,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from kernels.blur import blur_factor, downscaled_blur
+from kernels.blur import blur_factor, downscaled_blur, halve, small_sigma
 from kernels.composite import (composite_color_with_alpha, composite_full_with_alpha, composite_over_color,
                                composite_over_full, composite_over_small, composite_rgba, composite_rgba_with_alpha,
                                composite_small_with_alpha)
@@ -172,18 +172,11 @@ def person_free_blur(frame: np.ndarray, alpha: np.ndarray, strength: float) -> n
     (h, w, 3), the size `downscaled_blur` gives."""
     height, width = frame.shape[:2]
     factor = blur_factor(strength)
-    small, weight = frame, alpha
-    while factor > 1:
-        h, w = small.shape[:2]
-        size = ((w + 1) // 2, (h + 1) // 2)
-        small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
-        weight = cv2.resize(weight, size, interpolation=cv2.INTER_AREA)
-        factor //= 2
+    small, weight = halve(frame, factor), halve(alpha, factor)
     sh, sw = small.shape[:2]
     w = (255.0 - weight.astype(np.float32)) * np.float32(1 / 255) + np.float32(1e-3)
     num = small.astype(np.float32) * w[..., None]
-    sigma = math.sqrt(max(strength * strength / ((width / sw) * (height / sh)) - 0.25, 0.0)) \
-        if (sw, sh) != (width, height) else strength
+    sigma = small_sigma(strength, width, height, sw, sh)
     if sigma >= 0.3:
         num = cv2.GaussianBlur(num, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
         w = cv2.GaussianBlur(w, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)

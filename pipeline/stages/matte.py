@@ -30,6 +30,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from kernels.blur import halve
 from kernels.guided import GuidedBuffers, apply_guided, guided_coefficients
 from kernels.mask import alpha_from_mask, edge_lut
 from kernels.temporal import temporal_update
@@ -60,16 +61,6 @@ def guide_factor(width: int, height: int, mask_w: int, mask_h: int) -> int:
     while max(width, height) // (2 * factor) >= max(mask_w, mask_h):
         factor *= 2
     return factor
-
-
-def shrink(pixels: np.ndarray, factor: int) -> np.ndarray:
-    """The frame halved log2(factor) times with INTER_AREA (sizes round up, as `kernels.blur` does)."""
-    small = pixels
-    while factor > 1:
-        h, w = small.shape[:2]
-        small = cv2.resize(small, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
-        factor //= 2
-    return small
 
 
 class Matte(Stage):
@@ -150,7 +141,7 @@ class Matte(Stage):
             return mask
         h, w = pixels.shape[:2]
         mh, mw = mask.shape
-        guide = shrink(np.ascontiguousarray(pixels[:, :, :3]), guide_factor(w, h, mw, mh))
+        guide = halve(np.ascontiguousarray(pixels[:, :, :3]), guide_factor(w, h, mw, mh))
         luma = cv2.resize(cv2.cvtColor(guide, cv2.COLOR_BGR2GRAY), (mw, mh), interpolation=cv2.INTER_AREA)
         self._target(mask, luma, discont)
         # hysteresis on the soft mask: inside the band a pixel is pushed to the side of its state,
@@ -170,7 +161,7 @@ class Matte(Stage):
                                    out=out)
         mask = np.asarray(mask, np.float32)
         factor = guide_factor(w, h, mask.shape[1], mask.shape[0])
-        guide = shrink(pixels, factor)
+        guide = halve(pixels, factor)
         gh, gw = guide.shape[:2]
         luma = cv2.cvtColor(guide, cv2.COLOR_BGR2GRAY)
         p = cv2.resize(np.clip(np.nan_to_num(mask), 0, 1), (gw, gh), interpolation=cv2.INTER_LINEAR)

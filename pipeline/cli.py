@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+from pipeline.chain import make_effects, make_upscale, offline_stages
 from pipeline.errors import StageError, UserError
 from pipeline.options import parse_fps, parse_size
 from pipeline.presets import Settings, load_preset
@@ -98,28 +99,6 @@ def make_source(spec: str, settings: Settings, *, live: bool, frames: int | None
     from pipeline.sources.file import FileSource
 
     return FileSource(spec)
-
-
-def make_effects(settings: Settings, keep_alpha: bool = False):
-    """([segment, matte (when on), background], background)."""
-    from pipeline.stages.background import Background
-    from pipeline.stages.matte import matte_for
-    from pipeline.stages.segment import Segment
-
-    segment = Segment(settings.segmenter)
-    background = Background(settings.background, edge_lo=settings.edge_low, edge_hi=settings.edge_high,
-                            keep_alpha=keep_alpha, no_bleed=settings.no_bleed)
-    matte = matte_for(settings)
-    return [segment, *([matte] if matte else []), background], background
-
-
-def make_upscale(settings: Settings, *, strict: bool) -> list:
-    """[] for scale 1, else [Upscale] (strict: a missing model is an error, not bicubic)."""
-    if settings.scale == 1:
-        return []
-    from pipeline.stages.upscale import Upscale
-
-    return [Upscale(settings.scale, settings.sr_model, strict=strict)]
 
 
 def print_messages(graph) -> None:
@@ -327,8 +306,7 @@ def cmd_transcode(args) -> int:
         raise UserError(f"transcode takes a video file or URL, not {args.input!r}; "
                         "for a still image use 'litecam matte', for the built-in clip 'litecam demo'")
     source = make_source(args.input, settings, live=False)
-    effects, background = make_effects(settings)
-    graph = Graph(source, [*effects, *make_upscale(settings, strict=True)], [FileSink(args.output)])
+    graph = Graph(source, offline_stages(settings), [FileSink(args.output)])
     budget_fps = graph.caps[0].fps if args.realtime else args.max_fps
     if budget_fps:  # offline never drops: the scheduler only picks the best tiers that keep this rate
         from pipeline.scheduler import DeadlineScheduler, offline_config

@@ -74,7 +74,7 @@ def effect_chains(args) -> dict:
     same without the matte refinement, and the naive baseline."""
     import dataclasses
 
-    from pipeline.cli import make_effects
+    from pipeline.chain import make_effects
     from pipeline.presets import load_preset
 
     settings = dataclasses.replace(load_preset(args.preset), segmenter=args.segmenter,
@@ -223,7 +223,7 @@ def soak(minutes: float, width: int = 1280, height: int = 720, fps: float = 30, 
     """
     import threading
 
-    from pipeline.cli import make_effects
+    from pipeline.chain import make_effects
     from pipeline.presets import load_preset
     from pipeline.scheduler import DeadlineScheduler, live_config
 

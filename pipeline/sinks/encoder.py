@@ -83,6 +83,73 @@ def partial_path(path: str) -> str:
     return os.path.join(folder, f".{stem}.partial{ext}")
 
 
+class AudioTrack:
+    """The output's audio: packets of the input stream `template` remuxed unchanged (same codec,
+    timestamps and time base), or — when `container` cannot hold that codec (e.g. AAC into WebM) —
+    decoded and re-encoded (Opus for WebM, AAC otherwise) keeping their timestamps. Used by
+    `FileSink` and by the chunk joiner of `litecam batch`, so both write the same audio."""
+
+    def __init__(self, container, template):
+        self._container = container
+        in_ctx = template.codec_context
+        codec_id_name = getattr(in_ctx.codec, "canonical_name", in_ctx.name)  # "mp3", not "mp3float"
+        self._decoder = None
+        if codec_id_name in container.supported_codecs:
+            self.stream = container.add_stream_from_template(template)
+            return
+        target = "libopus" if container.format.name == "webm" else "aac"
+        decoder = av.CodecContext.create(in_ctx.name, "r")
+        decoder.sample_rate = in_ctx.sample_rate
+        decoder.layout = in_ctx.layout
+        if in_ctx.extradata:
+            decoder.extradata = in_ctx.extradata
+        rate = in_ctx.sample_rate
+        if target == "libopus" and rate not in (8000, 12000, 16000, 24000, 48000):
+            rate = 48000
+        stream = container.add_stream(target, rate=rate)
+        stream.layout = in_ctx.layout if in_ctx.layout.nb_channels <= 2 else "stereo"
+        self.stream = stream
+        self._decoder = decoder
+        self._in_time_base = Fraction(template.time_base)
+
+    def write(self, packet) -> bool:
+        """Remux (or decode for re-encoding) one input packet; False when it has neither pts nor
+        dts and cannot be placed (the caller counts and reports it)."""
+        pts = packet.pts if packet.pts is not None else packet.dts
+        if pts is None:
+            return False
+        if self._decoder is not None:
+            for af in self._decoder.decode(packet):
+                self._encode(af)
+            return True
+        copy = av.Packet(bytes(packet))  # a copy: several sinks may share the input packet
+        copy.pts = pts
+        copy.dts = packet.dts if packet.dts is not None else pts
+        copy.time_base = packet.time_base
+        if packet.duration:
+            copy.duration = packet.duration
+        copy.is_keyframe = packet.is_keyframe
+        copy.stream = self.stream
+        self._container.mux(copy)
+        return True
+
+    def finish(self) -> None:
+        """Flush the re-encoder (nothing to do when remuxing)."""
+        if self._decoder is not None:
+            for af in self._decoder.decode(None):
+                self._encode(af)
+            self._encode(None)
+
+    def _encode(self, af) -> None:
+        if af is not None and af.pts is not None:
+            # keep the input's timing: express the frame's pts in samples of the output rate
+            out_tb = Fraction(1, self.stream.codec_context.sample_rate)
+            af.pts = round(af.pts * Fraction(af.time_base or self._in_time_base) / out_tb)
+            af.time_base = out_tb
+        for out in self.stream.encode(af):
+            self._container.mux(out)
+
+
 class FileSink(Sink):
     """Encode every frame to `path` (see the module docstring for codecs, timestamps and audio).
 
@@ -90,6 +157,8 @@ class FileSink(Sink):
     e.g. `prores_ks` for an opaque ProRes 422 HQ .mov); `crf` is the constant-rate quality (libx264
     default 20, VP9 default 32; ignored by ProRes); `preset` is libx264's speed preset;
     `audio=False` drops the audio track; `name` makes several file sinks in one graph distinct.
+    `write_from_pts`: frames whose `media_pts` is below it are taken but not written (the warm-up
+    frames that prime a `litecam batch` chunk's temporal matte state); counted in `frames_skipped`.
     """
 
     name = "file"
@@ -105,8 +174,11 @@ class FileSink(Sink):
         preset: str = "veryfast",
         audio: bool = True,
         name: str = "file",
+        write_from_pts: int | None = None,
     ):
         self.path = os.fspath(path)
+        self.write_from_pts = write_from_pts
+        self.frames_skipped = 0
         self.codec = codec
         self.crf = crf
         self.preset = preset
@@ -219,31 +291,9 @@ class FileSink(Sink):
         self._vstream = stream
 
     def _add_audio(self, caps: Caps) -> None:
-        self._astream = None
-        self._adecoder = None
-        if not (self.audio and caps.has_audio and caps.audio_stream is not None):
-            return
-        template = caps.audio_stream
-        in_ctx = template.codec_context
-        codec_id_name = getattr(in_ctx.codec, "canonical_name", in_ctx.name)  # "mp3", not "mp3float"
-        if codec_id_name in self._container.supported_codecs:
-            self._astream = self._container.add_stream_from_template(template)
-            return
-        # The container cannot hold this codec: decode and re-encode.
-        target = "libopus" if self._container.format.name == "webm" else "aac"
-        decoder = av.CodecContext.create(in_ctx.name, "r")
-        decoder.sample_rate = in_ctx.sample_rate
-        decoder.layout = in_ctx.layout
-        if in_ctx.extradata:
-            decoder.extradata = in_ctx.extradata
-        rate = in_ctx.sample_rate
-        if target == "libopus" and rate not in (8000, 12000, 16000, 24000, 48000):
-            rate = 48000
-        stream = self._container.add_stream(target, rate=rate)
-        stream.layout = in_ctx.layout if in_ctx.layout.nb_channels <= 2 else "stereo"
-        self._astream = stream
-        self._adecoder = decoder
-        self._audio_in_tb = Fraction(template.time_base)
+        self._audio_track = None
+        if self.audio and caps.has_audio and caps.audio_stream is not None:
+            self._audio_track = AudioTrack(self._container, caps.audio_stream)
 
     # -- writing ------------------------------------------------------------------------------
     def _start(self, frame: Frame) -> None:
@@ -274,6 +324,9 @@ class FileSink(Sink):
         return pts
 
     def process(self, frame: Frame) -> None:
+        if self.write_from_pts is not None and frame.media_pts is not None and frame.media_pts < self.write_from_pts:
+            self.frames_skipped += 1
+            return
         if self._time_base is None:
             self._start(frame)
         try:
@@ -292,38 +345,14 @@ class FileSink(Sink):
             ) from None
 
     def _write_audio(self, packet, seq: int) -> None:
-        if self._astream is None:
+        if self._audio_track is None:
             return
-        pts = packet.pts if packet.pts is not None else packet.dts
-        if pts is None:
+        if not self._audio_track.write(packet):
             if self.audio_skipped == 0:
                 self.post("warning", f"{self.path}: audio packet without timestamp near frame {seq} skipped")
             self.audio_skipped += 1
             return
-        if self._adecoder is not None:
-            self.audio_packets += 1
-            for af in self._adecoder.decode(packet):
-                self._encode_audio(af)
-            return
-        copy = av.Packet(bytes(packet))
-        copy.pts = pts
-        copy.dts = packet.dts if packet.dts is not None else pts
-        copy.time_base = packet.time_base
-        if packet.duration:
-            copy.duration = packet.duration
-        copy.is_keyframe = packet.is_keyframe
-        copy.stream = self._astream
-        self._container.mux(copy)
         self.audio_packets += 1
-
-    def _encode_audio(self, af) -> None:
-        if af is not None and af.pts is not None:
-            # keep the input's timing: express the frame's pts in samples of the output rate
-            out_tb = Fraction(1, self._astream.codec_context.sample_rate)
-            af.pts = round(af.pts * Fraction(af.time_base or self._audio_in_tb) / out_tb)
-            af.time_base = out_tb
-        for out in self._astream.encode(af):
-            self._container.mux(out)
 
     # -- closing ------------------------------------------------------------------------------
     def close(self, reason: str = "eos") -> None:  # type: ignore[override]
@@ -339,10 +368,8 @@ class FileSink(Sink):
         try:
             for packet in self._vstream.encode(None):
                 self._container.mux(packet)
-            if self._adecoder is not None:
-                for af in self._adecoder.decode(None):
-                    self._encode_audio(af)
-                self._encode_audio(None)
+            if self._audio_track is not None:
+                self._audio_track.finish()
             container, self._container = self._container, None
             container.close()
             os.replace(self._partial, self.path)

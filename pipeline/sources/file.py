@@ -37,6 +37,13 @@ and goes on; the first frame of each new pass has `discont=True`, and `media_pts
 increasing (each pass is shifted to start where the previous one ended: its last pts plus that
 frame's duration). Audio packet timestamps are shifted by the same amount. `Caps.frame_count` is
 None when looping.
+
+A **range** (`start_pts` / `end_pts` / `seek_pts`, in the video stream's time base; used by `litecam
+batch --split` to process one chunk): the source seeks to the keyframe at `seek_pts`, decodes from
+there, emits only the frames with `start_pts <= pts < end_pts` and stops at the first frame at or
+past `end_pts` (decoders return frames in presentation order, so none in the range is missed).
+A ranged source carries no audio (the whole file's audio is remuxed once, when the chunks are
+joined) and does not loop; its `Caps.frame_count` is None.
 """
 from __future__ import annotations
 
@@ -100,8 +107,16 @@ class FileSource(Source):
         timeout_s: float = 10.0,
         clock=SYSTEM_CLOCK,
         audio: bool = True,
+        start_pts: int | None = None,
+        end_pts: int | None = None,
+        seek_pts: int | None = None,
     ):
+        ranged = start_pts is not None or end_pts is not None or seek_pts is not None
+        if ranged and (audio or loop):
+            raise ValueError("a ranged FileSource carries no audio and does not loop (audio=False, loop=False)")
         self.path = os.fspath(path_or_url)
+        self.start_pts, self.end_pts, self.seek_pts = start_pts, end_pts, seek_pts
+        self._ranged = ranged
         self.loop = loop
         self.timeout_s = timeout_s
         self.clock = clock
@@ -166,7 +181,7 @@ class FileSource(Source):
         if self._first is None:
             raise UserError(f"{self.path} contains no decodable video frames; {_WHAT_WORKS}")
         h, w = self._first.pixels.shape[:2]
-        frames = None if self.loop else (video.frames or None)
+        frames = None if (self.loop or self._ranged) else (video.frames or None)
         return Caps(
             w,
             h,
@@ -225,6 +240,8 @@ class FileSource(Source):
         decoded = 0
         packets = 0
         try:
+            if self.seek_pts is not None:
+                self._container.seek(self.seek_pts, stream=self._video, backward=True, any_frame=False)
             for packet in self._container.demux(*streams):
                 if packet.stream_index == audio_index:
                     if packet.size:
@@ -249,7 +266,7 @@ class FileSource(Source):
             held[1].extend(pending)
             yield held
         declared = self._video.frames
-        if declared and packets < declared:
+        if declared and packets < declared and not self._ranged:
             # The index promised more frames than the file holds (e.g. an MP4 with its index at
             # the front, cut short): say so instead of ending early in silence.
             raise UserError(
@@ -289,6 +306,10 @@ class FileSource(Source):
                     else:
                         start = self._video.start_time
                         pts = start if start is not None else 0
+                if self.start_pts is not None and pts < self.start_pts:
+                    continue
+                if self.end_pts is not None and pts >= self.end_pts:
+                    return
                 if first_in_pass and next_start is not None:
                     offset = next_start - pts
                     if self._audio is not None:

@@ -1,6 +1,6 @@
 """The `litecam` command line (also `python -m pipeline`).
 
-Commands: demo, run, transcode, matte, upscale, devices. User errors print one line and exit with 2;
+Commands: demo, run, transcode, batch, matte, upscale, devices. User errors print one line and exit with 2;
 a stage failure prints one line naming the stage and frame and exits with 1 (`--debug` shows the
 traceback); Ctrl-C finishes the frames already captured, finalises outputs and exits with 130.
 """
@@ -326,6 +326,16 @@ def cmd_transcode(args) -> int:
     return 0
 
 
+def cmd_batch(args) -> int:
+    from pipeline.batch.runner import BatchOptions, run_batch
+
+    settings = settings_from(args, default_preset="transcode")
+    options = BatchOptions(out_dir=args.out_dir, fmt=args.format, split=args.split,
+                           chunk_seconds=args.chunk_seconds, warmup_frames=args.warmup_frames,
+                           cluster=args.cluster, workers=args.workers, retries=args.retries)
+    return run_batch(args.inputs, settings, options)
+
+
 def cmd_matte(args) -> int:
     from pipeline.sinks.matte import MatteSink, write_folder_mattes
 
@@ -449,6 +459,28 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_options(transcode)
     add_upscale_options(transcode)
 
+    batch = commands.add_parser("batch", help="offline, many files (or long files in chunks) on a process "
+                                "pool or a Ray cluster; resumable")
+    batch.add_argument("inputs", nargs="+", metavar="INPUT", help="video files and/or folders of videos")
+    batch.add_argument("--out-dir", required=True, metavar="DIR",
+                       help="outputs (same names, --format extension) and the manifest litecam-batch.json")
+    batch.add_argument("--format", default="mp4", choices=["mp4", "mkv", "webm", "mov"],
+                       help="output container (default: %(default)s; webm/mov keep alpha for --background transparent)")
+    batch.add_argument("--cluster", default="auto", metavar="WHERE",
+                       help="auto (Ray if a cluster is running, else local) | local | ray | ray://HOST:PORT "
+                            "(default: %(default)s)")
+    batch.add_argument("--workers", type=int, metavar="N", help="local pool size (default: one per CPU core)")
+    batch.add_argument("--split", action="store_true",
+                       help="cut long files at keyframes into chunks processed in parallel, joined without re-encoding")
+    batch.add_argument("--chunk-seconds", type=float, default=30.0, metavar="S",
+                       help="--split: chunk length, up to the next keyframe (default: %(default)s)")
+    batch.add_argument("--warmup-frames", type=int, default=50, metavar="N",
+                       help="--split: frames before a chunk that prime the matte, not written (default: %(default)s)")
+    batch.add_argument("--retries", type=int, default=1, metavar="N",
+                       help="run a task again this many times when its worker dies (default: %(default)s)")
+    add_common_options(batch)
+    add_upscale_options(batch)
+
     matte = commands.add_parser("matte", help="write the person mask as 8-bit PNGs")
     matte.add_argument("input", help="a video, an image, or a folder of images")
     matte.add_argument("output", help="folder for the PNGs")
@@ -470,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"demo": cmd_demo, "run": cmd_run, "transcode": cmd_transcode, "matte": cmd_matte,
+COMMANDS = {"demo": cmd_demo, "run": cmd_run, "transcode": cmd_transcode, "batch": cmd_batch, "matte": cmd_matte,
             "upscale": cmd_upscale, "devices": cmd_devices}
 
 

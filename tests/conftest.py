@@ -21,12 +21,15 @@ def shared_data(*parts: str) -> Path:
 
 
 def write_test_video(path: Path, frames: int = 20, size=(160, 120), fps: int = 25, audio: bool = True,
-                     portrait: bool = True) -> Path:
-    """An H.264 MP4 (+ AAC sine) of the synthetic portrait, or of a moving gradient."""
+                     portrait: bool = True, keyint: int | None = None) -> Path:
+    """An H.264 MP4 (+ AAC sine) of the synthetic portrait, or of a moving gradient; `keyint`: a
+    keyframe exactly every `keyint` frames (x264's B-frames kept), else x264's own choice."""
     width, height = size
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        if keyint:
+            video.codec_context.options = {"x264-params": f"keyint={keyint}:min-keyint={keyint}:scenecut=0"}
         if audio:
             sound = container.add_stream("aac", rate=48000)
             sound.layout = "mono"

@@ -195,6 +195,8 @@ class _Batch:
         if key is None:
             return
         if kind == "start":
+            if self.files[key].failed:  # another chunk of a failed file: it stays failed
+                return
             self.manifest.update(key, status="running", worker=message[2])
             self._save()
         elif kind == "frames":

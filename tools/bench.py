@@ -24,6 +24,13 @@ count, latency p95 of the first and last minute, and ring fill against capacity.
 
     .venv/bin/python tools/bench.py --live --size 640x360 --scale 2 --seconds 40 \
         --load-at 15 --load-seconds 10 --json out/live.json --plot out/live.png
+
+`--batch [VIDEO ...]` measures `litecam batch` (transcode preset, --split) on the videos (default:
+every clip in ../shared/data/video) with 1 and 2 pool workers, and optionally on a local Ray
+cluster, against the baseline of the same files transcoded one after another in this process:
+frames per second of wall time, and the ratios.
+
+    .venv/bin/python tools/bench.py --batch --batch-ray --json out/batch.json
 """
 from __future__ import annotations
 
@@ -273,6 +280,64 @@ def soak(minutes: float, width: int = 1280, height: int = 720, fps: float = 30, 
     }
 
 
+def batch_bench(videos: list[Path], workers: list[int], with_ray: bool, chunk_seconds: float) -> dict:
+    """Wall-clock fps of `litecam batch` per worker count (and on Ray), and of sequential in-process
+    transcodes of the same files (the baseline), each into a fresh temporary folder."""
+    import io
+    import tempfile
+
+    import av
+
+    from pipeline.batch.runner import BatchOptions, run_batch
+    from pipeline.cli import main as litecam
+    from pipeline.presets import load_preset
+
+    frames = 0
+    for video in videos:
+        with av.open(str(video)) as container:
+            frames += sum(1 for p in container.demux(container.streams.video[0]) if p.size)
+    settings = load_preset("transcode")
+    runs = {}
+
+    def timed(name: str, job) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            t0 = time.perf_counter()
+            status = job(Path(folder))
+            wall = time.perf_counter() - t0
+        if status != 0:
+            raise SystemExit(f"bench: {name} exited with {status}")
+        runs[name] = {"wall_s": round(wall, 2), "fps": round(frames / wall, 2)}
+        print(f"{name:28s} {wall:7.1f} s  {frames / wall:6.1f} fps", flush=True)
+
+    def sequential(folder: Path) -> int:
+        for video in videos:
+            status = litecam(["transcode", str(video), str(folder / f"{video.stem}.mp4")])
+            if status:
+                return status
+        return 0
+
+    def batch(cluster: str, n: int | None):
+        def job(folder: Path) -> int:
+            options = BatchOptions(str(folder), split=True, chunk_seconds=chunk_seconds, cluster=cluster, workers=n)
+            return run_batch([str(v) for v in videos], settings, options, out=io.StringIO(), err=io.StringIO())
+        return job
+
+    timed("transcode, one after another", sequential)
+    for n in workers:
+        timed(f"batch, local pool x{n}", batch("local", n))
+    if with_ray:
+        import ray
+
+        ray.init(num_cpus=max(workers), include_dashboard=False, log_to_driver=False, configure_logging=False)
+        try:
+            timed(f"batch, Ray {max(workers)} CPUs", batch("ray", None))
+        finally:
+            ray.shutdown()
+    base = runs["transcode, one after another"]["fps"]
+    return {"videos": [str(v) for v in videos], "frames": frames, "chunk_seconds": chunk_seconds,
+            "runs": runs, "fps_ratio_vs_sequential": {k: round(r["fps"] / base, 3) for k, r in runs.items()}}
+
+
 def plot_live(report: dict, path: Path) -> None:
     import matplotlib
 
@@ -329,10 +394,26 @@ def main(argv=None) -> int:
     live.add_argument("--load-at", type=float, default=10, help="start of the CPU load, s")
     live.add_argument("--load-seconds", type=float, default=0, help="length of the CPU load, s (0: none)")
     live.add_argument("--plot", type=Path, help="PNG of fps, latency and tiers over time")
+    batch = parser.add_argument_group("--batch: litecam batch throughput, 1 vs 2 workers")
+    batch.add_argument("--batch", nargs="*", type=Path, metavar="VIDEO",
+                       help="videos to batch (default: every clip in ../shared/data/video)")
+    batch.add_argument("--batch-workers", default="1,2", help="pool sizes to compare (default: %(default)s)")
+    batch.add_argument("--batch-ray", action="store_true", help="also run on a local Ray cluster")
+    batch.add_argument("--chunk-seconds", type=float, default=20.0, help="--split chunk length (default: %(default)s)")
     parser.add_argument("--soak", type=float, metavar="MINUTES",
                         help="a long live run (720p synthetic camera, blur): memory, threads, latency drift")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)  # stages run in parallel threads; OpenCV's own pool would only compete
+    if args.batch is not None:
+        videos = args.batch or sorted((Path(__file__).resolve().parents[2] / "shared" / "data" / "video").iterdir())
+        report = batch_bench(videos, [int(n) for n in args.batch_workers.split(",")], args.batch_ray,
+                             args.chunk_seconds)
+        report["machine"] = {"cpus": __import__("os").cpu_count(), "python": platform.python_version()}
+        print(json.dumps(report["fps_ratio_vs_sequential"], indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2))
+            print(f"wrote {args.json}")
+        return 0
     if args.soak:
         report = soak(args.soak, args.width, args.height, args.fps, preset=args.preset)
         print(json.dumps({k: v for k, v in report.items() if k != "samples"}, indent=2))

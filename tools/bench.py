@@ -25,6 +25,13 @@ count, latency p95 of the first and last minute, and ring fill against capacity.
     .venv/bin/python tools/bench.py --live --size 640x360 --scale 2 --seconds 40 \
         --load-at 15 --load-seconds 10 --json out/live.json --plot out/live.png
 
+`--overlay-page` runs a preset's live chain (default `stream-overlay`, 1280×720 at 30 fps, synthetic
+camera) into the overlay sink with a real headless Chromium showing the page, and reports the
+frame rate the page draws, capture-to-page latency (the page's acknowledgement, on the graph clock)
+and its parts, and the sink's encoding CPU-ms per frame.
+
+    .venv/bin/python tools/bench.py --overlay-page --seconds 10 --json out/overlay-page.json
+
 `--batch [VIDEO ...]` measures `litecam batch` (transcode preset, --split) on the videos (default:
 every clip in ../shared/data/video) with 1 and 2 pool workers, and optionally on a local Ray
 cluster, against the baseline of the same files transcoded one after another in this process:
@@ -280,6 +287,58 @@ def soak(minutes: float, width: int = 1280, height: int = 720, fps: float = 30, 
     }
 
 
+def overlay_page_bench(preset: str, width: int, height: int, fps: float, seconds: float) -> dict:
+    """The overlay page in headless Chromium fed by `preset`'s chain, measured over `seconds` of
+    steady state (after 10 frames drawn and 3 s of settling)."""
+    import dataclasses
+    import threading
+
+    from browser import headless_chromium, missing, page_state
+
+    from pipeline.chain import make_effects
+    from pipeline.graph import Graph
+    from pipeline.presets import load_preset
+    from pipeline.sinks.overlay import OverlaySink
+    from pipeline.sources.synthetic import SyntheticSource
+
+    if missing():
+        raise SystemExit(f"bench --overlay-page: {missing()}")
+    settings = dataclasses.replace(load_preset(preset), size=(width, height))
+    sink = OverlaySink("127.0.0.1", 0)
+    graph = Graph(SyntheticSource(width, height, fps, frames=None, live=True), make_effects(settings)[0], [sink],
+                  max_in_flight=settings.max_in_flight)
+    runner = threading.Thread(target=graph.run, daemon=True)
+    runner.start()
+    try:
+        with headless_chromium(width, height) as driver:
+            driver.get(sink.url)
+            deadline = time.monotonic() + 60
+            while page_state(driver).get("drawn", 0) < 10:
+                if time.monotonic() > deadline:
+                    raise SystemExit("bench --overlay-page: the page drew nothing in 60 s")
+                time.sleep(0.1)
+            time.sleep(3.0)
+            f0, t0, cpu0 = page_state(driver)["frames"], time.monotonic(), time.process_time()
+            time.sleep(seconds)
+            f1, t1 = page_state(driver)["frames"], time.monotonic()
+            recent = int(seconds * fps)
+            page_ms = page_state(driver)["pageMs"]
+    finally:
+        graph.stop()
+        runner.join(30)
+    latency = sink.latency_ms()[-recent:]
+    return {
+        "preset": preset, "width": width, "height": height, "fps_target": fps, "seconds": seconds,
+        "page_fps": round((f1 - f0) / (t1 - t0), 2),
+        "latency_ms_p50": round(percentile(latency, 50), 1), "latency_ms_p95": round(percentile(latency, 95), 1),
+        "graph_latency_ms_p95": round(percentile(list(graph.latency_ms[sink.name])[-recent:], 95), 1),
+        "send_to_ack_ms_p95": round(percentile(sink.round_trip_ms()[-recent:], 95), 1),
+        "page_decode_draw_ms_p95": round(percentile(page_ms, 95), 1),
+        "encode_cpu_ms_median": round(percentile(list(sink.encode_ms)[-recent:], 50), 2),
+        "pipeline_process_cpu_ms_per_frame": round(1000 * (time.process_time() - cpu0) / max(f1 - f0, 1), 1),
+    }
+
+
 def batch_bench(videos: list[Path], workers: list[int], with_ray: bool, chunk_seconds: float) -> dict:
     """Wall-clock fps of `litecam batch` per worker count (and on Ray), and of sequential in-process
     transcodes of the same files (the baseline), each into a fresh temporary folder."""
@@ -394,6 +453,9 @@ def main(argv=None) -> int:
     live.add_argument("--load-at", type=float, default=10, help="start of the CPU load, s")
     live.add_argument("--load-seconds", type=float, default=0, help="length of the CPU load, s (0: none)")
     live.add_argument("--plot", type=Path, help="PNG of fps, latency and tiers over time")
+    page = parser.add_argument_group("--overlay-page: the overlay page in headless Chromium")
+    page.add_argument("--overlay-page", action="store_true")
+    page.add_argument("--page-preset", default="stream-overlay", help="chain feeding the page (default: %(default)s)")
     batch = parser.add_argument_group("--batch: litecam batch throughput, 1 vs 2 workers")
     batch.add_argument("--batch", nargs="*", type=Path, metavar="VIDEO",
                        help="videos to batch (default: every clip in ../shared/data/video)")
@@ -404,6 +466,13 @@ def main(argv=None) -> int:
                         help="a long live run (720p synthetic camera, blur): memory, threads, latency drift")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)  # stages run in parallel threads; OpenCV's own pool would only compete
+    if args.overlay_page:
+        report = overlay_page_bench(args.page_preset, args.width, args.height, args.fps, args.seconds)
+        print(json.dumps(report, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2))
+            print(f"wrote {args.json}")
+        return 0
     if args.batch is not None:
         videos = args.batch or sorted((Path(__file__).resolve().parents[2] / "shared" / "data" / "video").iterdir())
         report = batch_bench(videos, [int(n) for n in args.batch_workers.split(",")], args.batch_ray,

@@ -177,6 +177,8 @@ class _Batch:
                 backend.close()
                 progress.show(self._progress_text(), final=True)
             if interrupted:
+                for spec in self.tasks:  # the stopped tasks' hidden partial files
+                    _remove(partial_path(spec.output))
                 for state in self.files.values():
                     if state.tasks_left and not state.failed:
                         self.manifest.update(state.plan.key, status="pending", error="interrupted")

@@ -8,41 +8,20 @@ otherwise. Run with `-s` to see the measured frame rate and latency.
 from __future__ import annotations
 
 import base64
-import shutil
-import tempfile
+import sys
 import threading
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 WIDTH, HEIGHT, FPS = 640, 360, 30
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+from browser import headless_chromium, missing, page_state  # noqa: E402
 
-
-def _find(*names: str) -> str | None:
-    return next((path for path in map(shutil.which, names) if path), None)
-
-
-CHROMIUM = _find("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMEDRIVER = _find("chromedriver")
-try:
-    import selenium  # noqa: F401
-
-    HAVE_SELENIUM = True
-except ImportError:
-    HAVE_SELENIUM = False
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                       reason="needs Chromium and its driver (Debian packages chromium, chromium-driver; "
-                              "`make test` installs them as root via tools/install_system_deps.sh)"),
-    pytest.mark.skipif(not HAVE_SELENIUM, reason="needs selenium (pip install -e '.[test]')"),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(missing() is not None, reason=missing() or "")]
 
 
 class Pipeline:
@@ -78,31 +57,13 @@ class Pipeline:
 
 @pytest.fixture
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.TemporaryDirectory(prefix="litecam-chromium-")
-    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={profile.name}", f"--window-size={WIDTH},{HEIGHT}"]:
-        options.add_argument(flag)
     try:
-        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        context = headless_chromium(WIDTH, HEIGHT)
+        driver = context.__enter__()
     except Exception as exc:  # a broken install: say so rather than fail obscurely
-        profile.cleanup()
         pytest.skip(f"Chromium did not start under chromedriver: {exc}")
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
-    # screenshots keep the page's own transparency instead of painting it white
-    driver.execute_cdp_cmd("Emulation.setDefaultBackgroundColorOverride",
-                           {"color": {"r": 0, "g": 0, "b": 0, "a": 0}})
     yield driver
-    driver.quit()
-    profile.cleanup()
-
-
-def page_state(driver) -> dict:
-    return driver.execute_script("return Object.assign({}, window.litecam || {}, {arrivals: undefined})")
+    context.__exit__(None, None, None)
 
 
 def wait_page(driver, predicate, what: str, timeout_s: float = 60.0, pipeline: Pipeline | None = None) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -153,3 +154,42 @@ def test_a_killed_pool_worker_is_retried_and_the_batch_completes(gop_clip, gop_s
     assert_same_timing(probe(single), probe(out / "long.mp4"))
     assert_same_timing(probe(gop_single), probe(out / "gop.mp4"))
     assert leftovers(out) == []
+
+
+def test_ctrl_c_stops_the_workers_keeps_nothing_half_written_and_a_rerun_finishes(tmp_path):
+    import subprocess
+
+    clip = write_test_video(tmp_path / "long.mp4", frames=150, size=(320, 240), keyint=25)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "pipeline", "batch", str(clip), "--out-dir", str(out), "--cluster", "local",
+               "--workers", "2", "--split", "--chunk-seconds", "1"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if read_manifest(out).get("long.mp4", {}).get("status") == "running":
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not (out / "long.mp4").exists()
+    assert [p for p in out.rglob(".*") if p.is_file()] == []  # no partial file left behind
+    assert read_manifest(out)["long.mp4"]["status"] == "pending"
+    assert subprocess.run(command, capture_output=True, timeout=300).returncode == 0
+    assert read_manifest(out)["long.mp4"]["status"] == "done"
+
+
+def test_cluster_ray_without_ray_says_how_to_install_it(monkeypatch):
+    from pipeline.batch.backends import make_backend
+    from pipeline.errors import UserError
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(UserError, match=r"pip install 'litecam\[cluster\]'"):
+        make_backend("ray", None)
+    fallback = make_backend("auto", 1)
+    assert type(fallback).__name__ == "LocalBackend"
+    fallback.close()

@@ -11,7 +11,11 @@ own policy. For live sources the flow limiter at the head drops a captured frame
 only place live frames are dropped. Offline graphs never drop.
 
 An exception in any thread stops the graph: all rings are aborted, every stage is closed, and
-`run()` raises `StageError` naming the stage and the frame.
+`run()` raises `StageError` naming the stage and the frame. One exception to that, for live graphs
+only: a stage with tiers that offers `tier_failed(tier, reason)` (e.g. the upscaler, whose model
+may load but fail on real frames) is moved to its next tier instead — the graph posts a warning
+naming the stage, the frame and the error, the frame is dropped, and the stream goes on. When the
+stage has no tier left to fall to, or the graph is offline (a transcode), the error stops the graph.
 """
 from __future__ import annotations
 
@@ -260,7 +264,15 @@ class Graph:
                     return
                 seq = item.seq
                 t0, c0 = self.clock.now_ns(), thread_cpu_ns()
-                out = stage.process(item)
+                try:
+                    out = stage.process(item)
+                except Exception as exc:
+                    if not self._fall_back(stage, seq, exc):
+                        raise
+                    counters.dropped += 1
+                    with self._in_flight_lock:
+                        self._in_flight -= 1
+                    continue
                 wall_ms = (self.clock.now_ns() - t0) / 1e6
                 cpu_ms = wall_ms if stage.cpu_runs_elsewhere else (thread_cpu_ns() - c0) / 1e6
                 counters.record(wall_ms, cpu_ms)
@@ -274,6 +286,21 @@ class Graph:
             self._fail(stage.name, seq, exc)
         finally:
             self._close_node(stage)
+
+    def _fall_back(self, stage: Stage, seq: int, exc: Exception) -> bool:
+        """Live graphs: move a failing tiered stage to its next tier (module docstring); False when
+        the error must stop the graph instead."""
+        tier_failed = getattr(stage, "tier_failed", None)
+        if not self.live or tier_failed is None or isinstance(exc, UserError):
+            return False
+        failed = stage.tier
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        new = tier_failed(failed, reason)
+        if new is None:
+            return False
+        self.bus.post(Message("warning", stage.name, f"{stage.name} failed on frame {seq} with tier {failed} "
+                              f"({reason}); frame dropped, going on with {new}"))
+        return True
 
     def _fan_out(self, frame: Frame) -> bool:
         """Hand `frame` to every sink ring; the frame then leaves the flow limiter's count."""

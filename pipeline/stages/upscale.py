@@ -292,6 +292,19 @@ class Upscale(Stage):
         with self._lock:
             self._requested = "bicubic" if name in self._failed else name
 
+    def tier_failed(self, tier: str, reason: str) -> str | None:
+        """`tier` raised on a frame (called by a live graph): never use it again in this run; the
+        next tier below it is used from the next frame on. Returns that tier; None when `tier`
+        is bicubic (nothing below it)."""
+        if tier == "bicubic":
+            return None
+        with self._lock:
+            self._failed[tier] = reason
+            self._models.pop(tier, None)
+            below = self._all_tiers[self._all_tiers.index(tier) + 1:]
+            self._requested = next(t for t in below if t not in self._failed)
+            return self._requested
+
     def model_path(self, tier: str) -> Path:
         return model_path(tier, self.scale, self.model_dir)
 

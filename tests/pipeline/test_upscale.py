@@ -383,3 +383,56 @@ def test_shipped_models_load_and_run(tier, scale):
     stage, _, bus = opened(Upscale(scale, tier, strict=True), 64, 48)
     out = stage.process(frame_of(portrait(64, 48)))
     assert out.pixels.shape == (48 * scale, 64 * scale, 3) and out.tiers["upscale"] == tier
+
+
+# -- a model that fails on real frames -------------------------------------------------------------
+def make_fixed_8x8_model(path: Path) -> Path:
+    """A ×2 model whose input is fixed at 8×8: it passes the load-time probe (an 8×8 frame) and
+    raises in ONNX Runtime on any real frame ("invalid dimensions")."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("lr", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("sr", TensorProto.FLOAT, [1, 3, 16, 16])
+    scales = helper.make_tensor("scales", TensorProto.FLOAT, [4], [1, 1, 2, 2])
+    graph = helper.make_graph([helper.make_node("Resize", ["lr", "", "scales"], ["sr"], mode="nearest")],
+                              "fixed", [x], [y], initializer=[scales])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def _synthetic_graph(model_dir: Path, live: bool):
+    from pipeline.graph import Graph
+    from pipeline.sinks.null import NullSink
+    from pipeline.sources.synthetic import SyntheticSource
+
+    source = SyntheticSource(64, 48, 30, frames=20, live=live)
+    upscale = Upscale(2, "xlsr", model_dir=model_dir, strict=not live)
+    seen: list[str] = []
+    graph = Graph(source, [upscale], [NullSink()])
+    graph.on_frame_done = lambda frame: seen.append(frame.tiers["upscale"])
+    return graph, seen
+
+
+def test_live_graph_falls_back_to_the_next_tier_when_a_model_fails_on_frames(tmp_path):
+    make_fixed_8x8_model(tmp_path / "xlsr_x2.onnx")
+    graph, seen = _synthetic_graph(tmp_path, live=True)
+    graph.run()
+    warnings = [m.text for m in graph.bus.messages("warning")]
+    failure = next(text for text in warnings if "failed on frame" in text)
+    assert "upscale failed on frame 0 with tier xlsr" in failure and "going on with bicubic" in failure
+    assert seen and set(seen) == {"bicubic"}            # the stream went on, on bicubic
+    assert graph.counters["upscale"].dropped == 1       # only the frame that failed
+    assert "xlsr" not in graph.stages[0].tiers          # the scheduler will not pick it again
+
+
+def test_offline_graph_stops_with_the_stage_and_frame_named(tmp_path):
+    from pipeline.errors import StageError
+
+    make_fixed_8x8_model(tmp_path / "xlsr_x2.onnx")
+    graph, seen = _synthetic_graph(tmp_path, live=False)
+    with pytest.raises(StageError, match=r"upscale.*frame 0"):
+        graph.run()
+    assert seen == []

@@ -33,9 +33,9 @@ class Settings:
     edge_high: float = 0.75
     """Model probability at or above which a pixel is fully person (alpha 255)."""
     max_in_flight: int = 2
+    """Live graphs: frames allowed inside the graph at once before the head drops new ones."""
     latency_budget_frames: float = 2.0
     """Live graphs: a frame's deadline is its capture time plus this many frame periods."""
-    """Live graphs: frames allowed inside the graph at once before the head drops new ones."""
     sinks: list[str] = field(default_factory=list)
     """Default sinks for `litecam run` (e.g. ["virtualcam", "preview"])."""
     refine: bool = True

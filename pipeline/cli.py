@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipeline.chain import make_effects, make_upscale, offline_stages
 from pipeline.errors import StageError, UserError
+from pipeline.periodic import Periodic
 from pipeline.options import parse_fps, parse_size
 from pipeline.presets import Settings, load_preset
 
@@ -145,27 +146,19 @@ def parse_sink(spec: str, graph_ref: dict, background=None, overlay_token: str |
     raise UserError(f"--sink {spec!r}: choose virtualcam[:DEVICE], preview, file:PATH, overlay[:HOST:PORT] or null")
 
 
-class Progress:
+class Progress(Periodic):
     """A progress line on stderr (frames, fps, ETA) while a graph runs; quiet when not a terminal."""
 
     def __init__(self, label: str, total: int | None, count, interval_s: float | None = None):
         self.label, self.total, self.count = label, total, count
         self.tty = sys.stderr.isatty()
         self.interval_s = interval_s or (0.25 if self.tty else 5.0)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
         self._start = time.monotonic()
 
-    def __enter__(self):
-        self._thread.start()
-        return self
+    def final_tick(self) -> None:
+        self.tick(final=True)
 
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self._print(final=True)
-
-    def _print(self, final: bool = False) -> None:
+    def tick(self, final: bool = False) -> None:
         done = self.count()
         elapsed = max(time.monotonic() - self._start, 1e-9)
         fps = done / elapsed
@@ -179,10 +172,6 @@ class Progress:
             print("\r" + text + ("\n" if final else ""), end="", file=sys.stderr, flush=True)
         elif not final:
             print(text, file=sys.stderr, flush=True)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self._print()
 
 
 def run_graph(graph, progress_label: str | None = None, progress_node: str | None = None,

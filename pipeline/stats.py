@@ -14,15 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import UserError
+from pipeline.periodic import Periodic
 
 
-class StatsSampler:
+class StatsSampler(Periodic):
     def __init__(self, graph, interval_s: float = 1.0, path: str | Path | None = None):
         self.graph = graph
         self.interval_s = interval_s
         self.snapshots: list[dict] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="stats", daemon=True)
         self._tier_changes: list[dict] = []
         self._lock = threading.Lock()
         graph.bus.subscribe(self._on_message)
@@ -42,19 +41,15 @@ class StatsSampler:
         self._start_ns = self.graph.clock.now_ns()
         self._last_count = 0
         self._last_latency_index = {name: 0 for name in self.graph.latency_ms}
-        self._thread.start()
-        return self
+        return super().__enter__()
 
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+    def tick(self) -> None:
+        self.sample()
+
+    def final_tick(self) -> None:
         self.sample()
         if self._file is not None:
             self._file.close()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self.sample()
 
     def sample(self) -> dict:
         graph = self.graph

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
 from dataclasses import dataclass
 
 from pipeline.batch.plan import Chunk
 from pipeline.errors import StageError, UserError
+from pipeline.periodic import Periodic
 from pipeline.presets import Settings
 
 
@@ -88,30 +88,15 @@ def _remove(path: str) -> None:
         pass
 
 
-class _FrameReporter:
+class _FrameReporter(Periodic):
     """Sends the sink's newly written frame count every `interval_s` while the graph runs."""
 
     def __init__(self, task_id: str, sink, report, interval_s: float = 0.5):
         self.task_id, self.sink, self.report, self.interval_s = task_id, sink, report, interval_s
         self._sent = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="batch-progress", daemon=True)
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self._send()
-
-    def _send(self) -> None:
+    def tick(self) -> None:
         written = self.sink.frames_written
         if written > self._sent:
             self.report(("frames", self.task_id, written - self._sent))
             self._sent = written
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self._send()

@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
@@ -196,7 +197,10 @@ def make_backend(cluster: str, workers: int | None):
         return RayBackend(cluster)
     if cluster == "auto":
         if _ray_cluster_running():
-            return RayBackend("auto")
+            try:
+                return RayBackend("auto")
+            except UserError as exc:  # e.g. a stale record of a cluster that has gone
+                print(f"litecam: batch: {exc}; using the local pool", file=sys.stderr)
         return LocalBackend(workers)
     raise UserError(f"--cluster {cluster!r}: choose auto, local, ray or ray://HOST:PORT")
 

@@ -103,8 +103,14 @@ class LocalBackend:
         """A worker died and took the pool down: the tasks it was running are lost; every other
         task is resubmitted to a new pool (one that had started is redone from its beginning)."""
         self.messages()  # learn which worker started which task
-        dead = {pid for pid, proc in self._pool._processes.items() if proc.exitcode is not None}  # noqa: SLF001
+        processes = dict(self._pool._processes)  # noqa: SLF001 - the pool's own record of its workers
         self._pool.shutdown(wait=True, cancel_futures=True)
+        # The pool SIGTERMs its other workers when one dies: the culprit is the one that ended
+        # otherwise (SIGKILL from the OOM killer or a user, a crash). If none did (someone sent it
+        # SIGTERM), every task that had started is charged, so a task that kills its worker every
+        # time cannot be retried for ever.
+        ended = {pid: proc.exitcode for pid, proc in processes.items() if proc.exitcode is not None}
+        dead = {pid for pid, code in ended.items() if code != -signal.SIGTERM} or set(ended)
         specs = list(self._futures.values())
         self._futures.clear()
         self._pool = self._new_pool()

@@ -2,7 +2,8 @@
 
 An entry: ``input``, ``output``, ``settings`` (signature of the effect settings and format),
 ``source`` (input size and mtime), ``status`` (``done`` | ``failed`` | ``running`` | ``pending``),
-``error`` (the last failure's one-line message), ``attempts``, ``frames``, ``seconds`` (task time),
+``error`` (the last failure's one-line message), ``attempts`` (task runs, one per chunk for a
+split file, plus reruns), ``frames``, ``seconds`` (task time),
 ``worker`` (host:pid of the last worker) and, for split files, ``chunks`` (total) and
 ``chunks_done``. A re-run skips entries that are ``done`` with the same settings and source and
 whose output exists, and redoes the rest. Only the driver writes it, each time as a whole to a

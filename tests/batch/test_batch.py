@@ -151,6 +151,7 @@ def test_a_killed_pool_worker_is_retried_and_the_batch_completes(gop_clip, gop_s
     assert f"worker process {pid} died" in capsys.readouterr().err
     files = read_manifest(out)
     assert files["long.mp4"]["status"] == "done" and files["long.mp4"]["attempts"] == 2
+    assert files["gop.mp4"]["attempts"] == 1  # the other worker's task was not charged for the crash
     assert_same_timing(probe(single), probe(out / "long.mp4"))
     assert_same_timing(probe(gop_single), probe(out / "gop.mp4"))
     assert leftovers(out) == []

@@ -122,7 +122,8 @@ class DeadlineScheduler:
         self._all = [_StageState(s) for s in stages]
         self.stages = [s for s in self._all if len(s.tiers) > 1]
         """The stages that offer a choice of tiers."""
-        self.changes: list[TierChange] = []
+        self.changes: collections.deque[TierChange] = collections.deque(maxlen=1000)
+        """The latest tier changes (bounded: a live run may last for days)."""
         self.dropped = 0
         self.late = 0
         self.done = 0

@@ -248,8 +248,22 @@ def soak(minutes: float, width: int = 1280, height: int = 720, fps: float = 30, 
     graph = Graph(source, stages, [sink], max_in_flight=2)
     graph.scheduler = DeadlineScheduler(graph.stages, live_config(fps, 2), graph.bus)
     samples: list[dict] = []
-    latencies: list[tuple[int, float]] = []
-    graph.on_frame_done = lambda f: latencies.append((f.capture_ns, (graph.clock.now_ns() - f.capture_ns) / 1e6))
+    window_s = min(60.0, total_s / 5)
+    first: list[float] = []  # latencies (ms) of the first window after warm-up, and of the last window:
+    last: list[float] = []   # only those are kept, so that the harness itself does not grow
+    first_capture_ns: list[int] = []
+
+    def on_frame_done(frame) -> None:
+        if not first_capture_ns:
+            first_capture_ns.append(frame.capture_ns)
+        at_s = (frame.capture_ns - first_capture_ns[0]) / 1e9
+        ms = (graph.clock.now_ns() - frame.capture_ns) / 1e6
+        if warmup_s <= at_s < warmup_s + window_s:
+            first.append(ms)
+        elif at_s >= total_s - window_s:
+            last.append(ms)
+
+    graph.on_frame_done = on_frame_done
     stop = threading.Event()
     start = time.monotonic()
 
@@ -265,10 +279,6 @@ def soak(minutes: float, width: int = 1280, height: int = 720, fps: float = 30, 
     stop.set()
     thread.join()
     steady = [s for s in samples if s["t_s"] >= warmup_s] or samples
-    t0 = latencies[0][0] if latencies else 0
-    window_s = min(60.0, total_s / 5)
-    first = [ms for c, ms in latencies if warmup_s <= (c - t0) / 1e9 < warmup_s + window_s]
-    last = [ms for c, ms in latencies if (c - t0) / 1e9 >= total_s - window_s]
     rings = stats["rings"]
     return {
         "minutes": minutes, "size": f"{width}x{height}", "fps_target": fps, "preset": preset,

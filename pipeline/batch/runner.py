@@ -88,8 +88,9 @@ class _Batch:
         self.attempts: dict[str, int] = {}
         for p in plans:
             self._plan_file(p)
-        self.frames_total = sum(s.plan.frames or 0 for s in self.files.values())
-        self.frames_known = all(s.plan.frames for s in self.files.values())
+        live = [s for s in self.files.values() if not s.failed]
+        self.frames_total = sum(s.plan.frames or 0 for s in live)
+        self.frames_known = all(s.plan.frames for s in live)
         self.frames_done = 0
 
     # -- planning -----------------------------------------------------------------------------
@@ -101,8 +102,17 @@ class _Batch:
         state = _FileState(p)
         attempts = self.manifest.entries.get(p.key, {}).get("attempts", 0)
         os.makedirs(os.path.dirname(p.output), exist_ok=True)
+        self.files[p.key] = state
         if self.options.split:
-            self._plan_chunks(p, source)
+            try:
+                self._plan_chunks(p)
+            except UserError as exc:  # this file cannot be read: it fails alone, the others go on
+                state.failed = True
+                self.manifest.update(p.key, input=p.input, output=p.output, settings=self.signature,
+                                     source=source, status="failed", error=str(exc), error_kind="input",
+                                     attempts=attempts)
+                print(f"litecam: batch: {p.key}: failed: {exc}", file=self.err)
+                return
         if not p.chunks:
             p.frames = p.frames or _declared_frames(p.input)
             self._add_task(state, TaskSpec(p.key, p.input, p.output, self.settings))
@@ -117,13 +127,12 @@ class _Batch:
                     continue
                 self._add_task(state, TaskSpec(f"{p.key}#{chunk.index}", p.input, path, self.settings,
                                                chunk, chunk.frames))
-        self.files[p.key] = state
         self.manifest.update(p.key, input=p.input, output=p.output, settings=self.signature, source=source,
                              status="pending", error=None, attempts=attempts, frames=p.frames,
                              chunks=len(p.chunks) or None, note=p.note or None,
                              chunks_done=(len(p.chunks) - len(state.tasks_left)) if p.chunks else None)
 
-    def _plan_chunks(self, p: planning.FilePlan, source: dict) -> None:
+    def _plan_chunks(self, p: planning.FilePlan) -> None:
         scan = planning.scan_packets(p.input)
         if scan is None:
             p.note = "not split: some packets have no timestamps"
@@ -133,7 +142,8 @@ class _Batch:
         p.chunks = planning.split_chunks(time_base, pts, keyframes, self.options.chunk_seconds,
                                          self.options.warmup_frames)
         if not p.chunks:
-            p.note = f"not split: no keyframe {self.options.chunk_seconds:g} s or more after the start"
+            p.note = (f"not split: no keyframe {self.options.chunk_seconds:g} s or more after the start "
+                      f"(or repeated timestamps)")
 
     def _work_dir(self, p: planning.FilePlan, source: dict) -> str:
         ident = f"{p.key}|{self.signature}|{source}|{self.options.chunk_seconds}|{self.options.warmup_frames}"
@@ -154,7 +164,7 @@ class _Batch:
         self.frames_done = sum(s.frames_done for s in self.files.values())
         self._save()
         for state in list(self.files.values()):
-            if not state.tasks_left:  # every chunk was already there: only the join is left
+            if not state.tasks_left and not state.failed:  # every chunk was already there: only the join is left
                 self._finish_file(state)
         if self.tasks and any(s.tasks_left for s in self.files.values()):
             backend = make_backend(self.options.cluster, self.options.workers)

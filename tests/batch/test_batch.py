@@ -104,6 +104,17 @@ def test_a_bad_file_fails_alone_with_one_line_and_exit_2(gop_clip, tmp_path, cap
     assert not (out / "notes.mp4").exists() and leftovers(out) == []
 
 
+def test_an_unreadable_file_fails_alone_when_splitting_too(gop_clip, tmp_path, capsys):
+    bad = tmp_path / "garbage.mp4"
+    bad.write_bytes(b"\x00\x01 not a container " * 100)
+    out = tmp_path / "out"
+    assert batch([bad, gop_clip], out, "--cluster", "local", "--workers", "2", *SPLIT) == 2
+    files = read_manifest(out)
+    assert files["garbage.mp4"]["status"] == "failed" and str(bad) in files["garbage.mp4"]["error"]
+    assert files["gop.mp4"]["status"] == "done"
+    assert "Traceback" not in capsys.readouterr().err and leftovers(out) == []
+
+
 def test_inputs_are_checked_before_any_work(gop_clip, tmp_path, capsys):
     out = tmp_path / "out"
     assert batch([tmp_path / "missing.mp4"], out, "--cluster", "local") == 2

@@ -5,7 +5,8 @@
 ``("start", task_id, "host:pid")`` once, then ``("frames", task_id, n)`` with the frames written
 since the last report, about twice a second. It returns a result dict: ``ok``, ``frames``,
 ``seconds``, ``cpu_s``, and on failure ``error`` (one line) and ``kind`` (``input``: the file or
-the settings are at fault, retrying will not help; ``stage``: a stage failed on a frame). Only a
+the settings are at fault, retrying will not help; ``stage``: a stage failed on a frame;
+``internal``: any other exception). Only a
 crash of the process itself (killed, out of memory) escapes as an exception, raised by the backend.
 """
 from __future__ import annotations
@@ -67,6 +68,8 @@ def run_task(spec: TaskSpec, report) -> dict:
         return _failed(spec, exc, "input", wall0, cpu0, sink)
     except StageError as exc:
         return _failed(spec, exc, "stage", wall0, cpu0, sink)
+    except Exception as exc:  # a bug, not the input's fault: one line in the manifest, the batch goes on
+        return _failed(spec, exc, "internal", wall0, cpu0, sink)
     return {"ok": True, "frames": sink.frames_written, "seconds": time.perf_counter() - wall0,
             "cpu_s": time.process_time() - cpu0}
 

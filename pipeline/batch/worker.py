@@ -6,8 +6,8 @@
 since the last report, about twice a second. It returns a result dict: ``ok``, ``frames``,
 ``seconds``, ``cpu_s``, and on failure ``error`` (one line) and ``kind`` (``input``: the file or
 the settings are at fault, retrying will not help; ``stage``: a stage failed on a frame;
-``internal``: any other exception). Only a
-crash of the process itself (killed, out of memory) escapes as an exception, raised by the backend.
+``internal``: any other exception). Only a crash of the process itself (killed, out of memory)
+escapes as an exception, raised by the backend.
 """
 from __future__ import annotations
 

@@ -103,7 +103,7 @@ class LocalBackend:
         """A worker died and took the pool down: the tasks it was running are lost; every other
         task is resubmitted to a new pool (one that had started is redone from its beginning)."""
         self.messages()  # learn which worker started which task
-        processes = dict(self._pool._processes)  # noqa: SLF001 - the pool's own record of its workers
+        processes = dict(self._pool._processes or {})  # noqa: SLF001 - the pool's own record of its workers
         self._pool.shutdown(wait=True, cancel_futures=True)
         # The pool SIGTERMs its other workers when one dies: the culprit is the one that ended
         # otherwise (SIGKILL from the OOM killer or a user, a crash). If none did (someone sent it
@@ -124,7 +124,7 @@ class LocalBackend:
         return lost
 
     def close(self) -> None:
-        for proc in list(self._pool._processes.values()):  # noqa: SLF001 - stop running tasks now
+        for proc in list((self._pool._processes or {}).values()):  # noqa: SLF001 - stop running tasks now
             if proc.is_alive():
                 proc.terminate()
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -46,8 +46,8 @@ def join_chunks(chunk_paths: list[str], source_path: str, output: str, expected_
     chunk_pts = [_decode_order_pts(p) for p in chunk_paths]
     total = sum(map(len, chunk_pts))
     if total != expected_frames:
-        raise UserError(f"{source_path}: its chunks hold {total} frames, expected {expected_frames}; "
-                        f"re-run the batch to redo them")
+        raise UserError(f"{source_path}: its chunks hold {total} frames, expected {expected_frames} (the "
+                        f"decoder and the packet scan disagree); process this file without --split")
     dts = iter(renumber_dts(chunk_pts))
     fmt = _FORMATS[os.path.splitext(output)[1].lower()]
     partial = partial_path(output)

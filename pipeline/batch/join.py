@@ -18,7 +18,7 @@ from fractions import Fraction
 import av
 
 from pipeline.errors import UserError
-from pipeline.sinks.encoder import _FORMATS, AudioTrack, partial_path
+from pipeline.sinks.encoder import _FORMATS, AudioTrack, partial_path, remove_if_present
 from pipeline.sources.file import _AVError, _one_line
 
 
@@ -85,10 +85,10 @@ def join_chunks(chunk_paths: list[str], source_path: str, output: str, expected_
                 track.finish()
         os.replace(partial, output)
     except (OSError, _AVError) as exc:
-        _remove(partial)
+        remove_if_present(partial)
         raise UserError(f"could not join the chunks of {source_path} into {output}: {_one_line(exc)}") from exc
     except BaseException:
-        _remove(partial)
+        remove_if_present(partial)
         raise
     return total
 
@@ -102,10 +102,3 @@ def _audio_packets(container, stream):
 def _time(packet) -> Fraction:
     ts = packet.dts if packet.dts is not None else packet.pts
     return (ts if ts is not None else 0) * Fraction(packet.time_base)
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass

@@ -24,7 +24,7 @@ from pipeline.batch.manifest import Manifest
 from pipeline.batch.worker import TaskSpec
 from pipeline.errors import UserError
 from pipeline.presets import Settings
-from pipeline.sinks.encoder import partial_path
+from pipeline.sinks.encoder import partial_path, remove_if_present
 
 WORK_DIR = ".litecam-batch"
 """Hidden folder in the output folder holding the chunk files of split inputs until they are joined."""
@@ -188,7 +188,7 @@ class _Batch:
                 progress.show(self._progress_text(), final=True)
             if interrupted:
                 for spec in self.tasks:  # the stopped tasks' hidden partial files
-                    _remove(partial_path(spec.output))
+                    remove_if_present(partial_path(spec.output))
                 for state in self.files.values():
                     if state.tasks_left and not state.failed:
                         self.manifest.update(state.plan.key, status="pending", error="interrupted")
@@ -233,7 +233,7 @@ class _Batch:
         entry["attempts"] = entry.get("attempts", 0) + 1
         if isinstance(outcome, WorkerLost):
             self._forget_frames(spec.task_id)
-            _remove(partial_path(spec.output))
+            remove_if_present(partial_path(spec.output))
             if self.attempts[spec.task_id] <= self.options.retries:
                 print(f"litecam: batch: {spec.task_id}: {outcome.reason}; running it again", file=self.err)
                 backend.submit(spec)
@@ -347,13 +347,6 @@ def _declared_frames(path: str) -> int | None:
             return container.streams.video[0].frames or None if container.streams.video else None
     except Exception:  # the worker reports what is wrong with it, in one line
         return None
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def _remove_if_empty(folder: str) -> None:

@@ -20,6 +20,7 @@ from pipeline.batch.plan import Chunk
 from pipeline.errors import StageError, UserError
 from pipeline.periodic import Periodic
 from pipeline.presets import Settings
+from pipeline.sinks.encoder import remove_if_present
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def run_task(spec: TaskSpec, report) -> dict:
         with _FrameReporter(spec.task_id, sink, report):
             graph.run()
         if spec.frames is not None and sink.frames_written != spec.frames:
-            _remove(spec.output)
+            remove_if_present(spec.output)
             raise UserError(f"{spec.input}: wrote {sink.frames_written} of the {spec.frames} frames "
                             f"expected{_chunk_text(chunk)}; the file may be damaged")
     except UserError as exc:
@@ -82,13 +83,6 @@ def _failed(spec: TaskSpec, exc: Exception, kind: str, wall0: float, cpu0: float
     return {"ok": False, "error": " ".join(str(exc).split()), "kind": kind,
             "frames": sink.frames_written if sink is not None else 0,
             "seconds": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0}
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 class _FrameReporter(Periodic):

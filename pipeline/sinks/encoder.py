@@ -77,6 +77,14 @@ def default_codec(ext: str, alpha: bool) -> str:
     return "libx264"
 
 
+def remove_if_present(path: str) -> None:
+    """Delete `path`; a file that is already gone (or cannot be removed) is not an error."""
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
 def partial_path(path: str) -> str:
     folder, base = os.path.split(path)
     stem, ext = os.path.splitext(base)
@@ -390,8 +398,5 @@ class FileSink(Sink):
 
     def _partial_cleanup(self) -> None:
         if self._partial is not None:
-            try:
-                os.remove(self._partial)
-            except OSError:
-                pass
+            remove_if_present(self._partial)
             self._partial = None

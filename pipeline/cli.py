@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pipeline.chain import make_effects, make_upscale, offline_stages
 from pipeline.errors import StageError, UserError
-from pipeline.periodic import Periodic
 from pipeline.options import parse_fps, parse_size
+from pipeline.periodic import ProgressLine
 from pipeline.presets import Settings, load_preset
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
@@ -146,32 +146,23 @@ def parse_sink(spec: str, graph_ref: dict, background=None, overlay_token: str |
     raise UserError(f"--sink {spec!r}: choose virtualcam[:DEVICE], preview, file:PATH, overlay[:HOST:PORT] or null")
 
 
-class Progress(Periodic):
+class Progress(ProgressLine):
     """A progress line on stderr (frames, fps, ETA) while a graph runs; quiet when not a terminal."""
 
     def __init__(self, label: str, total: int | None, count, interval_s: float | None = None):
         self.label, self.total, self.count = label, total, count
-        self.tty = sys.stderr.isatty()
-        self.interval_s = interval_s or (0.25 if self.tty else 5.0)
         self._start = time.monotonic()
+        super().__init__(self._text, interval_s=interval_s)
 
-    def final_tick(self) -> None:
-        self.tick(final=True)
-
-    def tick(self, final: bool = False) -> None:
+    def _text(self) -> str:
         done = self.count()
         elapsed = max(time.monotonic() - self._start, 1e-9)
         fps = done / elapsed
         if self.total:
             eta = (self.total - done) / fps if fps > 0 else float("inf")
             eta_text = f"ETA {eta:4.0f} s" if eta != float("inf") else "ETA   ? s"
-            text = f"{self.label}: {done}/{self.total} frames ({100 * done / self.total:3.0f}%) {fps:5.1f} fps {eta_text}"
-        else:
-            text = f"{self.label}: {done} frames {fps:5.1f} fps"
-        if self.tty:
-            print("\r" + text + ("\n" if final else ""), end="", file=sys.stderr, flush=True)
-        elif not final:
-            print(text, file=sys.stderr, flush=True)
+            return f"{self.label}: {done}/{self.total} frames ({100 * done / self.total:3.0f}%) {fps:5.1f} fps {eta_text}"
+        return f"{self.label}: {done} frames {fps:5.1f} fps"
 
 
 def run_graph(graph, progress_label: str | None = None, progress_node: str | None = None,

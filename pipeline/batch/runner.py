@@ -23,6 +23,7 @@ from pipeline.batch.join import join_chunks
 from pipeline.batch.manifest import Manifest
 from pipeline.batch.worker import TaskSpec
 from pipeline.errors import UserError
+from pipeline.periodic import ProgressLine
 from pipeline.presets import Settings
 from pipeline.sinks.encoder import partial_path, remove_if_present
 
@@ -171,21 +172,19 @@ class _Batch:
             print(f"litecam: batch: {len(self.files)} file(s), {len(self.tasks)} task(s) on {backend.description}",
                   file=self.err)
             interrupted = False
-            progress = _ProgressLine(self.err)
-            try:
-                for spec in self.tasks:
-                    backend.submit(spec)
-                while any(s.tasks_left for s in self.files.values()):
-                    for message in backend.messages():
-                        self._on_message(message)
-                    for spec, outcome in backend.poll(0.25):
-                        self._on_outcome(backend, spec, outcome)
-                    progress.show(self._progress_text())
-            except KeyboardInterrupt:
-                interrupted = True
-            finally:
-                backend.close()
-                progress.show(self._progress_text(), final=True)
+            with ProgressLine(self._progress_text, stream=self.err, final_off_terminal=True):
+                try:
+                    for spec in self.tasks:
+                        backend.submit(spec)
+                    while any(s.tasks_left for s in self.files.values()):
+                        for message in backend.messages():
+                            self._on_message(message)
+                        for spec, outcome in backend.poll(0.25):
+                            self._on_outcome(backend, spec, outcome)
+                except KeyboardInterrupt:
+                    interrupted = True
+                finally:
+                    backend.close()
             if interrupted:
                 for spec in self.tasks:  # the stopped tasks' hidden partial files
                     remove_if_present(partial_path(spec.output))
@@ -322,23 +321,6 @@ class _Batch:
         if not kinds:
             return 0
         return 2 if kinds == {"input"} else 1
-
-
-class _ProgressLine:
-    """One line on stderr, rewritten in place on a terminal, every 5 s otherwise."""
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.tty = stream.isatty()
-        self._last = 0.0
-
-    def show(self, text: str, final: bool = False) -> None:
-        now = time.monotonic()
-        if self.tty:
-            print("\r" + text + ("\n" if final else ""), end="", file=self.stream, flush=True)
-        elif final or now - self._last >= 5.0:
-            print(text, file=self.stream, flush=True)
-            self._last = now
 
 
 def _declared_frames(path: str) -> int | None:

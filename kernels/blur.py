@@ -36,6 +36,16 @@ def blur_factor(strength: float, max_factor: int = 16) -> int:
     return factor
 
 
+def shrink_factor(width: int, height: int, min_side: int) -> int:
+    """The largest power of two a width×height image can be halved by while its longer side stays
+    at least `min_side` (1 when it is already smaller): the size the matte, ROI and light-wrap
+    work at (min_side 256, the models' longer side: 320×180 for 720p)."""
+    factor = 1
+    while max(width, height) // (2 * factor) >= min_side:
+        factor *= 2
+    return factor
+
+
 def small_size(width: int, height: int, factor: int) -> tuple[int, int]:
     """(w, h) of the reduced image: each halving rounds up, and the image stays at least 1x1."""
     while factor > 1:

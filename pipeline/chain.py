@@ -11,7 +11,7 @@ def make_effects(settings: Settings, keep_alpha: bool = False):
     from pipeline.stages.matte import matte_for
     from pipeline.stages.segment import Segment
 
-    segment = Segment(settings.segmenter)
+    segment = Segment(settings.segmenter, roi=settings.roi)
     background = Background(settings.background, edge_lo=settings.edge_low, edge_hi=settings.edge_high,
                             keep_alpha=keep_alpha, no_bleed=settings.no_bleed)
     matte = matte_for(settings)

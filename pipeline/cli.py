@@ -336,7 +336,7 @@ def cmd_matte(args) -> int:
     sink = MatteSink(out_dir, settings.edge_low, settings.edge_high,
                      single_name=source_path.stem + ".png" if source_path.suffix.lower() in IMAGE_SUFFIXES else None)
     matte = matte_for(settings)
-    graph = Graph(source, [Segment(settings.segmenter), *([matte] if matte else [])], [sink])
+    graph = Graph(source, [Segment(settings.segmenter, roi=settings.roi), *([matte] if matte else [])], [sink])
     stats = run_graph(graph, "matte", sink.name)
     print(f"wrote {stats['nodes'][sink.name]['processed']} mattes to {out_dir}")
     return EXIT_INTERRUPTED if graph.interrupted else 0

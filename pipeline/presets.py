@@ -45,6 +45,9 @@ class Settings:
     no_bleed: bool = True
     """Blur background: blur it with the person masked out (no halo of the person's colours);
     needs the matte stage (refine or temporal on)."""
+    roi: bool = True
+    """Segment stage: run the model on a crop around the person, tracked from frame to frame
+    (`pipeline.roi`), so a person far from the camera is segmented at a useful resolution."""
     scale: int = 1
     """Super-resolution factor after the effects: 1 (no upscale stage), 2 or 3."""
     sr_model: str = "xlsr"
@@ -144,6 +147,7 @@ PRESET_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "refine": _bool,
     "temporal": _bool,
     "no_bleed": _bool,
+    "roi": _bool,
     "scale": _scale,
     "sr_model": _sr_model,
 }

@@ -54,6 +54,8 @@ VIDEOS = {"talking_head": SHARED / "video" / "talking_head_410x412.mp4",
 MODELS = ("general", "landscape")
 TOLERANCE_PX = 2
 STILL_Y_LEVELS = 2
+FRAME_NS = 1_000_000_000 // 30
+"""Frame period given to the clips' frames (media time drives the ROI tracker's re-acquisition)."""
 
 
 # -- scores ----------------------------------------------------------------------------------------
@@ -111,24 +113,26 @@ class Methods:
         from pipeline.stages.matte import matte_for
         from pipeline.stages.segment import Segment
 
-        self.segment = Segment(model)
+        self.segment = Segment(model, roi=settings.roi)
         self.settings = settings
         self.make_matte = lambda: matte_for(settings)
         self.matte = self.make_matte()
 
     def both(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
-        """(raw alpha, refined alpha) of one frame; the refinement keeps its temporal state."""
-        frame.mask = self.segment.segment(frame.pixels)
-        raw = raw_alpha(frame.mask, frame.height, frame.width)
-        model_mask = frame.mask
+        """(raw alpha, refined alpha) of one frame; the refinement keeps its temporal state (and the
+        segmenter its ROI tracker). Leaves the raw model mask in `frame.mask`."""
+        raw_mask = self.segment.segment(frame.pixels)
+        raw = raw_alpha(raw_mask, frame.height, frame.width)
+        frame.mask = self.segment.person_mask(frame.pixels, frame.pts_ns, frame.discont) if self.settings.roi else raw_mask
         if self.matte is None:
-            return raw, alpha_from_mask(model_mask, frame.height, frame.width,
-                                        self.settings.edge_low, self.settings.edge_high)
-        refined = self.matte.process(frame).alpha
-        if refined is None:  # temporal only: the compositor upsamples the smoothed mask
             refined = alpha_from_mask(frame.mask, frame.height, frame.width,
                                       self.settings.edge_low, self.settings.edge_high)
-        frame.mask = model_mask
+        else:
+            refined = self.matte.process(frame).alpha
+            if refined is None:  # temporal only: the compositor upsamples the smoothed mask
+                refined = alpha_from_mask(frame.mask, frame.height, frame.width,
+                                          self.settings.edge_low, self.settings.edge_high)
+        frame.mask = raw_mask
         return raw, refined
 
     def reset(self) -> None:
@@ -195,40 +199,73 @@ def eval_video(methods: Methods, frames: list[np.ndarray]) -> dict:
     raw, refined = [], []
     lo, hi = methods.settings.edge_low, methods.settings.edge_high
     for seq, pixels in enumerate(frames):
-        frame = Frame(np.ascontiguousarray(pixels), pts_ns=seq, seq=seq, discont=seq == 0)
+        frame = Frame(np.ascontiguousarray(pixels), pts_ns=seq * FRAME_NS, seq=seq, discont=seq == 0)
         _, f = methods.both(frame)
         raw.append(alpha_from_mask(frame.mask, frame.height, frame.width, lo, hi))
         refined.append(f.copy())
     return {"raw": flicker(raw, frames), "refined": flicker(refined, frames), "frames": len(frames)}
 
 
+def backdrop(width: int, height: int, phase: float = 0.0) -> np.ndarray:
+    """A smooth, colourful, person-free background (float32 BGR) for pasting GT cut-outs onto."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    return np.dstack([80 + 60 * np.sin(xx / 37.0 + phase), 120 + 50 * np.cos(yy / 23.0),
+                      100 + 40 * np.sin((xx + yy) / 51.0)]).astype(np.float32)
+
+
+def paste_person(image: np.ndarray, gt: np.ndarray, canvas: np.ndarray, x: int, height: int) -> np.ndarray:
+    """Paste the GT cut-out of `image`, scaled to `height` px, bottom-aligned at column `x` of
+    `canvas` (float32 BGR, modified), with a slightly soft edge; returns the pasted GT (bool, canvas size)."""
+    h, w = canvas.shape[:2]
+    scale = height / image.shape[0]
+    pw = max(1, round(image.shape[1] * scale))
+    person = cv2.resize(image, (pw, height), interpolation=cv2.INTER_AREA)
+    pmask = cv2.resize(gt.astype(np.uint8), (pw, height), interpolation=cv2.INTER_NEAREST)
+    soft = cv2.GaussianBlur(pmask.astype(np.float32), (0, 0), 0.7)[..., None]
+    xe = min(w, x + pw)
+    region = canvas[h - height:, x:xe]
+    s = soft[:, :xe - x]
+    canvas[h - height:, x:xe] = person[:, :xe - x] * s + region * (1 - s)
+    pasted = np.zeros((h, w), bool)
+    pasted[h - height:, x:xe] = pmask[:, :xe - x] > 0
+    return pasted
+
+
+def eval_far(methods: Methods, pairs, width: int = 1280, height: int = 720, fraction: float = 0.45) -> dict:
+    """A person far from the camera: each portrait's GT cut-out, scaled to `fraction` of the frame
+    height, pasted bottom-aligned at a random (seeded) place on `backdrop`; IoU and boundary F of
+    raw and refined, each image on its own (discont)."""
+    rng = np.random.default_rng(0)
+    scores = {"raw": {"iou": [], "bf": []}, "refined": {"iou": [], "bf": []}}
+    methods.reset()
+    for k, (image_path, mask_path) in enumerate(pairs):
+        image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+        gt = load_gt(mask_path, image.shape[:2])
+        canvas = backdrop(width, height, phase=float(k))
+        ph = round(fraction * height)
+        pw = max(1, round(image.shape[1] * ph / image.shape[0]))
+        pasted = paste_person(image, gt, canvas, int(rng.integers(0, max(1, width - pw))), ph)
+        frame = Frame(np.clip(canvas, 0, 255).astype(np.uint8), pts_ns=0, seq=0, discont=True)
+        for name, alpha in zip(("raw", "refined"), methods.both(frame)):
+            pred = alpha >= 128
+            scores[name]["iou"].append(iou(pred, pasted))
+            scores[name]["bf"].append(boundary_f(pred, pasted))
+    return {name: {k: float(np.mean(v)) for k, v in sc.items()} for name, sc in scores.items()}
+
+
 def motion_clip(pair, width: int = 640, height: int = 360, frames: int = 24, step: float = 0.025):
     """(frames, gt masks): a GT-cut-out person sweeping right over a fixed background, then back."""
     image = cv2.imread(str(pair[0]), cv2.IMREAD_COLOR)
-    gt = load_gt(pair[1], image.shape[:2]).astype(np.uint8)
-    scale = 0.9 * height / image.shape[0]
-    pw, ph = max(1, round(image.shape[1] * scale)), round(image.shape[0] * scale)
-    person = cv2.resize(image, (pw, ph), interpolation=cv2.INTER_AREA)
-    pmask = cv2.resize(gt, (pw, ph), interpolation=cv2.INTER_NEAREST)
-    soft = cv2.GaussianBlur(pmask.astype(np.float32), (0, 0), 0.7)[..., None]
-    yy, xx = np.mgrid[0:height, 0:width]
-    background = np.dstack([80 + 60 * np.sin(xx / 37.0), 120 + 50 * np.cos(yy / 23.0),
-                            100 + 40 * np.sin((xx + yy) / 51.0)]).astype(np.float32)
+    gt = load_gt(pair[1], image.shape[:2])
+    ph = round(0.9 * height)
+    background = backdrop(width, height)
     out, masks = [], []
     x0 = round(0.05 * width)
     for t in range(frames):
         phase = t if t < frames // 2 else frames - 1 - t
-        x = x0 + round(phase * step * width)
         canvas = background.copy()
-        m = np.zeros((height, width), np.uint8)
-        y = height - ph
-        xe = min(width, x + pw)
-        region = canvas[y:, x:xe]
-        s = soft[:, :xe - x]
-        canvas[y:, x:xe] = person[:, :xe - x] * s + region * (1 - s)
-        m[y:, x:xe] = pmask[:, :xe - x]
+        masks.append(paste_person(image, gt, canvas, x0 + round(phase * step * width), ph))
         out.append(np.clip(canvas, 0, 255).astype(np.uint8))
-        masks.append(m > 0)
     return out, masks
 
 
@@ -237,7 +274,7 @@ def eval_motion(methods: Methods, frames, masks) -> tuple[dict, list]:
     s = {"raw": [], "refined": []}
     kept = []
     for seq, pixels in enumerate(frames):
-        r, f = methods.both(Frame(np.ascontiguousarray(pixels), pts_ns=seq, seq=seq, discont=seq == 0))
+        r, f = methods.both(Frame(np.ascontiguousarray(pixels), pts_ns=seq * FRAME_NS, seq=seq, discont=seq == 0))
         kept.append((r.copy(), f.copy()))
         if seq > 0:
             s["raw"].append(iou(r >= 128, masks[seq]))
@@ -335,17 +372,19 @@ def bench(width: int = 1280, height: int = 720, repeats: int = 30) -> list[dict]
 
 # -- main ------------------------------------------------------------------------------------------
 def table(results: dict) -> str:
-    lines = ["| model | method | IoU | boundary F | flicker talking_head | flicker carphone | lag IoU (fast motion) |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| model | method | IoU | boundary F | flicker talking_head | flicker carphone | lag IoU (fast motion) "
+             "| far person IoU | far person boundary F |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for model, r in results.items():
         for method in ("raw", "refined"):
             st = r.get("stills", {}).get(method, {})
             fl = {name: v[method] for name, v in r.get("video", {}).items()}
             mo = r.get("motion", {}).get(method)
+            far = r.get("far", {}).get(method, {})
             cell = lambda v, f="{:.3f}": "–" if v is None else f.format(v)  # noqa: E731
             lines.append(f"| {model} | {method} | {cell(st.get('iou'))} | {cell(st.get('bf'))} | "
                          f"{cell(fl.get('talking_head'), '{:.2f}')} | {cell(fl.get('carphone'), '{:.2f}')} | "
-                         f"{cell(mo)} |")
+                         f"{cell(mo)} | {cell(far.get('iou'))} | {cell(far.get('bf'))} |")
     return "\n".join(lines)
 
 
@@ -378,7 +417,7 @@ def main(argv=None) -> int:
     for model in args.models.split(","):
         methods = Methods(model, settings)
         try:
-            r = {"stills": eval_stills(methods, pairs)}
+            r = {"stills": eval_stills(methods, pairs), "far": eval_far(methods, pairs)}
             if not args.skip_video:
                 r["video"] = {name: eval_video(methods, read_video(path))
                               for name, path in VIDEOS.items() if path.exists()}
@@ -389,7 +428,7 @@ def main(argv=None) -> int:
         finally:
             methods.close()
         results[model] = r
-    print(f"preset {args.preset}: {json.dumps({k: getattr(settings, k) for k in ('refine', 'temporal') if hasattr(settings, k)})}")
+    print(f"preset {args.preset}: {json.dumps({k: getattr(settings, k) for k in ('refine', 'temporal', 'roi') if hasattr(settings, k)})}")
     print(table(results))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({"preset": args.preset, "results": results}, indent=1))

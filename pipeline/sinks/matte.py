@@ -66,14 +66,14 @@ def write_folder_mattes(in_dir: Path, out_dir: Path, settings) -> int:
     if not images:
         raise UserError(f"folder {in_dir} holds no images ({', '.join(sorted(MATTE_IMAGE_SUFFIXES))})")
     prepare_output_dir(out_dir)
-    segment = Segment(settings.segmenter)
+    segment = Segment(settings.segmenter, roi=settings.roi)
     matte = matte_for(settings)
     try:
         for path in images:
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
                 raise UserError(f"image {path} could not be read (corrupt, or not an image)")
-            mask = segment.segment(image)
+            mask = segment.person_mask(image)
             if matte is not None:  # unrelated images: each one starts the temporal state afresh
                 alpha = matte.alpha(image, mask, discont=True)
             else:

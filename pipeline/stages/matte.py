@@ -30,7 +30,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from kernels.blur import halve
+from kernels.blur import halve, shrink_factor
 from kernels.guided import GuidedBuffers, apply_guided, guided_coefficients
 from kernels.mask import alpha_from_mask, edge_lut
 from kernels.temporal import temporal_update
@@ -57,10 +57,7 @@ SCENE_CUT_LEVELS = 40.0
 def guide_factor(width: int, height: int, mask_w: int, mask_h: int) -> int:
     """The power of two the frame is shrunk by for the guide: halve while the longer side of the
     halved frame is still at least the mask's longer side."""
-    factor = 1
-    while max(width, height) // (2 * factor) >= max(mask_w, mask_h):
-        factor *= 2
-    return factor
+    return shrink_factor(width, height, max(mask_w, mask_h))
 
 
 class Matte(Stage):

@@ -5,6 +5,13 @@ The frame is shrunk to the model's input size here (`shrink_to`, then BGR→RGB 
 so MediaPipe never touches a full-resolution image. Output: `frame.mask`, float32 (h, w) person
 probability in [0, 1] at model resolution, for the whole frame (the general model's square input
 stretches a 16:9 frame; the mask is stretched back the same way when it is upsampled).
+
+With `roi=True` the model runs on a crop around the person (`pipeline.roi.RoiTracker`: found on
+the whole frame, then tracked, re-acquired every half second of media time and whenever lost), so a person who
+fills a small part of the frame is segmented at a useful resolution. The mask then has a fixed
+size per frame size, `roi_mask_size` (the matte stage's guide size: 320×180 at 720p), finer than
+the model's where the crop is small; outside the crop it is 0, except on whole-frame frames, where
+the whole-frame mask fills it.
 """
 from __future__ import annotations
 
@@ -20,9 +27,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from kernels.blur import shrink_factor  # noqa: E402
 from pipeline.caps import Caps  # noqa: E402
 from pipeline.errors import UserError  # noqa: E402
 from pipeline.frame import Frame  # noqa: E402
+from pipeline.roi import RoiTracker, paste_crop_mask  # noqa: E402
 from pipeline.stage import Stage  # noqa: E402
 
 # model name -> (MediaPipe model_selection, (input width, input height))
@@ -67,6 +76,14 @@ def shrink_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
 
 
+def roi_mask_size(width: int, height: int) -> tuple[int, int]:
+    """(width, height) of the mask with ROI tracking: the frame halved while its longer side stays
+    at least 256 (the models' longer side) — the guide size of the matte stage, so it runs there
+    at its usual cost."""
+    factor = shrink_factor(width, height, 256)
+    return max(1, width // factor), max(1, height // factor)
+
+
 def check_segmenter(name: str) -> str:
     if name not in SEGMENTER_MODELS:
         raise UserError(f"--segmenter {name!r}: choose one of {', '.join(SEGMENTER_MODELS)}")
@@ -82,8 +99,10 @@ class Segment(Stage):
     tier_quality = {"general": 1.0, "landscape": 0.95, HALF_RATE: 0.8}
     tier_cost_hint = {"general": 1.7, "landscape": 1.0, HALF_RATE: 0.55}
 
-    def __init__(self, model: str = "landscape"):
+    def __init__(self, model: str = "landscape", *, roi: bool = False):
         self.model = check_segmenter(model)
+        self.roi = bool(roi)
+        self._tracker: RoiTracker | None = None
         self._requested = self.model
         self._lock = threading.Lock()
         self._sessions: dict[str, object] = {}
@@ -133,6 +152,36 @@ class Segment(Stage):
         result = self._session(model).process(rgb)
         return np.ascontiguousarray(result.segmentation_mask, dtype=np.float32)
 
+    def person_mask(self, pixels_bgr: np.ndarray, pts_ns: int = 0, discont: bool = True) -> np.ndarray:
+        """The mask `process` attaches for the frame at `pts_ns` with the current model: ROI-tracked
+        when `roi` is on (`discont`: an unrelated image, acquire afresh), else the whole frame's."""
+        if self.roi:
+            return self.segment_tracked(pixels_bgr, self.model, pts_ns, discont)
+        return self.segment(pixels_bgr, self.model)
+
+    def segment_tracked(self, pixels_bgr: np.ndarray, model: str, pts_ns: int, discont: bool) -> np.ndarray:
+        """The person probability of one frame with ROI tracking (float32, `roi_mask_size`): the
+        model on the tracker's crop, and on the whole frame when the tracker asks for it."""
+        h, w = pixels_bgr.shape[:2]
+        input_w, input_h = SEGMENTER_MODELS["landscape" if model == HALF_RATE else model][1]
+        tracker = self._tracker
+        if tracker is None or (tracker.frame_w, tracker.frame_h) != (w, h):
+            tracker = self._tracker = RoiTracker(w, h, input_w / input_h)
+            discont = True
+        tracker.aspect = input_w / input_h
+        mask_w, mask_h = roi_mask_size(w, h)
+        if tracker.needs_full_frame(discont, pts_ns):
+            mask = cv2.resize(self.segment(pixels_bgr, model), (mask_w, mask_h), interpolation=cv2.INTER_LINEAR)
+            crop = tracker.acquire(mask, pts_ns)
+        else:
+            mask = np.zeros((mask_h, mask_w), np.float32)
+            crop = tracker.crop
+        if crop is not None:
+            x, y, cw, ch = crop
+            paste_crop_mask(self.segment(pixels_bgr[y:y + ch, x:x + cw], model), crop, w, h, mask)
+        tracker.update(mask)
+        return mask
+
     def process(self, frame: Frame) -> Frame:
         with self._lock:
             if self._requested != self.model:
@@ -143,7 +192,7 @@ class Segment(Stage):
             frame.mask = self._last_mask
             self._may_reuse_next = False
         else:
-            frame.mask = self._last_mask = self.segment(frame.pixels, self.model)
+            frame.mask = self._last_mask = self.person_mask(frame.pixels, frame.pts_ns, frame.discont)
             self._may_reuse_next = self.model == HALF_RATE
         frame.tiers[self.name] = self.model
         return frame

@@ -85,8 +85,8 @@ def test_matte_of_video_equals_the_compositors_alpha(tmp_path, tiny_video):
     settings = load_preset("transcode")
     with av.open(str(tiny_video)) as container:
         first = next(container.decode(video=0)).to_ndarray(format="bgr24")
-    segment = Segment(settings.segmenter)
-    expected = matte_for(settings).alpha(first, segment.segment(first), discont=True)
+    segment = Segment(settings.segmenter, roi=settings.roi)
+    expected = matte_for(settings).alpha(first, segment.person_mask(first), discont=True)
     assert expected.shape == (120, 160)
     written = cv2.imread(str(out_dir / "000000.png"), cv2.IMREAD_UNCHANGED)
     assert written.dtype == np.uint8 and written.ndim == 2

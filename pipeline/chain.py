@@ -13,7 +13,8 @@ def make_effects(settings: Settings, keep_alpha: bool = False):
 
     segment = Segment(settings.segmenter, roi=settings.roi)
     background = Background(settings.background, edge_lo=settings.edge_low, edge_hi=settings.edge_high,
-                            keep_alpha=keep_alpha, no_bleed=settings.no_bleed)
+                            keep_alpha=keep_alpha, no_bleed=settings.no_bleed,
+                            light_wrap=settings.light_wrap, light_wrap_px=settings.light_wrap_px)
     matte = matte_for(settings)
     return [segment, *([matte] if matte else []), background], background
 

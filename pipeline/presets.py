@@ -45,6 +45,11 @@ class Settings:
     no_bleed: bool = True
     """Blur background: blur it with the person masked out (no halo of the person's colours);
     needs the matte stage (refine or temporal on)."""
+    light_wrap: float = 0.0
+    """Background stage: 0..1, how strongly the new background's light spills over the person's
+    edges (0 = off; opaque backgrounds only)."""
+    light_wrap_px: float = 12.0
+    """How far the light wrap reaches into the person, full-resolution pixels (Gaussian sigma)."""
     roi: bool = True
     """Segment stage: run the model on a crop around the person, tracked from frame to frame
     (`pipeline.roi`), so a person far from the camera is segmented at a useful resolution."""
@@ -65,6 +70,12 @@ def _probability(value: Any, key: str) -> float:
         raise ValueError("a number from 0 to 1")
     if not 0.0 <= float(value) <= 1.0:
         raise ValueError("a number from 0 to 1")
+    return float(value)
+
+
+def _reach(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 100:
+        raise ValueError("a number of pixels, more than 0 and at most 100")
     return float(value)
 
 
@@ -147,6 +158,8 @@ PRESET_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "refine": _bool,
     "temporal": _bool,
     "no_bleed": _bool,
+    "light_wrap": _probability,
+    "light_wrap_px": _reach,
     "roi": _bool,
     "scale": _scale,
     "sr_model": _sr_model,

@@ -56,10 +56,11 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from kernels.blur import blur_factor, downscaled_blur, halve, small_sigma
+from kernels.blur import blur_factor, downscaled_blur, halve, shrink_factor, small_sigma
 from kernels.composite import (composite_color_with_alpha, composite_full_with_alpha, composite_over_color,
                                composite_over_full, composite_over_small, composite_rgba, composite_rgba_with_alpha,
                                composite_small_with_alpha)
+from kernels.lightwrap import light_wrap, wrap_weight
 from kernels.mask import alpha_from_mask, edge_lut
 from pipeline.caps import Caps
 from pipeline.errors import GraphError, UserError
@@ -73,6 +74,10 @@ DEFAULT_EDGE_LO = 0.25
 DEFAULT_EDGE_HI = 0.75
 """Mask probabilities where the soft edge starts (alpha 0) and ends (alpha 255); same as the
 preset defaults (`pipeline.presets`)."""
+DEFAULT_WRAP_PX = 12.0
+"""How far light wrap reaches into the person (Gaussian sigma, full-resolution pixels)."""
+WRAP_SIDE = 128
+"""Light wrap works on the frame halved while its longer side stays at least this (160×90 at 720p)."""
 DEFAULT_CYCLE = ("blur", "color:#00B140", "none")
 """What `cycle()` steps through after the configured background (unless a list is given)."""
 
@@ -183,6 +188,11 @@ def person_free_blur(frame: np.ndarray, alpha: np.ndarray, strength: float) -> n
     return np.ascontiguousarray(np.clip(num / w[..., None] + 0.5, 0, 255).astype(np.uint8))
 
 
+def _blurred_small(image: np.ndarray, size: tuple[int, int], sigma: float) -> np.ndarray:
+    return cv2.GaussianBlur(cv2.resize(image, size, interpolation=cv2.INTER_AREA), (0, 0), sigma,
+                            borderType=cv2.BORDER_REPLICATE)
+
+
 def _to_bgr(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
@@ -199,6 +209,12 @@ class _Backdrop:
     def open(self, width: int, height: int) -> None:
         pass
 
+    def wrap_light(self, size: tuple[int, int], sigma: float) -> np.ndarray | None:
+        """The background the last frame was composited over, shrunk to `size` (w, h) and blurred
+        (Gaussian `sigma`, small-image pixels): the light that light wrap spills over the person's
+        edges. None where there is no opaque background (transparent, none)."""
+        return None
+
     def close(self) -> None:
         pass
 
@@ -207,14 +223,20 @@ class _Blur(_Backdrop):
     def __init__(self, spec, strength):
         super().__init__(spec)
         self.strength = spec.strength if spec.strength is not None else strength
+        self.last: np.ndarray | None = None
+        """The last frame's blurred background (small)."""
 
     def composite(self, stage, frame, mask, out, alpha):
-        small = downscaled_blur(frame, self.strength)
+        small = self.last = downscaled_blur(frame, self.strength)
         composite_over_small(frame, mask, small, stage.edge_lo, stage.edge_hi, out, alpha)
 
     def composite_alpha(self, stage, frame, alpha, out):
         small = person_free_blur(frame, alpha, self.strength) if stage.no_bleed else downscaled_blur(frame, self.strength)
+        self.last = small
         composite_small_with_alpha(frame, alpha, small, out)
+
+    def wrap_light(self, size, sigma):  # already blurred: only resized
+        return cv2.resize(self.last, size, interpolation=cv2.INTER_LINEAR)
 
 
 class _Image(_Backdrop):
@@ -230,6 +252,7 @@ class _Image(_Backdrop):
             image = cv2.convertScaleAbs(image, alpha=255.0 / max(float(image.max()), 1.0))
         self.image = _to_bgr(image)
         self.fitted: np.ndarray | None = None
+        self._light: tuple[tuple, np.ndarray] | None = None
 
     def open(self, width, height):
         if self.fitted is None or self.fitted.shape[:2] != (height, width):
@@ -242,6 +265,12 @@ class _Image(_Backdrop):
     def composite_alpha(self, stage, frame, alpha, out):
         self.open(frame.shape[1], frame.shape[0])
         composite_full_with_alpha(frame, alpha, self.fitted, out)
+
+    def wrap_light(self, size, sigma):  # a still image: once per size
+        key = (size, sigma, self.fitted.shape)
+        if self._light is None or self._light[0] != key:
+            self._light = (key, _blurred_small(self.fitted, size, sigma))
+        return self._light[1]
 
 
 class _Video(_Backdrop):
@@ -276,6 +305,9 @@ class _Video(_Backdrop):
     def composite_alpha(self, stage, frame, alpha, out):
         composite_full_with_alpha(frame, alpha, self.next_background(frame.shape[1], frame.shape[0]), out)
 
+    def wrap_light(self, size, sigma):
+        return _blurred_small(self.last, size, sigma)
+
     def close(self):
         source, self.source = self.source, None
         if source is not None:
@@ -288,6 +320,9 @@ class _Color(_Backdrop):
 
     def composite_alpha(self, stage, frame, alpha, out):
         composite_color_with_alpha(frame, alpha, self.spec.bgr, out)
+
+    def wrap_light(self, size, sigma):
+        return np.full((size[1], size[0], 3), self.spec.bgr, np.uint8)
 
 
 class _Transparent(_Backdrop):
@@ -326,6 +361,9 @@ class Background(Stage):
     with a different channel count than `spec`, and repeats, are left out).
     no_bleed: with a matte stage's alpha, blur the background with the person masked out
     (`person_free_blur`), so no halo of the person's colours surrounds them.
+    light_wrap: 0..1, how strongly the background's light spills over the person's edges
+    (`kernels.lightwrap`; 0 = off); light_wrap_px: how far in it reaches (Gaussian sigma,
+    full-resolution pixels). Opaque backgrounds only (not transparent or none).
     """
 
     name = "background"
@@ -340,6 +378,8 @@ class Background(Stage):
         keep_alpha: bool = False,
         cycle: Sequence[BackgroundSpec | str] | None = None,
         no_bleed: bool = True,
+        light_wrap: float = 0.0,
+        light_wrap_px: float = DEFAULT_WRAP_PX,
     ):
         if not (math.isfinite(strength) and strength > 0):
             raise UserError(f"blur strength must be a number > 0 (sigma in pixels), got {strength!r}")
@@ -352,6 +392,10 @@ class Background(Stage):
         self.edge_hi = float(edge_hi)
         self.keep_alpha = keep_alpha
         self.no_bleed = bool(no_bleed)
+        if not (0 <= light_wrap <= 1 and math.isfinite(light_wrap_px) and light_wrap_px > 0):
+            raise UserError(f"light wrap: need a strength from 0 to 1 and a reach > 0 px, "
+                            f"got {light_wrap!r} and {light_wrap_px!r}")
+        self.light_wrap, self.light_wrap_px = float(light_wrap), float(light_wrap_px)
         first = parse_background(spec)
         specs = [first]
         for s in (DEFAULT_CYCLE if cycle is None else cycle):
@@ -411,7 +455,9 @@ class Background(Stage):
                 if not pixels.flags.c_contiguous:
                     pixels = np.ascontiguousarray(pixels)
                 out = self._pool.get((h, w, backdrop.spec.channels))
-                backdrop.composite_alpha(self, pixels, np.ascontiguousarray(given), out)
+                given = np.ascontiguousarray(given)
+                backdrop.composite_alpha(self, pixels, given, out)
+                self._wrap(backdrop, out, given, None)
                 frame.pixels = out
             return frame
         if mask is None:
@@ -426,10 +472,30 @@ class Background(Stage):
             pixels = np.ascontiguousarray(pixels)
         out = self._pool.get((h, w, backdrop.spec.channels))
         backdrop.composite(self, pixels, mask, out, alpha)
+        self._wrap(backdrop, out, None, mask)
         frame.pixels = out
         if alpha is not None:
             frame.alpha = alpha
         return frame
+
+    def _wrap(self, backdrop: _Backdrop, out: np.ndarray, alpha: np.ndarray | None,
+              mask: np.ndarray | None) -> None:
+        """Light wrap on the composited `out`, from the full-resolution `alpha` or else the model
+        `mask`, at a small working size (160×90 at 720p: `kernels.lightwrap`)."""
+        if self.light_wrap <= 0 or out.shape[2] != 3:
+            return
+        h, w = out.shape[:2]
+        factor = shrink_factor(w, h, WRAP_SIDE)
+        size = (max(1, w // factor), max(1, h // factor))
+        sigma = self.light_wrap_px / factor
+        light = backdrop.wrap_light(size, sigma)
+        if light is None:
+            return
+        if alpha is not None:
+            person = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA).astype(np.float32) * np.float32(1 / 255)
+        else:
+            person = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
+        light_wrap(out, wrap_weight(person, sigma, self.light_wrap), light)
 
     def close(self) -> None:
         for b in self._backdrops:

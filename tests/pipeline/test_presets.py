@@ -31,6 +31,9 @@ def write(tmp_path, text):
     ('sinks = ["tv"]\n', ["sinks"]),
     ('size = "640x481"\n', ["size", "even"]),
     ('size = [640, 480]\n', ["size", "1280x720"]),
+    ('light_wrap = 1.5\n', ["light_wrap", "0 to 1"]),
+    ('light_wrap_px = 0\n', ["light_wrap_px", "pixels"]),
+    ('roi = "yes"\n', ["roi", "true or false"]),
     ('this is not toml', ["not valid TOML"]),
 ])
 def test_bad_presets_name_file_key_and_what_is_allowed(tmp_path, text, needles):

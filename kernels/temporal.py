@@ -11,7 +11,9 @@ Strong smoothing where the frame is still (model noise, "twinkling"), none where
 moving head or hand is never left behind: where the pixels change, the new mask is taken as it is).
 `state` is the Schmitt-trigger (hysteresis) decision near the 0.5 level, so an edge pixel whose
 smoothed probability hovers around 0.5 does not toggle from frame to frame. `out` receives `state`
-as float32 0/1: the matte the guided filter refines.
+as float32 0/1 (the matte the guided filter refines), or with `soft` the smoothed probability pushed
+to its state's side of the band — max(ema, 0.5 + band) where the state is 1, min(ema, 0.5 − band)
+where it is 0 — the soft mask that replaces the model's when there is no refinement.
 
 The reference is `kernels.reference.temporal_reference` (float64); the kernel is float32.
 """
@@ -23,10 +25,10 @@ from kernels._jit import jit
 
 
 @jit
-def temporal_update(p, diff, ema, state, still_weight, motion_levels, band, out):
+def temporal_update(p, diff, ema, state, still_weight, motion_levels, band, out, soft=False):
     """Update `ema` (float32 (h, w)) and `state` (uint8 (h, w)) in place from the new mask `p`
     (float32 (h, w)); `diff`: uint8 (h, w) frame difference in luma levels; writes float32 0/1
-    into `out`."""
+    into `out`, or with `soft` the band-pushed soft mask (module docstring)."""
     h, w = p.shape
     inv = np.float32(1.0) / np.float32(motion_levels)
     sw = np.float32(still_weight)
@@ -43,4 +45,9 @@ def temporal_update(p, diff, ema, state, still_weight, motion_levels, band, out)
                 state[y, x] = 1
             elif e <= lo:
                 state[y, x] = 0
-            out[y, x] = np.float32(state[y, x])
+            if not soft:
+                out[y, x] = np.float32(state[y, x])
+            elif state[y, x]:
+                out[y, x] = max(e, hi)
+            else:
+                out[y, x] = min(e, lo)

@@ -108,8 +108,9 @@ class Matte(Stage):
         return caps
 
     # -- one frame --------------------------------------------------------------------------------
-    def _target(self, p: np.ndarray, luma: np.ndarray, discont: bool) -> np.ndarray:
-        """The matte the guided filter refines: float32 0/1 at the guide size."""
+    def _target(self, p: np.ndarray, luma: np.ndarray, discont: bool, soft: bool = False) -> np.ndarray:
+        """The matte the guided filter refines: float32 0/1 at the guide size (with `soft`, and
+        temporal on: the smoothed soft mask, hysteresis-pushed; see `kernels.temporal`)."""
         target = np.empty_like(p)
         if not self.temporal:
             np.greater_equal(p, 0.5, out=target, casting="unsafe")
@@ -126,7 +127,8 @@ class Matte(Stage):
         else:
             diff = cv2.dilate(diff, np.ones((3, 3), np.uint8))
         self._prev_luma = luma
-        temporal_update(p, diff, self._ema, self._state, self.still_weight, self.motion_levels, self.band, target)
+        temporal_update(p, diff, self._ema, self._state, self.still_weight, self.motion_levels, self.band, target,
+                        soft)
         return target
 
     def smoothed_mask(self, pixels: np.ndarray, mask: np.ndarray, discont: bool = False) -> np.ndarray:
@@ -139,12 +141,12 @@ class Matte(Stage):
         h, w = pixels.shape[:2]
         mh, mw = mask.shape
         guide = halve(np.ascontiguousarray(pixels[:, :, :3]), guide_factor(w, h, mw, mh))
-        luma = cv2.resize(cv2.cvtColor(guide, cv2.COLOR_BGR2GRAY), (mw, mh), interpolation=cv2.INTER_AREA)
-        self._target(mask, luma, discont)
+        luma = cv2.cvtColor(guide, cv2.COLOR_BGR2GRAY)
+        if luma.shape != (mh, mw):  # (the ROI-tracked mask already has the guide's size)
+            luma = cv2.resize(luma, (mw, mh), interpolation=cv2.INTER_AREA)
         # hysteresis on the soft mask: inside the band a pixel is pushed to the side of its state,
         # so it only changes sides when the state flips (outside the band the EMA is kept as is)
-        return np.where(self._state.astype(bool), np.maximum(self._ema, np.float32(0.5 + self.band)),
-                        np.minimum(self._ema, np.float32(0.5 - self.band))).astype(np.float32)
+        return self._target(mask, luma, discont, soft=True)
 
     def alpha(self, pixels: np.ndarray, mask: np.ndarray, discont: bool = False,
               out: np.ndarray | None = None) -> np.ndarray:

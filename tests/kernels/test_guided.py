@@ -83,6 +83,19 @@ def test_temporal_update_matches_reference_and_keeps_state_in_the_band():
     assert np.array_equal(state[~in_band], want_s[~in_band]) and np.array_equal(out, state.astype(np.float32))
 
 
+def test_temporal_update_soft_output_is_the_ema_pushed_out_of_the_band_on_its_state_side():
+    rng = np.random.default_rng(5)
+    p = rng.random((30, 40)).astype(np.float32)
+    diff = rng.integers(0, 12, (30, 40), dtype=np.uint8)
+    ema = rng.random((30, 40)).astype(np.float32)
+    state = (rng.random((30, 40)) > 0.5).astype(np.uint8)
+    out = np.empty_like(p)
+    temporal_update(p, diff, ema, state, 0.3, 6.0, 0.15, out, True)
+    expected = np.where(state.astype(bool), np.maximum(ema, np.float32(0.65)), np.minimum(ema, np.float32(0.35)))
+    assert np.array_equal(out, expected)
+    assert not ((out > 0.35) & (out < 0.65)).any()  # nothing left inside the band
+
+
 def test_temporal_update_follows_motion_at_once_and_smooths_still_pixels():
     p = np.array([[1.0, 1.0]], np.float32)
     ema = np.zeros((1, 2), np.float32)

@@ -7,8 +7,8 @@ probability in [0, 1] at model resolution, for the whole frame (the general mode
 stretches a 16:9 frame; the mask is stretched back the same way when it is upsampled).
 
 With `roi=True` the model runs on a crop around the person (`pipeline.roi.RoiTracker`: found on
-the whole frame, then tracked, re-acquired every half second of media time and whenever lost), so a person who
-fills a small part of the frame is segmented at a useful resolution. The mask then has a fixed
+the whole frame, then tracked, re-acquired every half second of media time and whenever lost), so
+a person who fills a small part of the frame is segmented at a useful resolution. The mask then has a fixed
 size per frame size, `roi_mask_size` (the matte stage's guide size: 320×180 at 720p), finer than
 the model's where the crop is small; outside the crop it is 0, except on whole-frame frames, where
 the whole-frame mask fills it.

@@ -69,12 +69,15 @@ def test_apply_guided_fills_flat_cells_exactly():
     assert (alpha[:, :70] == 255).all() and (alpha[:, 90:] == 0).all()
 
 
+def random_temporal_inputs(seed):
+    """(p, diff, ema, state) of a 30x40 matte: random masks, small luma changes, random states."""
+    rng = np.random.default_rng(seed)
+    return (rng.random((30, 40)).astype(np.float32), rng.integers(0, 12, (30, 40), dtype=np.uint8),
+            rng.random((30, 40)).astype(np.float32), (rng.random((30, 40)) > 0.5).astype(np.uint8))
+
+
 def test_temporal_update_matches_reference_and_keeps_state_in_the_band():
-    rng = np.random.default_rng(3)
-    p = rng.random((30, 40)).astype(np.float32)
-    diff = rng.integers(0, 12, (30, 40), dtype=np.uint8)
-    ema = rng.random((30, 40)).astype(np.float32)
-    state = (rng.random((30, 40)) > 0.5).astype(np.uint8)
+    p, diff, ema, state = random_temporal_inputs(3)
     want_e, want_s, want_out = ref.temporal_reference(p, diff, ema, state, 0.3, 6.0, 0.1)
     out = np.empty_like(p)
     temporal_update(p, diff, ema, state, 0.3, 6.0, 0.1, out)
@@ -84,11 +87,7 @@ def test_temporal_update_matches_reference_and_keeps_state_in_the_band():
 
 
 def test_temporal_update_soft_output_is_the_ema_pushed_out_of_the_band_on_its_state_side():
-    rng = np.random.default_rng(5)
-    p = rng.random((30, 40)).astype(np.float32)
-    diff = rng.integers(0, 12, (30, 40), dtype=np.uint8)
-    ema = rng.random((30, 40)).astype(np.float32)
-    state = (rng.random((30, 40)) > 0.5).astype(np.uint8)
+    p, diff, ema, state = random_temporal_inputs(5)
     out = np.empty_like(p)
     temporal_update(p, diff, ema, state, 0.3, 6.0, 0.15, out, True)
     expected = np.where(state.astype(bool), np.maximum(ema, np.float32(0.65)), np.minimum(ema, np.float32(0.35)))

@@ -27,6 +27,25 @@ def test_graph_without_stages_fans_out_from_the_source():
     assert len(sink.frames) == 5
 
 
+def test_run_turns_opencvs_own_thread_pool_off():
+    import cv2
+
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        seen = []
+
+        class ReadThreads(AddOne):
+            def process(self, frame):
+                seen.append(cv2.getNumThreads())
+                return super().process(frame)
+
+        Graph(CountingSource(3), [ReadThreads("threads")], [Collect()]).run()
+        assert seen == [1, 1, 1]
+    finally:
+        cv2.setNumThreads(threads)
+
+
 def test_stage_exception_is_raised_from_run_naming_stage_and_frame():
     failing = FailAt(seq=7)
     sink = Collect()

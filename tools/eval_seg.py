@@ -23,10 +23,16 @@ background, sweeping horizontally by 2.5 % of the width per frame (fast: ~0.75 f
 second at 30 fps); the score is the mean IoU against the moving ground truth over the moving frames.
 If temporal smoothing ghosts or lags, the refined score falls below the raw one.
 
-Methods: **raw** = the model mask upsampled bilinearly and thresholded at 0.5 (no refinement; for
-flicker: with the preset's smoothstep edge instead, i.e. the alpha the compositor used before), and
-**refined** = exactly what `litecam matte` writes (and the compositor blends with): the `Matte`
-stage of `pipeline/stages/matte.py` with the preset's settings (`transcode` by default). Both models
+Far person (`far person IoU / boundary F`): each portrait's GT cut-out scaled to 45 % of a
+1280x720 frame's height and pasted bottom-aligned at a random (seeded) column on `backdrop` — a
+stand-in for a full-body or far-away shot, where the model sees the person at a low resolution
+(what region-of-interest tracking is for); each frame on its own.
+
+Methods: **raw** = the model on the whole frame, its mask upsampled bilinearly and thresholded at
+0.5 (no refinement; for flicker: with the preset's smoothstep edge instead, i.e. the alpha the
+compositor used before), and **refined** = exactly what `litecam matte` writes (and the compositor
+blends with): the segmenter with the preset's ROI setting, then the `Matte` stage of
+`pipeline/stages/matte.py` with the preset's settings (`transcode` by default). Both models
 (general, landscape). Prints a Markdown table and writes JSON. Exits cleanly (status 0, a message)
 when the shared data is absent.
 """
@@ -123,7 +129,10 @@ class Methods:
         segmenter its ROI tracker). Leaves the raw model mask in `frame.mask`."""
         raw_mask = self.segment.segment(frame.pixels)
         raw = raw_alpha(raw_mask, frame.height, frame.width)
-        frame.mask = self.segment.person_mask(frame.pixels, frame.pts_ns, frame.discont) if self.settings.roi else raw_mask
+        if self.settings.roi:  # the model on the tracked crop, as `litecam matte` runs it
+            frame.mask = self.segment.person_mask(frame.pixels, frame.pts_ns, frame.discont)
+        else:
+            frame.mask = raw_mask
         if self.matte is None:
             refined = alpha_from_mask(frame.mask, frame.height, frame.width,
                                       self.settings.edge_low, self.settings.edge_high)

@@ -43,8 +43,8 @@ class Settings:
     temporal: bool = True
     """Matte stage: motion-adaptive smoothing + hysteresis of the mask (no flicker, no ghosting)."""
     no_bleed: bool = True
-    """Blur background: blur it with the person masked out (no halo of the person's colours);
-    needs the matte stage (refine or temporal on)."""
+    """Blur background: blur it with the person masked out (no halo of the person's colours),
+    from the refined alpha or else the (smoothed) model mask."""
     light_wrap: float = 0.0
     """Background stage: 0..1, how strongly the new background's light spills over the person's
     edges (0 = off; opaque backgrounds only)."""

@@ -168,18 +168,23 @@ def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(image[y0:y0 + height, x0:x0 + width])
 
 
-def person_free_blur(frame: np.ndarray, alpha: np.ndarray, strength: float) -> np.ndarray:
-    """`downscaled_blur` of the background only: the person (alpha) masked out and the blur
-    renormalised, `blur(frame · w) / blur(w)` with w = 1 - alpha (+ a tiny floor, so where the person
-    covers the whole window this is the plain blur), so the person's colours do not bleed into the
-    blurred background as a halo. Frame and alpha are reduced first (INTER_AREA halvings, as
-    `downscaled_blur` does), the weighting and the two blurs run on the small image. Returns uint8
-    (h, w, 3), the size `downscaled_blur` gives."""
+def person_free_blur(frame: np.ndarray, person: np.ndarray, strength: float) -> np.ndarray:
+    """`downscaled_blur` of the background only: the person masked out and the blur renormalised,
+    `blur(frame · w) / blur(w)` with w = 1 - person (+ a tiny floor, so where the person covers the
+    whole window this is the plain blur), so the person's colours do not bleed into the blurred
+    background as a halo. `person`: the full-resolution uint8 alpha (H, W), or a float32 person
+    probability mask of any size covering the frame (the segmenter's or the temporal matte's). The
+    frame (and a full-resolution alpha) are reduced first (INTER_AREA halvings, as `downscaled_blur`
+    does), a mask is resized to that size; the weighting and the two blurs run on the small image.
+    Returns uint8 (h, w, 3), the size `downscaled_blur` gives."""
     height, width = frame.shape[:2]
     factor = blur_factor(strength)
-    small, weight = halve(frame, factor), halve(alpha, factor)
+    small = halve(frame, factor)
     sh, sw = small.shape[:2]
-    w = (255.0 - weight.astype(np.float32)) * np.float32(1 / 255) + np.float32(1e-3)
+    if person.dtype == np.uint8:
+        w = (255.0 - halve(person, factor).astype(np.float32)) * np.float32(1 / 255) + np.float32(1e-3)
+    else:
+        w = np.float32(1 + 1e-3) - np.clip(cv2.resize(person, (sw, sh), interpolation=cv2.INTER_AREA), 0, 1)
     num = small.astype(np.float32) * w[..., None]
     sigma = small_sigma(strength, width, height, sw, sh)
     if sigma >= 0.3:
@@ -226,14 +231,16 @@ class _Blur(_Backdrop):
         self.last: np.ndarray | None = None
         """The last frame's blurred background (small)."""
 
+    def _small(self, stage, frame, person):
+        self.last = (person_free_blur(frame, person, self.strength) if stage.no_bleed
+                     else downscaled_blur(frame, self.strength))
+        return self.last
+
     def composite(self, stage, frame, mask, out, alpha):
-        small = self.last = downscaled_blur(frame, self.strength)
-        composite_over_small(frame, mask, small, stage.edge_lo, stage.edge_hi, out, alpha)
+        composite_over_small(frame, mask, self._small(stage, frame, mask), stage.edge_lo, stage.edge_hi, out, alpha)
 
     def composite_alpha(self, stage, frame, alpha, out):
-        small = person_free_blur(frame, alpha, self.strength) if stage.no_bleed else downscaled_blur(frame, self.strength)
-        self.last = small
-        composite_small_with_alpha(frame, alpha, small, out)
+        composite_small_with_alpha(frame, alpha, self._small(stage, frame, alpha), out)
 
     def wrap_light(self, size, sigma):  # already blurred: only resized
         return cv2.resize(self.last, size, interpolation=cv2.INTER_LINEAR)
@@ -359,8 +366,8 @@ class Background(Stage):
     (smoothstep between; equal values give a hard threshold). keep_alpha: also set `frame.alpha`.
     cycle: the backgrounds `cycle()` steps through after `spec` (default `DEFAULT_CYCLE`; entries
     with a different channel count than `spec`, and repeats, are left out).
-    no_bleed: with a matte stage's alpha, blur the background with the person masked out
-    (`person_free_blur`), so no halo of the person's colours surrounds them.
+    no_bleed: blur the background with the person (the matte stage's alpha, or the mask) masked
+    out (`person_free_blur`), so no halo of the person's colours surrounds them.
     light_wrap: 0..1, how strongly the background's light spills over the person's edges
     (`kernels.lightwrap`; 0 = off); light_wrap_px: how far in it reaches (Gaussian sigma,
     full-resolution pixels). Opaque backgrounds only (not transparent or none).

@@ -139,15 +139,22 @@ def test_matte_output_is_exactly_the_alpha_the_compositor_blends_with(tmp_path, 
             assert np.array_equal(out, ref.blend_reference(pixels, green, written))
 
 
-def test_no_bleed_blur_keeps_the_persons_colour_out_of_the_background():
+@pytest.mark.parametrize("person", ["alpha", "mask"])
+def test_no_bleed_blur_keeps_the_persons_colour_out_of_the_background(person):
+    """From the refined full-resolution alpha, or from a low-resolution model mask (the live
+    presets' temporal-only path)."""
     from pipeline.stages.background import downscaled_blur, person_free_blur
 
     frame = np.full((72, 128, 3), 40, np.uint8)
     frame[:, :64] = (0, 0, 250)  # a red 'person' on the left half
-    alpha = np.zeros((72, 128), np.uint8)
-    alpha[:, :64] = 255
+    if person == "alpha":
+        cover = np.zeros((72, 128), np.uint8)
+        cover[:, :64] = 255
+    else:
+        cover = np.zeros((18, 32), np.float32)
+        cover[:, :16] = 1.0
     plain = cv2.resize(downscaled_blur(frame, 12.0), (128, 72), interpolation=cv2.INTER_LINEAR)
-    clean = cv2.resize(person_free_blur(frame, alpha, 12.0), (128, 72), interpolation=cv2.INTER_LINEAR)
+    clean = cv2.resize(person_free_blur(frame, cover, 12.0), (128, 72), interpolation=cv2.INTER_LINEAR)
     next_to_person = np.s_[:, 66:74, 2]
     assert plain[next_to_person].mean() > 100  # the halo
     assert abs(clean[next_to_person].astype(int) - 40).max() <= 3

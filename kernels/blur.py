@@ -53,14 +53,25 @@ def small_size(width: int, height: int, factor: int) -> tuple[int, int]:
     return width, height
 
 
-def halve(image: np.ndarray, factor: int) -> np.ndarray:
+def halve(image: np.ndarray, factor: int, levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
     """`image` halved log2(`factor`) times with INTER_AREA (OpenCV's fast 2:1 path); each halving
-    rounds the size up, so the result is `small_size(W, H, factor)`. factor: a power of two."""
-    small = image
-    while factor > 1:
+    rounds the size up, so the result is `small_size(W, H, factor)`. factor: a power of two.
+
+    levels: optional cache of this image's reductions, by factor (2, 4, ...), shared by callers
+    that halve the same image (the matte's guide and the blur background both halve the frame):
+    the work starts from the largest cached level up to `factor`, and the levels made here are
+    added. Cached levels are returned as they are: callers must not write into them.
+    """
+    small, done = image, 1
+    if levels:
+        done = max((f for f in levels if f <= factor), default=1)
+        small = levels.get(done, image)
+    while done < factor:
         h, w = small.shape[:2]
         small = cv2.resize(small, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
-        factor //= 2
+        done *= 2
+        if levels is not None:
+            levels[done] = small
     return small
 
 
@@ -79,11 +90,13 @@ def downscaled_blur(
     *,
     factor: int | None = None,
     out: np.ndarray | None = None,
+    levels: dict[int, np.ndarray] | None = None,
 ) -> np.ndarray:
     """The frame blurred with a Gaussian of sigma `strength` (full-resolution pixels), kept small.
 
     frame_bgr: uint8 (H, W, C) (any channel count OpenCV takes). strength: > 0. factor: override the reduction (default
     `blur_factor(strength)`). out: optional destination of the small size, uint8 (h, w, C).
+    levels: the frame's cache of reductions (`halve`).
     Returns uint8 (h, w, C) with (w, h) = `small_size(W, H, factor)`; sample it with half-pixel-centre
     bilinear interpolation (as the compositing kernels do) to get the full-resolution blur.
     """
@@ -93,12 +106,13 @@ def downscaled_blur(
     f = blur_factor(strength) if factor is None else int(factor)
     if f < 1 or f & (f - 1):
         raise ValueError(f"factor must be a power of two, got {factor}")
-    small = halve(frame_bgr, f)
-    if small is frame_bgr:
-        small = frame_bgr.copy()
+    small = halve(frame_bgr, f, levels)
     sh, sw = small.shape[:2]
     sigma_small = small_sigma(strength, width, height, sw, sh)
-    dst = small if out is None else out
+    if out is not None:
+        dst = out
+    else:  # blur in place only into an array of our own (not the frame, not a cached level)
+        dst = small if small is not frame_bgr and levels is None else np.empty_like(small)
     if sigma_small >= 0.3:
         cv2.GaussianBlur(small, (0, 0), sigma_small, dst=dst, borderType=cv2.BORDER_REFLECT_101)
     elif dst is not small:

@@ -38,6 +38,16 @@ class Frame:
     """Milliseconds each stage spent on this frame, by stage name."""
     tiers: dict[str, str] = field(default_factory=dict)
     """The quality tier each stage used for this frame, by stage name (e.g. segment: landscape)."""
+    _reductions: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _reductions_of: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
+    def reductions(self) -> dict[int, np.ndarray]:
+        """The cache of `pixels`' 2:1 reductions by factor (`kernels.blur.halve`), so stages that
+        shrink the same frame (the matte's guide, the blur background) do it once. Empty again
+        whenever `pixels` has been replaced."""
+        if self._reductions_of is not self.pixels:
+            self._reductions, self._reductions_of = {}, self.pixels
+        return self._reductions
 
     @property
     def height(self) -> int:

@@ -46,6 +46,7 @@ before processing starts; the list only holds modes with the same channel count 
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -168,7 +169,8 @@ def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(image[y0:y0 + height, x0:x0 + width])
 
 
-def person_free_blur(frame: np.ndarray, person: np.ndarray, strength: float) -> np.ndarray:
+def person_free_blur(frame: np.ndarray, person: np.ndarray, strength: float,
+                     levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
     """`downscaled_blur` of the background only: the person masked out and the blur renormalised,
     `blur(frame · w) / blur(w)` with w = 1 - person (+ a tiny floor, so where the person covers the
     whole window this is the plain blur), so the person's colours do not bleed into the blurred
@@ -176,10 +178,11 @@ def person_free_blur(frame: np.ndarray, person: np.ndarray, strength: float) -> 
     probability mask of any size covering the frame (the segmenter's or the temporal matte's). The
     frame (and a full-resolution alpha) are reduced first (INTER_AREA halvings, as `downscaled_blur`
     does), a mask is resized to that size; the weighting and the two blurs run on the small image.
-    Returns uint8 (h, w, 3), the size `downscaled_blur` gives."""
+    `levels`: the frame's cache of reductions (`kernels.blur.halve`). Returns uint8 (h, w, 3), the
+    size `downscaled_blur` gives."""
     height, width = frame.shape[:2]
     factor = blur_factor(strength)
-    small = halve(frame, factor)
+    small = halve(frame, factor, levels)
     sh, sw = small.shape[:2]
     if person.dtype == np.uint8:
         w = (255.0 - halve(person, factor).astype(np.float32)) * np.float32(1 / 255) + np.float32(1e-3)
@@ -232,8 +235,9 @@ class _Blur(_Backdrop):
         """The last frame's blurred background (small)."""
 
     def _small(self, stage, frame, person):
-        self.last = (person_free_blur(frame, person, self.strength) if stage.no_bleed
-                     else downscaled_blur(frame, self.strength))
+        levels = stage.levels if frame is stage.levels_of else None
+        self.last = (person_free_blur(frame, person, self.strength, levels) if stage.no_bleed
+                     else downscaled_blur(frame, self.strength, levels=levels))
         return self.last
 
     def composite(self, stage, frame, mask, out, alpha):
@@ -415,6 +419,8 @@ class Background(Stage):
         self._lock = threading.Lock()
         self._pool = ArrayPool()
         self._alpha_pool = ArrayPool()
+        self.levels: dict[int, np.ndarray] | None = None
+        self.levels_of: np.ndarray | None = None
         self._size: tuple[int, int] | None = None
 
     # -- what is shown ----------------------------------------------------------------------------
@@ -463,7 +469,8 @@ class Background(Stage):
                     pixels = np.ascontiguousarray(pixels)
                 out = self._pool.get((h, w, backdrop.spec.channels))
                 given = np.ascontiguousarray(given)
-                backdrop.composite_alpha(self, pixels, given, out)
+                with self._reductions_of(frame):
+                    backdrop.composite_alpha(self, pixels, given, out)
                 self._wrap(backdrop, out, given, None)
                 frame.pixels = out
             return frame
@@ -478,12 +485,23 @@ class Background(Stage):
         if not pixels.flags.c_contiguous:
             pixels = np.ascontiguousarray(pixels)
         out = self._pool.get((h, w, backdrop.spec.channels))
-        backdrop.composite(self, pixels, mask, out, alpha)
+        with self._reductions_of(frame):
+            backdrop.composite(self, pixels, mask, out, alpha)
         self._wrap(backdrop, out, None, mask)
         frame.pixels = out
         if alpha is not None:
             frame.alpha = alpha
         return frame
+
+    @contextlib.contextmanager
+    def _reductions_of(self, frame: Frame):
+        """While compositing `frame`: its cache of reductions as `levels` (for the blur, which halves
+        the frame as the matte stage did) and the array it belongs to as `levels_of`."""
+        self.levels, self.levels_of = frame.reductions(), frame.pixels
+        try:
+            yield
+        finally:
+            self.levels = self.levels_of = None
 
     def _wrap(self, backdrop: _Backdrop, out: np.ndarray, alpha: np.ndarray | None,
               mask: np.ndarray | None) -> None:

@@ -131,16 +131,18 @@ class Matte(Stage):
                         soft)
         return target
 
-    def smoothed_mask(self, pixels: np.ndarray, mask: np.ndarray, discont: bool = False) -> np.ndarray:
+    def smoothed_mask(self, pixels: np.ndarray, mask: np.ndarray, discont: bool = False,
+                      levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
         """Without `refine`: the model mask after the motion-adaptive EMA and the soft hysteresis,
         float32 at the mask's own resolution (motion from the guide's luma resized to it); the mask
-        as it is without `temporal`. Updates the temporal state; `discont` restarts it."""
+        as it is without `temporal`. Updates the temporal state; `discont` restarts it. `levels`: the
+        frame's cache of reductions (`Frame.reductions`)."""
         mask = np.clip(np.nan_to_num(np.asarray(mask, np.float32)), 0, 1)
         if not self.temporal:
             return mask
         h, w = pixels.shape[:2]
         mh, mw = mask.shape
-        guide = halve(np.ascontiguousarray(pixels[:, :, :3]), guide_factor(w, h, mw, mh))
+        guide = halve(np.ascontiguousarray(pixels[:, :, :3]), guide_factor(w, h, mw, mh), levels)
         luma = cv2.cvtColor(guide, cv2.COLOR_BGR2GRAY)
         if luma.shape != (mh, mw):  # (the ROI-tracked mask already has the guide's size)
             luma = cv2.resize(luma, (mw, mh), interpolation=cv2.INTER_AREA)
@@ -149,18 +151,18 @@ class Matte(Stage):
         return self._target(mask, luma, discont, soft=True)
 
     def alpha(self, pixels: np.ndarray, mask: np.ndarray, discont: bool = False,
-              out: np.ndarray | None = None) -> np.ndarray:
+              out: np.ndarray | None = None, levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
         """The uint8 (H, W) alpha of one BGR frame and its model mask: refined (`refine`), else
         `alpha_from_mask` of `smoothed_mask` — what the compositor blends with either way. Updates
         the temporal state; `discont` restarts it."""
         pixels = np.ascontiguousarray(pixels[:, :, :3])
         h, w = pixels.shape[:2]
         if not self.refine:
-            return alpha_from_mask(self.smoothed_mask(pixels, mask, discont), h, w, self.edge_lo, self.edge_hi,
-                                   out=out)
+            return alpha_from_mask(self.smoothed_mask(pixels, mask, discont, levels), h, w, self.edge_lo,
+                                   self.edge_hi, out=out)
         mask = np.asarray(mask, np.float32)
         factor = guide_factor(w, h, mask.shape[1], mask.shape[0])
-        guide = halve(pixels, factor)
+        guide = halve(pixels, factor, levels)
         gh, gw = guide.shape[:2]
         luma = cv2.cvtColor(guide, cv2.COLOR_BGR2GRAY)
         p = cv2.resize(np.clip(np.nan_to_num(mask), 0, 1), (gw, gh), interpolation=cv2.INTER_LINEAR)
@@ -174,10 +176,10 @@ class Matte(Stage):
         if frame.mask is None:
             raise RuntimeError("frame has no mask (frame.mask is None): put a segment stage before the matte stage")
         if not self.refine:  # the smoothed mask replaces the model's; the compositor upsamples it
-            frame.mask = self.smoothed_mask(frame.pixels, frame.mask, frame.discont)
+            frame.mask = self.smoothed_mask(frame.pixels, frame.mask, frame.discont, frame.reductions())
             return frame
         out = self._pool.get((frame.height, frame.width))
-        frame.alpha = self.alpha(frame.pixels, frame.mask, frame.discont, out=out)
+        frame.alpha = self.alpha(frame.pixels, frame.mask, frame.discont, out=out, levels=frame.reductions())
         return frame
 
 

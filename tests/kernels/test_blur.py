@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from kernels.blur import blur_factor, downscaled_blur, small_size
+from kernels.blur import blur_factor, downscaled_blur, halve, small_size
 from kernels.reference import upsample_bg_reference
 
 
@@ -60,3 +60,18 @@ def test_constant_frame_stays_constant():
 def test_rejects_non_positive_strength():
     with pytest.raises(ValueError):
         downscaled_blur(np.zeros((4, 4, 3), np.uint8), 0)
+
+
+def test_halve_reuses_and_fills_a_shared_cache_of_levels_without_letting_callers_write_into_it():
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (90, 160, 3), dtype=np.uint8)
+    levels = {}
+    quarter = halve(image, 4, levels)
+    assert sorted(levels) == [2, 4] and levels[4] is quarter
+    assert np.array_equal(quarter, halve(image, 4))  # the same pixels as without a cache
+    assert halve(image, 2, levels) is levels[2]  # reused, not recomputed
+    assert np.array_equal(halve(image, 8, levels), halve(image, 8)) and 8 in levels
+    kept = {f: a.copy() for f, a in levels.items()}
+    blurred = downscaled_blur(image, 12.0, levels=levels)  # factor 8: blurs a copy, not the cached level
+    assert all(np.array_equal(levels[f], kept[f]) for f in kept)
+    assert np.array_equal(blurred, downscaled_blur(image, 12.0))

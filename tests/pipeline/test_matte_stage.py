@@ -160,6 +160,35 @@ def test_no_bleed_blur_keeps_the_persons_colour_out_of_the_background(person):
     assert abs(clean[next_to_person].astype(int) - 40).max() <= 3
 
 
+@pytest.mark.parametrize("refine", [True, False])
+def test_the_blur_background_reuses_the_mattes_reductions_with_the_same_result(refine):
+    pixels, mask, _ = person_frame(0)
+
+    def composite(share: bool):
+        matte = Matte(refine=refine)
+        matte.open(Caps(W, H, Fraction(30)))
+        frame = matte.process(Frame(pixels.copy(), pts_ns=0, seq=0, mask=mask.copy(), discont=True))
+        if not share:
+            frame.pixels = frame.pixels.copy()  # a new array: its cache starts empty
+        filled = sorted(frame.reductions())
+        bg = Background("blur:12")
+        bg.open(Caps(W, H, Fraction(30)))
+        return bg.process(frame).pixels, filled
+
+    shared, filled = composite(True)
+    fresh, empty = composite(False)
+    assert filled and not empty  # the matte left its guide's levels on the frame
+    assert np.array_equal(shared, fresh)
+
+
+def test_frame_reductions_are_forgotten_when_the_pixels_are_replaced():
+    frame = Frame(np.zeros((8, 8, 3), np.uint8), pts_ns=0, seq=0)
+    frame.reductions()[2] = np.zeros((4, 4, 3), np.uint8)
+    assert 2 in frame.reductions()
+    frame.pixels = np.ones((8, 8, 3), np.uint8)
+    assert frame.reductions() == {}
+
+
 def test_the_compositor_uses_the_given_alpha_with_no_bleed_blur():
     pixels, mask, _ = person_frame(0)
     frame = Frame(pixels, pts_ns=0, seq=0, mask=mask)

@@ -63,3 +63,16 @@ def test_half_rate_tier_reuses_every_other_mask_and_reruns_on_discont(segment, p
     assert masks[2] is not masks[1] and masks[3] is not masks[2]  # ran again; discont forces a run
     assert masks[4] is masks[3] and masks[5] is not masks[4]
     assert all(f.tiers["segment"] == "landscape-half-rate" for f in frames)
+
+
+def test_whole_frame_shrink_leaves_its_halvings_on_the_frame_for_the_next_stages(portrait_frames):
+    stage = Segment("landscape")
+    stage.open(Caps(1280, 720, 30))
+    try:
+        frame = Frame(portrait_frames[0].copy(), pts_ns=0, seq=0)
+        stage.process(frame)
+        levels = frame.reductions()
+        assert sorted(levels) == [2, 4] and levels[4].shape == (180, 320, 3)
+        np.testing.assert_array_equal(frame.mask, stage.segment(portrait_frames[0].copy()))
+    finally:
+        stage.close()

@@ -475,7 +475,6 @@ def main(argv=None) -> int:
     parser.add_argument("--soak", type=float, metavar="MINUTES",
                         help="a long live run (720p synthetic camera, blur): memory, threads, latency drift")
     args = parser.parse_args(argv)
-    cv2.setNumThreads(1)  # stages run in parallel threads; OpenCV's own pool would only compete
     if args.overlay_page:
         report = overlay_page_bench(args.page_preset, args.width, args.height, args.fps, args.seconds)
         print(json.dumps(report, indent=2))

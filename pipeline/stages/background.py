@@ -57,7 +57,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from kernels.blur import blur_factor, downscaled_blur, halve, shrink_factor, small_sigma
+from kernels.blur import blur_factor, downscaled_blur, halve, shrink_factor, small_sigma, small_size
 from kernels.composite import (composite_color_with_alpha, composite_full_with_alpha, composite_over_color,
                                composite_over_full, composite_over_small, composite_rgba, composite_rgba_with_alpha,
                                composite_small_with_alpha)
@@ -235,9 +235,8 @@ class _Blur(_Backdrop):
         """The last frame's blurred background (small)."""
 
     def _small(self, stage, frame, person):
-        levels = stage.levels if frame is stage.levels_of else None
-        self.last = (person_free_blur(frame, person, self.strength, levels) if stage.no_bleed
-                     else downscaled_blur(frame, self.strength, levels=levels))
+        self.last = (person_free_blur(frame, person, self.strength, stage.levels) if stage.no_bleed
+                     else downscaled_blur(frame, self.strength, levels=stage.levels))
         return self.last
 
     def composite(self, stage, frame, mask, out, alpha):
@@ -420,7 +419,8 @@ class Background(Stage):
         self._pool = ArrayPool()
         self._alpha_pool = ArrayPool()
         self.levels: dict[int, np.ndarray] | None = None
-        self.levels_of: np.ndarray | None = None
+        """While compositing: the frame's cache of reductions, when the pixels composited are the
+        frame's own (`_reductions_of`)."""
         self._size: tuple[int, int] | None = None
 
     # -- what is shown ----------------------------------------------------------------------------
@@ -469,7 +469,7 @@ class Background(Stage):
                     pixels = np.ascontiguousarray(pixels)
                 out = self._pool.get((h, w, backdrop.spec.channels))
                 given = np.ascontiguousarray(given)
-                with self._reductions_of(frame):
+                with self._reductions_of(frame, pixels):
                     backdrop.composite_alpha(self, pixels, given, out)
                 self._wrap(backdrop, out, given, None)
                 frame.pixels = out
@@ -485,7 +485,7 @@ class Background(Stage):
         if not pixels.flags.c_contiguous:
             pixels = np.ascontiguousarray(pixels)
         out = self._pool.get((h, w, backdrop.spec.channels))
-        with self._reductions_of(frame):
+        with self._reductions_of(frame, pixels):
             backdrop.composite(self, pixels, mask, out, alpha)
         self._wrap(backdrop, out, None, mask)
         frame.pixels = out
@@ -494,14 +494,14 @@ class Background(Stage):
         return frame
 
     @contextlib.contextmanager
-    def _reductions_of(self, frame: Frame):
-        """While compositing `frame`: its cache of reductions as `levels` (for the blur, which halves
-        the frame as the matte stage did) and the array it belongs to as `levels_of`."""
-        self.levels, self.levels_of = frame.reductions(), frame.pixels
+    def _reductions_of(self, frame: Frame, pixels: np.ndarray):
+        """While compositing `pixels`: `frame`'s cache of reductions as `levels` (for the blur, which
+        halves the frame as the earlier stages did) — None when `pixels` is a copy, not the frame's own."""
+        self.levels = frame.reductions() if pixels is frame.pixels else None
         try:
             yield
         finally:
-            self.levels = self.levels_of = None
+            self.levels = None
 
     def _wrap(self, backdrop: _Backdrop, out: np.ndarray, alpha: np.ndarray | None,
               mask: np.ndarray | None) -> None:
@@ -511,7 +511,7 @@ class Background(Stage):
             return
         h, w = out.shape[:2]
         factor = shrink_factor(w, h, WRAP_SIDE)
-        size = (max(1, w // factor), max(1, h // factor))
+        size = small_size(w, h, factor)
         sigma = self.light_wrap_px / factor
         light = backdrop.wrap_light(size, sigma)
         if light is None:

@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kernels.blur import halve, shrink_factor  # noqa: E402
+from kernels.blur import halve, shrink_factor, small_size  # noqa: E402
 from pipeline.caps import Caps  # noqa: E402
 from pipeline.errors import UserError  # noqa: E402
 from pipeline.frame import Frame  # noqa: E402
@@ -84,8 +84,7 @@ def roi_mask_size(width: int, height: int) -> tuple[int, int]:
     """(width, height) of the mask with ROI tracking: the frame halved while its longer side stays
     at least 256 (the models' longer side) — the guide size of the matte stage, so it runs there
     at its usual cost."""
-    factor = shrink_factor(width, height, 256)
-    return max(1, width // factor), max(1, height // factor)
+    return small_size(width, height, shrink_factor(width, height, 256))
 
 
 def check_segmenter(name: str) -> str:
@@ -179,7 +178,7 @@ class Segment(Stage):
         if tracker is None or (tracker.frame_w, tracker.frame_h) != (w, h):
             tracker = self._tracker = RoiTracker(w, h, input_w / input_h)
             discont = True
-        tracker.aspect = input_w / input_h
+        tracker.aspect = input_w / input_h  # the tier (and with it the model) may have changed
         mask_w, mask_h = roi_mask_size(w, h)
         if tracker.needs_full_frame(discont, pts_ns):
             whole = self.segment(pixels_bgr, model, levels)

@@ -42,8 +42,8 @@ from kernels.mask import (
     check_mask,
     edge_plan,
     fill_range,
-    mask_row,
     row_runs,
+    row_scratch,
     quantize_mask,
 )
 
@@ -65,24 +65,17 @@ def blend255(f, b, a):
     return (x + 1 + (x >> 8)) >> 8
 
 
-@inline
-def _row_alpha_runs(mq, mrow, y0, y1, wy1, r_lo, r_hi, starts, span_class, runs):
-    mask_row(mq, y0, y1, wy1, mrow)
-    return row_runs(mrow, starts, r_lo, r_hi, span_class, runs)
-
-
 @jit
 def _over_small_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi,
                        rows2, bys0, bys1, bwy, out2, alpha_out, write_alpha):
     h, w3 = out2.shape
     n = mq.shape[1]
-    mrow = np.empty(n, np.int32)
-    span_class = np.empty(n, np.int32)
-    runs = np.empty((n + 1, 3), np.int64)
+    rows = row_scratch(n)
+    mrow, runs = rows[0], rows[4]
     scratch = np.empty(w3 // 3, np.uint8)
     for y in range(h):
         arow = alpha_out[y] if write_alpha else scratch
-        nruns = _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, starts, span_class, runs)
+        nruns = row_runs(mq, ys0[y], ys1[y], wy[y], starts, r_lo, r_hi, rows)
         frow = frame2[y]
         orow = out2[y]
         r0 = rows2[bys0[y]]
@@ -96,6 +89,11 @@ def _over_small_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo
                 alpha_range(mrow, xs0, xs1, wx, lut, arow, s, e)
             elif write_alpha:
                 fill_range(arow, s, e, c)
+            if c == SPAN_MIXED:  # short runs: plain indexing, no views to set up
+                for i in range(3 * s, 3 * e):
+                    bgv = _vlerp(r0[i], r1[i], vw0, vw1)
+                    orow[i] = blend255(frow[i], bgv, np.int32(arow[i // 3]))
+                continue
             ov = orow[3 * s:3 * e]
             fv = frow[3 * s:3 * e]
             if c == 255:
@@ -104,17 +102,8 @@ def _over_small_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo
                 continue
             b0 = r0[3 * s:3 * e]
             b1 = r1[3 * s:3 * e]
-            if c == 0:
-                for i in range(ov.shape[0]):
-                    ov[i] = _vlerp(b0[i], b1[i], vw0, vw1)
-            else:
-                av = arow[s:e]
-                for x in range(av.shape[0]):
-                    a = np.int32(av[x])
-                    for ch in range(3):
-                        i = 3 * x + ch
-                        bgv = _vlerp(b0[i], b1[i], vw0, vw1)
-                        ov[i] = blend255(fv[i], bgv, a)
+            for i in range(ov.shape[0]):
+                ov[i] = _vlerp(b0[i], b1[i], vw0, vw1)
 
 
 @inline
@@ -142,13 +131,12 @@ def _over_full_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo,
                       bg2, out2, alpha_out, write_alpha):
     h = out2.shape[0]
     n = mq.shape[1]
-    mrow = np.empty(n, np.int32)
-    span_class = np.empty(n, np.int32)
-    runs = np.empty((n + 1, 3), np.int64)
+    rows = row_scratch(n)
+    mrow, runs = rows[0], rows[4]
     scratch = np.empty(out2.shape[1] // 3, np.uint8)
     for y in range(h):
         arow = alpha_out[y] if write_alpha else scratch
-        nruns = _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, starts, span_class, runs)
+        nruns = row_runs(mq, ys0[y], ys1[y], wy[y], starts, r_lo, r_hi, rows)
         for r in range(nruns):
             s, e, c = runs[r, 0], runs[r, 1], runs[r, 2]
             if c == SPAN_MIXED:
@@ -163,16 +151,15 @@ def _over_color_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo
                        color, out2, alpha_out, write_alpha):
     h, w3 = out2.shape
     n = mq.shape[1]
-    mrow = np.empty(n, np.int32)
-    span_class = np.empty(n, np.int32)
-    runs = np.empty((n + 1, 3), np.int64)
+    rows = row_scratch(n)
+    mrow, runs = rows[0], rows[4]
     scratch = np.empty(w3 // 3, np.uint8)
     brow = np.empty(w3, np.uint8)
     for i in range(w3):
         brow[i] = color[i % 3]
     for y in range(h):
         arow = alpha_out[y] if write_alpha else scratch
-        nruns = _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, starts, span_class, runs)
+        nruns = row_runs(mq, ys0[y], ys1[y], wy[y], starts, r_lo, r_hi, rows)
         for r in range(nruns):
             s, e, c = runs[r, 0], runs[r, 1], runs[r, 2]
             if c == SPAN_MIXED:
@@ -187,13 +174,12 @@ def _rgba_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi
                  out2, alpha_out, write_alpha):
     h, w4 = out2.shape
     n = mq.shape[1]
-    mrow = np.empty(n, np.int32)
-    span_class = np.empty(n, np.int32)
-    runs = np.empty((n + 1, 3), np.int64)
+    rows = row_scratch(n)
+    mrow, runs = rows[0], rows[4]
     scratch = np.empty(w4 // 4, np.uint8)
     for y in range(h):
         arow = alpha_out[y] if write_alpha else scratch
-        nruns = _row_alpha_runs(mq, mrow, ys0[y], ys1[y], wy[y], r_lo, r_hi, starts, span_class, runs)
+        nruns = row_runs(mq, ys0[y], ys1[y], wy[y], starts, r_lo, r_hi, rows)
         for r in range(nruns):
             s, e, c = runs[r, 0], runs[r, 1], runs[r, 2]
             if c == SPAN_MIXED:

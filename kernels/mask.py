@@ -19,7 +19,7 @@ edge_lo), 0, 1)` and `s(t) = t*t*(3 - 2t)`; `edge_lo == edge_hi` is a hard thres
 lookup table by `edge_lut`.
 
 The per-pixel steps are the inlined helpers `mask_row` (vertical pass into a row buffer) and
-`alpha_px` (horizontal pass + lookup). Rows are processed span by span (`classify_spans`): where both
+`alpha_px` (horizontal pass + lookup). Rows are processed span by span (`row_runs`): where both
 ends of a source interval give alpha 0 (or both 255), every pixel between does (monotone
 interpolation, monotone table), so `alpha_px` only runs on the soft edge and the rest is a fill or
 a copy. The compositing kernels in `composite.py` call the very same
@@ -117,7 +117,7 @@ def _edge_plan_cached(edge_lo: float, edge_hi: float) -> tuple[np.ndarray, int, 
 
 def edge_plan(edge_lo: float, edge_hi: float) -> tuple[np.ndarray, int, int]:
     """(lut, r_lo, r_hi): the lookup table and the `mask_row` values at or below which alpha is 0
-    and at or above which it is 255 (used by `classify_spans`)."""
+    and at or above which it is 255 (used by `row_runs`)."""
     edge_lut(edge_lo, edge_hi)
     return _edge_plan_cached(float(edge_lo), float(edge_hi))
 
@@ -170,71 +170,109 @@ SPAN_MIXED = -1
 
 
 @inline
-def classify_spans(mrow, r_lo, r_hi, span_class):
-    """What each span of an output row holds, from the vertically interpolated mask row `mrow`.
-
-    A span k is the output pixels between source columns k and k + 1 (`axis_spans`). `span_class[k]`
-    is 0 or 255 when every pixel of the span has that alpha, else SPAN_MIXED. Exact: the
-    interpolated value is monotone between the span's two ends and the lookup table is monotone, so
-    when both ends give alpha 0 (`mrow <= r_lo`) or both give 255 (`mrow >= r_hi`) every pixel
-    between does. Branch-free loops over the (small) source row.
-    """
-    n = mrow.shape[0]
-    r = mrow[0]
-    prev = 0 if r <= r_lo else (255 if r >= r_hi else SPAN_MIXED)
-    for k in range(n - 1):
-        r = mrow[k + 1]
-        nxt = 0 if r <= r_lo else (255 if r >= r_hi else SPAN_MIXED)
-        span_class[k] = prev if prev == nxt else SPAN_MIXED
-        prev = nxt
-    span_class[n - 1] = prev
+def _append_run(runs, count, s, e, c):
+    """Add s <= x < e of class c after the `count` runs so far (merged into the last run when it
+    has the same class and ends at s; nothing when empty); returns the new count."""
+    if e <= s:
+        return count
+    if count > 0 and runs[count - 1, 2] == c and runs[count - 1, 1] == s:
+        runs[count - 1, 1] = e
+        return count
+    runs[count, 0] = s
+    runs[count, 1] = e
+    runs[count, 2] = c
+    return count + 1
 
 
 @inline
-def next_run(span_class, k):
-    """The end (exclusive) of the run of spans of the same class that starts at span k."""
-    c = span_class[k]
-    kk = k + 1
-    n = span_class.shape[0]
-    while kk < n and span_class[kk] == c:
-        kk += 1
-    return kk
+def _level(r, r_lo, r_hi):
+    """The level of a source column from its `mask_row` value: 0 (alpha 0), 2 (alpha 255) or 1."""
+    return np.int32(r > r_lo) + np.int32(r >= r_hi)
+
+
+@inline
+def _span_class(level, next_level):
+    """A span whose two ends share level 0 or 2 has that alpha at every pixel (the interpolation
+    and the lookup table are monotone): class 0 or 255; any other span is SPAN_MIXED."""
+    if level == next_level and level != 1:
+        return level * 255 // 2
+    return SPAN_MIXED
 
 
 @jit
-def row_runs(mrow, starts, r_lo, r_hi, span_class, runs):
-    """Split an output row into runs of pixels `runs[i] = (s, e, class)`, s <= x < e, class 0 or 255
-    (every pixel has that alpha) or SPAN_MIXED (per-pixel alpha); returns the number of runs.
+def _pair_runs(q0, q1, r_lo, r_hi, levels, pair):
+    """The span runs `pair[i] = (first span, end span, class)` that hold for *every* output row
+    interpolated between the quantised mask rows q0 and q1; returns their number.
 
-    `runs` is int64 (n + 1, 3) scratch, `span_class` int32 (n,) scratch, n = len(mrow). A row whose
-    whole mask row is at or below `r_lo` (or at or above `r_hi`) is one run without looking at spans.
+    A column's `mask_row` value lies between q0·S and q1·S whatever the row's weight, so it has
+    level 0 in every such row when both are at or below `r_lo`, level 2 when both are at or above
+    `r_hi`; otherwise it gets level 1 here (the row decides: `row_runs`). Levels in one
+    vectorised pass, then the row is walked stretch by stretch of equal level.
     """
-    n = mrow.shape[0]
-    lo = mrow[0]
-    hi = mrow[0]
+    n = q0.shape[0]
     for k in range(n):
-        lo = min(lo, mrow[k])
-        hi = max(hi, mrow[k])
-    width = starts[n]
-    if hi <= r_lo or lo >= r_hi:
-        runs[0, 0] = 0
-        runs[0, 1] = width
-        runs[0, 2] = 0 if hi <= r_lo else 255
-        return 1
-    classify_spans(mrow, r_lo, r_hi, span_class)
+        a = np.int32(q0[k] * WEIGHT_ONE)
+        b = np.int32(q1[k] * WEIGHT_ONE)
+        levels[k] = np.int32(max(a, b) > r_lo) + np.int32(min(a, b) >= r_hi)
     count = 0
     k = 0
     while k < n:
-        c = span_class[k]
-        kk = next_run(span_class, k)
-        s = starts[k]
-        e = starts[kk]
-        if e > s:
-            runs[count, 0] = s
-            runs[count, 1] = e
-            runs[count, 2] = c
-            count += 1
-        k = kk
+        level = levels[k]
+        b = k + 1
+        while b < n and levels[b] == level:
+            b += 1
+        if level == 1:  # spans k .. b-1 start at an undecided column
+            count = _append_run(pair, count, k, b, SPAN_MIXED)
+        elif b < n:  # spans k .. b-2 are uniform; span b-1 ends at another level
+            count = _append_run(pair, count, k, b - 1, level * 255 // 2)
+            count = _append_run(pair, count, b - 1, b, SPAN_MIXED)
+        else:  # uniform to the row's end (the last span is the last column's)
+            count = _append_run(pair, count, k, n, level * 255 // 2)
+        k = b
+    return count
+
+
+@jit
+def row_scratch(n):
+    """Scratch for `row_runs` over mask rows of n columns: (mrow, levels, pair, pair_key, runs)."""
+    pair_key = np.full(3, -1, np.int64)  # (y0, y1, number of pair runs) of `pair`
+    return (np.empty(n, np.int32), np.empty(n, np.int32), np.empty((n + 1, 3), np.int64), pair_key,
+            np.empty((n + 1, 3), np.int64))
+
+
+@jit
+def row_runs(mq, y0, y1, wy1, starts, r_lo, r_hi, scratch):
+    """Split the output row interpolated between mask rows y0 and y1 (weight wy1) into runs of
+    pixels `runs[i] = (s, e, class)`, s <= x < e, class 0 or 255 (every pixel has that alpha) or
+    SPAN_MIXED (per-pixel alpha); returns the number of runs (`runs` = scratch[4]). When any run
+    is mixed, scratch[0] holds the row's `mask_row` values (what `alpha_px` reads).
+
+    Span k is the output pixels between source columns k and k + 1 (`axis_spans`; the last span,
+    those from the last column on). The spans every row between y0 and y1 shares are found once
+    per pair of mask rows (`_pair_runs`, kept in the scratch while consecutive rows share the
+    pair); only the undecided spans are classified again for each row, from its own values.
+    """
+    mrow, levels, pair, pair_key, runs = scratch
+    n = mq.shape[1]
+    if pair_key[0] != y0 or pair_key[1] != y1:
+        pair_key[0], pair_key[1] = y0, y1
+        pair_key[2] = _pair_runs(mq[y0], mq[y1], r_lo, r_hi, levels, pair)
+    npair = pair_key[2]
+    if npair == 1 and pair[0, 2] != SPAN_MIXED:
+        runs[0, 0], runs[0, 1], runs[0, 2] = 0, starts[n], pair[0, 2]
+        return 1
+    mask_row(mq, y0, y1, wy1, mrow)
+    count = 0
+    for p in range(npair):
+        ks, ke, c = pair[p, 0], pair[p, 1], pair[p, 2]
+        if c != SPAN_MIXED:
+            count = _append_run(runs, count, starts[ks], starts[ke], c)
+            continue
+        level = _level(mrow[ks], r_lo, r_hi)
+        for k in range(ks, ke):
+            next_level = _level(mrow[k + 1], r_lo, r_hi) if k + 1 < n else level
+            count = _append_run(runs, count, starts[k], starts[k + 1], _span_class(level, next_level))
+            level = next_level
     return count
 
 
@@ -255,14 +293,11 @@ def fill_range(arow, s, e, value):
 
 @jit
 def _alpha_kernel(mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi, out):
-    n = mq.shape[1]
-    mrow = np.empty(n, np.int32)
-    span_class = np.empty(n, np.int32)
-    runs = np.empty((n + 1, 3), np.int64)
+    rows = row_scratch(mq.shape[1])
+    mrow, runs = rows[0], rows[4]
     for y in range(out.shape[0]):
-        mask_row(mq, ys0[y], ys1[y], wy[y], mrow)
         arow = out[y]
-        for r in range(row_runs(mrow, starts, r_lo, r_hi, span_class, runs)):
+        for r in range(row_runs(mq, ys0[y], ys1[y], wy[y], starts, r_lo, r_hi, rows)):
             s, e, c = runs[r, 0], runs[r, 1], runs[r, 2]
             if c == SPAN_MIXED:
                 alpha_range(mrow, xs0, xs1, wx, lut, arow, s, e)

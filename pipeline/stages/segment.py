@@ -19,6 +19,7 @@ import contextlib
 import os
 import sys
 import threading
+from pathlib import Path
 
 # MediaPipe logs through glog/absl to stderr at C level; keep the terminal for our own messages.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -61,6 +62,56 @@ def quiet_native_stderr():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+SELFIE_GRAPH = "mediapipe/modules/selfie_segmentation/selfie_segmentation_cpu.binarypb"
+"""The CPU graph of the wheel's selfie segmentation (relative to the folder holding `mediapipe`)."""
+
+
+class SelfieGraph:
+    """One MediaPipe selfie-segmentation graph, the one `mediapipe.solutions.selfie_segmentation`
+    runs (same graph file, models, side packet and outputs: bit-identical masks), driven through
+    MediaPipe's public framework API instead of the solution wrapper, which builds a namedtuple
+    class on every call: 0.21 instead of 0.47 CPU-ms per frame on the calling thread (the model
+    itself, ~5.5 ms for landscape, runs on MediaPipe's own thread either way).
+
+    `model_selection`: 0 general (256×256 input), 1 landscape (256×144).
+    """
+
+    def __init__(self, model_selection: int):
+        import mediapipe
+        from mediapipe.framework import calculator_pb2
+        from mediapipe.python import packet_creator
+        from mediapipe.python._framework_bindings import calculator_graph, resource_util
+
+        root = Path(mediapipe.__file__).resolve().parents[1]
+        resource_util.set_resource_dir(str(root))  # the graph loads its model by package path
+        config = calculator_pb2.CalculatorGraphConfig()
+        config.ParseFromString((root / SELFIE_GRAPH).read_bytes())
+        self._graph = calculator_graph.CalculatorGraph(graph_config=config)
+        self._mask_packet = None
+        self._graph.observe_output_stream("segmentation_mask", self._on_mask, True)
+        self._graph.start_run({"model_selection": packet_creator.create_int(model_selection)})
+        self._timestamp_us = 0
+
+    def _on_mask(self, stream_name: str, packet) -> None:
+        self._mask_packet = packet
+
+    def run(self, rgb: np.ndarray) -> np.ndarray:
+        """The person probability, float32 (h, w) in [0, 1], of one uint8 RGB image (h, w, 3)
+        (the graph resizes it to the model's input and the mask back to (h, w))."""
+        from mediapipe.python import packet_creator, packet_getter
+        from mediapipe.python._framework_bindings import image_frame
+
+        self._timestamp_us += 33333  # packets need increasing timestamps; the value is unused
+        image = packet_creator.create_image_frame(rgb, image_format=image_frame.ImageFormat.SRGB)
+        self._graph.add_packet_to_input_stream(stream="image", packet=image.at(self._timestamp_us))
+        self._graph.wait_until_idle()
+        packet, self._mask_packet = self._mask_packet, None
+        return np.array(packet_getter.get_image_frame(packet).numpy_view(), dtype=np.float32)
+
+    def close(self) -> None:
+        self._graph.close()
 
 
 def shrink_to(image: np.ndarray, size: tuple[int, int], levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
@@ -108,19 +159,17 @@ class Segment(Stage):
         self._tracker: RoiTracker | None = None
         self._requested = self.model
         self._lock = threading.Lock()
-        self._sessions: dict[str, object] = {}
+        self._sessions: dict[str, SelfieGraph] = {}
         self._last_mask: np.ndarray | None = None
         self._may_reuse_next = False
         """True right after a half-rate frame ran the model: the next frame may reuse its mask."""
 
-    def _session(self, model: str):
+    def _session(self, model: str) -> SelfieGraph:
         if model not in self._sessions:
-            from mediapipe.python.solutions import selfie_segmentation
-
             selection, (width, height) = SEGMENTER_MODELS[model]
             with quiet_native_stderr():
-                session = selfie_segmentation.SelfieSegmentation(model_selection=selection)
-                session.process(np.zeros((height, width, 3), np.uint8))  # the first call logs, too
+                session = SelfieGraph(selection)
+                session.run(np.zeros((height, width, 3), np.uint8))  # the first call logs, too
             self._sessions[model] = session
         return self._sessions[model]
 
@@ -156,8 +205,7 @@ class Segment(Stage):
             pixels_bgr, levels = pixels_bgr[:, :, :3], None  # the cache is of the 4-channel image
         small = shrink_to(pixels_bgr, size, levels)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
-        result = self._session(model).process(rgb)
-        return np.ascontiguousarray(result.segmentation_mask, dtype=np.float32)
+        return self._session(model).run(rgb)
 
     def person_mask(self, pixels_bgr: np.ndarray, pts_ns: int = 0, discont: bool = True,
                     levels: dict[int, np.ndarray] | None = None) -> np.ndarray:

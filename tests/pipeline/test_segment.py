@@ -6,7 +6,7 @@ import pytest
 from pipeline.caps import Caps
 from pipeline.frame import Frame
 from pipeline.sources.synthetic import SyntheticSource
-from pipeline.stages.segment import SEGMENTER_MODELS, Segment
+from pipeline.stages.segment import SEGMENTER_MODELS, Segment, SelfieGraph, shrink_to
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,24 @@ def test_mask_covers_the_face_and_not_the_corners(segment, portrait_frames, mode
         assert face.mean() > 0.95
         for corner in (full[:60, :60], full[:60, -60:], full[-60:, -60:]):
             assert corner.mean() < 0.05
+
+
+@pytest.mark.parametrize("model", ["general", "landscape"])
+def test_selfie_graph_gives_the_solution_api_masks_bit_for_bit(portrait_frames, model):
+    from mediapipe.python.solutions import selfie_segmentation
+
+    selection, size = SEGMENTER_MODELS[model]
+    graph = SelfieGraph(selection)
+    solution = selfie_segmentation.SelfieSegmentation(model_selection=selection)
+    try:
+        for pixels in portrait_frames:
+            rgb = cv2.cvtColor(shrink_to(pixels, size), cv2.COLOR_BGR2RGB)
+            ours = graph.run(rgb)
+            assert ours.dtype == np.float32 and ours.shape == rgb.shape[:2]
+            np.testing.assert_array_equal(ours, solution.process(rgb).segmentation_mask)
+    finally:
+        graph.close()
+        solution.close()
 
 
 def test_process_attaches_mask_and_tier_and_switches_model(segment, portrait_frames):

@@ -24,6 +24,8 @@ import math
 import cv2
 import numpy as np
 
+from kernels._jit import jit
+
 TARGET_SMALL_SIGMA = 1.25
 """Sigma (in small-image pixels) the reduction factor aims for; smaller is cheaper but blockier."""
 
@@ -118,3 +120,54 @@ def downscaled_blur(
     elif dst is not small:
         np.copyto(dst, small)
     return dst
+
+
+BACKGROUND_WEIGHT_FLOOR = 1e-3
+"""Added to the background weight of `renormalised_blur`, so that where the person covers the
+whole blur window the result is the plain blur rather than 0/0."""
+
+
+@jit
+def _weighted_planes(small, person, planes):
+    """planes[..., :3] = small · w and planes[..., 3] = w, w = 1 - clip(person, 0, 1) + floor
+    (NaN counts as 0)."""
+    h, w = person.shape
+    for y in range(h):
+        for x in range(w):
+            p = person[y, x]
+            p = np.float32(0.0) if not p > 0 else min(p, np.float32(1.0))
+            weight = np.float32(1.0 + BACKGROUND_WEIGHT_FLOOR) - p
+            for c in range(3):
+                planes[y, x, c] = np.float32(small[y, x, c]) * weight
+            planes[y, x, 3] = weight
+
+
+@jit
+def _renormalise(planes, out):
+    """out = round(planes[..., :3] / planes[..., 3]), clipped to 0..255."""
+    h, w = out.shape[:2]
+    for y in range(h):
+        for x in range(w):
+            inv = np.float32(1.0) / planes[y, x, 3]
+            for c in range(3):
+                v = planes[y, x, c] * inv + np.float32(0.5)
+                out[y, x, c] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)))
+
+
+def renormalised_blur(small: np.ndarray, person: np.ndarray, sigma: float) -> np.ndarray:
+    """The Gaussian blur (`sigma`, in `small`'s pixels) of the background of `small` alone:
+    `blur(small · w) / blur(w)` with w = 1 - person (+ `BACKGROUND_WEIGHT_FLOOR`), so the person's
+    colours do not spread into their surroundings. small: uint8 (h, w, 3); person: float32 (h, w),
+    the person's coverage in [0, 1]. The weighted colours and the weight blur together as one
+    4-channel image; a sigma below 0.3 blurs nothing. Returns uint8 (h, w, 3)."""
+    h, w = person.shape
+    if small.shape != (h, w, 3) or small.dtype != np.uint8 or person.dtype != np.float32:
+        raise ValueError(f"need uint8 (h, w, 3) and float32 (h, w) of one size, got {small.dtype} {small.shape}"
+                         f" and {person.dtype} {person.shape}")
+    planes = np.empty((h, w, 4), np.float32)
+    _weighted_planes(small, person, planes)
+    if sigma >= 0.3:
+        cv2.GaussianBlur(planes, (0, 0), sigma, dst=planes, borderType=cv2.BORDER_REFLECT_101)
+    out = np.empty((h, w, 3), np.uint8)
+    _renormalise(planes, out)
+    return out

@@ -57,7 +57,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from kernels.blur import blur_factor, downscaled_blur, halve, shrink_factor, small_sigma, small_size
+from kernels.blur import (blur_factor, downscaled_blur, halve, renormalised_blur, shrink_factor, small_sigma,
+                          small_size)
 from kernels.composite import (composite_color_with_alpha, composite_full_with_alpha, composite_over_color,
                                composite_over_full, composite_over_small, composite_rgba, composite_rgba_with_alpha,
                                composite_small_with_alpha)
@@ -171,13 +172,12 @@ def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 def person_free_blur(frame: np.ndarray, person: np.ndarray, strength: float,
                      levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
-    """`downscaled_blur` of the background only: the person masked out and the blur renormalised,
-    `blur(frame · w) / blur(w)` with w = 1 - person (+ a tiny floor, so where the person covers the
-    whole window this is the plain blur), so the person's colours do not bleed into the blurred
+    """`downscaled_blur` of the background only (`kernels.blur.renormalised_blur`): the person
+    masked out and the blur renormalised, so the person's colours do not bleed into the blurred
     background as a halo. `person`: the full-resolution uint8 alpha (H, W), or a float32 person
     probability mask of any size covering the frame (the segmenter's or the temporal matte's). The
     frame (and a full-resolution alpha) are reduced first (INTER_AREA halvings, as `downscaled_blur`
-    does), a mask is resized to that size; the weighting and the two blurs run on the small image.
+    does), a mask is resized to that size; the weighting and the blur run on the small image.
     `levels`: the frame's cache of reductions (`kernels.blur.halve`). Returns uint8 (h, w, 3), the
     size `downscaled_blur` gives."""
     height, width = frame.shape[:2]
@@ -185,15 +185,10 @@ def person_free_blur(frame: np.ndarray, person: np.ndarray, strength: float,
     small = halve(frame, factor, levels)
     sh, sw = small.shape[:2]
     if person.dtype == np.uint8:
-        w = (255.0 - halve(person, factor).astype(np.float32)) * np.float32(1 / 255) + np.float32(1e-3)
+        coverage = halve(person, factor).astype(np.float32) * np.float32(1 / 255)
     else:
-        w = np.float32(1 + 1e-3) - np.clip(cv2.resize(person, (sw, sh), interpolation=cv2.INTER_AREA), 0, 1)
-    num = small.astype(np.float32) * w[..., None]
-    sigma = small_sigma(strength, width, height, sw, sh)
-    if sigma >= 0.3:
-        num = cv2.GaussianBlur(num, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
-        w = cv2.GaussianBlur(w, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
-    return np.ascontiguousarray(np.clip(num / w[..., None] + 0.5, 0, 255).astype(np.uint8))
+        coverage = cv2.resize(np.asarray(person, np.float32), (sw, sh), interpolation=cv2.INTER_AREA)
+    return renormalised_blur(small, coverage, small_sigma(strength, width, height, sw, sh))
 
 
 def _blurred_small(image: np.ndarray, size: tuple[int, int], sigma: float) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from kernels.blur import blur_factor, downscaled_blur, halve, small_size
+from kernels.blur import BACKGROUND_WEIGHT_FLOOR, blur_factor, downscaled_blur, halve, renormalised_blur, small_size
 from kernels.reference import upsample_bg_reference
 
 
@@ -75,3 +75,21 @@ def test_halve_reuses_and_fills_a_shared_cache_of_levels_without_letting_callers
     blurred = downscaled_blur(image, 12.0, levels=levels)  # factor 8: blurs a copy, not the cached level
     assert all(np.array_equal(levels[f], kept[f]) for f in kept)
     assert np.array_equal(blurred, downscaled_blur(image, 12.0))
+
+
+@pytest.mark.parametrize("sigma", [0.0, 1.4, 3.0])
+def test_renormalised_blur_matches_the_float_formula(astronaut_720p, sigma):
+    small = cv2.resize(astronaut_720p, (160, 90), interpolation=cv2.INTER_AREA)
+    yy, xx = np.mgrid[0:90, 0:160]
+    # a soft disc whose values run out of range at both ends
+    person = np.clip((80 - np.hypot(xx - 80, yy - 60)) / 10, -0.5, 1.5).astype(np.float32)
+    person[0, 0] = np.nan
+    w = 1 + BACKGROUND_WEIGHT_FLOOR - np.clip(np.nan_to_num(person), 0, 1)
+    num = small.astype(np.float64) * w[..., None]
+    if sigma >= 0.3:
+        num = cv2.GaussianBlur(num, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+        w = cv2.GaussianBlur(w, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+    expected = np.clip(num / w[..., None] + 0.5, 0, 255).astype(np.uint8)
+    got = renormalised_blur(small, person, sigma)
+    assert got.shape == small.shape and got.dtype == np.uint8
+    assert np.abs(got.astype(int) - expected).max() <= 1

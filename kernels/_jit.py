@@ -16,6 +16,12 @@
   ~50 ns, and compiling them once rather than into every kernel cuts the first (cold-cache) JIT
   of all kernels from ~14 s to ~10 s on the 2-core machine.
 
+* `u16_mul`, `u16_add`, `u16_shr8` — uint16 arithmetic that stays 16 bits wide. Numba types every
+  integer product and sum as 64-bit, and AVX2 has no 64-bit lane multiply, so a fixed-point blend
+  written with NumPy scalars is left scalar by LLVM's vectoriser; these intrinsics emit the 16-bit
+  instructions themselves (16 lanes per AVX2 register): the background interpolation of the
+  compositor runs ~4x faster. They wrap modulo 2**16, so callers state why their sums cannot.
+
 Cache caveat (Numba): a cached kernel is recompiled when *its own* file changes, not when a helper it
 inlines from another file does. After editing a helper in `mask.py`, delete the cache
 (`rm -f kernels/__pycache__/*.nbi kernels/__pycache__/*.nbc`) or the composite kernels keep the old
@@ -26,6 +32,8 @@ helper — and `alpha_out` would no longer match `alpha_from_mask` (the tests wo
 from __future__ import annotations
 
 import numba
+from numba.core import types
+from numba.extending import intrinsic
 
 _DEFAULTS = dict(nogil=True, cache=True, boundscheck=False, fastmath=False)
 
@@ -41,3 +49,24 @@ def jit(fn=None, **overrides):
 def inline(fn):
     """A small helper that is always inlined into the kernels that call it."""
     return numba.njit(inline="always", **_DEFAULTS)(fn)
+
+
+_U16_BINARY = types.uint16(types.uint16, types.uint16)
+
+
+@intrinsic
+def u16_mul(typingctx, a, b):
+    """a * b in uint16 (modulo 2**16)."""
+    return _U16_BINARY, lambda context, builder, sig, args: builder.mul(args[0], args[1])
+
+
+@intrinsic
+def u16_add(typingctx, a, b):
+    """a + b in uint16 (modulo 2**16)."""
+    return _U16_BINARY, lambda context, builder, sig, args: builder.add(args[0], args[1])
+
+
+@intrinsic
+def u16_shr8(typingctx, a):
+    """a >> 8 for uint16 a."""
+    return types.uint16(types.uint16), lambda context, builder, sig, args: builder.lshr(args[0], args[0].type(8))

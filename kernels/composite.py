@@ -33,7 +33,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from kernels._jit import inline, jit
+from kernels._jit import inline, jit, u16_add, u16_mul, u16_shr8
 from kernels.mask import (
     SPAN_MIXED,
     alpha_range,
@@ -53,16 +53,19 @@ BG_WEIGHT_ONE = 1 << BG_WEIGHT_BITS
 
 @inline
 def _vlerp(b0, b1, w0, w1):
-    """(b0 * w0 + b1 * w1 + 128) >> 8 for uint8 b and uint16 weights summing to 256, in uint16."""
-    t = np.uint16(np.uint16(np.uint16(b0) * w0) + np.uint16(np.uint16(b1) * w1) + np.uint16(128))
-    return t >> 8
+    """(b0 * w0 + b1 * w1 + 128) >> 8 for uint8 b and uint16 weights summing to 256, in 16-bit lanes
+    (the sum is at most 255 * 256 + 128 < 2**16)."""
+    t = u16_add(u16_add(u16_mul(np.uint16(b0), w0), u16_mul(np.uint16(b1), w1)), np.uint16(128))
+    return u16_shr8(t)
 
 
 @inline
 def blend255(f, b, a):
-    """(f * a + b * (255 - a) + 127) // 255 for 0 <= f, b, a <= 255, without a division."""
-    x = np.int32(f) * a + np.int32(b) * (255 - a) + 127
-    return (x + 1 + (x >> 8)) >> 8
+    """(f * a + b * (255 - a) + 127) // 255 for 0 <= f, b, a <= 255, without a division, in 16-bit
+    lanes: x = f·a + b·(255 − a) + 127 <= 255² + 127 and x + 1 + (x >> 8) < 2**16."""
+    a16 = np.uint16(a)
+    x = u16_add(u16_add(u16_mul(np.uint16(f), a16), u16_mul(np.uint16(b), np.uint16(255 - a))), np.uint16(127))
+    return u16_shr8(u16_add(u16_add(x, np.uint16(1)), u16_shr8(x)))
 
 
 @jit

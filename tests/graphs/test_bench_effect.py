@@ -1,0 +1,22 @@
+"""`tools/bench.py` effect runs: the report's table row is the median of `--repeat` runs."""
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+
+
+def test_repeat_reports_the_median_run_and_every_runs_figure(tmp_path, capsys):
+    import bench
+
+    out = tmp_path / "bench.json"
+    assert bench.main(["--width", "320", "--height", "180", "--frames", "8", "--paced-frames", "8",
+                       "--repeat", "3", "--no-kernels", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    for key in ("litecam-throughput", "litecam-paced", "litecam-no-refine-paced"):
+        effects = report["repeats"][key]
+        assert len(effects) == 3 and effects == sorted(effects)
+        assert report["runs"][key]["cpu_ms_per_frame_effect"] == effects[1]
+        assert report["runs"][key]["frames_delivered"] == 8
+    assert "baseline-paced" not in report["repeats"]  # the baseline runs once
+    assert "median of 3" in capsys.readouterr().out

@@ -27,27 +27,27 @@ from kernels._jit import jit
 @jit
 def temporal_update(p, diff, ema, state, still_weight, motion_levels, band, out, soft=False):
     """Update `ema` (float32 (h, w)) and `state` (uint8 (h, w)) in place from the new mask `p`
-    (float32 (h, w)); `diff`: uint8 (h, w) frame difference in luma levels; writes float32 0/1
-    into `out`, or with `soft` the band-pushed soft mask (module docstring)."""
+    (float32 (h, w); clamped to [0, 1], NaN counts as 0); `diff`: uint8 (h, w) frame difference in
+    luma levels; writes float32 0/1 into `out`, or with `soft` the band-pushed soft mask (module
+    docstring). Branch-free per pixel (selects), so the loop vectorises whatever the mask holds."""
     h, w = p.shape
     inv = np.float32(1.0) / np.float32(motion_levels)
     sw = np.float32(still_weight)
     hi = np.float32(0.5) + np.float32(band)
     lo = np.float32(0.5) - np.float32(band)
+    one = np.float32(1.0)
     for y in range(h):
         for x in range(w):
-            d = np.float32(diff[y, x]) * inv
-            m = min(d, np.float32(1.0))
-            k = sw + (np.float32(1.0) - sw) * m
-            e = ema[y, x] + k * (p[y, x] - ema[y, x])
+            pv = p[y, x]
+            pv = min(pv, one) if pv > 0 else np.float32(0.0)
+            m = min(np.float32(diff[y, x]) * inv, one)
+            k = sw + (one - sw) * m
+            e = ema[y, x] + k * (pv - ema[y, x])
             ema[y, x] = e
-            if e >= hi:
-                state[y, x] = 1
-            elif e <= lo:
-                state[y, x] = 0
-            if not soft:
-                out[y, x] = np.float32(state[y, x])
-            elif state[y, x]:
-                out[y, x] = max(e, hi)
+            # hysteresis: 1 at or above hi, 0 at or below lo (hi > lo), else unchanged
+            s = np.uint8(e >= hi) | (np.uint8(e > lo) & state[y, x])
+            state[y, x] = s
+            if soft:
+                out[y, x] = max(e, hi) if s else min(e, lo)
             else:
-                out[y, x] = min(e, lo)
+                out[y, x] = np.float32(s)

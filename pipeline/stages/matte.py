@@ -54,6 +54,11 @@ SCENE_CUT_LEVELS = 40.0
 """Mean |Δluma| of the guide above which the temporal state is reset (a cut, a camera switch)."""
 
 
+def clean_mask(mask: np.ndarray) -> np.ndarray:
+    """A new float32 copy of a probability mask clamped to [0, 1], NaN as 0."""
+    return np.clip(np.nan_to_num(np.asarray(mask, np.float32)), 0, 1)
+
+
 def guide_factor(width: int, height: int, mask_w: int, mask_h: int) -> int:
     """The power of two the frame is shrunk by for the guide: halve while the longer side of the
     halved frame is still at least the mask's longer side."""
@@ -120,8 +125,8 @@ class Matte(Stage):
             diff = cv2.absdiff(luma, self._prev_luma)
             fresh = float(cv2.mean(diff)[0]) > SCENE_CUT_LEVELS
         if fresh:
-            self._ema = p.copy()
-            self._state = (p >= 0.5).astype(np.uint8)
+            self._ema = clean_mask(p)
+            self._state = (self._ema >= 0.5).astype(np.uint8)
             self.resets += 1
             diff = np.full(p.shape, 255, np.uint8)  # all "moving": the new mask as it is
         else:
@@ -137,9 +142,9 @@ class Matte(Stage):
         float32 at the mask's own resolution (motion from the guide's luma resized to it); the mask
         as it is without `temporal`. Updates the temporal state; `discont` restarts it. `levels`: the
         frame's cache of reductions (`Frame.reductions`)."""
-        mask = np.clip(np.nan_to_num(np.asarray(mask, np.float32)), 0, 1)
         if not self.temporal:
-            return mask
+            return clean_mask(mask)
+        mask = np.asarray(mask, np.float32)  # (the temporal kernel clamps it as it reads it)
         h, w = pixels.shape[:2]
         mh, mw = mask.shape
         guide = halve(np.ascontiguousarray(pixels[:, :, :3]), guide_factor(w, h, mw, mh), levels)
@@ -165,7 +170,7 @@ class Matte(Stage):
         guide = halve(pixels, factor, levels)
         gh, gw = guide.shape[:2]
         luma = cv2.cvtColor(guide, cv2.COLOR_BGR2GRAY)
-        p = cv2.resize(np.clip(np.nan_to_num(mask), 0, 1), (gw, gh), interpolation=cv2.INTER_LINEAR)
+        p = cv2.resize(clean_mask(mask), (gw, gh), interpolation=cv2.INTER_LINEAR)
         target = self._target(p, luma, discont)
         if self._buffers is None or self._buffers.shape != (gh, gw):
             self._buffers = GuidedBuffers(gh, gw)

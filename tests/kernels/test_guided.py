@@ -105,6 +105,14 @@ def test_temporal_update_follows_motion_at_once_and_smooths_still_pixels():
     assert abs(ema[0, 0] - 0.3) < 1e-6 and out[0, 0] == 0.0  # still: smoothed, below the band
 
 
+def test_temporal_update_reads_nan_and_out_of_range_masks_clamped():
+    p = np.array([[np.nan, -0.5, 1.5, 0.25]], np.float32)
+    ema = np.full((1, 4), 0.5, np.float32)
+    state = np.zeros((1, 4), np.uint8)
+    temporal_update(p, np.full((1, 4), 50, np.uint8), ema, state, 0.3, 6.0, 0.1, np.empty_like(p))
+    assert ema.tolist() == [[0.0, 0.0, 1.0, 0.25]]  # moving pixels take the clamped mask as it is
+
+
 def test_full_alpha_composites_equal_the_blend_reference():
     frame, _, coarse = scene(72, 128, seed=4)
     alpha = np.ascontiguousarray(ref.alpha_reference(coarse[::2, ::2], 72, 128, 0.3, 0.7))

@@ -92,10 +92,17 @@ def _over_small_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo
                 alpha_range(mrow, xs0, xs1, wx, lut, arow, s, e)
             elif write_alpha:
                 fill_range(arow, s, e, c)
-            if c == SPAN_MIXED:  # short runs: plain indexing, no views to set up
-                for i in range(3 * s, 3 * e):
-                    bgv = _vlerp(r0[i], r1[i], vw0, vw1)
-                    orow[i] = blend255(frow[i], bgv, np.int32(arow[i // 3]))
+            if c == SPAN_MIXED:
+                av = arow[s:e]
+                ov = orow[3 * s:3 * e]
+                fv = frow[3 * s:3 * e]
+                b0 = r0[3 * s:3 * e]
+                b1 = r1[3 * s:3 * e]
+                for x in range(av.shape[0]):
+                    a = av[x]
+                    for ch in range(3):
+                        i = 3 * x + ch
+                        ov[i] = blend255(fv[i], _vlerp(b0[i], b1[i], vw0, vw1), a)
                 continue
             ov = orow[3 * s:3 * e]
             fv = frow[3 * s:3 * e]

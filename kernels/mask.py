@@ -279,8 +279,12 @@ def row_runs(mq, y0, y1, wy1, starts, r_lo, r_hi, scratch):
 @inline
 def alpha_range(mrow, xs0, xs1, wx, lut, arow, s, e):
     """`alpha_px` for the output pixels s <= x < e of a row, into arow."""
-    for x in range(s, e):
-        arow[x] = alpha_px(mrow, xs0[x], xs1[x], wx[x], lut)
+    av = arow[s:e]  # sub-views looped from 0: no negative-index checks
+    x0v = xs0[s:e]
+    x1v = xs1[s:e]
+    wv = wx[s:e]
+    for j in range(av.shape[0]):
+        av[j] = alpha_px(mrow, x0v[j], x1v[j], wv[j], lut)
 
 
 @inline

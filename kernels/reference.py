@@ -238,3 +238,17 @@ def temporal_reference(p, diff, ema, state, still_weight, motion_levels, band):
     e = ema.astype(np.float64) + k * (np.asarray(p, np.float64) - ema)
     s = np.where(e >= 0.5 + band, 1, np.where(e <= 0.5 - band, 0, state)).astype(np.uint8)
     return e, s, s.astype(np.float32)
+
+
+def renormalised_blur_reference(small: np.ndarray, person: np.ndarray, sigma: float) -> np.ndarray:
+    """What `kernels.blur.renormalised_blur` computes, in float64 with whole-array NumPy: the blur
+    of `small` weighted by w = 1 - clip(person, 0, 1) (NaN as 0) + the floor, divided by the blur
+    of w (within 1 level of the kernel: float32 there)."""
+    from kernels.blur import BACKGROUND_WEIGHT_FLOOR
+
+    w = 1 + BACKGROUND_WEIGHT_FLOOR - np.clip(np.nan_to_num(person.astype(np.float64)), 0, 1)
+    num = small.astype(np.float64) * w[..., None]
+    if sigma >= 0.3:
+        num = cv2.GaussianBlur(num, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+        w = cv2.GaussianBlur(w, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+    return np.clip(num / w[..., None] + 0.5, 0, 255).astype(np.uint8)

@@ -320,7 +320,7 @@ def bench(width: int = 1280, height: int = 720, repeats: int = 30) -> list[dict]
     the smallest median of three runs (other work on a shared 2-core machine inflates single runs)."""
     from kernels import reference as ref
     from kernels.bench import _median_cpu_ms, _test_image
-    from kernels.blur import downscaled_blur
+    from kernels.blur import blur_factor, downscaled_blur, renormalised_blur, small_sigma
     from kernels.composite import composite_over_small, composite_small_with_alpha
     from kernels.guided import apply_guided, guided_coefficients
     from kernels.temporal import temporal_update
@@ -343,6 +343,9 @@ def bench(width: int = 1280, height: int = 720, repeats: int = 30) -> list[dict]
     bg_small = downscaled_blur(frame, 12.0)
     matte = Matte(0.25, 0.75)
     matte.alpha(frame, mask, discont=True)
+    small = halve(frame, blur_factor(12.0))
+    coverage = cv2.resize(mask, small.shape[1::-1], interpolation=cv2.INTER_AREA)
+    no_bleed_sigma = small_sigma(12.0, width, height, small.shape[1], small.shape[0])
     full_luma = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     full_p = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
 
@@ -364,6 +367,9 @@ def bench(width: int = 1280, height: int = 720, repeats: int = 30) -> list[dict]
          "cv2.resize(coef) + float math + smoothstep", cv2_apply),
         ("Matte.alpha (whole refinement)", lambda: matte.alpha(frame, mask, out=alpha),
          "cv2.ximgproc.guidedFilter at full resolution", lambda: cv2.ximgproc.guidedFilter(full_luma, full_p, 8, 1e-4 * 255 * 255)),
+        ("renormalised_blur (no-bleed, 160×90)", lambda: renormalised_blur(small, coverage, no_bleed_sigma),
+         "reference.renormalised_blur_reference (NumPy)",
+         lambda: ref.renormalised_blur_reference(small, coverage, no_bleed_sigma)),
         ("composite_small_with_alpha", lambda: composite_small_with_alpha(frame, alpha, bg_small, out),
          "composite_over_small (mask path, before)", lambda: composite_over_small(frame, mask, bg_small, 0.25, 0.75, out)),
     ]

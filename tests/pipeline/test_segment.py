@@ -55,6 +55,21 @@ def test_selfie_graph_gives_the_solution_api_masks_bit_for_bit(portrait_frames, 
         solution.close()
 
 
+def test_a_closed_selfie_graph_is_freed():
+    """Nothing in MediaPipe's graph refers back to the wrapper (a cycle through the C++ graph is
+    invisible to the collector: ~20 MB kept per wrapper)."""
+    import gc
+    import weakref
+
+    graph = SelfieGraph(1)
+    graph.run(np.zeros((144, 256, 3), np.uint8))
+    alive = weakref.ref(graph)
+    graph.close()
+    del graph
+    gc.collect()
+    assert alive() is None
+
+
 def test_process_attaches_mask_and_tier_and_switches_model(segment, portrait_frames):
     frame = Frame(portrait_frames[0], pts_ns=0, seq=0)
     segment.process(frame)

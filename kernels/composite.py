@@ -16,8 +16,8 @@ Background sampling (`composite_over_small`): the small background's rows are fi
 the frame width with `cv2.resize(INTER_LINEAR)` (`widen_rows`: hs x W, 1/factor of a frame; OpenCV's
 SIMD path is faster than a gather loop here); the kernel interpolates vertically between two such
 rows, 8-bit fixed point, half-pixel centres: `bg = (r0 * (256 - wy) + r1 * wy + 128) >> 8`, in uint16
-arithmetic (8 SIMD lanes), and only for pixels that show background. Within 1 level of
-`cv2.resize(bg_small, (W, H), INTER_LINEAR)`.
+arithmetic (16 lanes per AVX2 register, `kernels._jit.u16_*`), and only for pixels that show
+background. Within 1 level of `cv2.resize(bg_small, (W, H), INTER_LINEAR)`.
 
 `*_with_alpha` variants take a full-resolution uint8 alpha (the matte stage's refined alpha, issue
 4) instead of the mask: the same run bodies (`_over_row`, `_vlerp`, `blend255`), with the runs found
@@ -83,7 +83,7 @@ def _over_small_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo
         orow = out2[y]
         r0 = rows2[bys0[y]]
         r1 = rows2[bys1[y]]
-        # uint16 arithmetic (8 lanes per SIMD register); every sum is below 2**16
+        # 16-bit weights for `_vlerp` (every sum it makes is below 2**16)
         vw1 = np.uint16(bwy[y])
         vw0 = np.uint16(BG_WEIGHT_ONE - bwy[y])
         for r in range(nruns):

@@ -71,9 +71,10 @@ SELFIE_GRAPH = "mediapipe/modules/selfie_segmentation/selfie_segmentation_cpu.bi
 class SelfieGraph:
     """One MediaPipe selfie-segmentation graph, the one `mediapipe.solutions.selfie_segmentation`
     runs (same graph file, models, side packet and outputs: bit-identical masks), driven through
-    MediaPipe's public framework API instead of the solution wrapper, which builds a namedtuple
-    class on every call: 0.21 instead of 0.47 CPU-ms per frame on the calling thread (the model
-    itself, ~5.5 ms for landscape, runs on MediaPipe's own thread either way).
+    the framework bindings that wrapper itself uses (`mediapipe.python._framework_bindings`, fixed
+    by the mediapipe==0.10.21 pin) instead of the wrapper, which builds a namedtuple class on every
+    call: 0.21 instead of 0.47 CPU-ms per frame on the calling thread (the model itself, ~5.5 ms
+    for landscape, runs on MediaPipe's own thread either way).
 
     `model_selection`: 0 general (256×256 input), 1 landscape (256×144).
     """
@@ -108,6 +109,8 @@ class SelfieGraph:
         image = packet_creator.create_image_frame(rgb, image_format=image_frame.ImageFormat.SRGB)
         self._graph.add_packet_to_input_stream(stream="image", packet=image.at(self._timestamp_us))
         self._graph.wait_until_idle()
+        if not self._masks:
+            raise RuntimeError(f"MediaPipe's selfie graph gave no mask for a {rgb.shape} image")
         packet = self._masks.pop()
         return np.array(packet_getter.get_image_frame(packet).numpy_view(), dtype=np.float32)
 

@@ -201,16 +201,21 @@ def _apply_kernel(frame2, coef, cls, ys0, ys1, wy, starts, xs0, xs1, wx, lut, ou
                 for i in range(ov.shape[0]):
                     ov[i] = c
                 continue
-            for x in range(s, e):
-                i0 = xs0[x]
-                i1 = xs1[x]
-                fx = np.float32(wx[x]) * inv_one
+            ov = orow[s:e]  # sub-views looped from 0: no negative-index checks
+            fv = frow[3 * s:3 * e]
+            x0v = xs0[s:e]
+            x1v = xs1[s:e]
+            wv = wx[s:e]
+            for j in range(ov.shape[0]):
+                i0 = x0v[j]
+                i1 = x1v[j]
+                fx = np.float32(wv[j]) * inv_one
                 gx = np.float32(1.0) - fx
-                luma = (np.float32(frow[3 * x]) * LUMA_B + np.float32(frow[3 * x + 1]) * LUMA_G
-                        + np.float32(frow[3 * x + 2]) * LUMA_R)
+                luma = (np.float32(fv[3 * j]) * LUMA_B + np.float32(fv[3 * j + 1]) * LUMA_G
+                        + np.float32(fv[3 * j + 2]) * LUMA_R)
                 q = (row_a[i0] * gx + row_a[i1] * fx) * luma + (row_b[i0] * gx + row_b[i1] * fx)
                 q = min(max(q, np.float32(0.0)), np.float32(1.0))
-                orow[x] = lut[np.int32(q * qmax + np.float32(0.5))]
+                ov[j] = lut[np.int32(q * qmax + np.float32(0.5))]
 
 
 @lru_cache(maxsize=16)

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from kernels._jit import jit
-from kernels.mask import axis_plan
+from kernels.mask import axis_plan, axis_spans
 
 WRAP_BITS = 8
 WRAP_ONE = 1 << WRAP_BITS
@@ -97,7 +97,7 @@ def light_wrap(out: np.ndarray, weight_small: np.ndarray, bg_small: np.ndarray) 
     xs0, _, wx = axis_plan(sw, w, WRAP_BITS)  # xs1 = min(xs0 + 1, sw - 1): the kernel knows it
     weight = np.ascontiguousarray(weight_small)
     live_rows = weight.any(axis=1)
-    x_start = np.searchsorted(xs0, np.arange(sw + 1)).astype(np.int32)  # first output x of each small column
+    x_start = axis_spans(sw, w)  # first output x of each small column
     _wrap_kernel(out.reshape(h, w * 3), weight, np.ascontiguousarray(bg_small).reshape(sh, sw * 3),
                  ys0, ys1, wy, wx, x_start, live_rows)
     return out

@@ -320,11 +320,10 @@ def bench(width: int = 1280, height: int = 720, repeats: int = 30) -> list[dict]
     the smallest median of three runs (other work on a shared 2-core machine inflates single runs)."""
     from kernels import reference as ref
     from kernels.bench import _median_cpu_ms, _test_image
-    from kernels.blur import blur_factor, downscaled_blur, renormalised_blur, small_sigma
+    from kernels.blur import blur_factor, downscaled_blur, halve, renormalised_blur, small_sigma
     from kernels.composite import composite_over_small, composite_small_with_alpha
     from kernels.guided import apply_guided, guided_coefficients
     from kernels.temporal import temporal_update
-    from kernels.blur import halve
     from pipeline.stages.matte import Matte, guide_factor
 
     frame = _test_image(width, height)

@@ -67,6 +67,8 @@ _CODECS = {
 }
 
 NS_TIME_BASE = Fraction(1, 90000)
+ENCODER_THREADS = 4
+"""Encoder threads, whatever the machine: the encoded bits then depend on the input alone."""
 
 
 def default_codec(ext: str, alpha: bool) -> str:
@@ -291,6 +293,10 @@ class FileSink(Sink):
                 options["auto-alt-ref"] = "0"  # alt-ref frames are not allowed with alpha
         elif codec == "prores_ks":
             options = {"profile": "4444" if pix_fmt.startswith("yuva") else "hq"}
+        # A fixed thread count: x264 (and libvpx) pick theirs from the CPUs the process may use, and
+        # their output differs with it, so the same input would encode differently in a worker pinned
+        # to one core (a Ray task) than in the main process. 4 keeps 2-8 core machines busy enough.
+        options["threads"] = str(ENCODER_THREADS)
         stream.codec_context.options = options
         # PyAV converts BGR to YUV with swscale's default matrix, BT.601 limited range: tag the
         # stream with exactly that so players (which assume BT.709 for untagged HD) show true colours.

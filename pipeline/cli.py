@@ -17,6 +17,7 @@ from pathlib import Path
 from pipeline.chain import make_effects, make_upscale, offline_stages
 from pipeline.errors import StageError, UserError
 from pipeline.options import parse_fps, parse_size
+from pipeline.paths import (background_inputs, check_writable_file, make_folder, refuse_overwriting_inputs)
 from pipeline.periodic import ProgressLine
 from pipeline.presets import Settings, load_preset
 
@@ -75,6 +76,17 @@ def settings_from(args: argparse.Namespace, default_preset: str | None = None) -
 
         check_upscale(settings.scale, settings.sr_model)
     return settings
+
+
+def check_outputs(outputs: list, inputs: list, settings: Settings | None = None, stats: str | None = None) -> None:
+    """Before anything is built or written: no output (nor the `--stats` file) is an input or the
+    background's image/video, and the stats file can be written (`UserError` otherwise)."""
+    if stats:
+        check_writable_file(stats, "--stats file")
+        outputs = [*outputs, stats]
+    if settings is not None:
+        inputs = [*inputs, *background_inputs(settings.background)]
+    refuse_overwriting_inputs(outputs, inputs)
 
 
 # -- building blocks ------------------------------------------------------------------------------
@@ -219,7 +231,9 @@ def cmd_demo(args) -> int:
 
     settings = settings_from(args, default_preset="video-call-720p")
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)  # the demo's own output folder (default out/)
+    side_by_side_path = out.with_name(out.stem + "-side-by-side.png")
+    check_outputs([out, side_by_side_path], [], settings)
+    make_folder(out.parent, "output folder")  # the demo's own output folder (default out/)
     width, height = settings.size
     source = SyntheticSource(width, height, settings.fps, frames=args.frames)
     effects, background = make_effects(settings, keep_alpha=True)  # the side-by-side shows the alpha used
@@ -229,7 +243,6 @@ def cmd_demo(args) -> int:
     run_graph(graph, "demo", "file")
     wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
     frame = grab.frame
-    side_by_side_path = out.with_name(out.stem + "-side-by-side.png")
     if frame is not None:
         alpha = frame.alpha if frame.alpha is not None else \
             alpha_from_mask(frame.mask, height, width, settings.edge_low, settings.edge_high)
@@ -250,10 +263,12 @@ def cmd_run(args) -> int:
 
     settings = settings_from(args, default_preset="video-call-720p")
     source_spec = args.input or f"camera:{args.camera}"
+    sink_specs = args.sink or settings.sinks or ["virtualcam"]
+    check_outputs([spec.partition(":")[2] for spec in sink_specs if spec.startswith("file:")],
+                  [args.input] if args.input else [], settings, stats=args.stats)
     source = make_source(source_spec, settings, live=True, fourcc=args.fourcc)
     effects, background = make_effects(settings)
     graph_ref: dict = {}
-    sink_specs = args.sink or settings.sinks or ["virtualcam"]
     sinks = [parse_sink(spec, graph_ref, background, overlay_token=args.overlay_token) for spec in sink_specs]
     graph = Graph(source, [*effects, *make_upscale(settings, strict=False)], sinks,
                   max_in_flight=settings.max_in_flight)
@@ -285,6 +300,7 @@ def cmd_transcode(args) -> int:
     if Path(args.input).suffix.lower() in IMAGE_SUFFIXES or args.input == "synthetic":
         raise UserError(f"transcode takes a video file or URL, not {args.input!r}; "
                         "for a still image use 'litecam matte', for the built-in clip 'litecam demo'")
+    check_outputs([args.output], [args.input], settings, stats=args.stats)
     source = make_source(args.input, settings, live=False)
     graph = Graph(source, offline_stages(settings), [FileSink(args.output)])
     budget_fps = graph.caps[0].fps if args.realtime else args.max_fps
@@ -324,6 +340,8 @@ def cmd_matte(args) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"matte output {out_dir} exists and is not a folder")
     source_path = Path(args.input)
+    if source_path.suffix.lower() in IMAGE_SUFFIXES:  # the one PNG it writes must not be the image
+        refuse_overwriting_inputs([out_dir / (source_path.stem + ".png")], [source_path])
     if source_path.is_dir():
         count = write_folder_mattes(source_path, out_dir, settings)
         print(f"wrote {count} mattes to {out_dir}")
@@ -364,6 +382,7 @@ def cmd_upscale(args) -> int:
 
     if Path(args.output).suffix.lower() in IMAGE_SUFFIXES:
         raise UserError(f"upscale output {args.output}: a video input needs a video output (.mp4, .mkv, .webm, .mov)")
+    check_outputs([args.output], [args.input])
     graph = Graph(FileSource(args.input), [stage], [FileSink(args.output)])
     stats = run_graph(graph, "upscale", "file")
     written = stats["nodes"]["file"]["processed"]
@@ -504,6 +523,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("litecam: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # a file problem no check foresaw (a folder removed, a full disk): still one line
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"litecam: error: {where}{exc.strerror or exc} (check the path and free space; "
+              "run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 import av
 
 from pipeline.errors import UserError
+from pipeline.paths import is_same_file
 from pipeline.sources.file import _AVError, _one_line, check_readable_file
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".3gp"}
@@ -87,8 +88,10 @@ def plan_outputs(found: list[tuple[str, str]], out_dir: str, fmt: str) -> list[F
         if output in by_output:
             raise UserError(f"{by_output[output]} and {src} would both be written to {output}; "
                             f"rename one, or give their folders as inputs to keep the sub-folders apart")
-        if output in inputs:
-            raise UserError(f"{src} would be overwritten by its own output; choose another --out-dir")
+        overwritten = next((i for i in inputs if is_same_file(output, i)), None)
+        if overwritten is not None:
+            raise UserError(f"{overwritten} would be overwritten by the output of {src} ({output}); "
+                            "litecam never writes over an input: choose another --out-dir or --format")
         by_output[output] = src
         plans.append(FilePlan(key=key, input=src, output=output, frames=None))
     return plans

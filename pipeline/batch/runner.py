@@ -23,6 +23,7 @@ from pipeline.batch.join import join_chunks
 from pipeline.batch.manifest import Manifest
 from pipeline.batch.worker import TaskSpec
 from pipeline.errors import UserError
+from pipeline.paths import background_inputs, make_folder, refuse_overwriting_inputs
 from pipeline.periodic import ProgressLine
 from pipeline.presets import Settings
 from pipeline.sinks.encoder import partial_path, remove_if_present
@@ -65,13 +66,9 @@ def run_batch(inputs: list[str], settings: Settings, options: BatchOptions, *, o
     if options.workers is not None and options.workers < 1:
         raise UserError(f"--workers must be at least 1, got {options.workers}")
     plans = planning.plan_outputs(planning.find_inputs(inputs), options.out_dir, options.fmt)
+    refuse_overwriting_inputs([p.output for p in plans], background_inputs(settings.background))
     out_dir = os.path.abspath(options.out_dir)
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise UserError(f"output folder {out_dir} is not writable (choose another --out-dir)")
+    make_folder(out_dir, "output folder (--out-dir)")
     manifest = Manifest(out_dir)
     batch = _Batch(plans, settings, options, out_dir, manifest, err)
     return batch.run(out)

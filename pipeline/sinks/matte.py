@@ -15,19 +15,13 @@ import cv2
 from kernels.mask import alpha_from_mask
 from pipeline.caps import Caps
 from pipeline.errors import UserError
+from pipeline.paths import make_folder, refuse_overwriting_inputs
 from pipeline.frame import Frame
 from pipeline.stage import Sink
 
 MATTE_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 
 
-def prepare_output_dir(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create matte folder {out_dir}: {exc.strerror}") from None
-    if not os.access(out_dir, os.W_OK):
-        raise UserError(f"matte folder {out_dir} is not writable")
 
 
 def write_png(path: Path, image) -> None:
@@ -47,7 +41,7 @@ class MatteSink(Sink):
         self.out_dir, self.edge_lo, self.edge_hi, self.single_name = Path(out_dir), edge_lo, edge_hi, single_name
 
     def open(self, caps: Caps) -> Caps:
-        prepare_output_dir(self.out_dir)
+        make_folder(self.out_dir, "matte folder")
         return caps
 
     def process(self, frame: Frame) -> None:
@@ -65,7 +59,8 @@ def write_folder_mattes(in_dir: Path, out_dir: Path, settings) -> int:
     images = sorted(p for p in in_dir.iterdir() if p.suffix.lower() in MATTE_IMAGE_SUFFIXES)
     if not images:
         raise UserError(f"folder {in_dir} holds no images ({', '.join(sorted(MATTE_IMAGE_SUFFIXES))})")
-    prepare_output_dir(out_dir)
+    refuse_overwriting_inputs([out_dir / f"{path.stem}.png" for path in images], images)
+    make_folder(out_dir, "matte folder")
     segment = Segment(settings.segmenter, roi=settings.roi)
     matte = matte_for(settings)
     try:

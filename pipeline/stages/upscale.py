@@ -65,6 +65,7 @@ import numpy as np
 from kernels.sr import bgr_to_tensor, blend_roi, tensor_to_bgr
 from pipeline.caps import Caps
 from pipeline.errors import GraphError, UserError
+from pipeline.paths import check_writable_file, make_folder, refuse_overwriting_inputs
 from pipeline.frame import Frame
 from pipeline.pool import ArrayPool
 from pipeline.stage import Stage
@@ -449,13 +450,6 @@ def write_image(path: Path, image: np.ndarray) -> None:
     os.replace(partial, path)
 
 
-def _check_writable_folder(folder: Path, what: str) -> None:
-    if not folder.is_dir():
-        raise UserError(f"cannot write {what}: folder {folder} does not exist (create it first)")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write {what}: folder {folder} is not writable (choose another output path)")
-
-
 def upscale_files(stage: Upscale, source: Path, out: Path, suffixes) -> int:
     """Upscale one image (to `out`, format by its extension) or every image of a folder (to
     `out/STEM.png`, `out` created). Returns the number of images written. Any size and BGR(A)."""
@@ -470,17 +464,15 @@ def upscale_files(stage: Upscale, source: Path, out: Path, suffixes) -> int:
                             "the outputs would overwrite each other (STEM.png)")
         if out.exists() and not out.is_dir():
             raise UserError(f"upscale output {out} exists and is not a folder (a folder input needs a folder output)")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UserError(f"cannot create output folder {out}: {exc.strerror}") from None
-        _check_writable_folder(out, f"into {out}")
         targets = [(p, out / f"{p.stem}.png") for p in images]
+        refuse_overwriting_inputs([dst for _, dst in targets], images)
+        make_folder(out, "output folder")
     else:
         if out.suffix.lower() not in suffixes:
             raise UserError(f"upscale output {out}: an image input needs an image output "
                             f"({', '.join(sorted(suffixes))})")
-        _check_writable_folder(out.resolve().parent, str(out))
+        refuse_overwriting_inputs([out], [source])
+        check_writable_file(out, "upscale output")
         targets = [(source, out)]
     stage.load()
     for src, dst in targets:

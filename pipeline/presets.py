@@ -1,12 +1,14 @@
 """Presets: named TOML files of settings, validated on load.
 
-`--preset NAME` reads `presets/NAME.toml`; `--preset PATH` reads any file. Command-line options
+`--preset NAME` reads the built-in `presets/NAME.toml` (the `presets` package, shipped in the wheel and
+read with `importlib.resources`); `--preset PATH` reads any file. Command-line options
 override the preset, which overrides the defaults in `Settings`. A bad key or value raises
 `UserError` naming the file, the key and what is allowed.
 """
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -16,7 +18,8 @@ from typing import Any, Callable
 from pipeline.errors import UserError
 from pipeline.options import parse_fps, parse_size
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+BUILTIN_PRESETS = importlib.resources.files("presets")
+"""The built-in presets' folder inside the installed package (a checkout's `presets/` when editable)."""
 
 
 @dataclass
@@ -168,16 +171,20 @@ assert set(PRESET_KEYS) == {f.name for f in dataclasses.fields(Settings)}
 
 
 def available_presets() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+    """Names of the built-in presets."""
+    return sorted(entry.name.removesuffix(".toml") for entry in BUILTIN_PRESETS.iterdir()
+                  if entry.name.endswith(".toml"))
 
 
-def resolve_preset(name_or_path: str) -> Path:
+def resolve_preset(name_or_path: str):
+    """The preset file: a user's path (anything ending in .toml, containing '/', or existing), else a
+    built-in preset by name (a `Traversable` inside the package)."""
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists() or "/" in name_or_path:
         if not path.is_file():
             raise UserError(f"preset file {name_or_path} not found (or not a file)")
         return path
-    candidate = PRESET_DIR / f"{name_or_path}.toml"
+    candidate = BUILTIN_PRESETS / f"{name_or_path}.toml"
     if not candidate.is_file():
         raise UserError(f"preset {name_or_path!r} not found; available: {', '.join(available_presets())}")
     return candidate

@@ -89,6 +89,13 @@ def check_outputs(outputs: list, inputs: list, settings: Settings | None = None,
     refuse_overwriting_inputs(outputs, inputs)
 
 
+def prepare_kernels() -> None:
+    """Compile (first run) or load the Numba kernels now, so no frame and no timing pays for it."""
+    from kernels.warmup import prepare_kernels as prepare
+
+    prepare(report=sys.stderr)
+
+
 # -- building blocks ------------------------------------------------------------------------------
 def make_source(spec: str, settings: Settings, *, live: bool, frames: int | None = None,
                 fourcc: str = "MJPG"):
@@ -234,6 +241,7 @@ def cmd_demo(args) -> int:
     side_by_side_path = out.with_name(out.stem + "-side-by-side.png")
     check_outputs([out, side_by_side_path], [], settings)
     make_folder(out.parent, "output folder")  # the demo's own output folder (default out/)
+    prepare_kernels()
     width, height = settings.size
     source = SyntheticSource(width, height, settings.fps, frames=args.frames)
     effects, background = make_effects(settings, keep_alpha=True)  # the side-by-side shows the alpha used
@@ -266,6 +274,7 @@ def cmd_run(args) -> int:
     sink_specs = args.sink or settings.sinks or ["virtualcam"]
     check_outputs([spec.partition(":")[2] for spec in sink_specs if spec.startswith("file:")],
                   [args.input] if args.input else [], settings, stats=args.stats)
+    prepare_kernels()
     source = make_source(source_spec, settings, live=True, fourcc=args.fourcc)
     effects, background = make_effects(settings)
     graph_ref: dict = {}
@@ -301,6 +310,7 @@ def cmd_transcode(args) -> int:
         raise UserError(f"transcode takes a video file or URL, not {args.input!r}; "
                         "for a still image use 'litecam matte', for the built-in clip 'litecam demo'")
     check_outputs([args.output], [args.input], settings, stats=args.stats)
+    prepare_kernels()
     source = make_source(args.input, settings, live=False)
     graph = Graph(source, offline_stages(settings), [FileSink(args.output)])
     budget_fps = graph.caps[0].fps if args.realtime else args.max_fps
@@ -342,6 +352,7 @@ def cmd_matte(args) -> int:
     source_path = Path(args.input)
     if source_path.suffix.lower() in IMAGE_SUFFIXES:  # the one PNG it writes must not be the image
         refuse_overwriting_inputs([out_dir / (source_path.stem + ".png")], [source_path])
+    prepare_kernels()
     if source_path.is_dir():
         count = write_folder_mattes(source_path, out_dir, settings)
         print(f"wrote {count} mattes to {out_dir}")
@@ -371,6 +382,7 @@ def cmd_upscale(args) -> int:
         raise UserError(f"upscale input {args.input} not found (give an image, a folder of images or a video)")
     if args.threads < 1:
         raise UserError(f"--threads {args.threads}: must be at least 1")
+    prepare_kernels()
     stage = Upscale(args.scale, args.model, strict=True, threads=args.threads)
     if source_path.is_dir() or source_path.suffix.lower() in IMAGE_SUFFIXES:
         count = upscale_files(stage, source_path, Path(args.output), IMAGE_SUFFIXES)

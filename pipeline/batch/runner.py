@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import av
 
+from kernels.warmup import prepare_kernels
 from pipeline.batch import plan as planning
 from pipeline.batch.backends import WorkerLost, make_backend
 from pipeline.batch.join import join_chunks
@@ -69,6 +70,7 @@ def run_batch(inputs: list[str], settings: Settings, options: BatchOptions, *, o
     refuse_overwriting_inputs([p.output for p in plans], background_inputs(settings.background))
     out_dir = os.path.abspath(options.out_dir)
     make_folder(out_dir, "output folder (--out-dir)")
+    prepare_kernels(report=err)  # compiled once here, local workers then load them from the cache
     manifest = Manifest(out_dir)
     batch = _Batch(plans, settings, options, out_dir, manifest, err)
     return batch.run(out)

@@ -1,0 +1,105 @@
+"""Compile (or load from Numba's on-disk cache) every kernel before a run starts its clock.
+
+The first call of a `@jit` kernel with new argument types compiles it: ~10-15 s for all of them on
+a 2-core machine the first time after an install or an edit, a few hundred milliseconds to load
+them from the cache afterwards. `prepare_kernels()` makes those first calls on tiny arrays of the
+very types the pipeline passes (C-contiguous and strided views alike, 3 and 4 channels), so no
+frame of a run, and no timing table or benchmark figure, pays for compilation.
+`tests/kernels/test_warmup.py` checks in a fresh process that running the effect chains afterwards
+compiles nothing more.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import numpy as np
+
+NOTICE_AFTER_S = 3.0
+"""`prepare_kernels(report=...)` says what is happening only when it takes longer than this (a
+compilation: ~10-15 s); loading the cached kernels (0.7-1.4 s on the 2-core machine) stays silent."""
+
+
+def _compile_all() -> None:
+    from kernels.blur import downscaled_blur, halve, renormalised_blur
+    from kernels.composite import (composite_color_with_alpha, composite_full_with_alpha, composite_over_color,
+                                   composite_over_full, composite_over_small, composite_rgba,
+                                   composite_small_with_alpha)
+    from kernels.guided import GuidedBuffers, apply_guided, guided_coefficients
+    from kernels.lightwrap import light_wrap, wrap_weight
+    from kernels.mask import alpha_from_mask
+    from kernels.sr import bgr_to_tensor, blend_roi, tensor_to_bgr
+    from kernels.temporal import temporal_update
+
+    h, w, lo, hi = 36, 64, 0.25, 0.75
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    mask = rng.random((9, 16), dtype=np.float32)
+    alpha = alpha_from_mask(mask, h, w, lo, hi)
+    alpha_from_mask(mask, h, w, lo, hi, out=np.empty((h, w), np.uint8))
+
+    small = downscaled_blur(frame, 12.0, levels={})
+    full = frame[::-1].copy()
+    for alpha_out in (None, np.empty((h, w), np.uint8)):
+        composite_over_small(frame, mask, small, lo, hi, np.empty_like(frame), alpha_out)
+        composite_over_full(frame, mask, full, lo, hi, np.empty_like(frame), alpha_out)
+        composite_over_color(frame, mask, (0, 255, 0), lo, hi, np.empty_like(frame), alpha_out)
+        composite_rgba(frame, mask, lo, hi, np.empty((h, w, 4), np.uint8), alpha_out)
+    composite_small_with_alpha(frame, alpha, small, np.empty_like(frame))
+    composite_full_with_alpha(frame, alpha, full, np.empty_like(frame))
+    composite_color_with_alpha(frame, alpha, (0, 255, 0), np.empty_like(frame))
+
+    half = halve(frame, 2)
+    renormalised_blur(half, rng.random(half.shape[:2], dtype=np.float32), 2.0)
+
+    luma = half[:, :, 1].copy()
+    p = rng.random(luma.shape, dtype=np.float32)
+    for soft in (False, True):
+        temporal_update(p, np.zeros(luma.shape, np.uint8), p.copy(), (p >= 0.5).astype(np.uint8),
+                        0.3, 6.0, 0.15, np.empty_like(p), soft)
+    buffers = GuidedBuffers(*luma.shape)
+    coef = guided_coefficients(luma, p, 2, 1e-4, buffers)
+    apply_guided(frame, coef, lo, hi, buffers=buffers)
+    apply_guided(frame, coef, lo, hi, out=np.empty((h, w), np.uint8), buffers=buffers)
+
+    light = rng.integers(0, 256, (9, 16, 3), dtype=np.uint8)
+    light_wrap(frame.copy(), wrap_weight(rng.random((9, 16), dtype=np.float32), 1.5, 0.5), light)
+
+    # super-resolution conversions: whole frames and crops (strided views), BGR and BGRA
+    tensor = np.empty((1, 3, h, w), np.float32)
+    for pixels in (frame, frame[2:20, 4:40], np.empty((h, w, 4), np.uint8)):
+        bgr_to_tensor(pixels, tensor)
+    for t in (tensor, tensor[:, :, :20, :30]):
+        for out in (np.empty((h, w, 3), np.uint8), np.empty((h, w, 4), np.uint8), frame.copy()[2:30, 4:60]):
+            tensor_to_bgr(t, out)
+    roi = frame.copy()
+    for dst in (frame.copy(), np.empty((h, w, 4), np.uint8)):
+        blend_roi(dst, roi[4:20, 8:40], 8, 4, 4)
+
+
+def prepare_kernels(report=sys.stderr) -> float:
+    """Compile or load every kernel; returns the seconds it took. With `report` (a text stream;
+    None for silence), a compilation long enough to notice is announced when it starts and its
+    duration written when it ends; a cache load says nothing."""
+    started = time.perf_counter()
+    announced = threading.Event()
+
+    def announce() -> None:
+        announced.set()
+        print("litecam: preparing the Numba kernels (compiled once after an install or upgrade, "
+              "then cached)...", file=report, flush=True)
+
+    timer = threading.Timer(NOTICE_AFTER_S, announce) if report is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        _compile_all()
+    finally:
+        if timer is not None:
+            timer.cancel()
+    seconds = time.perf_counter() - started
+    if announced.is_set():
+        print(f"litecam: kernels ready in {seconds:.1f} s (not counted in any timing)", file=report, flush=True)
+    return seconds

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import sys
@@ -56,6 +57,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from kernels.warmup import prepare_kernels  # noqa: E402
 from pipeline.frame import Frame  # noqa: E402
 from pipeline.graph import Graph  # noqa: E402
 from pipeline.sinks.null import NullSink  # noqa: E402
@@ -79,6 +81,26 @@ class NaiveBlurBackground(Stage):
         out = frame.pixels * mask + blurred * (1.0 - mask)
         frame.pixels = out.astype(np.uint8)
         return frame
+
+
+ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+"""The CPU features that decide which kernels and engines are fast; named beside every figure."""
+
+
+def machine() -> dict:
+    """The machine a figure was taken on: CPU model, the ISA features above it has, cores, Python."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    return {"cpu": model, "isa": [f for f in ISA_FLAGS if f in flags], "cpus": len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity") else os.cpu_count(), "python": platform.python_version()}
 
 
 def percentile(values, q: float) -> float:
@@ -479,8 +501,11 @@ def main(argv=None) -> int:
     parser.add_argument("--soak", type=float, metavar="MINUTES",
                         help="a long live run (720p synthetic camera, blur): memory, threads, latency drift")
     args = parser.parse_args(argv)
+    prepare_kernels(report=sys.stderr)  # compilation is never part of a figure
+    print(f"machine: {json.dumps(machine())}", file=sys.stderr)
     if args.overlay_page:
         report = overlay_page_bench(args.page_preset, args.width, args.height, args.fps, args.seconds)
+        report["machine"] = machine()
         print(json.dumps(report, indent=2))
         if args.json:
             args.json.write_text(json.dumps(report, indent=2))
@@ -490,7 +515,7 @@ def main(argv=None) -> int:
         videos = args.batch or sorted((Path(__file__).resolve().parents[2] / "shared" / "data" / "video").iterdir())
         report = batch_bench(videos, [int(n) for n in args.batch_workers.split(",")], args.batch_ray,
                              args.chunk_seconds)
-        report["machine"] = {"cpus": __import__("os").cpu_count(), "python": platform.python_version()}
+        report["machine"] = machine()
         print(json.dumps(report["fps_ratio_vs_sequential"], indent=2))
         if args.json:
             args.json.write_text(json.dumps(report, indent=2))
@@ -498,6 +523,7 @@ def main(argv=None) -> int:
         return 0
     if args.soak:
         report = soak(args.soak, args.width, args.height, args.fps, preset=args.preset)
+        report["machine"] = machine()
         print(json.dumps({k: v for k, v in report.items() if k != "samples"}, indent=2))
         if args.json:
             args.json.write_text(json.dumps(report, indent=2))
@@ -505,6 +531,7 @@ def main(argv=None) -> int:
         return 0
     if args.live:
         report = live_bench(args)
+        report["machine"] = machine()
         summary = {k: v for k, v in report.items() if k not in ("timeline", "config")}
         print(json.dumps(summary, indent=2))
         if args.plot:
@@ -516,8 +543,7 @@ def main(argv=None) -> int:
         return 0
 
     report = {
-        "machine": {"cpus": __import__("os").cpu_count(), "processor": platform.processor() or platform.machine(),
-                    "python": platform.python_version()},
+        "machine": machine(),
         "config": vars(args) | {"json": str(args.json) if args.json else None},
         "runs": {},
     }

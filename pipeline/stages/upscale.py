@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -71,14 +72,26 @@ from pipeline.pool import ArrayPool
 from pipeline.stage import Stage
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
-TIERS = ("esrt", "xlsr", "xlsr-int8", "bicubic")
-"""All tiers, best first."""
 SCALES = (2, 3)
 MODEL_FILES: dict[str, dict[int, str]] = {
     "esrt": {2: "esrt_x2.onnx"},
     "xlsr": {2: "xlsr_x2.onnx", 3: "xlsr_x3.onnx"},
     "xlsr-int8": {2: "xlsr_x2_int8.onnx"},
 }
+SR_SCORES: dict[tuple[str, int], tuple[float, float]] = {
+    ("xlsr", 2): (36.95, 32.65), ("xlsr-int8", 2): (36.67, 32.52), ("esrt", 2): (35.09, 31.49),
+    ("bicubic", 2): (33.68, 30.33), ("xlsr", 3): (32.99, 29.44), ("bicubic", 3): (30.41, 27.63),
+}
+"""Measured quality of each tier: PSNR-Y dB on (Set5, Set14) by the standard protocol
+(`python tools/eval_sr.py`; the model card and the README's Super-resolution table). The tiers are
+ranked by these numbers, not by name: a retrained model ranks higher once its scores are entered."""
+OFFLINE_ONLY = frozenset({"esrt"})
+"""Tiers never offered to the live scheduler: ESRT costs ~40x XLSR per frame (seconds on a CPU), so
+it can never hold a frame period; it is the offline tier (`--model esrt`)."""
+INT8_MAX_LOSS_DB = 0.15
+"""An INT8 tier joins the live ladder only on a CPU with 8-bit dot-product instructions (VNNI/AMX)
+and when it loses at most this much PSNR-Y against its fp32 model on both sets; otherwise it is
+slower than fp32 (measured) or visibly worse, and offered offline only."""
 PAD_MULTIPLE = {"esrt": 1, "xlsr": 1, "xlsr-int8": 1}
 """Input H and W must be multiples of this (edge-replicated up to it; the output is cropped)."""
 CONTEXT_PX = {"esrt": 16, "xlsr": 8, "xlsr-int8": 8}
@@ -89,8 +102,38 @@ ALIGN_PX = 8
 
 
 def tiers_for(scale: int) -> tuple[str, ...]:
-    """The tiers that exist at `scale`, best first."""
-    return tuple(t for t in TIERS if t == "bicubic" or scale in MODEL_FILES[t])
+    """The tiers that exist at `scale`, best measured quality first (mean of the Set5 and Set14
+    PSNR-Y in `SR_SCORES`); bicubic, the lowest, is last."""
+    return tuple(sorted((t for t, s in SR_SCORES if s == scale), key=lambda t: -sum(SR_SCORES[t, scale])))
+
+
+TIERS = tiers_for(2)
+"""All tier names (×2 has them all), best first."""
+
+
+def cpu_has_int8_dot() -> bool:
+    """True on a CPU with VNNI or AMX-INT8 (from /proc/cpuinfo; False where it cannot be read)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            flags = next((line.split(":", 1)[1].split() for line in info if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & set(flags))
+
+
+def live_tiers(scale: int) -> tuple[str, ...]:
+    """The ladder the live scheduler may use at `scale`, best first: `tiers_for` without the
+    offline-only tiers and without INT8 tiers that fail `INT8_MAX_LOSS_DB` or lack VNNI/AMX here."""
+    def offered(tier: str) -> bool:
+        if tier in OFFLINE_ONLY:
+            return False
+        if tier.endswith("-int8"):
+            fp32 = SR_SCORES.get((tier.removesuffix("-int8"), scale))
+            loss = max(a - b for a, b in zip(fp32, SR_SCORES[tier, scale])) if fp32 else float("inf")
+            return loss <= INT8_MAX_LOSS_DB and cpu_has_int8_dot()
+        return True
+
+    return tuple(t for t in tiers_for(scale) if offered(t))
 
 
 def check_upscale(scale: int, model: str) -> None:
@@ -104,37 +147,42 @@ def check_upscale(scale: int, model: str) -> None:
                         f"{', '.join(tiers_for(scale))}")
 
 
+def check_engine(engine: str) -> None:
+    """`UserError` unless `engine` is one of `ENGINES`."""
+    if engine not in ENGINES:
+        raise UserError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
+
+
+def _engine_failure(exc: Exception) -> str:
+    """One short line for an engine that could not load or compile a model."""
+    if isinstance(exc, ImportError):
+        return "not installed: pip install openvino"
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
 def model_path(tier: str, scale: int, model_dir: str | Path | None = None) -> Path:
     return Path(model_dir or MODEL_DIR) / MODEL_FILES[tier][scale]
 
 
 class _Model:
-    """One ONNX Runtime session with preallocated, bound input/output tensors."""
+    """One network on one inference engine, with input/output tensors preallocated per frame size.
+
+    Subclasses load the file (`_load`), run a plain float input (`_plain_run`, used once to check the
+    contract), bind a pair of buffers (`_bind_engine`) and run on them (`_infer`)."""
+
+    engine = ""
 
     def __init__(self, path: Path, scale: int, threads: int, pad_multiple: int = 1):
-        import onnxruntime as ort
-
         self.path, self.scale, self.pad_multiple = path, scale, pad_multiple
         if not path.is_file():
             raise FileNotFoundError("file not found")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        if [i.name for i in inputs] != ["lr"] or [o.name for o in outputs] != ["sr"]:
-            raise ValueError(f"expected input 'lr' and output 'sr', found {[i.name for i in inputs]} "
-                             f"-> {[o.name for o in outputs]}")
-        self._ort = ort
+        self._load(path, threads)
         self._in_buf = np.empty(0, np.float32)
         self._out_buf = np.empty(0, np.float32)
         self._bindings: dict[tuple[int, int], tuple] = {}
         # one tiny frame through it: a model that loads but cannot run, or has another scale, fails here
-        probe = self.session.run(None, {"lr": np.full((1, 3, 8, 8), 0.5, np.float32)})[0]
+        probe = self._plain_run(np.full((1, 3, 8, 8), 0.5, np.float32))
         if probe.shape != (1, 3, 8 * scale, 8 * scale):
             raise ValueError(f"an 8x8 input gave {probe.shape[2]}x{probe.shape[3]}, not ×{scale}")
 
@@ -150,12 +198,9 @@ class _Model:
                 self._bindings.clear()
             inp = self._in_buf[:n_in].reshape(1, 3, h, w)
             out = self._out_buf[:n_out].reshape(1, 3, h * s, w * s)
-            binding = self.session.io_binding()
-            binding.bind_ortvalue_input("lr", self._ort.OrtValue.ortvalue_from_numpy(inp))
-            binding.bind_ortvalue_output("sr", self._ort.OrtValue.ortvalue_from_numpy(out))
             if len(self._bindings) >= 16:  # person_only boxes change size: keep the recent ones
                 self._bindings.pop(next(iter(self._bindings)))
-            bound = self._bindings[key] = (inp, out, binding)
+            bound = self._bindings[key] = (inp, out, self._bind_engine(inp, out))
         return bound
 
     def run(self, pixels: np.ndarray) -> np.ndarray:
@@ -167,10 +212,86 @@ class _Model:
             pixels = cv2.copyMakeBorder(np.ascontiguousarray(pixels), 0, ph - h, 0, pw - w, cv2.BORDER_REPLICATE)
         inp, out, binding = self._bind(ph, pw)
         bgr_to_tensor(pixels, inp)
-        self.session.run_with_iobinding(binding)
+        self._infer(binding)
         if (ph, pw) != (h, w):
             return out[:, :, : h * self.scale, : w * self.scale]
         return out
+
+
+class _OnnxRuntimeModel(_Model):
+    """ONNX Runtime, CPU provider; the buffers are bound once per size through `io_binding()`."""
+
+    engine = "onnxruntime"
+
+    def _load(self, path: Path, threads: int) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if [i.name for i in inputs] != ["lr"] or [o.name for o in outputs] != ["sr"]:
+            raise ValueError(f"expected input 'lr' and output 'sr', found {[i.name for i in inputs]} "
+                             f"-> {[o.name for o in outputs]}")
+        self._ort = ort
+
+    def _plain_run(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"lr": x})[0]
+
+    def _bind_engine(self, inp: np.ndarray, out: np.ndarray):
+        binding = self.session.io_binding()
+        binding.bind_ortvalue_input("lr", self._ort.OrtValue.ortvalue_from_numpy(inp))
+        binding.bind_ortvalue_output("sr", self._ort.OrtValue.ortvalue_from_numpy(out))
+        return binding
+
+    def _infer(self, binding) -> None:
+        self.session.run_with_iobinding(binding)
+
+
+class _OpenVinoModel(_Model):
+    """OpenVINO's CPU runtime (reads the same ONNX file; dynamic H and W), f32 inference, `threads`
+    threads, one stream, no thread pinning (the graph's other stages share the cores); the buffers
+    are wrapped as shared-memory tensors once per size."""
+
+    engine = "openvino"
+
+    def _load(self, path: Path, threads: int) -> None:
+        import openvino as ov
+
+        core = ov.Core()
+        model = core.read_model(str(path))
+        inputs, outputs = model.inputs, model.outputs
+        if len(inputs) != 1 or "lr" not in inputs[0].get_names() or len(outputs) != 1 \
+                or "sr" not in outputs[0].get_names():
+            raise ValueError(f"expected input 'lr' and output 'sr', found "
+                             f"{[sorted(i.get_names()) for i in inputs]} -> {[sorted(o.get_names()) for o in outputs]}")
+        self._ov = ov
+        self._compiled = core.compile_model(model, "CPU", {
+            "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
+            "ENABLE_CPU_PINNING": False, "INFERENCE_PRECISION_HINT": "f32"})
+        self._request = self._compiled.create_infer_request()
+
+    def _plain_run(self, x: np.ndarray) -> np.ndarray:
+        return np.array(self._request.infer({0: x})[0])
+
+    def _bind_engine(self, inp: np.ndarray, out: np.ndarray):
+        return self._ov.Tensor(inp, shared_memory=True), self._ov.Tensor(out, shared_memory=True)
+
+    def _infer(self, tensors) -> None:
+        self._request.set_input_tensor(tensors[0])
+        self._request.set_output_tensor(tensors[1])
+        self._request.infer()
+
+
+ENGINE_CLASSES = {"openvino": _OpenVinoModel, "onnxruntime": _OnnxRuntimeModel}
+ENGINES = ("auto", *ENGINE_CLASSES)
+"""`auto`: every installed engine loads the model and the one measured fastest on this machine, at
+this frame size, runs it (`Upscale.engines` tells which)."""
 
 
 def person_box(height: int, width: int, *, alpha: np.ndarray | None = None, mask: np.ndarray | None = None,
@@ -209,8 +330,12 @@ class Upscale(Stage):
 
     scale: 2 or 3. model: a tier of `TIERS` that exists at `scale` (`tiers_for(scale)`).
     person_only: network on the person's box only, bicubic elsewhere, feathered over `feather_px`
-    output pixels. threads: ONNX Runtime intra-op threads per session. strict: a missing/corrupt
-    model file raises `UserError` in `open()` instead of falling back to bicubic with a warning.
+    output pixels. threads: inference threads per model. engine: `auto` (every installed engine
+    loads the model; the one measured fastest at this frame size runs it), `openvino` or
+    `onnxruntime` (`ENGINES`). strict: a missing/corrupt model file, or an engine asked for that is
+    not installed or cannot compile the model, raises `UserError` in `open()`; not strict (live),
+    the first falls back to bicubic and the second to ONNX Runtime, each with one warning.
+    Not strict, the tiers offered are the live ladder (`live_tiers`) plus the requested one.
     model_dir: where the ONNX files are (default `pipeline/models/`). threshold / margin_px: the
     person box (probability above which a pixel is person; input pixels added around it).
     preload: load every tier's model in `open()`, not only the requested one (default: when not
@@ -232,8 +357,10 @@ class Upscale(Stage):
         margin_px: int = 16,
         threshold: float = 0.1,
         preload: bool | None = None,
+        engine: str = "auto",
     ):
         check_upscale(scale, model)
+        check_engine(engine)
         if not isinstance(threads, int) or threads < 1:
             raise UserError(f"upscale threads must be an integer >= 1, got {threads!r}")
         self.scale = scale
@@ -246,7 +373,13 @@ class Upscale(Stage):
         self.feather_px = int(feather_px)
         self.margin_px = int(margin_px)
         self.threshold = float(threshold)
-        self._all_tiers = tiers_for(scale)
+        self.engine = engine
+        self.engines: dict[str, str] = {}
+        """The engine that runs each loaded tier (`auto` chose it by measuring)."""
+        self._probe_hw = (360, 640)
+        """Frame size (h, w) the `auto` engine choice is measured at: the input's, from `open()`."""
+        self._all_tiers = tiers_for(scale) if strict else \
+            tuple(t for t in tiers_for(scale) if t in live_tiers(scale) or t == model)
         self._requested = model
         self._used: str | None = None
         self._lock = threading.Lock()
@@ -258,8 +391,14 @@ class Upscale(Stage):
         """person_only: the box (input pixels) the network ran on for the last frame, or None."""
 
     # -- tiers (the scheduler's interface, see `pipeline.stage.Stage.tiers`) ------------------------
-    tier_quality = {"esrt": 1.0, "xlsr": 0.9, "xlsr-int8": 0.88, "bicubic": 0.5}
-    """Relative quality (1.0 = best), roughly from the Set14 PSNR gains over bicubic."""
+    @property
+    def tier_quality(self) -> dict[str, float]:
+        """Relative quality: 1.0 for the best tier at this scale, 0.5 for bicubic, in between in
+        proportion to the measured PSNR-Y (`SR_SCORES`, mean of Set5 and Set14)."""
+        mean = {t: sum(SR_SCORES[t, self.scale]) / 2 for t in tiers_for(self.scale)}
+        best, low = max(mean.values()), mean["bicubic"]
+        return {t: 0.5 + 0.5 * (m - low) / (best - low) for t, m in mean.items()}
+
     tier_cost_hint = {"esrt": 30.0, "xlsr": 1.0, "xlsr-int8": 1.4, "bicubic": 0.006}
     """Relative cost per frame, for tiers not yet measured (the scheduler prefers measured costs).
     From 640×360 ×2 on the 2-core AMD EPYC (AVX2, no VNNI) machine, 1 ORT thread, thread-CPU:
@@ -318,7 +457,9 @@ class Upscale(Stage):
         if model is None:
             path = self.model_path(tier)
             try:
-                model = _Model(path, self.scale, self.threads, PAD_MULTIPLE[tier])
+                model = self._load(tier, path)
+            except UserError:
+                raise
             except Exception as exc:  # missing, truncated, not ONNX, wrong contract: fall back
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 if self.strict and not quiet:
@@ -333,7 +474,68 @@ class Upscale(Stage):
                               f"upscaling with bicubic instead of {tier}", tier=tier, path=str(path))
                 return None
             self._models[tier] = model
+            self.engines[tier] = model.engine
         return model
+
+    def _load(self, tier: str, path: Path) -> _Model:
+        """`tier`'s model on the engine asked for, or with `auto` on each installed engine, keeping
+        the one measured fastest. Raises what loading raised when no engine could load it."""
+        args = (path, self.scale, self.threads, PAD_MULTIPLE[tier])
+        if self.engine != "auto":
+            try:
+                return ENGINE_CLASSES[self.engine](*args)
+            except Exception as exc:
+                if not path.is_file() or self.engine == "onnxruntime":
+                    raise  # the file's fault, not the engine's: handled by the caller
+                reason = _engine_failure(exc)
+                if self.strict:
+                    raise UserError(f"--engine {self.engine} cannot run {path} ({reason}); "
+                                    f"use --engine onnxruntime or auto") from None
+                self.post("warning", f"engine {self.engine} cannot run {path.name} ({reason}); "
+                          f"using onnxruntime", engine=self.engine)
+                return _OnnxRuntimeModel(*args)
+        loaded: dict[str, _Model] = {}
+        failure: Exception | None = None
+        for name, cls in ENGINE_CLASSES.items():
+            try:
+                loaded[name] = cls(*args)
+            except ImportError:
+                continue  # not installed: auto uses what is
+            except Exception as exc:
+                failure = exc
+                if name != "onnxruntime" and path.is_file():
+                    self.post("warning", f"engine {name} cannot run {path.name} ({_engine_failure(exc)}); "
+                              f"using the others", engine=name)
+        if not loaded:
+            raise failure or RuntimeError("no inference engine is installed (pip install onnxruntime)")
+        if len(loaded) == 1:
+            return next(iter(loaded.values()))
+        return self._fastest(tier, loaded)
+
+    def _fastest(self, tier: str, loaded: dict[str, _Model]) -> _Model:
+        """The engine with the lowest median wall time on a frame of the input's size (one warm-up
+        run, then three timed); posts the figures as an `info` message."""
+        h, w = self._probe_hw
+        probe = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+        times = {}
+        for name, model in loaded.items():
+            try:
+                model.run(probe)
+            except Exception:  # e.g. a fixed input shape: the frames will tell (graph fallback)
+                continue
+            runs = []
+            for _ in range(3):
+                start = time.perf_counter()
+                model.run(probe)
+                runs.append(time.perf_counter() - start)
+            times[name] = 1000 * float(np.median(runs))
+        if not times:
+            return loaded.get("onnxruntime") or next(iter(loaded.values()))
+        chosen = min(times, key=times.get)
+        self.post("info", f"{tier} ×{self.scale} on {w}x{h}, {self.threads} thread(s): " + ", ".join(
+            f"{name} {ms:.0f} ms" for name, ms in sorted(times.items(), key=lambda kv: kv[1])) + f" -> {chosen}",
+                  tier=tier, engine=chosen, ms=times)
+        return loaded[chosen]
 
     def load(self) -> None:
         """Load the current tier's model now (`open()` does; for use outside a graph)."""
@@ -343,6 +545,8 @@ class Upscale(Stage):
     def open(self, caps: Caps) -> Caps:
         if caps.channels not in (3, 4):
             raise GraphError(f"the upscale stage takes BGR or BGRA frames, got {caps.channels} channels")
+        if caps.width and caps.height:
+            self._probe_hw = (caps.height, caps.width)
         requested = self.tier
         self._model(requested)
         if self.preload:  # every tier now, so that a switch at run time never stalls a frame

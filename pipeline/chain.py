@@ -25,7 +25,7 @@ def make_upscale(settings: Settings, *, strict: bool) -> list:
         return []
     from pipeline.stages.upscale import Upscale
 
-    return [Upscale(settings.scale, settings.sr_model, strict=strict)]
+    return [Upscale(settings.scale, settings.sr_model, strict=strict, engine=settings.sr_engine)]
 
 
 def offline_stages(settings: Settings) -> list:

@@ -25,6 +25,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 EXIT_USER_ERROR = 2
 EXIT_STAGE_ERROR = 1
 EXIT_INTERRUPTED = 130
+ENGINE_CHOICES = ("auto", "openvino", "onnxruntime")
+"""`pipeline.stages.upscale.ENGINES`, without importing the stage for `--help`."""
 
 
 # -- settings -------------------------------------------------------------------------------------
@@ -46,6 +48,9 @@ def add_upscale_options(parser: argparse.ArgumentParser) -> None:
                        help="enlarge the output N times after the effects: 1 (off, the default), 2 or 3")
     group.add_argument("--model", metavar="NAME", dest="sr_model",
                        help="upscaler for --scale: esrt (x2) | xlsr (default) | xlsr-int8 (x2) | bicubic")
+    group.add_argument("--engine", metavar="NAME", dest="sr_engine", choices=ENGINE_CHOICES,
+                       help="inference engine of the upscaler: auto (default: the one measured fastest "
+                            "on this machine) | openvino | onnxruntime")
 
 
 def settings_from(args: argparse.Namespace, default_preset: str | None = None) -> Settings:
@@ -70,6 +75,8 @@ def settings_from(args: argparse.Namespace, default_preset: str | None = None) -
         overrides["scale"] = args.scale
     if getattr(args, "sr_model", None) is not None:
         overrides["sr_model"] = args.sr_model
+    if getattr(args, "sr_engine", None) is not None:
+        overrides["sr_engine"] = args.sr_engine
     settings = dataclasses.replace(settings, **overrides)
     if settings.scale != 1 or getattr(args, "sr_model", None) is not None:
         from pipeline.stages.upscale import check_upscale
@@ -383,7 +390,7 @@ def cmd_upscale(args) -> int:
     if args.threads < 1:
         raise UserError(f"--threads {args.threads}: must be at least 1")
     prepare_kernels()
-    stage = Upscale(args.scale, args.model, strict=True, threads=args.threads)
+    stage = Upscale(args.scale, args.model, strict=True, threads=args.threads, engine=args.engine)
     if source_path.is_dir() or source_path.suffix.lower() in IMAGE_SUFFIXES:
         count = upscale_files(stage, source_path, Path(args.output), IMAGE_SUFFIXES)
         print(f"wrote {args.output} ({count} image{'s' if count != 1 else ''}, x{args.scale} {stage.tier})")
@@ -505,7 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="esrt (x2) | xlsr (x2, x3; default) | xlsr-int8 (x2) | bicubic")
     upscale.add_argument("--scale", type=int, default=2, help="2 (default) or 3")
     upscale.add_argument("--threads", type=int, default=2,
-                         help="ONNX Runtime threads (default: %(default)s; the only heavy stage here)")
+                         help="inference threads (default: %(default)s; the only heavy stage here)")
+    upscale.add_argument("--engine", default="auto", choices=ENGINE_CHOICES,
+                         help="auto (default: the engine measured fastest on this machine) | openvino | onnxruntime")
     upscale.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
 
     devices = commands.add_parser("devices", help="list cameras and whether a virtual camera is usable")

@@ -60,6 +60,8 @@ class Settings:
     """Super-resolution factor after the effects: 1 (no upscale stage), 2 or 3."""
     sr_model: str = "xlsr"
     """Upscaler tier for `scale` 2/3: esrt, xlsr, xlsr-int8 or bicubic (`pipeline.stages.upscale`)."""
+    sr_engine: str = "auto"
+    """Inference engine of the upscaler: auto (the one measured fastest here), openvino or onnxruntime."""
 
 
 def _string(value: Any, key: str) -> str:
@@ -141,6 +143,13 @@ def _sr_model(value: Any, key: str) -> str:
     return value
 
 
+def _sr_engine(value: Any, key: str) -> str:
+    engines = ("auto", "openvino", "onnxruntime")  # pipeline.stages.upscale.ENGINES, without its imports
+    if value not in engines:
+        raise ValueError(f"one of {', '.join(engines)}")
+    return value
+
+
 def _bool(value: Any, key: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError("true or false")
@@ -166,6 +175,7 @@ PRESET_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "roi": _bool,
     "scale": _scale,
     "sr_model": _sr_model,
+    "sr_engine": _sr_engine,
 }
 assert set(PRESET_KEYS) == {f.name for f in dataclasses.fields(Settings)}
 

@@ -178,7 +178,7 @@ def live_bench(args) -> dict:
         source = PacedSource(FileSource(args.input, loop=True))
     stages = effect_chains(args)["litecam"]()
     if args.scale > 1:
-        stages.append(Upscale(args.scale, args.sr_model, threads=args.sr_threads))
+        stages.append(Upscale(args.scale, args.sr_model, threads=args.sr_threads, engine=args.sr_engine))
     period_ns = round(1e9 / args.fps)
     config = SchedulerConfig(latency_budget_ns=args.budget_frames * period_ns, period_ns=period_ns)
     scheduler = DeadlineScheduler(stages, config)
@@ -226,8 +226,10 @@ def live_bench(args) -> dict:
     }
     if args.scale > 1:
         ups = tier_counts.get("upscale", {})
-        good = sum(n for t, n in ups.items() if t in ("esrt", "xlsr"))
-        report["xlsr_or_better_fraction"] = good / max(sum(ups.values()), 1)
+        total = max(sum(ups.values()), 1)
+        report["network_tier_fraction"] = sum(n for t, n in ups.items() if t != "bicubic") / total
+        report["upscale_tier_share"] = {t: n / total for t, n in ups.items()}
+        report["upscale_engines"] = dict(stages[-1].engines)
     if args.load_seconds > 0:
         load_end = args.load_at + args.load_seconds
         report["under_load"] = window(args.load_at, load_end)
@@ -484,6 +486,7 @@ def main(argv=None) -> int:
     live.add_argument("--scale", type=int, default=2, help="upscale factor (1: none)")
     live.add_argument("--sr-threads", type=int, default=1, help="ONNX Runtime threads of the upscaler")
     live.add_argument("--sr-model", default="xlsr", help="the upscale tier to start on (the scheduler moves it)")
+    live.add_argument("--sr-engine", default="auto", help="the upscaler's inference engine (auto: measured here)")
     live.add_argument("--seconds", type=float, default=30)
     live.add_argument("--budget-frames", type=float, default=2, help="latency budget in frame periods")
     live.add_argument("--load-at", type=float, default=10, help="start of the CPU load, s")

@@ -212,11 +212,14 @@ def live_bench(args) -> dict:
         return {"fps": len(sel) / span, "latency_ms_p50": percentile(lat, 50),
                 "latency_ms_p95": percentile(lat, 95), "frames": len(sel)}
 
-    # skip the first 2 s: model warm-up and the scheduler's first measurements
+    # skip the first 2 s: model warm-up and the scheduler's first measurements. The run's clock
+    # starts at the first delivered frame; the source's started earlier, while the stages opened
+    # (frames captured then are dropped at the head), so the run may end before `args.seconds`.
     warm = 2.0
+    run_end_s = (per_frame[-1][0] - t0) / 1e9 + 1 / args.fps if per_frame else args.seconds
     report = {
         "config": {k: v for k, v in vars(args).items() if k not in ("json", "plot")},
-        "whole_run": window(warm, args.seconds),
+        "whole_run": window(warm, min(args.seconds, run_end_s)),
         "dropped_at_head": stats["nodes"][source.name]["dropped"],
         "tier_counts": tier_counts,
         "tier_changes": [vars(c) | {"at_s": round((c.at_ns - t0) / 1e9, 3)} for c in scheduler.changes],

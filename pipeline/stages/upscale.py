@@ -699,6 +699,7 @@ def _bench(argv=None) -> None:
     ap.add_argument("--model-dir", default=str(MODEL_DIR))
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--engines", default="onnxruntime,openvino", help="engines to time, comma-separated")
     args = ap.parse_args(argv)
     src = SyntheticSource(640, 360, 25, frames=1)
     src.open()
@@ -707,29 +708,28 @@ def _bench(argv=None) -> None:
     seg.open(Caps(640, 360, Fraction(25)))
     mask = seg.segment(pixels)
     seg.close()
-    print("| scale | tier | threads | person_only | wall ms (median) | thread-CPU ms (median) | box |")
-    print("|---:|---|---:|---|---:|---:|---|")
+    print("| scale | tier | engine | threads | person_only | wall ms (median) | thread-CPU ms (median) | box |")
+    print("|---:|---|---|---:|---|---:|---:|---|")
     for scale in SCALES:
         for tier in tiers_for(scale):
-            for threads in [int(t) for t in args.threads.split(",")]:
-                for person_only in ((False,) if tier == "bicubic" else (False, True)):
-                    if tier == "bicubic" and threads > 1:
-                        continue
-                    stage = Upscale(scale, tier, threads=threads, model_dir=args.model_dir, person_only=person_only)
-                    stage.open(Caps(640, 360, Fraction(25)))
-                    if stage.tier != tier:
-                        print(f"| ×{scale} | {tier} | {threads} | | model missing | | |")
-                        break
-                    stage.upscale(pixels, mask=mask)
-                    wall, cpu = [], []
-                    for _ in range(args.repeat):
-                        t0, c0 = time.perf_counter(), time.thread_time()
+            for engine in (("onnxruntime",) if tier == "bicubic" else args.engines.split(",")):
+                for threads in [int(t) for t in args.threads.split(",")]:
+                    for person_only in ((False,) if tier == "bicubic" else (False, True)):
+                        if tier == "bicubic" and threads > 1:
+                            continue
+                        stage = Upscale(scale, tier, threads=threads, model_dir=args.model_dir,
+                                        person_only=person_only, engine=engine, strict=True)
+                        stage.open(Caps(640, 360, Fraction(25)))
                         stage.upscale(pixels, mask=mask)
-                        wall.append((time.perf_counter() - t0) * 1e3)
-                        cpu.append((time.thread_time() - c0) * 1e3)
-                    print(f"| ×{scale} | {tier} | {threads} | {'yes' if person_only else 'no'} | "
-                          f"{np.median(wall):.1f} | {np.median(cpu):.1f} | {stage.last_box if person_only else ''} |",
-                          flush=True)
+                        wall, cpu = [], []
+                        for _ in range(args.repeat):
+                            t0, c0 = time.perf_counter(), time.thread_time()
+                            stage.upscale(pixels, mask=mask)
+                            wall.append((time.perf_counter() - t0) * 1e3)
+                            cpu.append((time.thread_time() - c0) * 1e3)
+                        print(f"| ×{scale} | {tier} | {stage.engines.get(tier, '')} | {threads} | "
+                              f"{'yes' if person_only else 'no'} | {np.median(wall):.1f} | {np.median(cpu):.1f} | "
+                              f"{stage.last_box if person_only else ''} |", flush=True)
 
 
 if __name__ == "__main__":

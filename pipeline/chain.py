@@ -20,12 +20,16 @@ def make_effects(settings: Settings, keep_alpha: bool = False):
 
 
 def make_upscale(settings: Settings, *, strict: bool) -> list:
-    """[] for scale 1, else [Upscale] (strict: a missing model is an error, not bicubic)."""
+    """[] for scale 1, else [Upscale] (strict: offline, a missing model is an error, not bicubic).
+    Live (not strict) with a replaced background and `sr_person_only`, the network runs on the
+    person's box only: the rest is blurred or replaced, where bicubic shows no difference."""
     if settings.scale == 1:
         return []
     from pipeline.stages.upscale import Upscale
 
-    return [Upscale(settings.scale, settings.sr_model, strict=strict, engine=settings.sr_engine)]
+    person_only = not strict and settings.sr_person_only and settings.background != "none"
+    return [Upscale(settings.scale, settings.sr_model, strict=strict, engine=settings.sr_engine,
+                    person_only=person_only)]
 
 
 def offline_stages(settings: Settings) -> list:

@@ -62,6 +62,9 @@ class Settings:
     """Upscaler tier for `scale` 2/3: esrt, xlsr, xlsr-int8 or bicubic (`pipeline.stages.upscale`)."""
     sr_engine: str = "auto"
     """Inference engine of the upscaler: auto (the one measured fastest here), openvino or onnxruntime."""
+    sr_person_only: bool = True
+    """Live runs with a replaced background: the network upscales only the person's box, bicubic the
+    rest (which is blurred or replaced anyway). Offline runs always upscale the whole frame."""
 
 
 def _string(value: Any, key: str) -> str:
@@ -176,6 +179,7 @@ PRESET_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "scale": _scale,
     "sr_model": _sr_model,
     "sr_engine": _sr_engine,
+    "sr_person_only": _bool,
 }
 assert set(PRESET_KEYS) == {f.name for f in dataclasses.fields(Settings)}
 

@@ -178,7 +178,8 @@ def live_bench(args) -> dict:
         source = PacedSource(FileSource(args.input, loop=True))
     stages = effect_chains(args)["litecam"]()
     if args.scale > 1:
-        stages.append(Upscale(args.scale, args.sr_model, threads=args.sr_threads, engine=args.sr_engine))
+        stages.append(Upscale(args.scale, args.sr_model, threads=args.sr_threads, engine=args.sr_engine,
+                              person_only=not args.sr_whole_frame))
     period_ns = round(1e9 / args.fps)
     config = SchedulerConfig(latency_budget_ns=args.budget_frames * period_ns, period_ns=period_ns)
     scheduler = DeadlineScheduler(stages, config)
@@ -490,6 +491,8 @@ def main(argv=None) -> int:
     live.add_argument("--sr-threads", type=int, default=1, help="ONNX Runtime threads of the upscaler")
     live.add_argument("--sr-model", default="xlsr", help="the upscale tier to start on (the scheduler moves it)")
     live.add_argument("--sr-engine", default="auto", help="the upscaler's inference engine (auto: measured here)")
+    live.add_argument("--sr-whole-frame", action="store_true",
+                      help="upscale the whole frame with the network (default: the person's box, as live presets do)")
     live.add_argument("--seconds", type=float, default=30)
     live.add_argument("--budget-frames", type=float, default=2, help="latency budget in frame periods")
     live.add_argument("--load-at", type=float, default=10, help="start of the CPU load, s")

@@ -166,3 +166,26 @@ def test_presets_take_scale_and_sr_model(tmp_path):
         bad.write_text(text)
         with pytest.raises(UserError, match=needle):
             load_preset(str(bad))
+
+
+def test_engine_and_person_only_settings_reach_the_upscale_stage(tmp_path):
+    import dataclasses
+
+    from pipeline.chain import make_upscale
+    from pipeline.errors import UserError
+    from pipeline.presets import Settings, load_preset
+
+    preset = tmp_path / "sr.toml"
+    preset.write_text('scale = 2\nsr_engine = "onnxruntime"\nsr_person_only = true\n')
+    settings = load_preset(str(preset))
+    (live,) = make_upscale(settings, strict=False)
+    (offline,) = make_upscale(settings, strict=True)
+    assert live.engine == offline.engine == "onnxruntime"
+    assert live.person_only and not offline.person_only  # a transcode upscales every pixel
+    (unreplaced,) = make_upscale(dataclasses.replace(settings, background="none"), strict=False)
+    assert not unreplaced.person_only  # nothing hides the bicubic background there
+    assert Settings().sr_engine == "auto"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('sr_engine = "tensorrt"\n')
+    with pytest.raises(UserError, match="sr_engine"):
+        load_preset(str(bad))

@@ -17,7 +17,7 @@ from pathlib import Path
 from pipeline.chain import make_effects, make_upscale, offline_stages
 from pipeline.errors import StageError, UserError
 from pipeline.options import parse_fps, parse_size
-from pipeline.paths import (background_inputs, check_writable_file, make_folder, refuse_overwriting_inputs)
+from pipeline.paths import background_inputs, check_writable_file, make_folder, refuse_overwriting_inputs
 from pipeline.periodic import ProgressLine
 from pipeline.presets import Settings, load_preset
 

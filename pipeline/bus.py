@@ -15,7 +15,7 @@ from typing import Any, Callable
 @dataclass(frozen=True, slots=True)
 class Message:
     kind: str
-    """One of: 'info', 'warning', 'error', 'drop', 'tier', 'eos', 'stats'."""
+    """One of: 'info', 'warning', 'error', 'drop', 'tier', 'eos', 'stats', 'settings' (a live change)."""
     origin: str
     """The stage, source or sink that posted it."""
     text: str

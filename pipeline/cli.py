@@ -7,6 +7,7 @@ traceback); Ctrl-C finishes the frames already captured, finalises outputs and e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import signal
 import sys
@@ -19,7 +20,8 @@ from pipeline.errors import StageError, UserError
 from pipeline.options import parse_fps, parse_size
 from pipeline.paths import background_inputs, check_writable_file, make_folder, refuse_overwriting_inputs
 from pipeline.periodic import ProgressLine
-from pipeline.presets import Settings, load_preset
+from pipeline.presets import Settings, load_preset, resolve_preset
+from pipeline.settings_service import PresetWatcher, SettingsService
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 EXIT_USER_ERROR = 2
@@ -54,11 +56,21 @@ def add_upscale_options(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace, default_preset: str | None = None) -> Settings:
-    """Defaults, then the preset, then the command-line options."""
+    """Defaults, then the preset, then the command-line options (`command_line_overrides`)."""
     settings = Settings()
     preset = args.preset or default_preset
     if preset:
         settings = load_preset(preset, settings)
+    settings = dataclasses.replace(settings, **command_line_overrides(args))
+    if settings.scale != 1 or getattr(args, "sr_model", None) is not None:
+        from pipeline.stages.upscale import check_upscale
+
+        check_upscale(settings.scale, settings.sr_model)
+    return settings
+
+
+def command_line_overrides(args: argparse.Namespace) -> dict:
+    """The settings the command line gives, which override the preset's (validated here)."""
     overrides = {}
     if args.background is not None:
         from pipeline.stages.background import parse_background
@@ -77,12 +89,7 @@ def settings_from(args: argparse.Namespace, default_preset: str | None = None) -
         overrides["sr_model"] = args.sr_model
     if getattr(args, "sr_engine", None) is not None:
         overrides["sr_engine"] = args.sr_engine
-    settings = dataclasses.replace(settings, **overrides)
-    if settings.scale != 1 or getattr(args, "sr_model", None) is not None:
-        from pipeline.stages.upscale import check_upscale
-
-        check_upscale(settings.scale, settings.sr_model)
-    return settings
+    return overrides
 
 
 def check_outputs(outputs: list, inputs: list, settings: Settings | None = None, stats: str | None = None) -> None:
@@ -131,7 +138,7 @@ def make_source(spec: str, settings: Settings, *, live: bool, frames: int | None
 def print_messages(graph) -> None:
     """Print info/warning/tier messages on stderr: those posted while the graph was built, then live."""
     def show(m):
-        if m.kind in ("info", "warning", "tier"):
+        if m.kind in ("info", "warning", "tier", "settings"):
             print(f"litecam: {m.origin}: {m.text}", file=sys.stderr)
 
     for message in graph.bus.messages():
@@ -139,8 +146,9 @@ def print_messages(graph) -> None:
     graph.bus.subscribe(show)
 
 
-def parse_sink(spec: str, graph_ref: dict, background=None, overlay_token: str | None = None):
-    """'virtualcam', 'preview', 'null', 'file:PATH' or 'overlay[:HOST:PORT]'."""
+def parse_sink(spec: str, graph_ref: dict, overlay_token: str | None = None):
+    """'virtualcam', 'preview', 'null', 'file:PATH' or 'overlay[:HOST:PORT]'. `graph_ref` will hold
+    the graph ("graph") and its settings service ("settings") for the preview's keys."""
     kind, _, arg = spec.partition(":")
     if kind == "overlay":
         from pipeline.sinks.overlay import OverlaySink, parse_overlay_address
@@ -162,7 +170,7 @@ def parse_sink(spec: str, graph_ref: dict, background=None, overlay_token: str |
 
         return PreviewSink(
             on_quit=lambda: graph_ref["graph"].stop(),
-            on_next_background=background.cycle if background is not None else None,
+            on_next_background=lambda: graph_ref["settings"].next_background(),
             head_drops=lambda: graph_ref["graph"].counters[graph_ref["graph"].source.name].dropped,
         )
     if kind == "null":
@@ -200,8 +208,6 @@ def run_graph(graph, progress_label: str | None = None, progress_node: str | Non
     of the main thread's work): SIGINT → `graph.interrupt()` (the first drains and finalises, a
     second aborts at once; exit 130), SIGTERM → `graph.stop()` (a clean end, exit 0).
     """
-    import contextlib
-
     from pipeline.stats import StatsSampler
 
     handlers = {}
@@ -283,12 +289,13 @@ def cmd_run(args) -> int:
                   [args.input] if args.input else [], settings, stats=args.stats)
     prepare_kernels()
     source = make_source(source_spec, settings, live=True, fourcc=args.fourcc)
-    effects, background = make_effects(settings)
+    effects, _ = make_effects(settings)
     graph_ref: dict = {}
-    sinks = [parse_sink(spec, graph_ref, background, overlay_token=args.overlay_token) for spec in sink_specs]
+    sinks = [parse_sink(spec, graph_ref, overlay_token=args.overlay_token) for spec in sink_specs]
     graph = Graph(source, [*effects, *make_upscale(settings, strict=False)], sinks,
                   max_in_flight=settings.max_in_flight)
     graph_ref["graph"] = graph
+    service = graph_ref["settings"] = SettingsService(settings, graph.stages, graph.bus)
     # deadlines follow the rate the source really delivers (a camera may not give what was asked)
     graph.scheduler = DeadlineScheduler(graph.stages, live_config(graph.caps[0].fps, settings.latency_budget_frames),
                                         graph.bus)
@@ -301,7 +308,12 @@ def cmd_run(args) -> int:
         print(f"litecam: camera {args.camera}: {mode['fourcc']} {mode['width']}x{mode['height']} "
               f"@ {mode['fps']:g} fps", file=sys.stderr)
     print_messages(graph)
-    stats = run_graph(graph, stats_path=args.stats)
+    watched = resolve_preset(args.preset) if args.preset else None
+    with contextlib.ExitStack() as stack:
+        if isinstance(watched, Path):  # the user's own preset file: a saved edit applies live
+            stack.enter_context(PresetWatcher(watched, service, command_line_overrides(args)))
+            print(f"litecam: watching {watched}: saved changes apply while running", file=sys.stderr)
+        stats = run_graph(graph, stats_path=args.stats)
     head = stats["nodes"][source.name]
     print(f"litecam: {head['processed']} frames captured, {head['dropped']} dropped at the head",
           file=sys.stderr)

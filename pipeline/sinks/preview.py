@@ -83,8 +83,18 @@ class PreviewSink(Sink):
         for stage, ms in frame.stage_ms.items():
             tier = frame.tiers.get(stage)
             lines.append(f"{stage:<11}{ms:6.1f} ms" + (f"  [{tier}]" if tier else ""))
+        change = self.last_settings_change()
+        if change:
+            lines.append(change[:90])
         lines.append("q quit  b background  m mask  s snapshot")
         return lines
+
+    def last_settings_change(self) -> str | None:
+        """The latest live settings change or refusal posted on the bus (`pipeline.settings_service`)."""
+        if self.bus is None:
+            return None
+        changes = [m for m in self.bus.messages() if m.origin == "settings"]
+        return changes[-1].text if changes else None
 
     def render(self, frame: Frame) -> np.ndarray:
         """The image shown: output (alpha over a checkerboard) or the mask, plus the HUD."""
@@ -117,7 +127,10 @@ class PreviewSink(Sink):
             if self.on_quit is not None:
                 self.on_quit()
         elif key == ord("b") and self.on_next_background is not None:
-            self.post("info", f"background: {self.on_next_background()}")
+            try:
+                self.on_next_background()  # posts the change itself
+            except UserError as exc:  # e.g. a background file removed since the start
+                self.post("warning", str(exc))
         elif key == ord("m"):
             self.show_mask = not self.show_mask
         elif key == ord("s"):

@@ -410,6 +410,8 @@ class Background(Stage):
         self._backdrops = [_backdrop(s, self.strength) for s in specs]
         self._index = 0
         self._requested = 0
+        self._pending: dict[str, float | bool] = {}
+        """Settings `update()` was given, applied at the start of the next frame."""
         self._lock = threading.Lock()
         self._pool = ArrayPool()
         self._alpha_pool = ArrayPool()
@@ -434,6 +436,43 @@ class Background(Stage):
             self._requested = (self._requested + 1) % len(self._backdrops)
             return self._backdrops[self._requested].spec
 
+    def next_background(self) -> BackgroundSpec:
+        """The background `cycle()` would switch to (changes nothing)."""
+        with self._lock:
+            return self._backdrops[(self._requested + 1) % len(self._backdrops)].spec
+
+    def set_background(self, spec: BackgroundSpec | str) -> BackgroundSpec:
+        """Show `spec` from the next frame on (thread-safe). Call it off the stage thread: an image
+        is read and fitted, a video opened, here, while the stream goes on with the old backdrop.
+        `UserError` (nothing changes) for a bad spec or file, or one with another channel count
+        than the stage's output (transparent ↔ opaque changes the output format: a restart)."""
+        spec = parse_background(spec)
+        channels = self._backdrops[0].spec.channels
+        if spec.channels != channels:
+            raise UserError(f"background {spec}: the output has "
+                            f"{channels} channels and this background {spec.channels}; switching between "
+                            "transparent and opaque needs a restart")
+        with self._lock:
+            known = next((b for b in self._backdrops if b.spec == spec), None)
+        if known is None:
+            known = _backdrop(spec, self.strength)
+            if self._size is not None:
+                known.open(*self._size)
+        with self._lock:
+            if known not in self._backdrops:
+                self._backdrops.append(known)
+            self._requested = self._backdrops.index(known)
+        return spec
+
+    def update(self, **values) -> None:
+        """Set edge_lo, edge_hi, no_bleed, light_wrap and/or light_wrap_px from the next frame on
+        (thread-safe; the caller has validated them, e.g. `pipeline.settings_service`)."""
+        unknown = set(values) - {"edge_lo", "edge_hi", "no_bleed", "light_wrap", "light_wrap_px"}
+        if unknown:
+            raise ValueError(f"background: cannot update {sorted(unknown)}")
+        with self._lock:
+            self._pending.update(values)
+
     # -- Stage contract ---------------------------------------------------------------------------
     def open(self, caps: Caps) -> Caps:
         if caps.channels != 3:
@@ -449,7 +488,10 @@ class Background(Stage):
     def process(self, frame: Frame) -> Frame:
         with self._lock:
             self._index = self._requested
-        backdrop = self._backdrops[self._index]
+            backdrop = self._backdrops[self._index]
+            pending, self._pending = self._pending, {}
+        for key, value in pending.items():  # at a frame boundary: the whole frame uses one setting
+            setattr(self, key, value)
         pixels = frame.pixels
         h, w = pixels.shape[:2]
         mask = frame.mask

@@ -75,4 +75,4 @@ def test_preview_window_shows_stream_and_obeys_keys(tmp_path, display):
     assert len(snapshots) == 1, stderr
     snapshot = cv2.imread(str(snapshots[0]))
     assert snapshot.shape == (240, 320, 3) and snapshot.std() > 10  # a real picture, not a blank
-    assert "snapshot saved" in stderr and "background:" in stderr
+    assert "snapshot saved" in stderr and "key b: background = " in stderr  # through the settings service

@@ -1,0 +1,148 @@
+"""Live settings: changes validated like a preset, applied by their stage at a frame boundary while
+frames keep flowing; a watched preset file applies when saved; bad changes refused, nothing changed.
+Real graphs: the synthetic camera, MediaPipe's selfie model, the matte and background stages."""
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pytest
+
+from pipeline.bus import Bus
+from pipeline.chain import make_effects
+from pipeline.errors import UserError
+from pipeline.frame import Frame
+from pipeline.graph import Graph
+from pipeline.presets import Settings
+from pipeline.settings_service import PresetWatcher, SettingsService
+from pipeline.sources.synthetic import SyntheticSource
+from pipeline.stage import Sink, Stage
+
+GREEN = (0, 255, 0)  # BGR of color:#00FF00
+CORNER = np.s_[4, 4]  # a background pixel of the synthetic portrait
+
+
+class Corners(Sink):
+    """Keeps (seq, the corner pixel) of every frame it receives."""
+
+    name = "corners"
+
+    def __init__(self):
+        self.seen: list[tuple[int, tuple[int, ...]]] = []
+
+    def process(self, frame: Frame) -> None:
+        self.seen.append((frame.seq, tuple(int(v) for v in frame.pixels[CORNER][:3])))
+
+
+class AtFrame(Stage):
+    """Runs `actions[seq]` when frame `seq` passes, before the effects see it (once every earlier
+    frame has reached `sink`, when given: a clean before/after boundary); optionally paces frames."""
+
+    name = "probe"
+
+    def __init__(self, actions: dict, pace_s: float = 0.0, sink: Corners | None = None):
+        self.actions, self.pace_s, self.sink = actions, pace_s, sink
+
+    def process(self, frame: Frame) -> Frame:
+        if frame.seq in self.actions:
+            while self.sink is not None and len(self.sink.seen) < frame.seq:
+                time.sleep(0.001)
+            self.actions[frame.seq]()
+        if self.pace_s:
+            time.sleep(self.pace_s)
+        return frame
+
+
+def graph_with(settings: Settings, actions: dict, frames: int = 40, pace_s: float = 0.0):
+    effects, _ = make_effects(settings)
+    sink = Corners()
+    probe = AtFrame(actions, pace_s, sink if not pace_s else None)
+    graph = Graph(SyntheticSource(320, 180, 30, frames=frames), [probe, *effects], [sink])
+    service = SettingsService(settings, graph.stages, graph.bus)
+    return graph, service, sink
+
+
+def small(**values) -> Settings:
+    return Settings(**{"size": (320, 180), "refine": False, "temporal": True, **values})
+
+
+def test_changes_apply_from_the_next_frame_and_no_frame_is_lost():
+    settings = small(background="blur")
+    calls = {}
+    graph, service, sink = graph_with(settings, {
+        10: lambda: calls.setdefault(10, service.apply({"background": "color:#00FF00"}, "test")),
+        20: lambda: calls.setdefault(20, service.apply({"background": "none", "edge_low": 0.3}, "test")),
+        30: lambda: calls.setdefault(30, service.apply({"background": "color:#00FF00", "segmenter": "general"},
+                                                       "test")),
+    })
+    graph.run()
+    seqs = [seq for seq, _ in sink.seen]
+    assert seqs == list(range(40))  # every frame, in order: nothing dropped while settings changed
+    corner = dict(sink.seen)
+    assert all(corner[s] != GREEN for s in range(10))
+    assert all(corner[s] == GREEN for s in range(10, 20))  # from the very frame after the request
+    assert all(corner[s] != GREEN for s in range(20, 30))  # none: the camera's own pixels
+    assert all(corner[s] == GREEN for s in range(30, 40))
+    assert calls == {10: {"background": "color:#00FF00"}, 20: {"background": "none", "edge_low": 0.3},
+                     30: {"background": "color:#00FF00", "segmenter": "general"}}
+    assert graph.stages[1].tier == "general" and graph.stages[-1].edge_lo == 0.3
+    texts = [m.text for m in graph.bus.messages("settings")]
+    assert texts[0] == "test: background = color:#00FF00" and len(texts) == 3
+
+
+def test_bad_changes_are_refused_and_nothing_changes(tmp_path):
+    settings = small(background="blur", scale=1)
+    graph, service, _ = graph_with(settings, {})
+    segment = graph.stages[1]
+    cases = [
+        ({"edge_low": "x"}, "edge_low"),
+        ({"light_wrap": 2}, "light_wrap"),
+        ({"edge_low": 0.8}, "edge_low (0.8) must be below edge_high"),
+        ({"size": "640x360"}, "size cannot change while litecam runs"),
+        ({"nonsense": 1}, "unknown key 'nonsense'"),
+        ({"background": f"image:{tmp_path / 'missing.png'}"}, "missing.png"),
+        ({"background": "transparent"}, "needs a restart"),
+        ({"sr_model": "esrt"}, "not offered by this run"),
+        ({"segmenter": "general", "background": "video:/nope.mp4"}, "nope.mp4"),  # all or nothing
+    ]
+    for values, needle in cases:
+        with pytest.raises(UserError, match=re.escape(needle)):
+            service.apply(values, "test")
+    assert service.settings == settings and segment.tier == "landscape"
+    assert graph.bus.messages("settings") == []
+    plain = Graph(SyntheticSource(320, 180, 30, frames=1), make_effects(small(temporal=False))[0], [Corners()])
+    with pytest.raises(UserError, match="no matte stage"):
+        SettingsService(small(temporal=False), plain.stages, Bus()).apply({"refine": True})
+
+
+def test_a_saved_preset_applies_live_and_an_invalid_edit_is_refused(tmp_path):
+    preset = tmp_path / "mine.toml"
+    preset.write_text('size = "320x180"\nrefine = false\nbackground = "blur"\n')
+    settings = small(background="blur")
+    holder = {}
+
+    def save(text: str):
+        preset.write_text(text)
+        stamp = preset.stat().st_mtime_ns
+        import os
+
+        os.utime(preset, ns=(stamp + 1_000_000_000, stamp + 1_000_000_000))  # a new mtime, however coarse
+
+    graph, service, sink = graph_with(settings, {
+        15: lambda: save('size = "320x180"\nrefine = false\nbackground = "color:#00FF00"\n'),
+        45: lambda: save('size = "320x180"\nrefine = false\nbackground = "blur"\nedge_low = 2\n'),
+    }, frames=75, pace_s=0.02)
+    with PresetWatcher(preset, service, {"segmenter": "landscape"}, interval_s=0.05) as watcher:
+        holder["watcher"] = watcher
+        graph.run()
+    corner = dict(sink.seen)
+    assert [seq for seq, _ in sink.seen] == list(range(75))
+    assert corner[10] != GREEN
+    first_green = min(s for s in corner if corner[s] == GREEN)
+    assert 15 <= first_green <= 15 + 10  # 50 ms polling at ~20 ms a frame
+    assert all(corner[s] == GREEN for s in range(first_green, 75))  # the bad edit changed nothing
+    assert watcher.applied == 1 and watcher.refused == 1
+    (refusal,) = [m.text for m in graph.bus.messages("warning") if m.origin == "settings"]
+    assert "edge_low" in refusal and "mine.toml" in refusal and "unchanged" in refusal
+    assert service.settings.background == "color:#00FF00"

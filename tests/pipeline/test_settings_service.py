@@ -146,3 +146,42 @@ def test_a_saved_preset_applies_live_and_an_invalid_edit_is_refused(tmp_path):
     (refusal,) = [m.text for m in graph.bus.messages("warning") if m.origin == "settings"]
     assert "edge_low" in refusal and "mine.toml" in refusal and "unchanged" in refusal
     assert service.settings.background == "color:#00FF00"
+
+
+def test_litecam_run_applies_a_saved_preset_and_refuses_a_broken_one(tmp_path):
+    """End to end: `litecam run --preset FILE` in a real process; the file is edited while it runs."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from tests.cli.test_cli_errors import REPO
+
+    preset = tmp_path / "mine.toml"
+    preset.write_text('size = "320x180"\nfps = 15\nbackground = "blur"\n')
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", "--input", "synthetic", "--sink", "null", "--preset", str(preset)],
+        cwd=REPO, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stderr.readline, "")), daemon=True)
+    reader.start()
+
+    def wait_for(text: str, timeout_s: float = 90) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not any(text in line for line in lines):
+            time.sleep(0.1)
+        return any(text in line for line in lines)
+
+    try:
+        assert wait_for("watching"), lines
+        time.sleep(1.0)
+        preset.write_text('size = "320x180"\nfps = 15\nbackground = "color:#00FF00"\n')
+        assert wait_for("background = color:#00FF00", 20), lines
+        preset.write_text('size = "320x180"\nfps = 30\nbackground = "blur"\n')
+        assert wait_for("fps cannot change while litecam runs", 20), lines
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        reader.join(10)
+    assert process.returncode == 0, "".join(lines)
+    assert not any("Traceback" in line for line in lines)

@@ -16,13 +16,16 @@ Wire format, one binary WebSocket message per frame (little-endian)::
     Everything outside the box is transparent; the page clears it.
 
 Why this encoding (thread-CPU ms per 1280x720 frame of the synthetic portrait cut out, on the
-2-core dev box while another process kept one core busy; `bench_overlay_encode`): WebP with alpha
+2-core dev box while another process kept one core busy; `tools/bench.py --overlay`): WebP with alpha
 costs ~210 ms and a full-size RGBA PNG ~130 ms, far over the 6 ms budget. A JPEG of the whole
 colour frame costs ~4.5 ms (libjpeg-turbo), and of the person's box ~3.6 ms (the box is ~75% of
 this frame; less for a typical webcam framing, nothing when nobody is in the picture). The alpha —
 a smooth matte upsampled from a model mask of ~256 px — loses nothing visible at half resolution,
 where a hand-built PNG (filter 0, zlib level 1, Z_RLE) costs ~1 ms and stays lossless (a JPEG
-alpha would ring around the edges; OpenCV's PNG writer costs ~3 ms). In all ~5 ms. The palette
+alpha would ring around the edges). OpenCV's PNG writer is slower and cannot write the palette
+with transparency the page composes with: measured 2026-12-01 on the Intel Xeon dev box
+(`tools/bench.py --overlay`, 640x360 alpha): ours 1.9 ms, `cv2.imencode` greyscale 2.8 ms at its
+defaults and 8.5 ms at zlib level 1 with Z_RLE. In all ~5 ms. The palette
 trick lets the page compose with two `drawImage` calls on a 2D canvas and no per-pixel
 JavaScript: draw the colour into the box, then the alpha image scaled up to the box (bilinear)
 with `destination-in`, which keeps the colour only as far as the alpha image is opaque.
@@ -51,26 +54,22 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import errno
-import hmac
-import ipaddress
 import json
 import socket
 import struct
-import threading
 import time
 import zlib
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import cv2
 import numpy as np
 
 from pipeline.caps import Caps
-from pipeline.errors import UserError
 from pipeline.frame import Frame
 from pipeline.ring import Overflow
 from pipeline.stage import Sink
+from pipeline.web import PAGE_HEADERS, LocalServer, check_exposure, inline_page, origin_ok, parse_address
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -84,7 +83,6 @@ ACK_TIMEOUT_S = 1.0
 HEADER = struct.Struct("<4sIqq8HII")
 MAGIC = b"LCO1"
 PAGE_DIR = Path(__file__).resolve().parent / "overlay_page"
-LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
 
 
 # -- encoding (pure functions; also used by the benchmark) ------------------------------------------
@@ -204,92 +202,9 @@ def paint(decoded: dict) -> np.ndarray:
     return out
 
 
-def bench_overlay_encode(width: int = 1280, height: int = 720, frames: int = 30) -> dict:
-    """Thread-CPU ms per frame to encode overlay messages of the synthetic portrait cut out (BGRA).
-
-    For `tools/bench.py`. Returns {'width', 'height', 'frames', 'encode_cpu_ms_median',
-    'encode_cpu_ms_p95', 'message_kib', 'opaque_encode_cpu_ms_median'} (the last for BGR frames).
-    The mattes come from the real segmentation + transparent background stages.
-    """
-    from pipeline.graph import Graph
-    from pipeline.sinks.null import NullSink
-    from pipeline.sources.synthetic import SyntheticSource
-    from pipeline.stages.background import Background
-    from pipeline.stages.segment import Segment
-
-    kept: list[Frame] = []
-
-    class _Keep(NullSink):
-        def process(self, frame: Frame) -> None:
-            kept.append(Frame(frame.pixels.copy(), frame.pts_ns, frame.seq, frame.capture_ns))
-
-    source = SyntheticSource(width, height, 30, frames=min(frames, 8))
-    Graph(source, [Segment("general"), Background("transparent")], [_Keep()]).run()
-    encoder = FrameEncoder()
-    encoder.encode(kept[0])  # warm-up
-
-    def timed(frame_list: list[Frame]) -> tuple[list[float], int]:
-        times, size = [], 0
-        for i in range(frames):
-            c0 = time.thread_time_ns()
-            size = len(encoder.encode(frame_list[i % len(frame_list)]))
-            times.append((time.thread_time_ns() - c0) / 1e6)
-        return times, size
-
-    cut, size = timed(kept)
-    opaque, _ = timed([Frame(np.ascontiguousarray(f.pixels[:, :, :3]), f.pts_ns, f.seq) for f in kept])
-    cut.sort()
-    opaque.sort()
-    return {
-        "width": width, "height": height, "frames": frames,
-        "encode_cpu_ms_median": cut[len(cut) // 2],
-        "encode_cpu_ms_p95": cut[min(len(cut) - 1, int(0.95 * len(cut)))],
-        "message_kib": size / 1024,
-        "opaque_encode_cpu_ms_median": opaque[len(opaque) // 2],
-    }
-
-
-# -- address and token checks ---------------------------------------------------------------------
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and the name localhost; anything else counts as reachable."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def parse_overlay_address(arg: str) -> tuple[str, int]:
     """'' → the default; 'HOST:PORT', 'PORT', '[::1]:PORT' → (host, port). Raises UserError."""
-    def bad(reason: str) -> UserError:
-        return UserError(f"--sink overlay:{arg}: {reason}; expected overlay[:HOST:PORT], "
-                         f"e.g. overlay:{DEFAULT_HOST}:{DEFAULT_PORT}")
-
-    if not arg:
-        return DEFAULT_HOST, DEFAULT_PORT
-    if arg.startswith("["):
-        host, sep, port_text = arg[1:].partition("]:")
-        if not sep:
-            raise bad("an IPv6 address needs [ADDR]:PORT")
-    elif arg.isdigit():
-        host, port_text = DEFAULT_HOST, arg
-    else:
-        host, sep, port_text = arg.rpartition(":")
-        if not sep or not host:
-            raise bad("missing the port")
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise bad(f"port {port_text!r} is not a number from 0 to 65535")
-    return host, int(port_text)
-
-
-def token_ok(expected: str | None, given: str | None) -> bool:
-    """Constant-time token check; with no token configured every request passes."""
-    if expected is None:
-        return True
-    if given is None:
-        return False
-    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+    return parse_address(arg, "--sink overlay", DEFAULT_HOST, DEFAULT_PORT)
 
 
 # -- the server -----------------------------------------------------------------------------------
@@ -310,16 +225,6 @@ class _Viewer:
         """Graph-clock time each unacknowledged frame (by seq) was handed to the socket."""
 
 
-def _page_html() -> bytes:
-    """index.html with overlay.js inlined: the page is one response, and nothing is read later."""
-    html = (PAGE_DIR / "index.html").read_text(encoding="utf-8")
-    script = (PAGE_DIR / "overlay.js").read_text(encoding="utf-8")
-    tag = '<script src="overlay.js"></script>'
-    if tag not in html:  # pragma: no cover - a packaging mistake
-        raise RuntimeError("overlay page: index.html does not load overlay.js")
-    return html.replace(tag, "<script>\n" + script + "</script>").encode("utf-8")
-
-
 class OverlaySink(Sink):
     """Serve the stream to browser pages (see the module docstring).
 
@@ -334,17 +239,9 @@ class OverlaySink(Sink):
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, token: str | None = None,
                  name: str = "overlay", jpeg_quality: int = JPEG_QUALITY):
-        if token is not None and not token:
-            raise UserError("--overlay-token is empty; give a long random string (e.g. from `openssl rand -hex 16`)")
-        if not is_loopback(host) and token is None:
-            raise UserError(
-                f"--sink overlay:{host}:{port} would let anyone who can reach {host} watch the stream; "
-                "add --overlay-token SECRET (the page URL must then carry ?token=SECRET), "
-                f"or bind to loopback ({DEFAULT_HOST})")
+        check_exposure(host, port, token, "--sink overlay (watching the camera)", "--overlay-token", DEFAULT_HOST)
         self.name = name
-        self.host = host
-        self.port = port
-        self.token = token
+        self.server = LocalServer(name, host, port, token, "--sink overlay")
         self.encoder = FrameEncoder(jpeg_quality)
         self.encode_ms: collections.deque[float] = collections.deque(maxlen=10_000)
         self._latency_ms: collections.deque[float] = collections.deque(maxlen=10_000)
@@ -352,51 +249,31 @@ class OverlaySink(Sink):
         self._viewers: set[_Viewer] = set()
         self._viewer_count = 0
         self.frames_published = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner = None
         self._stopping = False
+
+    @property
+    def host(self) -> str:
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        """The port served (the real one after `open()` when 0 was asked for)."""
+        return self.server.port
+
+    @property
+    def token(self) -> str | None:
+        return self.server.token
 
     # -- Sink contract --------------------------------------------------------------------------
     def open(self, caps: Caps) -> Caps:
         self._caps = caps
-        self._page = _page_html()
-        started = threading.Event()
-        failure: list[BaseException] = []
-        self._loop = asyncio.new_event_loop()
+        self._page = inline_page(PAGE_DIR, "index.html", "overlay.js")
 
-        def serve() -> None:
-            asyncio.set_event_loop(self._loop)
-            try:
-                self._loop.run_until_complete(self._start())
-            except BaseException as exc:
-                failure.append(exc)
-                started.set()
-                self._loop.close()
-                return
-            started.set()
-            try:
-                self._loop.run_forever()
-            finally:
-                self._loop.run_until_complete(self._shutdown())
-                self._loop.close()
+        def routes(app) -> None:
+            app.router.add_get("/", self._handle_page)
+            app.router.add_get("/ws", self._handle_ws)
 
-        self._thread = threading.Thread(target=serve, name=f"{self.name}-server", daemon=True)
-        self._thread.start()
-        started.wait()
-        if failure:
-            self._thread.join()
-            self._thread = None
-            exc = failure[0]
-            if isinstance(exc, OSError) and exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
-                why = {errno.EADDRINUSE: "is already in use (another litecam or program is serving it)",
-                       errno.EACCES: "is not allowed (ports below 1024 need root)",
-                       errno.EADDRNOTAVAIL: f"cannot be bound: {self.host} is not an address of this machine"}
-                raise UserError(f"overlay port {self.port} on {self.host} {why[exc.errno]}; "
-                                f"choose another with --sink overlay:{self.host}:PORT") from None
-            if isinstance(exc, OSError):
-                raise UserError(f"overlay server could not listen on {self.host}:{self.port}: {exc}") from None
-            raise exc
+        self.server.start(routes, on_stop=self._close_viewers)
         return caps
 
     def process(self, frame: Frame) -> None:
@@ -405,23 +282,10 @@ class OverlaySink(Sink):
         c0 = time.thread_time_ns()
         message = self.encoder.encode(frame)
         self.encode_ms.append((time.thread_time_ns() - c0) / 1e6)
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(self._publish, message)
-            except RuntimeError:  # the loop closed between the check and the call
-                pass
+        self.server.call_soon(self._publish, message)
 
     def close(self, reason: str = "eos") -> None:  # type: ignore[override]
-        loop, thread = self._loop, self._thread
-        self._thread = None
-        if loop is None or thread is None:
-            return
-        try:
-            loop.call_soon_threadsafe(loop.stop)
-        except RuntimeError:
-            pass
-        thread.join(timeout=10)
+        self.server.stop()
 
     # -- observing ------------------------------------------------------------------------------
     @property
@@ -450,24 +314,8 @@ class OverlaySink(Sink):
         return list(self._round_trip_ms)
 
     # -- server (event-loop thread) -------------------------------------------------------------
-    async def _start(self) -> None:
-        from aiohttp import web
-
-        app = web.Application(middlewares=[self._guard])
-        app.router.add_get("/", self._handle_page)
-        app.router.add_get("/ws", self._handle_ws)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        try:
-            await site.start()
-        except BaseException:
-            await self._runner.cleanup()
-            raise
-        if self.port == 0:
-            self.port = self._runner.addresses[0][1]
-
-    async def _shutdown(self) -> None:
+    async def _close_viewers(self) -> None:
+        """Before the server stops: every page's socket closed with 1001 "going away"."""
         from aiohttp import WSCloseCode
 
         self._stopping = True
@@ -477,12 +325,6 @@ class OverlaySink(Sink):
                 await asyncio.wait_for(viewer.ws.close(code=WSCloseCode.GOING_AWAY, message=b"pipeline stopped"), 1.0)
             except (asyncio.TimeoutError, ConnectionError, RuntimeError):
                 pass
-        if self._runner is not None:
-            await self._runner.cleanup()
-        leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in leftovers:
-            task.cancel()
-        await asyncio.gather(*leftovers, return_exceptions=True)
 
     def _publish(self, message: bytes) -> None:
         self.frames_published += 1
@@ -492,44 +334,15 @@ class OverlaySink(Sink):
             viewer.latest = message
             viewer.wake.set()
 
-    def _host_ok(self, request) -> bool:
-        if not is_loopback(self.host):
-            return True  # the token protects a reachable server
-        host = request.host or ""
-        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:].partition("]")[0]
-        return is_loopback(name)
-
-    @staticmethod
-    def _origin_ok(request) -> bool:
-        origin = request.headers.get("Origin")
-        if origin is None:
-            return True  # not a browser page (OBS and browsers always send it for WebSockets)
-        return urlsplit(origin).netloc.lower() == (request.host or "").lower()
-
-    @property
-    def _guard(self):
-        from aiohttp import web
-
-        @web.middleware
-        async def guard(request, handler):
-            if not self._host_ok(request):
-                return web.Response(status=403, text="forbidden: unexpected Host header\n")
-            if not token_ok(self.token, request.query.get("token")):
-                return web.Response(status=403, text="forbidden: this overlay needs ?token=... in the URL\n")
-            return await handler(request)
-
-        return guard
-
     async def _handle_page(self, request):
         from aiohttp import web
 
-        return web.Response(body=self._page, content_type="text/html", charset="utf-8", headers={
-            "Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"})
+        return web.Response(body=self._page, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
 
     async def _handle_ws(self, request):
         from aiohttp import WSMsgType, web
 
-        if not self._origin_ok(request):
+        if not origin_ok(request):
             return web.Response(status=403, text="forbidden: cross-site WebSocket\n")
         ws = web.WebSocketResponse(heartbeat=10.0, max_msg_size=4096)
         await ws.prepare(request)

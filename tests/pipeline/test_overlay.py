@@ -27,10 +27,9 @@ from pipeline.sinks.overlay import (
     decode_message,
     encode_alpha_png,
     paint,
-    is_loopback,
     parse_overlay_address,
-    token_ok,
 )
+from pipeline.web import is_loopback, token_ok
 
 W, H = 64, 48
 CAPS = Caps(W, H, Fraction(30), channels=4, live=True)

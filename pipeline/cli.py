@@ -292,10 +292,19 @@ def cmd_run(args) -> int:
     effects, _ = make_effects(settings)
     graph_ref: dict = {}
     sinks = [parse_sink(spec, graph_ref, overlay_token=args.overlay_token) for spec in sink_specs]
+    control = None
+    if args.control is not None:  # the page's thumbnail and frame rate come from a sink of their own
+        from pipeline.control import ControlServer, ThumbnailSink, parse_control_address
+
+        control_host, control_port = parse_control_address(args.control)
+        thumbnail = ThumbnailSink()
+        sinks.append(thumbnail)
     graph = Graph(source, [*effects, *make_upscale(settings, strict=False)], sinks,
                   max_in_flight=settings.max_in_flight)
     graph_ref["graph"] = graph
     service = graph_ref["settings"] = SettingsService(settings, graph.stages, graph.bus)
+    if args.control is not None:
+        control = ControlServer(service, thumbnail, control_host, control_port, token=args.control_token)
     # deadlines follow the rate the source really delivers (a camera may not give what was asked)
     graph.scheduler = DeadlineScheduler(graph.stages, live_config(graph.caps[0].fps, settings.latency_budget_frames),
                                         graph.bus)
@@ -310,6 +319,10 @@ def cmd_run(args) -> int:
     print_messages(graph)
     watched = resolve_preset(args.preset) if args.preset else None
     with contextlib.ExitStack() as stack:
+        if control is not None:
+            control.start()
+            stack.callback(control.stop)
+            print(f"litecam: control: open {control.url} to change the effects while this runs", file=sys.stderr)
         if isinstance(watched, Path):  # the user's own preset file: a saved edit applies live
             stack.enter_context(PresetWatcher(watched, service, command_line_overrides(args)))
             print(f"litecam: watching {watched}: saved changes apply while running", file=sys.stderr)
@@ -345,7 +358,7 @@ def cmd_transcode(args) -> int:
             print(f"litecam: interrupted: {args.output} holds the {written} frames processed so far",
                   file=sys.stderr)
         else:
-            print(f"litecam: interrupted before the first frame: no file was written", file=sys.stderr)
+            print("litecam: interrupted before the first frame: no file was written", file=sys.stderr)
         return EXIT_INTERRUPTED
     print(f"wrote {args.output} ({written} frames)")
     return 0
@@ -474,6 +487,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "(required when binding to a non-loopback address)")
     run.add_argument("--stats", metavar="FILE", help="write per-second statistics (fps, latency, drops, "
                      "tiers) as JSON lines")
+    run.add_argument("--control", nargs="?", const="", metavar="HOST:PORT",
+                     help="serve a control page to change the effects while running "
+                          "(default 127.0.0.1:8766; another address needs --control-token)")
+    run.add_argument("--control-token", metavar="SECRET",
+                     help="for --control: the page URL must carry ?token=SECRET")
     add_common_options(run)
     add_upscale_options(run)
 

@@ -55,6 +55,12 @@ class SettingsService:
         with self._lock:
             return self._apply(new, where)
 
+    def choices(self) -> dict:
+        """What the keys with a fixed set of values may be set to in this run."""
+        upscale = self._stages.get("upscale")
+        return {"segmenter": ["general", "landscape"], "sr_model": list(upscale.tiers) if upscale is not None else [],
+                "matte": "refine" in self._stages}
+
     def next_background(self) -> str:
         """Switch to the background after the current one in the stage's cycle (the preview's `b`)."""
         background = self._stages["background"]

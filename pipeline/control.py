@@ -1,0 +1,224 @@
+"""The control page: change a running `litecam run` from a browser (`--control [HOST:PORT]`).
+
+Served by the same stack as the overlay (`pipeline.web.LocalServer`: own thread, loopback by
+default, a token for any other address, Host checked). Routes, fixed (no path is read from a request):
+- `GET /` the page (`control_page/`), `GET /state` JSON: the live settings, the choices, fps,
+  the stages' milliseconds and tiers of the latest frame, the last change or refusal;
+- `GET /thumbnail.jpg` the latest output frame, 320 px wide;
+- `POST /settings` a JSON object of preset keys → `SettingsService.apply` (validated like a preset,
+  all or nothing): 200 `{"changed": …}`, or 400 `{"error": "one line"}`;
+- `POST /background` an image as the request body (PNG, JPEG, WebP or BMP, at most
+  `MAX_UPLOAD_BYTES`): decoded here, kept in a private folder for the run, shown as `image:PATH`.
+State-changing requests must come from the page itself: a cross-site Origin is refused (403), and
+only `application/json` (settings) or an image type (uploads) is accepted, so a form on another
+site cannot post either. The work of a change (loading an image) runs off the event loop and off
+the stage threads; the stream keeps flowing meanwhile.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.errors import UserError
+from pipeline.frame import Frame
+from pipeline.ring import Overflow
+from pipeline.settings_service import LIVE_KEYS, SettingsService
+from pipeline.stage import Sink
+from pipeline.web import PAGE_HEADERS, LocalServer, check_exposure, inline_page, origin_ok, parse_address
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8766
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+"""Largest background image accepted (bytes of the file)."""
+MAX_SETTINGS_BYTES = 16 * 1024
+UPLOAD_TYPES = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/bmp": ".bmp"}
+THUMBNAIL_WIDTH = 320
+PAGE_DIR = Path(__file__).resolve().parent / "control_page"
+
+
+def parse_control_address(arg: str) -> tuple[str, int]:
+    """'' → 127.0.0.1:8766; 'HOST:PORT', 'PORT', '[::1]:PORT' → (host, port). Raises UserError."""
+    return parse_address(arg, "--control", DEFAULT_HOST, DEFAULT_PORT)
+
+
+class ThumbnailSink(Sink):
+    """Keeps a small copy of the latest output frame, its tiers and stage times, and the frame rate,
+    for the control page (never blocks the graph: a one-frame ring that drops the oldest)."""
+
+    name = "thumbnail"
+    ring_policy = Overflow.DROP_OLDEST
+    ring_capacity = 1
+
+    def __init__(self, width: int = THUMBNAIL_WIDTH):
+        self.width = width
+        self._lock = threading.Lock()
+        self._small: np.ndarray | None = None
+        self._info: dict = {}
+        self._arrivals_ns: collections.deque[int] = collections.deque(maxlen=31)
+
+    def process(self, frame: Frame) -> None:
+        self._arrivals_ns.append(self.clock.now_ns())
+        pixels = frame.pixels
+        height = max(1, round(pixels.shape[0] * self.width / pixels.shape[1]))
+        small = cv2.resize(pixels, (self.width, height), interpolation=cv2.INTER_AREA)
+        if small.shape[2] == 4:  # transparent output: show it over mid grey
+            alpha = small[:, :, 3:4].astype(np.uint16)
+            small = ((small[:, :, :3] * alpha + 128 * (255 - alpha)) // 255).astype(np.uint8)
+        arrivals = list(self._arrivals_ns)
+        span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0
+        with self._lock:
+            self._small = small
+            self._info = {"seq": frame.seq, "tiers": dict(frame.tiers),
+                          "stage_ms": {k: round(v, 2) for k, v in frame.stage_ms.items()},
+                          "fps": round((len(arrivals) - 1) * 1e9 / span, 1) if span else 0.0}
+
+    def jpeg(self) -> bytes | None:
+        with self._lock:
+            small = self._small
+        if small is None:
+            return None
+        ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 75])
+        return data.tobytes() if ok else None
+
+    def info(self) -> dict:
+        with self._lock:
+            return dict(self._info)
+
+
+class ControlServer:
+    """The control page for one running graph (see the module docstring).
+
+    service: the graph's `SettingsService`. thumbnail: its `ThumbnailSink`. host, port, token: as for
+    the overlay (a non-loopback host needs a token). `start()` / `stop()`; `url` after `start()`."""
+
+    def __init__(self, service: SettingsService, thumbnail: ThumbnailSink, host: str = DEFAULT_HOST,
+                 port: int = DEFAULT_PORT, token: str | None = None):
+        check_exposure(host, port, token, "--control (changing the camera)", "--control-token", DEFAULT_HOST)
+        self.service, self.thumbnail = service, thumbnail
+        self.server = LocalServer("control", host, port, token, "--control")
+        self._uploads: Path | None = None
+        self.last: dict = {}
+        """The last change ({"changed": …}) or refusal ({"error": …}) made through the page."""
+
+    @property
+    def url(self) -> str:
+        from urllib.parse import quote
+
+        host = self.server.host
+        host = f"[{host}]" if ":" in host else host
+        query = f"?token={quote(self.server.token, safe='')}" if self.server.token is not None else ""
+        return f"http://{host}:{self.server.port}/{query}"
+
+    def start(self) -> None:
+        from aiohttp import web
+
+        self._page = inline_page(PAGE_DIR, "index.html", "control.js")
+        self._uploads = Path(tempfile.mkdtemp(prefix="litecam-backgrounds-"))
+
+        def routes(app: web.Application) -> None:
+            app.router.add_get("/", self._page_handler)
+            app.router.add_get("/state", self._state)
+            app.router.add_get("/thumbnail.jpg", self._thumbnail)
+            app.router.add_post("/settings", self._settings)
+            app.router.add_post("/background", self._background)
+
+        try:
+            self.server.start(routes)
+        except BaseException:
+            shutil.rmtree(self._uploads, ignore_errors=True)
+            raise
+
+    def stop(self) -> None:
+        self.server.stop()
+        if self._uploads is not None:
+            shutil.rmtree(self._uploads, ignore_errors=True)
+
+    # -- handlers (the server's event loop) -------------------------------------------------------
+    async def _page_handler(self, request):
+        from aiohttp import web
+
+        return web.Response(body=self._page, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+
+    async def _state(self, request):
+        from aiohttp import web
+
+        settings = self.service.settings
+        return web.json_response({
+            "settings": {key: getattr(settings, key) for key in sorted(LIVE_KEYS) if key != "description"},
+            "choices": self.service.choices(),
+            "frame": self.thumbnail.info(),
+            "last": self.last,
+        }, headers={"Cache-Control": "no-store"})
+
+    async def _thumbnail(self, request):
+        from aiohttp import web
+
+        data = await asyncio.get_running_loop().run_in_executor(None, self.thumbnail.jpeg)
+        if data is None:
+            return web.Response(status=404, text="no frame yet\n")
+        return web.Response(body=data, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    def _refuse(self, status: int, message: str):
+        from aiohttp import web
+
+        self.last = {"error": message}
+        return web.json_response({"error": message}, status=status)
+
+    async def _apply(self, values: dict):
+        from aiohttp import web
+
+        try:
+            changed = await asyncio.get_running_loop().run_in_executor(
+                None, self.service.apply, values, "control page")
+        except UserError as exc:
+            return self._refuse(400, str(exc))
+        self.last = {"changed": changed}
+        return web.json_response({"changed": changed})
+
+    async def _settings(self, request):
+        if not origin_ok(request):
+            return self._refuse(403, "forbidden: a request from another site")
+        if request.content_type != "application/json":
+            return self._refuse(415, "settings must be sent as application/json")
+        if request.content_length is None or request.content_length > MAX_SETTINGS_BYTES:
+            return self._refuse(413, f"settings must be a JSON object of at most {MAX_SETTINGS_BYTES} bytes")
+        try:
+            values = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            return self._refuse(400, "settings: not valid JSON")
+        if not isinstance(values, dict):
+            return self._refuse(400, "settings must be a JSON object of preset keys, e.g. {\"background\": \"blur\"}")
+        return await self._apply(values)
+
+    async def _background(self, request):
+        if not origin_ok(request):
+            return self._refuse(403, "forbidden: a request from another site")
+        suffix = UPLOAD_TYPES.get(request.content_type)
+        if suffix is None:
+            return self._refuse(415, f"background upload: {request.content_type or 'no type'} is not an image; "
+                                f"send {', '.join(UPLOAD_TYPES)}")
+        if request.content_length is None or request.content_length > MAX_UPLOAD_BYTES:
+            return self._refuse(413, f"background upload: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB "
+                                "(or of unknown size); send a smaller image")
+        data = await request.read()
+        path = await asyncio.get_running_loop().run_in_executor(None, self._store_upload, data, suffix)
+        if path is None:
+            return self._refuse(400, "background upload: the file could not be decoded as an image")
+        return await self._apply({"background": f"image:{path}"})
+
+    def _store_upload(self, data: bytes, suffix: str) -> Path | None:
+        """Decode (to refuse non-images whatever their type says) and keep the file for the run."""
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if image is None or self._uploads is None:
+            return None
+        path = Path(tempfile.mkstemp(suffix=suffix, dir=self._uploads)[1])
+        path.write_bytes(data)
+        return path

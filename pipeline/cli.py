@@ -171,6 +171,7 @@ def parse_sink(spec: str, graph_ref: dict, overlay_token: str | None = None):
         return PreviewSink(
             on_quit=lambda: graph_ref["graph"].stop(),
             on_next_background=lambda: graph_ref["settings"].next_background(),
+            on_pause=lambda: graph_ref["settings"].toggle_pause(),
             head_drops=lambda: graph_ref["graph"].counters[graph_ref["graph"].source.name].dropped,
         )
     if kind == "null":

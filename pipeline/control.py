@@ -156,6 +156,7 @@ class ControlServer:
             "choices": self.service.choices(),
             "frame": self.thumbnail.info(),
             "last": self.last,
+            "latest": self.service.latest_note(),
         }, headers={"Cache-Control": "no-store"})
 
     async def _thumbnail(self, request):
@@ -170,6 +171,7 @@ class ControlServer:
         from aiohttp import web
 
         self.last = {"error": message}
+        self.service.note_refusal(f"control page: {message}")
         return web.json_response({"error": message}, status=status)
 
     async def _apply(self, values: dict):

@@ -62,6 +62,11 @@ class Settings:
     """Upscaler tier for `scale` 2/3: esrt, xlsr, xlsr-int8 or bicubic (`pipeline.stages.upscale`)."""
     sr_engine: str = "auto"
     """Inference engine of the upscaler: auto (the one measured fastest here), openvino or onnxruntime."""
+    pause: bool = False
+    """Live: show a still picture instead of the camera ("be right back"); frames keep flowing."""
+    pause_image: str = ""
+    """The still shown while paused: an image file (cover-fitted to the frame), or "" for a
+    "Be right back" card."""
     sr_person_only: bool = True
     """Live runs with a replaced background: the network upscales only the person's box, bicubic the
     rest (which is blurred or replaced anyway). Offline runs always upscale the whole frame."""
@@ -180,6 +185,8 @@ PRESET_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "sr_model": _sr_model,
     "sr_engine": _sr_engine,
     "sr_person_only": _bool,
+    "pause": _bool,
+    "pause_image": _string,
 }
 assert set(PRESET_KEYS) == {f.name for f in dataclasses.fields(Settings)}
 

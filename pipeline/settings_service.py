@@ -27,7 +27,7 @@ from pipeline.periodic import Periodic
 from pipeline.presets import PRESET_KEYS, Settings, apply_values
 
 LIVE_KEYS = frozenset({"description", "background", "segmenter", "edge_low", "edge_high", "refine", "temporal",
-                       "no_bleed", "light_wrap", "light_wrap_px", "sr_model"})
+                       "no_bleed", "light_wrap", "light_wrap_px", "sr_model", "pause", "pause_image"})
 """Keys a running graph takes; every other preset key needs a restart."""
 RESTART_KEYS = frozenset(PRESET_KEYS) - LIVE_KEYS
 
@@ -61,6 +61,23 @@ class SettingsService:
         return {"segmenter": ["general", "landscape"], "sr_model": list(upscale.tiers) if upscale is not None else [],
                 "matte": "refine" in self._stages}
 
+    def note_refusal(self, text: str) -> None:
+        """Post a refused change (one line) where every change is shown: terminal, HUD, page."""
+        if self.bus is not None:
+            from pipeline.bus import Message
+
+            self.bus.post(Message("warning", "settings", text))
+
+    def latest_note(self) -> str:
+        """The latest change or refusal posted, or ""."""
+        notes = [m for m in self.bus.messages() if m.origin == "settings"] if self.bus is not None else []
+        return notes[-1].text if notes else ""
+
+    def toggle_pause(self) -> bool:
+        """Pause (show the still) or resume (the preview's `p`); returns whether it is paused now."""
+        self.apply({"pause": not self.settings.pause}, "key p")
+        return self.settings.pause
+
     def next_background(self) -> str:
         """Switch to the background after the current one in the stage's cycle (the preview's `b`)."""
         background = self._stages["background"]
@@ -84,8 +101,13 @@ class SettingsService:
         if "sr_model" in changed and (upscale is None or new.sr_model not in upscale.tiers):
             offered = ", ".join(upscale.tiers) if upscale is not None else "none: the run has no --scale"
             raise UserError(f"{where}: sr_model {new.sr_model!r} is not offered by this run (offered: {offered})")
-        if "background" in changed:  # first: it may still fail (a file that cannot be read)
+        still = None
+        if new.pause and {"pause", "pause_image"} & set(changed):  # may still fail: before any change
+            still = _read_still(new.pause_image, where)
+        if "background" in changed:  # may still fail too (a file that cannot be read)
             self._stages["background"].set_background(new.background)
+        if {"pause", "pause_image"} & set(changed):
+            self._stages["background"].set_pause(still)
         if "segmenter" in changed:
             self._stages["segment"].set_model(new.segmenter)
         edges = {"edge_lo": new.edge_low, "edge_hi": new.edge_high}
@@ -103,6 +125,21 @@ class SettingsService:
             text = ", ".join(f"{key} = {value}" for key, value in changed.items())
             self.bus.post(Message("settings", "settings", f"{where}: {text}", data={"changed": changed}))
         return changed
+
+
+def _read_still(path: str, where: str):
+    """The pause picture: the image at `path`, or the "Be right back" card for ""."""
+    import cv2
+
+    from pipeline.stages.background import be_right_back_card
+
+    if not path:
+        return be_right_back_card()
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise UserError(f"{where}: pause_image {path!r} could not be read as an image (give a PNG or JPEG, "
+                        "or \"\" for the built-in card)")
+    return image
 
 
 class PresetWatcher(Periodic):
@@ -143,10 +180,7 @@ class PresetWatcher(Periodic):
             self.applied += 1
         except UserError as exc:
             self.refused += 1
-            if self.service.bus is not None:
-                from pipeline.bus import Message
-
-                self.service.bus.post(Message("warning", "settings", f"{exc}; the running settings are unchanged"))
+            self.service.note_refusal(f"{exc}; the running settings are unchanged")
 
     def final_tick(self) -> None:
         pass

@@ -55,8 +55,9 @@ async function poll() {
     const f = state.frame;
     const ms = Object.entries(f.stage_ms || {}).map(([k, v]) => `${k} ${v} ms`).join("  ");
     const tiers = Object.entries(f.tiers || {}).map(([k, v]) => `${k}: ${v}`).join("  ");
-    $("status").textContent = `${f.fps || 0} fps  frame ${f.seq ?? "-"}\n${ms}\n${tiers}\nbackground: ${state.settings.background}`;
+    $("status").textContent = `${f.fps || 0} fps  frame ${f.seq ?? "-"}\n${ms}\n${tiers}\nbackground: ${state.settings.background}\n${state.latest}`;
     $("thumb").src = withToken(`/thumbnail.jpg?t=${Date.now()}`);
+    $("pause").textContent = state.settings.pause ? "Resume" : "Be right back";
   } catch (e) {
     $("status").textContent = "litecam is not running (retrying)…";
   }
@@ -72,6 +73,10 @@ $("apply-person").onclick = () => sendSettings({
   segmenter: $("segmenter").value, edge_low: parseFloat($("edge_low").value), edge_high: parseFloat($("edge_high").value),
   temporal: $("temporal").checked, refine: $("refine").checked, light_wrap: parseFloat($("light_wrap").value),
 });
+$("pause").onclick = async () => {
+  const state = await (await fetch(withToken("/state"), {cache: "no-store"})).json();
+  await sendSettings({pause: !state.settings.pause});
+};
 $("apply-sr").onclick = () => sendSettings({sr_model: $("sr_model").value});
 $("file").onchange = (e) => upload(e.target.files[0]);
 const drop = $("drop");

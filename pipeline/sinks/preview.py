@@ -45,12 +45,14 @@ class PreviewSink(Sink):
         *,
         on_quit: Callable[[], None] | None = None,
         on_next_background: Callable[[], str] | None = None,
+        on_pause: Callable[[], bool] | None = None,
         head_drops: Callable[[], int] | None = None,
         snapshot_dir: str | Path = ".",
     ):
         self.title = title
         self.on_quit = on_quit
         self.on_next_background = on_next_background
+        self.on_pause = on_pause
         self.head_drops = head_drops
         self.snapshot_dir = Path(snapshot_dir)
         self.show_mask = False
@@ -86,7 +88,7 @@ class PreviewSink(Sink):
         change = self.last_settings_change()
         if change:
             lines.append(change[:90])
-        lines.append("q quit  b background  m mask  s snapshot")
+        lines.append("q quit  b background  p pause  m mask  s snapshot")
         return lines
 
     def last_settings_change(self) -> str | None:
@@ -131,6 +133,8 @@ class PreviewSink(Sink):
                 self.on_next_background()  # posts the change itself
             except UserError as exc:  # e.g. a background file removed since the start
                 self.post("warning", str(exc))
+        elif key == ord("p") and self.on_pause is not None:
+            self.on_pause()  # posts the change itself
         elif key == ord("m"):
             self.show_mask = not self.show_mask
         elif key == ord("s"):

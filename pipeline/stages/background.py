@@ -114,6 +114,17 @@ class BackgroundSpec:
         return self.mode
 
 
+def be_right_back_card(width: int = 1280, height: int = 720) -> np.ndarray:
+    """The still shown while paused when no image is given: "Be right back" on dark grey, BGR."""
+    card = np.full((height, width, 3), 40, np.uint8)
+    scale = width / 640
+    text = "Be right back"
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, round(2 * scale)))
+    cv2.putText(card, text, ((width - tw) // 2, (height + th) // 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (235, 235, 235), max(1, round(2 * scale)), cv2.LINE_AA)
+    return card
+
+
 def parse_background(spec: str | BackgroundSpec) -> BackgroundSpec:
     """Parse a `--background` value; raise `UserError` naming the allowed forms on bad input."""
     if isinstance(spec, BackgroundSpec):
@@ -410,8 +421,10 @@ class Background(Stage):
         self._backdrops = [_backdrop(s, self.strength) for s in specs]
         self._index = 0
         self._requested = 0
-        self._pending: dict[str, float | bool] = {}
-        """Settings `update()` was given, applied at the start of the next frame."""
+        self._pending: dict[str, float | bool | np.ndarray | None] = {}
+        """Settings `update()` and `set_pause()` were given, applied at the start of the next frame."""
+        self.paused_still: np.ndarray | None = None
+        """While paused: the still every frame shows, at the frame size (`set_pause`)."""
         self._lock = threading.Lock()
         self._pool = ArrayPool()
         self._alpha_pool = ArrayPool()
@@ -464,6 +477,19 @@ class Background(Stage):
             self._requested = self._backdrops.index(known)
         return spec
 
+    def set_pause(self, still: np.ndarray | None) -> None:
+        """From the next frame on, output `still` (uint8 BGR, any size: cover-fitted here, on the
+        caller's thread) instead of the composited camera; None resumes (thread-safe). Frames keep
+        flowing at their rate, with their timestamps."""
+        fitted = None
+        if still is not None:
+            width, height = self._size or (still.shape[1], still.shape[0])
+            fitted = cover_fit(still[:, :, :3], width, height)
+            if self._backdrops[0].spec.channels == 4:  # transparent output: the still is opaque
+                fitted = np.dstack([fitted, np.full(fitted.shape[:2], 255, np.uint8)])
+        with self._lock:
+            self._pending["paused_still"] = fitted
+
     def update(self, **values) -> None:
         """Set edge_lo, edge_hi, no_bleed, light_wrap and/or light_wrap_px from the next frame on
         (thread-safe; the caller has validated them, e.g. `pipeline.settings_service`)."""
@@ -492,6 +518,10 @@ class Background(Stage):
             pending, self._pending = self._pending, {}
         for key, value in pending.items():  # at a frame boundary: the whole frame uses one setting
             setattr(self, key, value)
+        if self.paused_still is not None and self.paused_still.shape[:2] == frame.pixels.shape[:2]:
+            frame.pixels = self.paused_still.copy()  # (sinks may draw on what they get)
+            frame.alpha = None
+            return frame
         pixels = frame.pixels
         h, w = pixels.shape[:2]
         mask = frame.mask

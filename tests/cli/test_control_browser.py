@@ -1,5 +1,6 @@
 """The control page in a real headless Chromium, on a running graph: switch blur → colour → none →
-blur, upload a PNG through the file input, toggle the segmenter; each change reaches the output
+blur, upload a PNG through the file input, pause ("be right back") and resume, toggle the
+segmenter; each change reaches the output
 within 3 frames of the page's answer, and the sink receives every frame meanwhile. Prints the time
 from the click to the first changed frame at the sink.
 
@@ -85,6 +86,9 @@ def test_the_page_changes_the_running_output(browser, tmp_path):
         cv2.imwrite(str(picture), np.full((90, 160, 3), (0, 0, 255), np.uint8))
         change(lambda: browser.find_element(By.ID, "file").send_keys(str(picture)),
                lambda c: c == (0, 0, 255), "uploaded image")
+        change(lambda: browser.find_element(By.ID, "pause").click(), lambda c: c == (40, 40, 40), "pause")
+        assert wait_for(lambda: browser.find_element(By.ID, "pause").text == "Resume", 10)
+        change(lambda: browser.find_element(By.ID, "pause").click(), lambda c: c == (0, 0, 255), "resume")
         segment = run.graph.stages[1]
         assert segment.tier == "landscape"
         browser.execute_script("document.getElementById('segmenter').value = 'general'")

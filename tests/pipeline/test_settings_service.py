@@ -185,3 +185,25 @@ def test_litecam_run_applies_a_saved_preset_and_refuses_a_broken_one(tmp_path):
         reader.join(10)
     assert process.returncode == 0, "".join(lines)
     assert not any("Traceback" in line for line in lines)
+
+
+def test_pause_shows_a_still_while_frames_keep_flowing(tmp_path):
+    settings = small(background="blur")
+    picture = tmp_path / "brb.png"
+    import cv2
+
+    cv2.imwrite(str(picture), np.full((90, 160, 3), (10, 20, 200), np.uint8))
+    graph, service, sink = graph_with(settings, {
+        10: lambda: service.apply({"pause": True}, "test"),
+        20: lambda: service.apply({"pause_image": str(picture)}, "test"),
+        30: lambda: service.apply({"pause": False}, "test"),
+    })
+    with pytest.raises(UserError, match="could not be read"):
+        service.apply({"pause": True, "pause_image": str(tmp_path / "nope.png")}, "test")
+    assert service.settings.pause is False
+    graph.run()
+    corner = dict(sink.seen)
+    assert [seq for seq, _ in sink.seen] == list(range(40))  # paused frames are frames too: no gap
+    assert all(corner[s] == (40, 40, 40) for s in range(10, 20))  # the "Be right back" card's grey
+    assert all(corner[s] == (10, 20, 200) for s in range(20, 30))  # the user's picture
+    assert all(corner[s] not in ((40, 40, 40), (10, 20, 200)) for s in list(range(10)) + list(range(30, 40)))

@@ -43,6 +43,8 @@ class SettingsService:
         self._stages = {stage.name: stage for stage in stages}
         self.bus = bus
         self._lock = threading.Lock()
+        if settings.pause:  # a preset may start paused (`UserError` for a picture that cannot be read)
+            self._stages["background"].set_pause(_read_still(settings.pause_image, "pause_image"))
 
     def apply(self, values: dict, where: str = "settings") -> dict:
         """Validate `values` (preset keys → preset values) and apply them; returns {key: new value}

@@ -207,3 +207,11 @@ def test_pause_shows_a_still_while_frames_keep_flowing(tmp_path):
     assert all(corner[s] == (40, 40, 40) for s in range(10, 20))  # the "Be right back" card's grey
     assert all(corner[s] == (10, 20, 200) for s in range(20, 30))  # the user's picture
     assert all(corner[s] not in ((40, 40, 40), (10, 20, 200)) for s in list(range(10)) + list(range(30, 40)))
+
+
+def test_a_preset_may_start_paused():
+    graph, service, sink = graph_with(small(background="blur", pause=True), {
+        5: lambda: service.apply({"pause": False}, "test")}, frames=10)
+    graph.run()
+    corner = dict(sink.seen)
+    assert all(corner[s] == (40, 40, 40) for s in range(5)) and corner[9] != (40, 40, 40)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -20,6 +19,8 @@ import pytest
 WIDTH, HEIGHT, FPS = 640, 360, 30
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 from browser import headless_chromium, missing, page_state  # noqa: E402
+
+from tests.graphs.helpers import GraphThread  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(missing() is not None, reason=missing() or "")]
 
@@ -37,22 +38,14 @@ class Pipeline:
         self.sink = OverlaySink("127.0.0.1", port)
         source = SyntheticSource(WIDTH, HEIGHT, FPS, frames=None, live=True)
         self.graph = Graph(source, [Segment("general"), Background("transparent")], [self.sink])
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        self.running = GraphThread(self.graph)
 
-    def _run(self) -> None:
-        try:
-            self.graph.run()
-        except BaseException as exc:  # reported by the test
-            self.error = exc
+    @property
+    def error(self) -> BaseException | None:
+        return self.running.error
 
     def stop(self) -> None:
-        self.graph.stop()
-        self.thread.join(timeout=30)
-        assert not self.thread.is_alive(), "the graph did not stop"
-        if self.error is not None:
-            raise self.error
+        self.running.stop()
 
 
 @pytest.fixture

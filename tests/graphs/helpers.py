@@ -1,6 +1,8 @@
 """Small sources, stages and sinks of known behaviour for whole-graph tests."""
 from __future__ import annotations
 
+import threading
+
 from fractions import Fraction
 
 import numpy as np
@@ -73,3 +75,26 @@ class Collect(Sink):
 
     def close(self, reason: str = "eos") -> None:
         self.closed_with = reason
+
+
+class GraphThread:
+    """`graph.run()` on a daemon thread; `stop()` stops it, joins, and re-raises what it raised."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.graph.run()
+        except BaseException as exc:  # reported by stop()
+            self.error = exc
+
+    def stop(self) -> None:
+        self.graph.stop()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), "the graph did not stop"
+        if self.error is not None:
+            raise self.error

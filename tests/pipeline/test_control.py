@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 import time
 
 import cv2
@@ -18,7 +17,8 @@ from pipeline.graph import Graph
 from pipeline.presets import Settings
 from pipeline.settings_service import SettingsService
 from pipeline.sources.synthetic import SyntheticSource
-from tests.pipeline.test_settings_service import CORNER, GREEN, AtFrame, Corners
+from tests.graphs.helpers import GraphThread
+from tests.pipeline.test_settings_service import GREEN, AtFrame, Corners
 
 
 class Running:
@@ -34,15 +34,7 @@ class Running:
         self.service = SettingsService(self.settings, self.graph.stages, self.graph.bus)
         self.control = ControlServer(self.service, self.thumbnail, "127.0.0.1", 0, token=token)
         self.control.start()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.graph.run()
-        except BaseException as exc:
-            self.error = exc
+        self.running = GraphThread(self.graph)
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
         connection = http.client.HTTPConnection("127.0.0.1", self.control.server.port, timeout=30)
@@ -59,10 +51,10 @@ class Running:
         return status, json.loads(body)
 
     def stop(self) -> None:
-        self.graph.stop()
-        self.thread.join(30)
-        self.control.stop()
-        assert not self.thread.is_alive() and self.error is None, self.error
+        try:
+            self.running.stop()
+        finally:
+            self.control.stop()
         seqs = [seq for seq, _ in self.corners.seen]
         assert seqs == list(range(len(seqs)))  # every frame reached the sink: no gap
 

@@ -2,8 +2,9 @@
 
 Served by the same stack as the overlay (`pipeline.web.LocalServer`: own thread, loopback by
 default, a token for any other address, Host checked). Routes, fixed (no path is read from a request):
-- `GET /` the page (`control_page/`), `GET /state` JSON: the live settings, the choices, fps,
-  the stages' milliseconds and tiers of the latest frame, the last change or refusal;
+- `GET /` the page (`control_page/`), `GET /state` JSON: the live settings, the choices, fps, the
+  process's CPU-ms per frame, the stages' milliseconds and tiers of the latest frame, the last
+  change or refusal;
 - `GET /thumbnail.jpg` the latest output frame, 320 px wide;
 - `POST /settings` a JSON object of preset keys → `SettingsService.apply` (validated like a preset,
   all or nothing): 200 `{"changed": …}`, or 400 `{"error": "one line"}`;
@@ -22,6 +23,7 @@ import json
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -63,22 +65,26 @@ class ThumbnailSink(Sink):
         self._small: np.ndarray | None = None
         self._info: dict = {}
         self._arrivals_ns: collections.deque[int] = collections.deque(maxlen=31)
+        self._process_cpu_s: collections.deque[float] = collections.deque(maxlen=31)
 
     def process(self, frame: Frame) -> None:
         self._arrivals_ns.append(self.clock.now_ns())
+        self._process_cpu_s.append(time.process_time())  # the whole process: every stage and thread
         pixels = frame.pixels
         height = max(1, round(pixels.shape[0] * self.width / pixels.shape[1]))
         small = cv2.resize(pixels, (self.width, height), interpolation=cv2.INTER_AREA)
         if small.shape[2] == 4:  # transparent output: show it over mid grey
             alpha = small[:, :, 3:4].astype(np.uint16)
             small = ((small[:, :, :3] * alpha + 128 * (255 - alpha)) // 255).astype(np.uint8)
-        arrivals = list(self._arrivals_ns)
+        arrivals, cpu = list(self._arrivals_ns), list(self._process_cpu_s)
         span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0
         with self._lock:
             self._small = small
             self._info = {"seq": frame.seq, "tiers": dict(frame.tiers),
                           "stage_ms": {k: round(v, 2) for k, v in frame.stage_ms.items()},
-                          "fps": round((len(arrivals) - 1) * 1e9 / span, 1) if span else 0.0}
+                          "fps": round((len(arrivals) - 1) * 1e9 / span, 1) if span else 0.0,
+                          "cpu_ms_per_frame": round(1000 * (cpu[-1] - cpu[0]) / (len(cpu) - 1), 1)
+                          if len(cpu) > 1 else 0.0}
 
     def jpeg(self) -> bytes | None:
         with self._lock:

@@ -21,6 +21,11 @@ delivered at its real rate): camera size → segmentation → blur → optional 
 optional CPU load (a process spinning on one core) for a time window; it writes a JSON report and
 a PNG plot of fps, latency and tiers over time.
 
+`--control` runs the control page's server on the live 720p chain: the time from a settings request
+to the first frame showing it, and the CPU that a page's polling costs.
+
+    .venv/bin/python tools/bench.py --control --json out/control.json
+
 `--soak MINUTES` runs the live 720p graph that long and reports resident-memory growth, thread
 count, latency p95 of the first and last minute, and ring fill against capacity.
 
@@ -385,6 +390,79 @@ def soak(minutes: float, width: int = 1280, height: int = 720, fps: float = 30, 
     }
 
 
+def control_bench(preset: str, width: int, height: int, fps: float, changes: int = 20) -> dict:
+    """The control page's server on `preset`'s live chain (synthetic camera, paced): `changes`
+    POSTs alternating the background between a colour and blur, each timed from sending the request
+    to the first frame at the sink that shows it; then the litecam process's CPU-ms per second over
+    10 s with a page's polling (state + thumbnail, twice a second, as control.js does) and 10 s without."""
+    import dataclasses
+    import http.client
+    import threading
+
+    from pipeline.chain import make_effects
+    from pipeline.control import ControlServer, ThumbnailSink
+    from pipeline.presets import load_preset
+    from pipeline.settings_service import SettingsService
+    from pipeline.stage import Sink
+
+    settings = dataclasses.replace(load_preset(preset), size=(width, height), background="blur")
+    corner: list[tuple[float, tuple]] = []
+
+    class CornerSink(Sink):
+        name = "corner"
+
+        def process(self, frame: Frame) -> None:
+            corner.append((time.monotonic(), tuple(int(v) for v in frame.pixels[4, 4, :3])))
+
+    thumbnail = ThumbnailSink()
+    source = SyntheticSource(width, height, fps, frames=None, live=True)
+    graph = Graph(source, make_effects(settings)[0], [CornerSink(), thumbnail], max_in_flight=settings.max_in_flight)
+    service = SettingsService(settings, graph.stages, graph.bus)
+    control = ControlServer(service, thumbnail, "127.0.0.1", 0)
+    control.start()
+    runner = threading.Thread(target=graph.run, daemon=True)
+    runner.start()
+
+    def call(method: str, path: str, body: bytes | None = None) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", control.server.port, timeout=30)
+        connection.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
+        connection.getresponse().read()
+        connection.close()
+
+    def cpu_ms_per_s(seconds: float, poll: bool) -> float:
+        wall0, cpu0 = time.monotonic(), time.process_time()
+        while time.monotonic() - wall0 < seconds:
+            if poll:
+                call("GET", "/state")
+                call("GET", "/thumbnail.jpg")
+            time.sleep(0.5)
+        return 1000 * (time.process_time() - cpu0) / (time.monotonic() - wall0)
+
+    latencies = []
+    try:
+        time.sleep(5)  # models warm, scheduler settled
+        for i in range(changes):
+            green = i % 2 == 0
+            sent = time.monotonic()
+            call("POST", "/settings", json.dumps({"background": "color:#00FF00" if green else "blur"}).encode())
+            while True:
+                shown = [t for t, c in corner if t >= sent and (c == (0, 255, 0)) == green]
+                if shown:
+                    latencies.append(1000 * (shown[0] - sent))
+                    break
+                time.sleep(0.002)
+            time.sleep(0.3)
+        polled, idle = cpu_ms_per_s(10, True), cpu_ms_per_s(10, False)
+    finally:
+        graph.stop()
+        runner.join(30)
+        control.stop()
+    return {"preset": preset, "size": f"{width}x{height}", "fps": fps, "changes": changes,
+            "request_to_frame_ms_median": percentile(latencies, 50), "request_to_frame_ms_p95": percentile(latencies, 95),
+            "request_to_frame_ms": latencies, "cpu_ms_per_s_page_polling": polled, "cpu_ms_per_s_no_page": idle,
+            "page_cost_cpu_ms_per_frame": (polled - idle) / fps}
+
+
 def overlay_page_bench(preset: str, width: int, height: int, fps: float, seconds: float) -> dict:
     """The overlay page in headless Chromium fed by `preset`'s chain, measured over `seconds` of
     steady state (after 10 frames drawn and 3 s of settling)."""
@@ -565,6 +643,9 @@ def main(argv=None) -> int:
     batch.add_argument("--batch-workers", default="1,2", help="pool sizes to compare (default: %(default)s)")
     batch.add_argument("--batch-ray", action="store_true", help="also run on a local Ray cluster")
     batch.add_argument("--chunk-seconds", type=float, default=20.0, help="--split chunk length (default: %(default)s)")
+    parser.add_argument("--control", action="store_true",
+                        help="the control page's server: request-to-frame latency of a change, and the CPU "
+                             "its polling costs (720p, --preset's chain)")
     parser.add_argument("--soak", type=float, metavar="MINUTES",
                         help="a long live run (720p synthetic camera, blur): memory, threads, latency drift")
     args = parser.parse_args(argv)
@@ -584,6 +665,14 @@ def main(argv=None) -> int:
                              args.chunk_seconds)
         report["machine"] = machine()
         print(json.dumps(report["fps_ratio_vs_sequential"], indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2))
+            print(f"wrote {args.json}")
+        return 0
+    if args.control:
+        report = control_bench(args.preset, args.width, args.height, args.fps)
+        report["machine"] = machine()
+        print(json.dumps({k: v for k, v in report.items() if k != "request_to_frame_ms"}, indent=2))
         if args.json:
             args.json.write_text(json.dumps(report, indent=2))
             print(f"wrote {args.json}")

@@ -55,7 +55,7 @@ async function poll() {
     const f = state.frame;
     const ms = Object.entries(f.stage_ms || {}).map(([k, v]) => `${k} ${v} ms`).join("  ");
     const tiers = Object.entries(f.tiers || {}).map(([k, v]) => `${k}: ${v}`).join("  ");
-    $("status").textContent = `${f.fps || 0} fps  frame ${f.seq ?? "-"}\n${ms}\n${tiers}\nbackground: ${state.settings.background}\n${state.latest}`;
+    $("status").textContent = `${f.fps || 0} fps  ${f.cpu_ms_per_frame || 0} CPU-ms/frame  frame ${f.seq ?? "-"}\n${ms}\n${tiers}\nbackground: ${state.settings.background}\n${state.latest}`;
     $("thumb").src = withToken(`/thumbnail.jpg?t=${Date.now()}`);
     $("pause").textContent = state.settings.pause ? "Resume" : "Be right back";
   } catch (e) {

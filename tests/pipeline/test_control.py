@@ -88,6 +88,7 @@ def test_a_posted_change_shows_within_three_frames(running):
     assert first_green - answered_at <= 3
     state = json.loads(running.request("GET", "/state")[1])
     assert state["settings"]["background"] == "color:#00FF00" and state["frame"]["fps"] > 0
+    assert state["frame"]["cpu_ms_per_frame"] > 0 and state["frame"]["tiers"]["segment"] == "landscape"
     assert state["last"] == {"changed": {"background": "color:#00FF00"}}
     status, jpeg = running.request("GET", "/thumbnail.jpg")
     thumb = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)

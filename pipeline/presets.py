@@ -197,11 +197,17 @@ def available_presets() -> list[str]:
                   if entry.name.endswith(".toml"))
 
 
+def is_user_preset(name_or_path: str) -> bool:
+    """True for a path to the user's own file (ending in .toml, containing '/', or existing), False
+    for the name of a built-in preset."""
+    return Path(name_or_path).suffix == ".toml" or "/" in name_or_path or Path(name_or_path).exists()
+
+
 def resolve_preset(name_or_path: str):
-    """The preset file: a user's path (anything ending in .toml, containing '/', or existing), else a
-    built-in preset by name (a `Traversable` inside the package)."""
+    """The preset file: a user's path (`is_user_preset`), else a built-in preset by name (a
+    `Traversable` inside the package)."""
     path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists() or "/" in name_or_path:
+    if is_user_preset(name_or_path):
         if not path.is_file():
             raise UserError(f"preset file {name_or_path} not found (or not a file)")
         return path

@@ -95,3 +95,10 @@ def test_preset_values_either_validate_or_raise_user_error(data):
 
 def test_color_is_returned_in_bgr_order():
     assert parse_color("#102030") == (0x30, 0x20, 0x10)
+
+
+def test_user_files_and_built_in_names_are_told_apart(tmp_path):
+    from pipeline.presets import is_user_preset
+
+    assert not is_user_preset("video-call-720p")  # a built-in name: never watched for edits
+    assert is_user_preset("mine.toml") and is_user_preset("presets/x") and is_user_preset(str(tmp_path))

@@ -109,7 +109,7 @@ class ControlServer:
                  port: int = DEFAULT_PORT, token: str | None = None):
         check_exposure(host, port, token, "--control (changing the camera)", "--control-token", DEFAULT_HOST)
         self.service, self.thumbnail = service, thumbnail
-        self.server = LocalServer("control", host, port, token, "--control")
+        self.server = LocalServer("control", host, port, token, "--control", max_body_bytes=MAX_UPLOAD_BYTES)
         self._uploads: Path | None = None
         self.last: dict = {}
         """The last change ({"changed": …}) or refusal ({"error": …}) made through the page."""

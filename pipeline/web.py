@@ -103,10 +103,13 @@ class LocalServer:
 
     name: the thread's and messages' name. host, port: where to listen (port 0 picks a free one;
     `port` holds the real one after `start()`). token: see `check_exposure`. address_option: how the
-    user sets the address (e.g. "--sink overlay"), named in errors."""
+    user sets the address (e.g. "--sink overlay"), named in errors. max_body_bytes: the largest
+    request body read (aiohttp refuses a larger one)."""
 
-    def __init__(self, name: str, host: str, port: int, token: str | None, address_option: str):
+    def __init__(self, name: str, host: str, port: int, token: str | None, address_option: str,
+                 max_body_bytes: int = 1024 * 1024):
         self.name, self.host, self.port, self.token = name, host, port, token
+        self.max_body_bytes = max_body_bytes
         self.address_option = address_option
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -180,7 +183,7 @@ class LocalServer:
     async def _listen(self, add_routes: Callable) -> None:
         from aiohttp import web
 
-        app = web.Application(middlewares=[self._guard()])
+        app = web.Application(middlewares=[self._guard()], client_max_size=self.max_body_bytes)
         add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()

@@ -98,9 +98,10 @@ def test_a_posted_change_shows_within_three_frames(running):
 
 
 def test_an_uploaded_image_becomes_the_background(running, tmp_path):
-    picture = np.zeros((90, 160, 3), np.uint8)
-    picture[:] = (255, 0, 0)  # blue
+    picture = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), dtype=np.uint8)  # a ~6 MB PNG
+    picture[:60, :60] = (255, 0, 0)  # blue where the corner pixel lands after fitting to 320x180
     ok, png = cv2.imencode(".png", picture)
+    assert len(png) > 4 * 1024 * 1024  # far above aiohttp's default 1 MB body limit
     status, answer = running.request("POST", "/background", png.tobytes(), {"Content-Type": "image/png"})
     assert status == 200 and json.loads(answer)["changed"]["background"].startswith("image:")
     assert wait_for(lambda: running.corners.seen and running.corners.seen[-1][1] == (255, 0, 0))

@@ -57,7 +57,7 @@ class AtFrame(Stage):
 def graph_with(settings: Settings, actions: dict, frames: int = 40, pace_s: float = 0.0):
     effects, _ = make_effects(settings)
     sink = Corners()
-    probe = AtFrame(actions, pace_s, sink if not pace_s else None)
+    probe = AtFrame(actions, pace_s, sink)
     graph = Graph(SyntheticSource(320, 180, 30, frames=frames), [probe, *effects], [sink])
     service = SettingsService(settings, graph.stages, graph.bus)
     return graph, service, sink

@@ -13,14 +13,24 @@ A **Sink** is a stage at the end of a branch: `process(frame)` consumes the fram
 stopped it: keep what was written, playable) or 'error' (the graph failed: remove partial output).
 `ring_policy` says how its input ring treats overflow: `BLOCK` for sinks that must see every frame
 (files), `DROP_OLDEST` for live displays that only want the newest.
+
+Live changes: `update(**values)` (from any thread) sets attributes named in the stage's `updatable`,
+and the stage takes them with `apply_updates()` at the start of its next `process`, so a frame is
+never processed half with the old and half with the new setting.
 """
 from __future__ import annotations
+
+import threading
 
 from pipeline.bus import Bus
 from pipeline.caps import Caps
 from pipeline.clock import SYSTEM_CLOCK
 from pipeline.frame import Frame
 from pipeline.ring import Overflow
+
+
+_UPDATES_LOCK = threading.Lock()
+"""Guards every stage's pending `update()` values (changes are rare: one lock is enough)."""
 
 
 class Source:
@@ -50,8 +60,27 @@ class Stage:
     """True when `process` waits on a library's own thread (e.g. MediaPipe inference): the graph
     then counts the stage's wall time as its CPU time, since the calling thread's CPU misses it."""
 
+    updatable: frozenset[str] = frozenset()
+    """Attributes `update()` may set while the graph runs (see the module docstring)."""
+
     def open(self, caps: Caps) -> Caps:
         return caps
+
+    def update(self, **values) -> None:
+        """Set attributes in `updatable` from the next frame on (thread-safe; the caller has
+        validated the values, e.g. `pipeline.settings_service`). `ValueError` for any other name."""
+        unknown = set(values) - self.updatable
+        if unknown:
+            raise ValueError(f"{self.name}: cannot update {sorted(unknown)}")
+        with _UPDATES_LOCK:
+            self.__dict__.setdefault("_updates", {}).update(values)
+
+    def apply_updates(self) -> None:
+        """Set what `update()` was given since the last call (on the stage's thread, at a frame boundary)."""
+        with _UPDATES_LOCK:
+            updates = self.__dict__.pop("_updates", None)
+        for key, value in (updates or {}).items():
+            setattr(self, key, value)
 
     def process(self, frame: Frame) -> Frame | None:
         return frame

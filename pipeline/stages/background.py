@@ -383,6 +383,7 @@ class Background(Stage):
     """
 
     name = "background"
+    updatable = frozenset({"edge_lo", "edge_hi", "no_bleed", "light_wrap", "light_wrap_px", "paused_still"})
 
     def __init__(
         self,
@@ -421,8 +422,6 @@ class Background(Stage):
         self._backdrops = [_backdrop(s, self.strength) for s in specs]
         self._index = 0
         self._requested = 0
-        self._pending: dict[str, float | bool | np.ndarray | None] = {}
-        """Settings `update()` and `set_pause()` were given, applied at the start of the next frame."""
         self.paused_still: np.ndarray | None = None
         """While paused: the still every frame shows, at the frame size (`set_pause`)."""
         self._lock = threading.Lock()
@@ -487,17 +486,7 @@ class Background(Stage):
             fitted = cover_fit(still[:, :, :3], width, height)
             if self._backdrops[0].spec.channels == 4:  # transparent output: the still is opaque
                 fitted = np.dstack([fitted, np.full(fitted.shape[:2], 255, np.uint8)])
-        with self._lock:
-            self._pending["paused_still"] = fitted
-
-    def update(self, **values) -> None:
-        """Set edge_lo, edge_hi, no_bleed, light_wrap and/or light_wrap_px from the next frame on
-        (thread-safe; the caller has validated them, e.g. `pipeline.settings_service`)."""
-        unknown = set(values) - {"edge_lo", "edge_hi", "no_bleed", "light_wrap", "light_wrap_px"}
-        if unknown:
-            raise ValueError(f"background: cannot update {sorted(unknown)}")
-        with self._lock:
-            self._pending.update(values)
+        self.update(paused_still=fitted)
 
     # -- Stage contract ---------------------------------------------------------------------------
     def open(self, caps: Caps) -> Caps:
@@ -515,9 +504,7 @@ class Background(Stage):
         with self._lock:
             self._index = self._requested
             backdrop = self._backdrops[self._index]
-            pending, self._pending = self._pending, {}
-        for key, value in pending.items():  # at a frame boundary: the whole frame uses one setting
-            setattr(self, key, value)
+        self.apply_updates()
         if self.paused_still is not None and self.paused_still.shape[:2] == frame.pixels.shape[:2]:
             frame.pixels = self.paused_still.copy()  # (sinks may draw on what they get)
             frame.alpha = None

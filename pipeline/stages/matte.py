@@ -27,8 +27,6 @@ A frame without `frame.mask` raises, naming the fix (put a segment stage first).
 """
 from __future__ import annotations
 
-import threading
-
 import cv2
 import numpy as np
 
@@ -71,6 +69,7 @@ class Matte(Stage):
     """Temporal smoothing + guided refinement of `frame.mask` into `frame.alpha` (module docstring)."""
 
     name = "refine"
+    updatable = frozenset({"edge_lo", "edge_hi", "refine", "temporal"})
 
     def __init__(
         self,
@@ -98,8 +97,6 @@ class Matte(Stage):
         self.radius, self.eps = radius, float(eps)
         self.still_weight, self.motion_levels, self.band = float(still_weight), float(motion_levels), float(band)
         self._pool = ArrayPool()
-        self._pending: dict[str, float | bool] = {}
-        self._pending_lock = threading.Lock()
         self.reset()
 
     def reset(self) -> None:
@@ -181,29 +178,11 @@ class Matte(Stage):
         coef = guided_coefficients(luma, target, self.radius, self.eps, self._buffers)
         return apply_guided(pixels, coef, self.edge_lo, self.edge_hi, out=out, buffers=self._buffers)
 
-    def update(self, **values) -> None:
-        """Set edge_lo, edge_hi, refine and/or temporal from the next frame on (thread-safe; the
-        caller has validated them). Turning refine or temporal on or off restarts the temporal state."""
-        unknown = set(values) - {"edge_lo", "edge_hi", "refine", "temporal"}
-        if unknown:
-            raise ValueError(f"matte: cannot update {sorted(unknown)}")
-        with self._pending_lock:
-            self._pending.update(values)
-
-    def _apply_pending(self) -> None:
-        with self._pending_lock:
-            pending, self._pending = self._pending, {}
-        if not pending:
-            return
-        restart = any(key in ("refine", "temporal") and getattr(self, key) != bool(value)
-                      for key, value in pending.items())
-        for key, value in pending.items():
-            setattr(self, key, value)
-        if restart:
-            self.reset()
-
     def process(self, frame: Frame) -> Frame:
-        self._apply_pending()
+        modes = (self.refine, self.temporal)
+        self.apply_updates()
+        if (self.refine, self.temporal) != modes:  # turning either on or off restarts the temporal state
+            self.reset()
         if frame.mask is None:
             raise RuntimeError("frame has no mask (frame.mask is None): put a segment stage before the matte stage")
         if not self.refine:  # the smoothed mask replaces the model's; the compositor upsamples it

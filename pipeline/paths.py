@@ -48,19 +48,21 @@ def make_folder(folder: PathLike, what: str) -> None:
         raise UserError(f"the {what} {folder} is not writable (choose a folder you can write to)")
 
 
-def check_writable_file(path: PathLike, what: str) -> None:
+def check_writable_file(path: PathLike, what: str = "") -> None:
     """`UserError` unless `path` can be created or replaced: its folder exists, is a folder and is
-    writable, and `path` is not a folder. Nothing is created."""
+    writable, and `path` is not a folder. Nothing is created. `what` names the file for the user
+    (e.g. "--stats file"); the path alone names it otherwise."""
+    name = f"{what} {path}" if what else f"{path}"
     folder = os.path.dirname(os.path.abspath(path)) or "."
     if os.path.isdir(path):
-        raise UserError(f"{what} {path} is a folder; give a file name inside it")
+        raise UserError(f"{name} is a folder; give a file name inside it")
     if not os.path.isdir(folder):
         reason = "is not a folder" if os.path.exists(folder) else "does not exist (create it first)"
-        raise UserError(f"cannot write {what} {path}: folder {folder} {reason}")
+        raise UserError(f"cannot write {name}: folder {folder} {reason}")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write {what} {path}: folder {folder} is not writable (choose another path)")
+        raise UserError(f"cannot write {name}: folder {folder} is not writable (choose another path)")
     if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise UserError(f"cannot write {what} {path}: the file exists and is read-only")
+        raise UserError(f"cannot write {name}: the file exists and is read-only")
 
 
 def is_url(path: PathLike) -> bool:

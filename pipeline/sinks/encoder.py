@@ -53,6 +53,7 @@ import av
 from pipeline.caps import Caps
 from pipeline.errors import UserError
 from pipeline.frame import Frame
+from pipeline.paths import check_writable_file
 from pipeline.ring import Overflow
 from pipeline.sources.file import _AVError, _one_line
 from pipeline.stage import Sink
@@ -214,15 +215,7 @@ class FileSink(Sink):
                 f"cannot write {path}: unknown output extension '{ext or '(none)'}'; "
                 f"use one of {', '.join(_FORMATS)}"
             )
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.exists(folder):
-            raise UserError(f"cannot write {path}: folder {folder} does not exist (create it first)")
-        if not os.path.isdir(folder):
-            raise UserError(f"cannot write {path}: {folder} is not a folder")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise UserError(f"cannot write {path}: folder {folder} is not writable (choose another output path)")
-        if os.path.exists(path) and not os.access(path, os.W_OK):
-            raise UserError(f"cannot write {path}: the file exists and is read-only")
+        check_writable_file(path)
 
     def open(self, caps: Caps) -> Caps:
         self._check_location()

@@ -15,13 +15,11 @@ import cv2
 from kernels.mask import alpha_from_mask
 from pipeline.caps import Caps
 from pipeline.errors import UserError
-from pipeline.paths import make_folder, refuse_overwriting_inputs
 from pipeline.frame import Frame
+from pipeline.paths import make_folder, refuse_overwriting_inputs
 from pipeline.stage import Sink
 
 MATTE_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
-
-
 
 
 def write_png(path: Path, image) -> None:

@@ -34,6 +34,7 @@ from pipeline.frame import Frame
 from pipeline.ring import Overflow
 from pipeline.settings_service import LIVE_KEYS, SettingsService
 from pipeline.stage import Sink
+from pipeline.stats import RecentRate
 from pipeline.web import PAGE_HEADERS, LocalServer, check_exposure, inline_page, origin_ok, parse_address
 
 DEFAULT_HOST = "127.0.0.1"
@@ -62,35 +63,36 @@ class ThumbnailSink(Sink):
     def __init__(self, width: int = THUMBNAIL_WIDTH):
         self.width = width
         self._lock = threading.Lock()
-        self._small: np.ndarray | None = None
+        self._pixels: np.ndarray | None = None
+        """The latest frame's pixels (kept, not copied: no stage writes into a frame once it is out)."""
         self._info: dict = {}
-        self._arrivals_ns: collections.deque[int] = collections.deque(maxlen=31)
+        self._arrivals = RecentRate(31)
         self._process_cpu_s: collections.deque[float] = collections.deque(maxlen=31)
 
     def process(self, frame: Frame) -> None:
-        self._arrivals_ns.append(self.clock.now_ns())
+        """Cheap per frame: a reference and a few numbers; the thumbnail is made when asked for."""
+        self._arrivals.add(self.clock.now_ns())
         self._process_cpu_s.append(time.process_time())  # the whole process: every stage and thread
-        pixels = frame.pixels
-        height = max(1, round(pixels.shape[0] * self.width / pixels.shape[1]))
-        small = cv2.resize(pixels, (self.width, height), interpolation=cv2.INTER_AREA)
-        if small.shape[2] == 4:  # transparent output: show it over mid grey
-            alpha = small[:, :, 3:4].astype(np.uint16)
-            small = ((small[:, :, :3] * alpha + 128 * (255 - alpha)) // 255).astype(np.uint8)
-        arrivals, cpu = list(self._arrivals_ns), list(self._process_cpu_s)
-        span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0
+        cpu = list(self._process_cpu_s)
         with self._lock:
-            self._small = small
+            self._pixels = frame.pixels
             self._info = {"seq": frame.seq, "tiers": dict(frame.tiers),
                           "stage_ms": {k: round(v, 2) for k, v in frame.stage_ms.items()},
-                          "fps": round((len(arrivals) - 1) * 1e9 / span, 1) if span else 0.0,
+                          "fps": round(self._arrivals.per_second(), 1),
                           "cpu_ms_per_frame": round(1000 * (cpu[-1] - cpu[0]) / (len(cpu) - 1), 1)
                           if len(cpu) > 1 else 0.0}
 
     def jpeg(self) -> bytes | None:
+        """The latest frame, `width` pixels wide, as a JPEG (alpha shown over mid grey); None before any."""
         with self._lock:
-            small = self._small
-        if small is None:
+            pixels = self._pixels
+        if pixels is None:
             return None
+        height = max(1, round(pixels.shape[0] * self.width / pixels.shape[1]))
+        small = cv2.resize(pixels, (self.width, height), interpolation=cv2.INTER_AREA)
+        if small.shape[2] == 4:
+            alpha = small[:, :, 3:4].astype(np.uint16)
+            small = ((small[:, :, :3] * alpha + 128 * (255 - alpha)) // 255).astype(np.uint8)
         ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 75])
         return data.tobytes() if ok else None
 
@@ -116,12 +118,7 @@ class ControlServer:
 
     @property
     def url(self) -> str:
-        from urllib.parse import quote
-
-        host = self.server.host
-        host = f"[{host}]" if ":" in host else host
-        query = f"?token={quote(self.server.token, safe='')}" if self.server.token is not None else ""
-        return f"http://{host}:{self.server.port}/{query}"
+        return self.server.url
 
     def start(self) -> None:
         from aiohttp import web

@@ -7,6 +7,7 @@ the previous snapshot.
 """
 from __future__ import annotations
 
+import collections
 import json
 import threading
 from pathlib import Path
@@ -15,6 +16,23 @@ import numpy as np
 
 from pipeline.errors import UserError
 from pipeline.periodic import Periodic
+
+
+class RecentRate:
+    """How often something happens, over its last `window` occurrences (e.g. a sink's frame rate)."""
+
+    def __init__(self, window: int = 30):
+        self._times_ns: collections.deque[int] = collections.deque(maxlen=window)
+
+    def add(self, now_ns: int) -> None:
+        self._times_ns.append(now_ns)
+
+    def per_second(self) -> float:
+        """Occurrences per second between the oldest and newest kept (0 with fewer than two)."""
+        if len(self._times_ns) < 2:
+            return 0.0
+        span_ns = self._times_ns[-1] - self._times_ns[0]
+        return (len(self._times_ns) - 1) * 1e9 / span_ns if span_ns > 0 else 0.0
 
 
 class StatsSampler(Periodic):

@@ -17,10 +17,11 @@ import asyncio
 import errno
 import hmac
 import ipaddress
+import socket
 import threading
 from pathlib import Path
 from typing import Awaitable, Callable
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from pipeline.errors import UserError
 
@@ -115,6 +116,16 @@ class LocalServer:
         self._thread: threading.Thread | None = None
         self._runner = None
         self._on_stop: Callable[[], Awaitable[None]] | None = None
+
+    @property
+    def url(self) -> str:
+        """The page's address for a browser: with `?token=` when one is set, and this machine's name
+        for a wildcard bind (0.0.0.0, ::)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if host in ("0.0.0.0", "[::]"):
+            host = socket.gethostname()
+        query = f"?token={quote(self.token, safe='')}" if self.token is not None else ""
+        return f"http://{host}:{self.port}/{query}"
 
     def start(self, add_routes: Callable, on_stop: Callable[[], Awaitable[None]] | None = None) -> None:
         """Listen and serve on the server's thread; `add_routes(app)` adds the routes, `on_stop()`

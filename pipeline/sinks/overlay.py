@@ -55,12 +55,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import socket
 import struct
 import time
 import zlib
 from pathlib import Path
-from urllib.parse import quote
 
 import cv2
 import numpy as np
@@ -290,11 +288,7 @@ class OverlaySink(Sink):
     # -- observing ------------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        if host in ("0.0.0.0", "[::]"):
-            host = socket.gethostname()
-        query = f"?token={quote(self.token, safe='')}" if self.token is not None else ""
-        return f"http://{host}:{self.port}/{query}"
+        return self.server.url
 
     @property
     def viewers(self) -> int:

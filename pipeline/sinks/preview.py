@@ -8,7 +8,6 @@ the newest frame: a slow display never holds the pipeline back.
 """
 from __future__ import annotations
 
-import collections
 import os
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from pipeline.errors import UserError
 from pipeline.frame import Frame
 from pipeline.ring import Overflow
 from pipeline.stage import Sink
+from pipeline.stats import RecentRate
 
 CHECKER_PX = 16
 
@@ -57,7 +57,7 @@ class PreviewSink(Sink):
         self.snapshot_dir = Path(snapshot_dir)
         self.show_mask = False
         self.snapshots: list[Path] = []
-        self._arrivals_ns: collections.deque[int] = collections.deque(maxlen=30)
+        self._arrivals = RecentRate(30)
         self._window_open = False
         self._backdrop: np.ndarray | None = None
 
@@ -72,14 +72,8 @@ class PreviewSink(Sink):
         self._caps = caps
         return caps
 
-    def _fps(self) -> float:
-        if len(self._arrivals_ns) < 2:
-            return 0.0
-        span_ns = self._arrivals_ns[-1] - self._arrivals_ns[0]
-        return (len(self._arrivals_ns) - 1) * 1e9 / span_ns if span_ns > 0 else 0.0
-
     def hud_lines(self, frame: Frame) -> list[str]:
-        lines = [f"{self._fps():5.1f} fps  frame {frame.seq}"]
+        lines = [f"{self._arrivals.per_second():5.1f} fps  frame {frame.seq}"]
         if self.head_drops is not None:
             lines[0] += f"  dropped {self.head_drops()}"
         for stage, ms in frame.stage_ms.items():
@@ -118,7 +112,7 @@ class PreviewSink(Sink):
         return image
 
     def process(self, frame: Frame) -> None:
-        self._arrivals_ns.append(self.clock.now_ns())
+        self._arrivals.add(self.clock.now_ns())
         if not self._window_open:
             cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
             cv2.resizeWindow(self.title, frame.width, frame.height)

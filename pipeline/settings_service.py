@@ -82,9 +82,8 @@ class SettingsService:
 
     def next_background(self) -> str:
         """Switch to the background after the current one in the stage's cycle (the preview's `b`)."""
-        background = self._stages["background"]
-        return next(iter(self.apply({"background": str(background.next_background())}, "key b").values()),
-                    self.settings.background)
+        self.apply({"background": str(self._stages["background"].next_background())}, "key b")
+        return self.settings.background
 
     def _apply(self, new: Settings, where: str) -> dict:
         old = self.settings

@@ -63,6 +63,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kernels.warmup import prepare_kernels  # noqa: E402
+from pipeline.cpu import cpu_model_and_flags  # noqa: E402
 from pipeline.frame import Frame  # noqa: E402
 from pipeline.graph import Graph  # noqa: E402
 from pipeline.sinks.null import NullSink  # noqa: E402
@@ -94,16 +95,7 @@ ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_i
 
 def machine() -> dict:
     """The machine a figure was taken on: CPU model, the ISA features above it has, cores, Python."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    except OSError:
-        pass
+    model, flags = cpu_model_and_flags()
     return {"cpu": model, "isa": [f for f in ISA_FLAGS if f in flags], "cpus": len(os.sched_getaffinity(0))
             if hasattr(os, "sched_getaffinity") else os.cpu_count(), "python": platform.python_version()}
 
@@ -604,6 +596,17 @@ def plot_live(report: dict, path: Path) -> None:
     fig.savefig(path, dpi=80)
 
 
+def emit(report: dict, json_path: Path | None, summary=lambda report: report) -> int:
+    """Name the machine in `report`, print `summary(report)` as JSON, write the whole report to
+    `json_path` (when given); the exit status."""
+    report["machine"] = machine()
+    print(json.dumps(summary(report), indent=2))
+    if json_path:
+        json_path.write_text(json.dumps(report, indent=2))
+        print(f"wrote {json_path}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=1280)
@@ -652,51 +655,25 @@ def main(argv=None) -> int:
     prepare_kernels(report=sys.stderr)  # compilation is never part of a figure
     print(f"machine: {json.dumps(machine())}", file=sys.stderr)
     if args.overlay_page:
-        report = overlay_page_bench(args.page_preset, args.width, args.height, args.fps, args.seconds)
-        report["machine"] = machine()
-        print(json.dumps(report, indent=2))
-        if args.json:
-            args.json.write_text(json.dumps(report, indent=2))
-            print(f"wrote {args.json}")
-        return 0
+        return emit(overlay_page_bench(args.page_preset, args.width, args.height, args.fps, args.seconds), args.json)
     if args.batch is not None:
         videos = args.batch or sorted((Path(__file__).resolve().parents[2] / "shared" / "data" / "video").iterdir())
         report = batch_bench(videos, [int(n) for n in args.batch_workers.split(",")], args.batch_ray,
                              args.chunk_seconds)
-        report["machine"] = machine()
-        print(json.dumps(report["fps_ratio_vs_sequential"], indent=2))
-        if args.json:
-            args.json.write_text(json.dumps(report, indent=2))
-            print(f"wrote {args.json}")
-        return 0
+        return emit(report, args.json, summary=lambda r: r["fps_ratio_vs_sequential"])
     if args.control:
         report = control_bench(args.preset, args.width, args.height, args.fps)
-        report["machine"] = machine()
-        print(json.dumps({k: v for k, v in report.items() if k != "request_to_frame_ms"}, indent=2))
-        if args.json:
-            args.json.write_text(json.dumps(report, indent=2))
-            print(f"wrote {args.json}")
-        return 0
+        return emit(report, args.json, summary=lambda r: {k: v for k, v in r.items() if k != "request_to_frame_ms"})
     if args.soak:
         report = soak(args.soak, args.width, args.height, args.fps, preset=args.preset)
-        report["machine"] = machine()
-        print(json.dumps({k: v for k, v in report.items() if k != "samples"}, indent=2))
-        if args.json:
-            args.json.write_text(json.dumps(report, indent=2))
-            print(f"wrote {args.json}")
-        return 0
+        return emit(report, args.json, summary=lambda r: {k: v for k, v in r.items() if k != "samples"})
     if args.live:
         report = live_bench(args)
-        report["machine"] = machine()
-        summary = {k: v for k, v in report.items() if k not in ("timeline", "config")}
-        print(json.dumps(summary, indent=2))
         if args.plot:
             plot_live(report, args.plot)
             print(f"wrote {args.plot}")
-        if args.json:
-            args.json.write_text(json.dumps(report, indent=2))
-            print(f"wrote {args.json}")
-        return 0
+        return emit(report, args.json,
+                    summary=lambda r: {k: v for k, v in r.items() if k not in ("timeline", "config")})
 
     report = {
         "machine": machine(),
@@ -745,7 +722,6 @@ def main(argv=None) -> int:
     print(f"\nlitecam / baseline: CPU per frame x{ratios['cpu_ms_per_frame']:.2f}, fps x{ratios['fps']:.2f}, "
           f"background stage CPU x{ratios['background_stage_cpu_ms']:.2f}; peak RSS {report['peak_rss_mb']:.0f} MB")
     if args.overlay:
-
         report["overlay_encode"] = row = overlay_encode_bench(args.width, args.height)
         print(f"\noverlay encode {row['width']}x{row['height']}: {row['encode_cpu_ms_median']:.2f} CPU-ms median, "
               f"p95 {row['encode_cpu_ms_p95']:.2f}, {row['message_kib']:.0f} KiB per frame "

@@ -65,9 +65,10 @@ import numpy as np
 
 from kernels.sr import bgr_to_tensor, blend_roi, tensor_to_bgr
 from pipeline.caps import Caps
+from pipeline.cpu import cpu_model_and_flags
 from pipeline.errors import GraphError, UserError
-from pipeline.paths import check_writable_file, make_folder, refuse_overwriting_inputs
 from pipeline.frame import Frame
+from pipeline.paths import check_writable_file, make_folder, refuse_overwriting_inputs
 from pipeline.pool import ArrayPool
 from pipeline.stage import Stage
 
@@ -112,13 +113,8 @@ TIERS = tiers_for(2)
 
 
 def cpu_has_int8_dot() -> bool:
-    """True on a CPU with VNNI or AMX-INT8 (from /proc/cpuinfo; False where it cannot be read)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
-            flags = next((line.split(":", 1)[1].split() for line in info if line.startswith("flags")), [])
-    except OSError:
-        return False
-    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & set(flags))
+    """True on a CPU with VNNI or AMX-INT8 (False where the flags cannot be read)."""
+    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & cpu_model_and_flags()[1])
 
 
 def live_tiers(scale: int) -> tuple[str, ...]:
@@ -153,12 +149,15 @@ def check_engine(engine: str) -> None:
         raise UserError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
 
 
+def _first_line(exc: Exception) -> str:
+    """The first line of an exception's message (its type when it has none), at most 200 characters."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
 def _engine_failure(exc: Exception) -> str:
     """One short line for an engine that could not load or compile a model."""
-    if isinstance(exc, ImportError):
-        return "not installed: pip install openvino"
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
+    return "not installed: pip install openvino" if isinstance(exc, ImportError) else _first_line(exc)
 
 
 def model_path(tier: str, scale: int, model_dir: str | Path | None = None) -> Path:
@@ -461,16 +460,16 @@ class Upscale(Stage):
             except UserError:
                 raise
             except Exception as exc:  # missing, truncated, not ONNX, wrong contract: fall back
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                reason = _first_line(exc)
                 if self.strict and not quiet:
-                    raise UserError(f"upscale model {path} could not be loaded ({reason[:200]}); "
+                    raise UserError(f"upscale model {path} could not be loaded ({reason}); "
                                     f"reinstall litecam or use --model bicubic") from None
                 with self._lock:
                     self._failed[tier] = reason
                     if self._requested == tier:
                         self._requested = "bicubic"
                 if not quiet:
-                    self.post("warning", f"model {path} could not be loaded ({reason[:200]}); "
+                    self.post("warning", f"model {path} could not be loaded ({reason}); "
                               f"upscaling with bicubic instead of {tier}", tier=tier, path=str(path))
                 return None
             self._models[tier] = model

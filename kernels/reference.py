@@ -252,3 +252,29 @@ def renormalised_blur_reference(small: np.ndarray, person: np.ndarray, sigma: fl
         num = cv2.GaussianBlur(num, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
         w = cv2.GaussianBlur(w, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
     return np.clip(num / w[..., None] + 0.5, 0, 255).astype(np.uint8)
+
+
+def litesr_detail_reference(frame: np.ndarray, weights, biases, scale: int) -> np.ndarray:
+    """LiteSR's luma detail (float64 (sH, sW), in levels 0..255) for a BGR(A) uint8 frame: luma / 255,
+    zero-padded 3×3 convolutions with ReLU between them, depth-to-space (`kernels.litesr`)."""
+    x = (0.299 * frame[..., 2] + 0.587 * frame[..., 1] + 0.114 * frame[..., 0])[None] / 255.0
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        h, wd = x.shape[1:]
+        padded = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+        y = np.zeros((w.shape[0], h, wd)) + b[:, None, None]
+        for ky in range(3):
+            for kx in range(3):
+                y += np.einsum("oi,ihw->ohw", w[:, :, ky, kx], padded[:, ky:ky + h, kx:kx + wd])
+        x = np.maximum(y, 0) if i < len(weights) - 1 else y
+    s = scale
+    h, wd = x.shape[1:]
+    return 255.0 * x.reshape(s, s, h, wd).transpose(2, 0, 3, 1).reshape(h * s, wd * s)
+
+
+def litesr_reference(frame: np.ndarray, weights, biases, scale: int) -> np.ndarray:
+    """OpenCV's uint8 bicubic enlargement plus the detail on B, G and R, clipped and rounded."""
+    h, w = frame.shape[:2]
+    out = cv2.resize(np.ascontiguousarray(frame), (w * scale, h * scale), interpolation=cv2.INTER_CUBIC)
+    detail = litesr_detail_reference(frame, weights, biases, scale)
+    out[..., :3] = np.clip(np.floor(out[..., :3] + detail[..., None] + 0.5), 0, 255).astype(np.uint8)
+    return out

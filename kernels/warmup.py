@@ -28,6 +28,7 @@ def _compile_all() -> None:
                                    composite_small_with_alpha)
     from kernels.guided import GuidedBuffers, apply_guided, guided_coefficients
     from kernels.lightwrap import light_wrap, wrap_weight
+    from kernels.litesr import LiteSRKernel
     from kernels.mask import alpha_from_mask
     from kernels.sr import bgr_to_tensor, blend_roi, tensor_to_bgr
     from kernels.temporal import temporal_update
@@ -76,6 +77,12 @@ def _compile_all() -> None:
     roi = frame.copy()
     for dst in (frame.copy(), np.empty((h, w, 4), np.uint8)):
         blend_roi(dst, roi[4:20, 8:40], 8, 4, 4)
+    lite = LiteSRKernel([rng.random((2, 1, 3, 3), dtype=np.float32), rng.random((4, 2, 3, 3), dtype=np.float32)],
+                        [np.zeros(2, np.float32), np.zeros(4, np.float32)], 2)
+    bgra = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
+    for pixels in (frame, frame[2:20, 4:40], bgra, bgra[2:20, 4:40]):
+        for channels in (3, 4):
+            lite.add_detail(pixels, np.zeros((pixels.shape[0] * 2, pixels.shape[1] * 2, channels), np.uint8))
 
 
 def prepare_kernels(report=sys.stderr) -> float:

@@ -4,11 +4,16 @@
     python tools/export_onnx.py runs/xlsr_x2/last.pt pipeline/models/xlsr_x2.onnx \\
         --int8 pipeline/models/xlsr_x2_int8.onnx
     python tools/export_onnx.py --random esrt:2 /tmp/esrt_rand.onnx      # architecture check only
+    python tools/export_onnx.py runs/litesr_x2/last.pt pipeline/models/litesr_x2.onnx
 
 The ONNX model takes ``lr``: float32 N×3×H×W RGB in [0, 1] (N, H, W dynamic) and returns ``sr``:
 float32 N×3×(H·s)×(W·s) in [0, 1].  XLSR is written in its deploy arrangement (``sr_models.XLSRDeploy``:
 fused heads, no concat, output conv padded to 8k channels; same function).  After export, ONNX Runtime
 (CPU provider) is compared with the PyTorch training graph on a few input sizes; the tool exits non-zero if the max abs error exceeds ``--tol`` (1e-4).
+
+LiteSR also gets its weights written beside the ONNX file as ``<name>.npz`` (``w0``, ``b0``, ``w1``, …,
+first layer first, float32): the runtime's fused Numba kernel (``kernels.litesr``) reads those, and the
+tool checks that kernel against PyTorch on uint8 frames (at most 1 level apart: rounding).
 
 ``--int8`` also writes a statically quantised copy (``onnxruntime.quantization.quantize_static``, QDQ
 format, uint8 activations and per-channel weights, percentile ranges, first/last convs in float; see
@@ -29,7 +34,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sr_models import XLSR, XLSRDeploy, build_model, count_params  # noqa: E402
+from sr_models import XLSR, LiteSR, XLSRDeploy, build_model, count_params  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CHECK_SIZES = [(1, 37, 53), (2, 64, 48), (1, 90, 160)]
@@ -60,6 +65,52 @@ def export(model: torch.nn.Module, out: Path, opset: int = 17) -> None:
 
     m = onnx.load(str(out))
     onnx.checker.check_model(m)
+
+
+def lite_layers(model: LiteSR) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """LiteSR's conv weights and biases, first layer first (the order `kernels.litesr` runs them)."""
+    convs = list(model.body) + [model.tail]
+    return ([c.weight.detach().numpy().astype(np.float32) for c in convs],
+            [c.bias.detach().numpy().astype(np.float32) for c in convs])
+
+
+def write_lite_weights(model: LiteSR, onnx_path: Path) -> Path:
+    """Write ``<onnx_path stem>.npz`` (w0, b0, w1, b1, …) for the runtime's Numba kernel."""
+    weights, biases = lite_layers(model)
+    out = onnx_path.with_suffix(".npz")
+    arrays = {}
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        arrays[f"w{i}"], arrays[f"b{i}"] = w, b
+    np.savez(out, **arrays)
+    return out
+
+
+def verify_lite_kernel(model: LiteSR, npz: Path) -> int:
+    """Max |kernel − PyTorch| in uint8 levels on random smooth frames (the runtime path: OpenCV bicubic
+    plus the fused kernel); raises above 1 (rounding of the bicubic picture before the detail is added)."""
+    import cv2
+
+    sys.path.insert(0, str(REPO))
+    from kernels.litesr import LiteSRKernel
+
+    with np.load(npz) as z:
+        n = len(z.files) // 2
+        kernel = LiteSRKernel([z[f"w{i}"] for i in range(n)], [z[f"b{i}"] for i in range(n)], model.scale)
+    s = model.scale
+    rng = np.random.default_rng(0)
+    worst = 0
+    for _, h, w in CHECK_SIZES:
+        bgr = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (5, 5), 1.5)
+        with torch.no_grad():
+            x = torch.from_numpy(np.ascontiguousarray(bgr[..., ::-1])).permute(2, 0, 1)[None].float() / 255
+            ref = model(x)[0].permute(1, 2, 0).numpy()[..., ::-1]
+        ref8 = np.clip(np.round(ref * 255), 0, 255).astype(np.int16)
+        out = cv2.resize(bgr, (w * s, h * s), interpolation=cv2.INTER_CUBIC)
+        kernel.add_detail(bgr, out)
+        worst = max(worst, int(np.abs(out.astype(np.int16) - ref8).max()))
+    if worst > 1:
+        raise SystemExit(f"FAIL: the Numba kernel with {npz} is {worst} levels from PyTorch (> 1)")
+    return worst
 
 
 def ort_session(path: Path, threads: int = 1):
@@ -199,6 +250,9 @@ def main(argv=None) -> int:
     err = verify(model, args.out, args.tol)
     print(f"OK: ONNX Runtime matches PyTorch (max abs error {err:.2e} <= {args.tol:.0e}); "
           f"{args.out.stat().st_size / 1024:.0f} KiB")
+    if isinstance(model, LiteSR):
+        npz = write_lite_weights(model, args.out)
+        print(f"wrote {npz}; the Numba kernel matches PyTorch within {verify_lite_kernel(model, npz)} level(s)")
     if args.int8:
         kept = quantize(args.out, args.int8, scale, args.calib_n)
         print(f"wrote {args.int8} ({args.int8.stat().st_size / 1024:.0f} KiB), calibrated on {args.calib_n} "

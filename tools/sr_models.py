@@ -8,7 +8,11 @@
   the paper's (see :data:`ESRT_CONFIGS`).  Unfold/fold are written with ops ONNX Runtime's CPU provider
   runs for any H×W (pad + slices + concat / pad + slices + sum), so the model exports with dynamic size.
 
-Both take ``lr``: float32 N×3×H×W RGB in [0, 1] and return N×3×(H·s)×(W·s).
+* :class:`LiteSR` — litecam's live tier: a plain stack of 3×3 convolutions on luma only, added to the
+  bicubic enlargement (the ESPCN/ECBSR family without their extras), sized by measured time in the
+  project's fused Numba kernel (`kernels.litesr`), not by MACs.
+
+All take ``lr``: float32 N×3×H×W RGB in [0, 1] and return N×3×(H·s)×(W·s).
 
 Run ``python tools/sr_models.py`` to print the parameter counts.
 """
@@ -121,6 +125,48 @@ class XLSRDeploy(nn.Module):
         x = F.relu(self.mix_a(x) + self.mix_b(self.skip(lr)))
         x = self.conv_out(x)[:, : self.n_out]
         return torch.clamp(self.shuffle(x), 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------------------------- LiteSR
+
+LUMA_RGB = (0.299, 0.587, 0.114)
+"""Full-range BT.601 luma weights. Adding d to R, G and B adds exactly d to this luma, which is how
+:class:`LiteSR` puts its luma detail onto the bicubic colour picture."""
+
+
+class LiteSR(nn.Module):
+    """Luma detail over bicubic, for the live tier.
+
+    ``y = luma(lr)``; ``channels`` 3×3 conv + ReLU, ``blocks`` × (3×3 conv channels→channels + ReLU),
+    3×3 conv → s² channels → depth-to-space = the detail ``d`` (N×1×sH×sW); the output is
+    ``clamp(bicubic(lr) + d, 0, 1)`` with the same ``d`` added to R, G and B. Bicubic is PyTorch's
+    (a = −0.75, half-pixel centres, edge-clamped), the same as ``cv2.resize(INTER_CUBIC)``, so the
+    runtime can take the bicubic picture from OpenCV and add the detail. Zero padding at the image
+    border, as every conv here. 8 channels, 1 block: 1,228 parameters, 936 MACs per input pixel.
+    """
+
+    def __init__(self, scale: int = 2, channels: int = 8, blocks: int = 1):
+        super().__init__()
+        self.scale = scale
+        convs = [nn.Conv2d(1, channels, 3, padding=1)]
+        convs += [nn.Conv2d(channels, channels, 3, padding=1) for _ in range(blocks)]
+        self.body = nn.ModuleList(convs)
+        self.tail = nn.Conv2d(channels, scale * scale, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(scale)
+        self.register_buffer("luma", torch.tensor(LUMA_RGB).view(1, 3, 1, 1), persistent=False)
+        for m in self.body:
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+        nn.init.normal_(self.tail.weight, std=1e-3)   # start as plain bicubic
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, lr):
+        x = (lr * self.luma).sum(dim=1, keepdim=True)
+        for conv in self.body:
+            x = F.relu(conv(x))
+        detail = self.shuffle(self.tail(x))
+        base = F.interpolate(lr, scale_factor=float(self.scale), mode="bicubic", align_corners=False)
+        return torch.clamp(base + detail, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------------------------- ESRT
@@ -379,6 +425,8 @@ def build_model(name: str, scale: int, **kw) -> nn.Module:
         return XLSR(scale)
     if name == "esrt":
         return ESRT(scale, **kw)
+    if name == "litesr":
+        return LiteSR(scale, **kw)
     raise ValueError(f"unknown model {name!r}")
 
 

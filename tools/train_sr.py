@@ -62,37 +62,42 @@ def load_pairs(folder: Path, scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
 class PatchSampler:
     """Random aligned LR/HR patch batches with flips and 90° rotations, from in-memory images."""
 
-    def __init__(self, pairs, scale: int, rng: np.random.Generator):
+    def __init__(self, pairs, scale: int, rng: np.random.Generator, teacher: list[np.ndarray] | None = None):
         self.pairs = pairs
+        self.teacher = teacher
         self.scale = scale
         self.rng = rng
         areas = np.array([lr.shape[0] * lr.shape[1] for _, lr in pairs], dtype=np.float64)
         self.prob = areas / areas.sum()       # sample images by area: every LR pixel equally likely
 
-    def batch(self, n: int, p: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, n: int, p: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """LR, HR and (with a teacher) the teacher's patches, as float N×3×h×w in [0, 1]."""
         s = self.scale
         lrs = np.empty((n, p, p, 3), np.uint8)
         hrs = np.empty((n, p * s, p * s, 3), np.uint8)
+        tes = np.empty((n, p * s, p * s, 3), np.float32) if self.teacher else None
         idx = self.rng.choice(len(self.pairs), size=n, p=self.prob)
         for i, k in enumerate(idx):
+            while min(self.pairs[k][1].shape[:2]) < p:   # a few T91 images are smaller than the largest patch
+                k = int(self.rng.choice(len(self.pairs), p=self.prob))
             hr, lr = self.pairs[k]
-            while min(lr.shape[:2]) < p:          # a few T91 images are smaller than the largest patch
-                hr, lr = self.pairs[int(self.rng.choice(len(self.pairs), p=self.prob))]
             y = int(self.rng.integers(0, lr.shape[0] - p + 1))
             x = int(self.rng.integers(0, lr.shape[1] - p + 1))
-            a = lr[y: y + p, x: x + p]
-            b = hr[y * s: (y + p) * s, x * s: (x + p) * s]
+            crops = [lr[y: y + p, x: x + p], hr[y * s: (y + p) * s, x * s: (x + p) * s]]
+            if tes is not None:
+                crops.append(self.teacher[k][y * s: (y + p) * s, x * s: (x + p) * s])
             t = int(self.rng.integers(0, 8))
             if t & 1:
-                a, b = a[:, ::-1], b[:, ::-1]
+                crops = [c[:, ::-1] for c in crops]
             if t & 2:
-                a, b = a[::-1], b[::-1]
+                crops = [c[::-1] for c in crops]
             if t & 4:
-                a, b = a.transpose(1, 0, 2), b.transpose(1, 0, 2)
-            lrs[i] = a
-            hrs[i] = b
+                crops = [c.transpose(1, 0, 2) for c in crops]
+            lrs[i], hrs[i] = crops[0], crops[1]
+            if tes is not None:
+                tes[i] = crops[2]
         to_t = lambda z: torch.from_numpy(z).permute(0, 3, 1, 2).float().div_(255.0)  # noqa: E731
-        return to_t(lrs), to_t(hrs)
+        return to_t(lrs), to_t(hrs), (torch.from_numpy(tes).permute(0, 3, 1, 2).contiguous() if tes is not None else None)
 
 
 def charbonnier(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
@@ -144,12 +149,31 @@ def save_ckpt(path: Path, model, opt, sched: dict, step: int, np_rng, args, extr
 
 
 def model_kwargs(args) -> dict:
+    if args.model == "litesr":
+        return {"channels": args.lite_channels, "blocks": args.lite_blocks}
     return {"config": args.esrt_config} if args.model == "esrt" else {}
+
+
+@torch.no_grad()
+def teacher_outputs(ckpt: Path, pairs, scale: int) -> list[np.ndarray]:
+    """The teacher checkpoint's output (float32 HR-sized RGB in [0, 1]) for every training LR image,
+    computed once, so distillation costs no teacher pass per step."""
+    ck = torch.load(ckpt, map_location="cpu", weights_only=False)
+    if ck["scale"] != scale:
+        raise SystemExit(f"teacher {ckpt} is x{ck['scale']}, not x{scale}")
+    teacher = build_model(ck["model_name"], scale, **ck.get("model_kwargs", {}))
+    teacher.load_state_dict(ck["model"])
+    teacher.eval()
+    outs = []
+    for _, lr in pairs:
+        x = torch.from_numpy(lr).permute(2, 0, 1)[None].float().div_(255.0)
+        outs.append(teacher(x)[0].permute(1, 2, 0).contiguous().numpy())
+    return outs
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", choices=["xlsr", "esrt"], required=True)
+    ap.add_argument("--model", choices=["xlsr", "esrt", "litesr"], required=True)
     ap.add_argument("--scale", type=int, choices=[2, 3], required=True)
     ap.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget for this run")
     ap.add_argument("--out", type=Path, required=True)
@@ -168,6 +192,12 @@ def main(argv=None) -> int:
     ap.add_argument("--val-minutes", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--esrt-config", default="litecam")
+    ap.add_argument("--lite-channels", type=int, default=8)
+    ap.add_argument("--lite-blocks", type=int, default=1)
+    ap.add_argument("--teacher", type=Path, default=None,
+                    help="distil: a checkpoint (e.g. tools/checkpoints/xlsr_x2.pt) whose outputs are a second "
+                         "target, weighted --teacher-weight (the ground truth keeps weight 1)")
+    ap.add_argument("--teacher-weight", type=float, default=0.5)
     ap.add_argument("--init-from", type=Path, default=None,
                     help="start from another checkpoint's weights where names and shapes match "
                          "(e.g. XLSR x3 from XLSR x2: all but the output conv)")
@@ -223,18 +253,22 @@ def main(argv=None) -> int:
             # one-cycle decay; the LR continues from the new schedule's value at this step
             log(args.out, f"schedule resized: total_steps {sched['total_steps']} -> {args.steps}")
             sched["total_steps"] = args.steps
-    sampler = PatchSampler(pairs, args.scale, np_rng)
+    teacher = teacher_outputs(args.teacher, pairs, args.scale) if args.teacher else None
+    sampler = PatchSampler(pairs, args.scale, np_rng, teacher)
     log(args.out, f"{args.model} x{args.scale}: {count_params(model):,} params; {len(pairs)} train images "
                   f"loaded + degraded in {time.time() - t0:.1f}s; args {json.dumps(vars(args), default=str)}")
 
     def do_step(s: int) -> float:
         p = int(np_rng.integers(args.patch_min, args.patch_max + 1))
-        lr_b, hr_b = sampler.batch(args.batch, p)
+        lr_b, hr_b, teacher_b = sampler.batch(args.batch, p)
         lr_now = one_cycle_lr(s, sched["total_steps"] or 10**9, sched["max_lr"], sched["warmup"])
         for g in opt.param_groups:
             g["lr"] = lr_now
         lr_b = lr_b.contiguous(memory_format=torch.channels_last)
-        loss = charbonnier(model(lr_b), hr_b)
+        sr_b = model(lr_b)
+        loss = charbonnier(sr_b, hr_b)
+        if teacher_b is not None:
+            loss = loss + args.teacher_weight * charbonnier(sr_b, teacher_b)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -252,7 +286,7 @@ def main(argv=None) -> int:
         per_step = (time.time() - tc) / args.calib_steps
         remaining = budget_s - (time.time() - start) - 60.0   # leave a minute for validation/saving
         n_val = max(remaining / (args.val_minutes * 60.0), 1)
-        val_cost = 3.0 if args.model == "xlsr" else 20.0
+        val_cost = 20.0 if args.model == "esrt" else 3.0
         sched["total_steps"] = step + max(int((remaining - n_val * val_cost) / per_step), 1)
         log(args.out, f"calibration: {per_step * 1000:.1f} ms/step -> total_steps {sched['total_steps']}")
 

@@ -27,7 +27,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 EXIT_USER_ERROR = 2
 EXIT_STAGE_ERROR = 1
 EXIT_INTERRUPTED = 130
-ENGINE_CHOICES = ("auto", "openvino", "onnxruntime")
+ENGINE_CHOICES = ("auto", "openvino", "onnxruntime", "numba")
 """`pipeline.stages.upscale.ENGINES`, without importing the stage for `--help`."""
 
 
@@ -49,10 +49,11 @@ def add_upscale_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--scale", type=int, metavar="N",
                        help="enlarge the output N times after the effects: 1 (off, the default), 2 or 3")
     group.add_argument("--model", metavar="NAME", dest="sr_model",
-                       help="upscaler for --scale: esrt (x2) | xlsr (default) | xlsr-int8 (x2) | bicubic")
+                       help="upscaler for --scale: esrt (x2) | xlsr (default) | xlsr-int8 (x2) | litesr (x2, the "
+                            "fast live model) | bicubic")
     group.add_argument("--engine", metavar="NAME", dest="sr_engine", choices=ENGINE_CHOICES,
                        help="inference engine of the upscaler: auto (default: the one measured fastest "
-                            "on this machine) | openvino | onnxruntime")
+                            "on this machine) | openvino | onnxruntime | numba (litesr only)")
 
 
 def settings_from(args: argparse.Namespace, default_preset: str | None = None) -> Settings:
@@ -540,12 +541,13 @@ def build_parser() -> argparse.ArgumentParser:
     upscale.add_argument("output", help="an image (.png/.jpg…) for an image, a folder (PNGs, same stems) for "
                          "a folder, a video (.mp4/.mkv/.webm/.mov; audio kept) for a video")
     upscale.add_argument("--model", default="xlsr",
-                         help="esrt (x2) | xlsr (x2, x3; default) | xlsr-int8 (x2) | bicubic")
+                         help="esrt (x2) | xlsr (x2, x3; default) | xlsr-int8 (x2) | litesr (x2) | bicubic")
     upscale.add_argument("--scale", type=int, default=2, help="2 (default) or 3")
     upscale.add_argument("--threads", type=int, default=2,
                          help="inference threads (default: %(default)s; the only heavy stage here)")
     upscale.add_argument("--engine", default="auto", choices=ENGINE_CHOICES,
-                         help="auto (default: the engine measured fastest on this machine) | openvino | onnxruntime")
+                         help="auto (default: the engine measured fastest on this machine) | openvino | onnxruntime "
+                              "| numba (litesr only)")
     upscale.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
 
     devices = commands.add_parser("devices", help="list cameras and whether a virtual camera is usable")

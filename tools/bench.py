@@ -242,12 +242,15 @@ def live_bench(args) -> dict:
     graph = Graph(source, stages, [sink], max_in_flight=3, scheduler=scheduler, bus=scheduler.bus)
     tier_counts: dict[str, dict[str, int]] = {}
     per_frame: list[tuple[float, float]] = []
+    upscale_tiers: list[str] = []
+    """The upscale tier of each delivered frame (same order as per_frame)."""
 
     def on_done(frame):
         for stage, tier in frame.tiers.items():
             counts = tier_counts.setdefault(stage, {})
             counts[tier] = counts.get(tier, 0) + 1
         per_frame.append((frame.capture_ns, graph.clock.now_ns()))
+        upscale_tiers.append(frame.tiers.get("upscale", ""))
 
     graph.on_frame_done = on_done
     start_tiers = {s.name: s.tier for s in stages if len(getattr(s, "tiers", ())) > 1}
@@ -298,6 +301,17 @@ def live_bench(args) -> dict:
         if all(s.tier == start_tiers[s.name] for s in stages if s.name in start_tiers):
             recovered = max(back, default=0.0)
         report["recovery_s_after_load"] = recovered
+        if args.scale > 1:
+            # from the end of the load to the first frame captured after it that the network upscaled
+            # (0: the network tier was never left); None: not back on a network tier by the end
+            after = [((c - t0) / 1e9 - load_end, tier) for (c, _), tier in zip(per_frame, upscale_tiers)
+                     if (c - t0) / 1e9 >= load_end]
+            report["network_back_s_after_load"] = next(
+                (max(t, 0.0) for t, tier in after if tier not in ("bicubic", "")), None)
+            during = [tier for (c, _), tier in zip(per_frame, upscale_tiers)
+                      if args.load_at <= (c - t0) / 1e9 < load_end]
+            report["under_load"]["network_tier_fraction"] = (
+                sum(t not in ("bicubic", "") for t in during) / max(len(during), 1))
     return report
 
 

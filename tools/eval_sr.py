@@ -11,7 +11,8 @@ replicated to 3 channels.  Means over each set.
 
 Methods: MATLAB bicubic (ours, NumPy); ``cv2.resize`` INTER_CUBIC; OpenCV dnn_superres FSRCNN,
 FSRCNN-small and ESPCN (``../shared/data/sr/baselines/*.pb``; Y-channel models, BGR in/out in OpenCV's
-API); and every ``pipeline/models/<name>_x<s>[_int8].onnx`` (input ``lr`` N×3×H×W RGB float [0, 1]).
+API); and every ``pipeline/models/<name>_x<s>[_int8].onnx`` (input ``lr`` N×3×H×W RGB float [0, 1]); a model
+with a ``.npz`` beside it (LiteSR) is also scored and timed through the runtime's Numba kernel.
 
 Timing: one 640×360 RGB uint8 frame → ×2, median of ``--runs`` runs after a warm-up, with 2 threads
 (``cv2.setNumThreads(2)``, ONNX Runtime ``intra_op_num_threads=2``).  For ONNX models the time includes
@@ -88,6 +89,29 @@ class OnnxSR:
         return np.clip(y[0].transpose(1, 2, 0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+class LiteSRKernelSR:
+    """uint8 RGB → the runtime path of a LiteSR model: OpenCV bicubic plus the fused Numba kernel
+    (`kernels.litesr`) with the weights in ``<model>.npz``: what the live tier really outputs."""
+
+    def __init__(self, npz: Path, scale: int):
+        sys.path.insert(0, str(REPO))
+        from kernels.litesr import LiteSRKernel
+
+        with np.load(npz) as z:
+            n = len(z.files) // 2
+            self.kernel = LiteSRKernel([z[f"w{i}"] for i in range(n)], [z[f"b{i}"] for i in range(n)], scale)
+        self.scale = scale
+
+    def __call__(self, lr: np.ndarray) -> np.ndarray:
+        import cv2
+
+        bgr = np.ascontiguousarray(lr[..., ::-1])
+        h, w = bgr.shape[:2]
+        out = cv2.resize(bgr, (w * self.scale, h * self.scale), interpolation=cv2.INTER_CUBIC)
+        self.kernel.add_detail(bgr, out)
+        return np.ascontiguousarray(out[..., ::-1])
+
+
 def find_methods(scale: int, data: Path, models_dir: Path, threads: int) -> list[tuple[str, object]]:
     methods: list[tuple[str, object]] = [("bicubic (MATLAB)", matlab_bicubic(scale)),
                                          ("cv2 INTER_CUBIC", cv2_cubic(scale))]
@@ -97,6 +121,8 @@ def find_methods(scale: int, data: Path, models_dir: Path, threads: int) -> list
             methods.append((f"OpenCV {name}", dnn_superres(pb, algo, scale)))
     for p in sorted(models_dir.glob(f"*_x{scale}*.onnx")):
         methods.append((f"litecam {p.stem}", OnnxSR(p, threads)))
+        if p.with_suffix(".npz").is_file():
+            methods.append((f"litecam {p.stem} (numba kernel, 1 thread)", LiteSRKernelSR(p.with_suffix(".npz"), scale)))
     return methods
 
 

@@ -11,7 +11,12 @@ goes through the network, the alpha is enlarged with bicubic (the networks are t
 | `esrt` | `esrt_x2.onnx` | ×2 |
 | `xlsr` | `xlsr_x2.onnx`, `xlsr_x3.onnx` | ×2, ×3 |
 | `xlsr-int8` | `xlsr_x2_int8.onnx` (INT8 QDQ) | ×2 |
+| `litesr` | `litesr_x2.onnx` + `litesr_x2.npz` (its weights, for the Numba engine) | ×2 |
 | `bicubic` | none: `cv2.resize(INTER_CUBIC)` | any |
+
+(Ranked by measured quality, `SR_SCORES`; the table is not the order.) `litesr` is the live tier: luma
+detail from three 3×3 convolutions added to the bicubic picture, ~1/4 of XLSR's quality gain over
+bicubic at ~1/10 of its cost, run by the fused Numba kernel `kernels.litesr` (engine `numba`).
 
 Model contract (what `tools/export_onnx.py` writes): input `lr` float32 N×3×H×W RGB in [0, 1] with
 dynamic H and W, output `sr` float32 N×3×(sH)×(sW) in [0, 1]. Each model gets one ONNX Runtime
@@ -78,9 +83,11 @@ MODEL_FILES: dict[str, dict[int, str]] = {
     "esrt": {2: "esrt_x2.onnx"},
     "xlsr": {2: "xlsr_x2.onnx", 3: "xlsr_x3.onnx"},
     "xlsr-int8": {2: "xlsr_x2_int8.onnx"},
+    "litesr": {2: "litesr_x2.onnx"},
 }
 SR_SCORES: dict[tuple[str, int], tuple[float, float]] = {
     ("xlsr", 2): (36.95, 32.65), ("xlsr-int8", 2): (36.67, 32.52), ("esrt", 2): (35.09, 31.49),
+    ("litesr", 2): (36.3, 32.2),
     ("bicubic", 2): (33.68, 30.33), ("xlsr", 3): (32.99, 29.44), ("bicubic", 3): (30.41, 27.63),
 }
 """Measured quality of each tier: PSNR-Y dB on (Set5, Set14) by the standard protocol
@@ -93,11 +100,11 @@ INT8_MAX_LOSS_DB = 0.15
 """An INT8 tier joins the live ladder only on a CPU with 8-bit dot-product instructions (VNNI/AMX)
 and when it loses at most this much PSNR-Y against its fp32 model on both sets; otherwise it is
 slower than fp32 (measured) or visibly worse, and offered offline only."""
-PAD_MULTIPLE = {"esrt": 1, "xlsr": 1, "xlsr-int8": 1}
+PAD_MULTIPLE = {"esrt": 1, "xlsr": 1, "xlsr-int8": 1, "litesr": 1}
 """Input H and W must be multiples of this (edge-replicated up to it; the output is cropped)."""
-CONTEXT_PX = {"esrt": 16, "xlsr": 8, "xlsr-int8": 8}
+CONTEXT_PX = {"esrt": 16, "xlsr": 8, "xlsr-int8": 8, "litesr": 8}
 """person_only: input pixels of real image the network sees around the box (≥ its receptive
-radius: 5 px for XLSR; ESRT's attention windows reach further, so its box interior is close to,
+radius: 5 px for XLSR, 3 for LiteSR's three layers; ESRT's attention windows reach further, so its box interior is close to,
 not identical with, the full-frame output)."""
 ALIGN_PX = 8
 
@@ -202,6 +209,15 @@ class _Model:
             bound = self._bindings[key] = (inp, out, self._bind_engine(inp, out))
         return bound
 
+    @staticmethod
+    def runs(tier: str) -> bool:
+        """Whether this engine runs `tier`'s model (the ONNX engines run every tier)."""
+        return True
+
+    def upscale_into(self, pixels: np.ndarray, out: np.ndarray) -> None:
+        """uint8 (h, w, C≥3) BGR(A) → channels 0..2 of uint8 `out` (h·s, w·s, C'≥3); alpha untouched."""
+        tensor_to_bgr(self.run(pixels), out)
+
     def run(self, pixels: np.ndarray) -> np.ndarray:
         """uint8 (h, w, C≥3) BGR(A), any strides → float32 (1, 3, h·s, w·s) RGB output (reused buffer)."""
         h, w = pixels.shape[:2]
@@ -287,10 +303,39 @@ class _OpenVinoModel(_Model):
         self._request.infer()
 
 
-ENGINE_CLASSES = {"openvino": _OpenVinoModel, "onnxruntime": _OnnxRuntimeModel}
+class _NumbaLiteModel:
+    """A LiteSR model on the project's own fused kernel (`kernels.litesr`): OpenCV's bicubic into the
+    output, then the network's luma detail added band by band. Reads the weights file written beside
+    the ONNX file (`<name>.npz`); runs no other network. Single-threaded (`threads` is ignored)."""
+
+    engine = "numba"
+
+    def __init__(self, path: Path, scale: int, threads: int, pad_multiple: int = 1):
+        from kernels.litesr import LiteSRKernel
+
+        weights = path.with_suffix(".npz")
+        if not weights.is_file():
+            raise ValueError(f"the numba engine runs LiteSR models only (needs {weights.name})")
+        with np.load(weights) as z:
+            n = len(z.files) // 2
+            self._kernel = LiteSRKernel([z[f"w{i}"] for i in range(n)], [z[f"b{i}"] for i in range(n)], scale)
+        self.path, self.scale = path, scale
+
+    @staticmethod
+    def runs(tier: str) -> bool:
+        return tier == "litesr"
+
+    def upscale_into(self, pixels: np.ndarray, out: np.ndarray) -> None:
+        h, w = pixels.shape[:2]
+        colour = pixels if pixels.shape[2] == out.shape[2] else np.ascontiguousarray(pixels[..., :3])
+        cv2.resize(colour, (w * self.scale, h * self.scale), dst=out, interpolation=cv2.INTER_CUBIC)
+        self._kernel.add_detail(pixels, out)
+
+
+ENGINE_CLASSES = {"openvino": _OpenVinoModel, "onnxruntime": _OnnxRuntimeModel, "numba": _NumbaLiteModel}
 ENGINES = ("auto", *ENGINE_CLASSES)
-"""`auto`: every installed engine loads the model and the one measured fastest on this machine, at
-this frame size, runs it (`Upscale.engines` tells which)."""
+"""`auto`: every installed engine that runs the tier loads the model and the one measured fastest on
+this machine, at this frame size, runs it (`Upscale.engines` tells which). `numba` runs LiteSR only."""
 
 
 def person_box(height: int, width: int, *, alpha: np.ndarray | None = None, mask: np.ndarray | None = None,
@@ -496,6 +541,8 @@ class Upscale(Stage):
         loaded: dict[str, _Model] = {}
         failure: Exception | None = None
         for name, cls in ENGINE_CLASSES.items():
+            if not cls.runs(tier):
+                continue
             try:
                 loaded[name] = cls(*args)
             except ImportError:
@@ -516,16 +563,17 @@ class Upscale(Stage):
         run, then three timed); posts the figures as an `info` message."""
         h, w = self._probe_hw
         probe = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+        out = np.empty((h * self.scale, w * self.scale, 3), np.uint8)
         times = {}
         for name, model in loaded.items():
             try:
-                model.run(probe)
+                model.upscale_into(probe, out)
             except Exception:  # e.g. a fixed input shape: the frames will tell (graph fallback)
                 continue
             runs = []
             for _ in range(3):
                 start = time.perf_counter()
-                model.run(probe)
+                model.upscale_into(probe, out)
                 runs.append(time.perf_counter() - start)
             times[name] = 1000 * float(np.median(runs))
         if not times:
@@ -601,7 +649,7 @@ class Upscale(Stage):
                 return out
         else:  # the network on the whole frame
             self.last_box = box
-            tensor_to_bgr(model.run(pixels), out)
+            model.upscale_into(pixels, out)
             if c == 4:
                 out[..., 3] = cv2.resize(np.ascontiguousarray(pixels[..., 3]), (w * s, h * s),
                                          interpolation=cv2.INTER_CUBIC)
@@ -610,9 +658,8 @@ class Upscale(Stage):
         ctx = CONTEXT_PX.get(self._tier_of(model), 8)
         cx0, cy0 = max(0, x0 - ctx), max(0, y0 - ctx)
         cx1, cy1 = min(w, x1 + ctx), min(h, y1 + ctx)
-        sr = model.run(pixels[cy0:cy1, cx0:cx1])
         roi = self._roi_pool.get(((cy1 - cy0) * s, (cx1 - cx0) * s, 3))
-        tensor_to_bgr(sr, roi)
+        model.upscale_into(pixels[cy0:cy1, cx0:cx1], roi)
         inner = roi[(y0 - cy0) * s:(y1 - cy0) * s, (x0 - cx0) * s:(x1 - cx0) * s]
         blend_roi(out, inner, x0 * s, y0 * s, self.feather_px)
         return out
@@ -698,7 +745,8 @@ def _bench(argv=None) -> None:
     ap.add_argument("--model-dir", default=str(MODEL_DIR))
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--engines", default="onnxruntime,openvino", help="engines to time, comma-separated")
+    ap.add_argument("--engines", default=",".join(ENGINE_CLASSES),
+                    help="engines to time, comma-separated (each only on the tiers it runs)")
     args = ap.parse_args(argv)
     src = SyntheticSource(640, 360, 25, frames=1)
     src.open()
@@ -711,7 +759,8 @@ def _bench(argv=None) -> None:
     print("|---:|---|---|---:|---|---:|---:|---|")
     for scale in SCALES:
         for tier in tiers_for(scale):
-            for engine in (("onnxruntime",) if tier == "bicubic" else args.engines.split(",")):
+            engines = [e for e in args.engines.split(",") if ENGINE_CLASSES[e].runs(tier)]
+            for engine in (("onnxruntime",) if tier == "bicubic" else engines):
                 for threads in [int(t) for t in args.threads.split(",")]:
                     for person_only in ((False,) if tier == "bicubic" else (False, True)):
                         if tier == "bicubic" and threads > 1:

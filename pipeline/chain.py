@@ -1,12 +1,18 @@
 """The effect chain a run's `Settings` ask for, shared by the CLI commands, `litecam batch` workers
-and the benchmarks: segment → matte (when on) → background → upscale (when `scale` > 1)."""
+and the benchmarks: segment → matte (when on) → background → autoframe (when on) → upscale (when
+`scale` > 1, or auto-framing: it enlarges the crop)."""
 from __future__ import annotations
 
 from pipeline.presets import Settings
 
 
-def make_effects(settings: Settings, keep_alpha: bool = False):
-    """([segment, matte (when on), background], background)."""
+LOOKAHEAD_S = 0.5
+"""Offline auto-framing smooths each frame's framing over this much of the frames after it."""
+
+
+def make_effects(settings: Settings, keep_alpha: bool = False, *, offline: bool = False):
+    """([segment, matte (when on), background, autoframe (when on)], background). offline: the
+    auto-framing looks ahead `LOOKAHEAD_S` (the whole file is there)."""
     from pipeline.stages.background import Background
     from pipeline.stages.matte import matte_for
     from pipeline.stages.segment import Segment
@@ -16,14 +22,22 @@ def make_effects(settings: Settings, keep_alpha: bool = False):
                             keep_alpha=keep_alpha, no_bleed=settings.no_bleed,
                             light_wrap=settings.light_wrap, light_wrap_px=settings.light_wrap_px)
     matte = matte_for(settings)
-    return [segment, *([matte] if matte else []), background], background
+    stages = [segment, *([matte] if matte else []), background]
+    if settings.autoframe:
+        from pipeline.presets import framing_of
+        from pipeline.stages.autoframe import AutoFrame
+
+        lookahead = round(LOOKAHEAD_S * float(settings.fps)) if offline else 0
+        stages.append(AutoFrame(framing_of(settings), lookahead=lookahead))
+    return stages, background
 
 
 def make_upscale(settings: Settings, *, strict: bool) -> list:
-    """[] for scale 1, else [Upscale] (strict: offline, a missing model is an error, not bicubic).
+    """[] for scale 1 without auto-framing, else [Upscale] (strict: offline, a missing model is an
+    error, not bicubic).
     Live (not strict) with a replaced background and `sr_person_only`, the network runs on the
     person's box only: the rest is blurred or replaced, where bicubic shows no difference."""
-    if settings.scale == 1:
+    if settings.scale == 1 and not settings.autoframe:
         return []
     from pipeline.stages.upscale import Upscale
 
@@ -34,4 +48,4 @@ def make_upscale(settings: Settings, *, strict: bool) -> list:
 
 def offline_stages(settings: Settings) -> list:
     """Every stage of an offline transcode (best tiers, a missing SR model is an error)."""
-    return [*make_effects(settings)[0], *make_upscale(settings, strict=True)]
+    return [*make_effects(settings, offline=True)[0], *make_upscale(settings, strict=True)]

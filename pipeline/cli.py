@@ -54,6 +54,9 @@ def add_upscale_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--engine", metavar="NAME", dest="sr_engine", choices=ENGINE_CHOICES,
                        help="inference engine of the upscaler: auto (default: the one measured fastest "
                             "on this machine) | openvino | onnxruntime | numba (litesr only)")
+    parser.add_argument("--autoframe", action="store_const", const=True, default=None,
+                        help="auto-framing: pan and zoom to keep the person framed; the crop is enlarged "
+                             "to the output size by the upscaler (preset keys autoframe_*)")
 
 
 def settings_from(args: argparse.Namespace, default_preset: str | None = None) -> Settings:
@@ -66,7 +69,8 @@ def settings_from(args: argparse.Namespace, default_preset: str | None = None) -
     if settings.scale != 1 or getattr(args, "sr_model", None) is not None:
         from pipeline.stages.upscale import check_upscale
 
-        check_upscale(settings.scale, settings.sr_model)
+        # auto-framing without --scale enlarges its crops with the ×2 models
+        check_upscale(2 if settings.scale == 1 and settings.autoframe else settings.scale, settings.sr_model)
     return settings
 
 
@@ -90,6 +94,8 @@ def command_line_overrides(args: argparse.Namespace) -> dict:
         overrides["sr_model"] = args.sr_model
     if getattr(args, "sr_engine", None) is not None:
         overrides["sr_engine"] = args.sr_engine
+    if getattr(args, "autoframe", None) is not None:
+        overrides["autoframe"] = args.autoframe
     return overrides
 
 
@@ -173,6 +179,7 @@ def parse_sink(spec: str, graph_ref: dict, overlay_token: str | None = None):
             on_quit=lambda: graph_ref["graph"].stop(),
             on_next_background=lambda: graph_ref["settings"].next_background(),
             on_pause=lambda: graph_ref["settings"].toggle_pause(),
+            on_autoframe=lambda: graph_ref["settings"].toggle_autoframe(),
             head_drops=lambda: graph_ref["graph"].counters[graph_ref["graph"].source.name].dropped,
         )
     if kind == "null":

@@ -32,6 +32,9 @@ class Frame:
     """Person probability at model resolution, float32 (h, w) in [0, 1]; set by the segment stage."""
     alpha: np.ndarray | None = None
     """Full-resolution uint8 (H, W) alpha the compositor used; set by the background stage."""
+    crop: tuple[int, int, int, int] | None = None
+    """(x, y, width, height) in pixels: the part of the frame to show, enlarged to the output size
+    (set by the autoframe stage, carried out by the upscale stage); None: the whole frame."""
     audio: list[Any] = field(default_factory=list)
     """Audio packets (PyAV) demuxed since the previous frame, for remuxing by file sinks."""
     stage_ms: dict[str, float] = field(default_factory=dict)

@@ -265,6 +265,9 @@ class Graph:
                 if item is ABORTED:
                     return
                 if item is END_OF_STREAM:
+                    for held in getattr(stage, "flush", list)():  # frames a look-ahead stage held back
+                        if not self._pass_on(held, index, is_last):
+                            return
                     if is_last:
                         for sink_ring in self.sink_rings:
                             sink_ring.put(END_OF_STREAM)
@@ -286,15 +289,20 @@ class Graph:
                 cpu_ms = wall_ms if stage.cpu_runs_elsewhere else (thread_cpu_ns() - c0) / 1e6
                 counters.record(wall_ms, cpu_ms)
                 if out is None:
+                    if getattr(stage, "delay", 0) > 0 and not self.live:
+                        continue  # held back for its look-ahead: passed on later, or by flush()
                     raise RuntimeError("process() returned None; stages must pass every frame on")
                 out.stage_ms[stage.name] = wall_ms
-                delivered = self._fan_out(out) if is_last else self.stage_rings[index + 1].put(out)
-                if not delivered:
+                if not self._pass_on(out, index, is_last):
                     return
         except BaseException as exc:
             self._fail(stage.name, seq, exc)
         finally:
             self._close_node(stage)
+
+    def _pass_on(self, frame: Frame, index: int, is_last: bool) -> bool:
+        """Stage `index`'s output to the next stage's ring, or to the sinks; False once aborted."""
+        return self._fan_out(frame) if is_last else self.stage_rings[index + 1].put(frame)
 
     def _fall_back(self, stage: Stage, seq: int, exc: Exception) -> bool:
         """Live graphs: move a failing tiered stage to its next tier (module docstring); False when

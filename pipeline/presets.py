@@ -59,7 +59,7 @@ class Settings:
     scale: int = 1
     """Super-resolution factor after the effects: 1 (no upscale stage), 2 or 3."""
     sr_model: str = "xlsr"
-    """Upscaler tier for `scale` 2/3: esrt, xlsr, xlsr-int8 or bicubic (`pipeline.stages.upscale`)."""
+    """Upscaler tier for `scale` 2/3: esrt, xlsr, xlsr-int8, litesr or bicubic (`pipeline.stages.upscale`)."""
     sr_engine: str = "auto"
     """Inference engine of the upscaler: auto (the one measured fastest here), openvino, onnxruntime, or
     numba (runs the litesr model only)."""
@@ -71,6 +71,19 @@ class Settings:
     sr_person_only: bool = True
     """Live runs with a replaced background: the network upscales only the person's box, bicubic the
     rest (which is blurred or replaced anyway). Offline runs always upscale the whole frame."""
+    autoframe: bool = False
+    """Auto-framing: pan and zoom to keep the person framed (`pipeline.stages.autoframe`); the crop is
+    enlarged to the output size by the upscaler (the network from a 1.5× zoom on)."""
+    autoframe_min_zoom: float = 1.0
+    """Auto-framing: the widest view, frame size / crop size (1 = the whole frame)."""
+    autoframe_max_zoom: float = 2.0
+    """Auto-framing: the closest view (2 = half the frame's width)."""
+    autoframe_dead_zone: float = 0.05
+    """Auto-framing: how far (a fraction of the crop) the person may move before the camera follows."""
+    autoframe_max_speed: float = 0.5
+    """Auto-framing: the fastest pan, frame widths per second (zoom: this × max_zoom per second)."""
+    autoframe_head_room: float = 0.08
+    """Auto-framing: space above the head, a fraction of the crop's height."""
 
 
 def _string(value: Any, key: str) -> str:
@@ -146,7 +159,7 @@ def _scale(value: Any, key: str) -> int:
 
 
 def _sr_model(value: Any, key: str) -> str:
-    tiers = ("esrt", "xlsr", "xlsr-int8", "bicubic")  # pipeline.stages.upscale.TIERS, without its imports
+    tiers = ("esrt", "xlsr", "xlsr-int8", "litesr", "bicubic")  # pipeline.stages.upscale.TIERS, without its imports
     if value not in tiers:
         raise ValueError(f"one of {', '.join(tiers)}")
     return value
@@ -157,6 +170,15 @@ def _sr_engine(value: Any, key: str) -> str:
     if value not in engines:
         raise ValueError(f"one of {', '.join(engines)}")
     return value
+
+
+def _autoframe_number(value: Any, key: str) -> float:
+    from pipeline.stages.autoframe import LIMITS
+
+    lo, hi = LIMITS[key.removeprefix("autoframe_")]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise ValueError(f"a number from {lo} to {hi}")
+    return float(value)
 
 
 def _bool(value: Any, key: str) -> bool:
@@ -188,6 +210,12 @@ PRESET_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "sr_person_only": _bool,
     "pause": _bool,
     "pause_image": _string,
+    "autoframe": _bool,
+    "autoframe_min_zoom": _autoframe_number,
+    "autoframe_max_zoom": _autoframe_number,
+    "autoframe_dead_zone": _autoframe_number,
+    "autoframe_max_speed": _autoframe_number,
+    "autoframe_head_room": _autoframe_number,
 }
 assert set(PRESET_KEYS) == {f.name for f in dataclasses.fields(Settings)}
 
@@ -246,4 +274,16 @@ def apply_values(data: dict, settings: Settings, where: str) -> Settings:
         raise UserError(
             f"{where}: edge_low ({updated.edge_low}) must be below edge_high ({updated.edge_high})"
         )
+    if updated.autoframe_min_zoom > updated.autoframe_max_zoom:
+        raise UserError(f"{where}: autoframe_min_zoom ({updated.autoframe_min_zoom}) must not exceed "
+                        f"autoframe_max_zoom ({updated.autoframe_max_zoom})")
     return updated
+
+
+def framing_of(settings: Settings):
+    """The auto-framing rules the settings ask for (`pipeline.stages.autoframe.Framing`)."""
+    from pipeline.stages.autoframe import Framing
+
+    return Framing(min_zoom=settings.autoframe_min_zoom, max_zoom=settings.autoframe_max_zoom,
+                   dead_zone=settings.autoframe_dead_zone, max_speed=settings.autoframe_max_speed,
+                   head_room=settings.autoframe_head_room)

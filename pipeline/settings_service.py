@@ -24,10 +24,12 @@ from pathlib import Path
 
 from pipeline.errors import UserError
 from pipeline.periodic import Periodic
-from pipeline.presets import PRESET_KEYS, Settings, apply_values
+from pipeline.presets import PRESET_KEYS, Settings, apply_values, framing_of
 
 LIVE_KEYS = frozenset({"description", "background", "segmenter", "edge_low", "edge_high", "refine", "temporal",
-                       "no_bleed", "light_wrap", "light_wrap_px", "sr_model", "pause", "pause_image"})
+                       "no_bleed", "light_wrap", "light_wrap_px", "sr_model", "pause", "pause_image",
+                       "autoframe", "autoframe_min_zoom", "autoframe_max_zoom", "autoframe_dead_zone",
+                       "autoframe_max_speed", "autoframe_head_room"})
 """Keys a running graph takes; every other preset key needs a restart."""
 RESTART_KEYS = frozenset(PRESET_KEYS) - LIVE_KEYS
 
@@ -36,7 +38,7 @@ class SettingsService:
     """The running settings of one graph, and the only way to change them while it runs.
 
     `stages`: the graph's stages; changes go to those named `segment`, `refine` (the matte stage),
-    `background` and `upscale`. `bus`: where each change is posted (None: nowhere)."""
+    `background`, `autoframe` and `upscale`. `bus`: where each change is posted (None: nowhere)."""
 
     def __init__(self, settings: Settings, stages, bus=None):
         self.settings = settings
@@ -80,6 +82,12 @@ class SettingsService:
         self.apply({"pause": not self.settings.pause}, "key p")
         return self.settings.pause
 
+    def toggle_autoframe(self) -> bool:
+        """Auto-framing on or off (the preview's `f`); returns whether it is on now. `UserError` when
+        the run started without it (there is no autoframe stage to turn on)."""
+        self.apply({"autoframe": not self.settings.autoframe}, "key f")
+        return self.settings.autoframe
+
     def next_background(self) -> str:
         """Switch to the background after the current one in the stage's cycle (the preview's `b`)."""
         self.apply({"background": str(self._stages["background"].next_background())}, "key b")
@@ -99,6 +107,10 @@ class SettingsService:
         if matte is None and {"refine", "temporal"} & set(changed):
             raise UserError(f"{where}: refine/temporal were both off at start, so there is no matte stage "
                             "to turn on (restart with one of them on)")
+        autoframe = self._stages.get("autoframe")
+        if autoframe is None and any(key.startswith("autoframe") for key in changed):
+            raise UserError(f"{where}: this run started without auto-framing, so there is no autoframe stage "
+                            "to change (restart with --autoframe or autoframe = true)")
         if "sr_model" in changed and (upscale is None or new.sr_model not in upscale.tiers):
             offered = ", ".join(upscale.tiers) if upscale is not None else "none: the run has no --scale"
             raise UserError(f"{where}: sr_model {new.sr_model!r} is not offered by this run (offered: {offered})")
@@ -119,6 +131,8 @@ class SettingsService:
             matte.update(**edges, refine=new.refine, temporal=new.temporal)
         if "sr_model" in changed:
             upscale.set_tier(new.sr_model)
+        if autoframe is not None and any(key.startswith("autoframe") for key in changed):
+            autoframe.update(enabled=new.autoframe, framing=framing_of(new))
         self.settings = new
         if self.bus is not None:
             from pipeline.bus import Message

@@ -7,6 +7,8 @@ A **Stage** transforms frames on its own thread: `open(caps_in)` is called once 
 built and returns the caps it will produce (raising `GraphError` if it can never accept
 `caps_in`); `process(frame)` returns the frame to pass on (the same object, modified, or a new one);
 `close()` releases resources. Stages never drop frames: dropping happens at the head of the graph.
+An offline stage that looks ahead (`delay` > 0 frames) may return None while it holds frames back;
+it passes them on, in order, from later calls and from `flush()` at the end of the stream.
 
 A **Sink** is a stage at the end of a branch: `process(frame)` consumes the frame and returns None.
 `close(reason)` finalises its output: reason is 'eos' (the stream ended), 'interrupt' (the user
@@ -60,6 +62,9 @@ class Stage:
     """True when `process` waits on a library's own thread (e.g. MediaPipe inference): the graph
     then counts the stage's wall time as its CPU time, since the calling thread's CPU misses it."""
 
+    delay = 0
+    """Frames the stage may hold back before passing them on (offline look-ahead; 0: none)."""
+
     updatable: frozenset[str] = frozenset()
     """Attributes `update()` may set while the graph runs (see the module docstring)."""
 
@@ -84,6 +89,10 @@ class Stage:
 
     def process(self, frame: Frame) -> Frame | None:
         return frame
+
+    def flush(self) -> list[Frame]:
+        """At the end of the stream: frames still held back (`delay`), oldest first."""
+        return []
 
     def close(self) -> None:
         pass

@@ -227,12 +227,20 @@ def live_bench(args) -> dict:
     frames = int(args.seconds * args.fps)
     if args.input == "synthetic":
         source = SyntheticSource(width, height, args.fps, frames=frames, live=True)
+    elif args.input == "walker":
+        from pipeline.sources.synthetic import WalkingPersonSource
+
+        source = PacedSource(WalkingPersonSource(width, height, args.fps, frames=frames))
     else:
         from pipeline.sources.file import FileSource
 
         source = PacedSource(FileSource(args.input, loop=True))
     stages = effect_chains(args)["litecam"]()
-    if args.scale > 1:
+    if args.autoframe:
+        from pipeline.stages.autoframe import AutoFrame
+
+        stages.append(AutoFrame())
+    if args.scale > 1 or args.autoframe:
         stages.append(Upscale(args.scale, args.sr_model, threads=args.sr_threads, engine=args.sr_engine,
                               person_only=not args.sr_whole_frame))
     period_ns = round(1e9 / args.fps)
@@ -286,7 +294,8 @@ def live_bench(args) -> dict:
         "ring_high_water": {r["name"]: r["high_water"] for r in stats["rings"]},
         "ring_capacity": {r["name"]: r["capacity"] for r in stats["rings"]},
     }
-    if args.scale > 1:
+    report["stage_cpu_ms_per_frame"] = {s.name: round(stats["nodes"][s.name]["cpu_ms_per_frame"], 2) for s in stages}
+    if args.scale > 1 or args.autoframe:
         ups = tier_counts.get("upscale", {})
         total = max(sum(ups.values()), 1)
         report["network_tier_fraction"] = sum(n for t, n in ups.items() if t != "bicubic") / total
@@ -638,7 +647,10 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, help="write the report here")
     live = parser.add_argument_group("--live: the deadline scheduler on a paced camera")
     live.add_argument("--live", action="store_true")
-    live.add_argument("--input", default="synthetic", help="synthetic, or a video file looped at its rate")
+    live.add_argument("--input", default="synthetic",
+                      help="synthetic (a close-up), walker (a person walking about), or a video file looped at its rate")
+    live.add_argument("--autoframe", action="store_true",
+                      help="auto-framing after the background; the crop is enlarged by the upscaler (at --scale 1 too)")
     live.add_argument("--size", default="640x360", help="camera size (before upscaling)")
     live.add_argument("--scale", type=int, default=2, help="upscale factor (1: none)")
     live.add_argument("--sr-threads", type=int, default=1, help="ONNX Runtime threads of the upscaler")

@@ -1,8 +1,9 @@
 """Live preview window (OpenCV highgui) with a heads-up display.
 
 HUD: frames per second, per-stage milliseconds, the tier each stage ran, drops at the head.
-Keys: q (or Esc, or closing the window) quits, b cycles the background, m toggles the mask view,
-s saves the current output (without the HUD) as a PNG. The window is created, drawn and destroyed
+Keys: q (or Esc, or closing the window) quits, b cycles the background, p pauses, f turns
+auto-framing on and off, m toggles the mask view, s saves the current output (without the HUD) as a
+PNG. With auto-framing the HUD also shows the crop (its size and where it is in the camera picture). The window is created, drawn and destroyed
 on the sink's own thread (highgui windows belong to the thread that made them). The ring keeps only
 the newest frame: a slow display never holds the pipeline back.
 """
@@ -46,6 +47,7 @@ class PreviewSink(Sink):
         on_quit: Callable[[], None] | None = None,
         on_next_background: Callable[[], str] | None = None,
         on_pause: Callable[[], bool] | None = None,
+        on_autoframe: Callable[[], bool] | None = None,
         head_drops: Callable[[], int] | None = None,
         snapshot_dir: str | Path = ".",
     ):
@@ -53,6 +55,7 @@ class PreviewSink(Sink):
         self.on_quit = on_quit
         self.on_next_background = on_next_background
         self.on_pause = on_pause
+        self.on_autoframe = on_autoframe
         self.head_drops = head_drops
         self.snapshot_dir = Path(snapshot_dir)
         self.show_mask = False
@@ -79,10 +82,13 @@ class PreviewSink(Sink):
         for stage, ms in frame.stage_ms.items():
             tier = frame.tiers.get(stage)
             lines.append(f"{stage:<11}{ms:6.1f} ms" + (f"  [{tier}]" if tier else ""))
+        if frame.crop is not None:
+            x, y, w, h = frame.crop
+            lines.append(f"autoframe  showing {w}x{h} of the camera at ({x}, {y})")
         change = self.last_settings_change()
         if change:
             lines.append(change[:90])
-        lines.append("q quit  b background  p pause  m mask  s snapshot")
+        lines.append("q quit  b background  p pause  f framing  m mask  s snapshot")
         return lines
 
     def last_settings_change(self) -> str | None:
@@ -129,6 +135,11 @@ class PreviewSink(Sink):
                 self.post("warning", str(exc))
         elif key == ord("p") and self.on_pause is not None:
             self.on_pause()  # posts the change itself
+        elif key == ord("f") and self.on_autoframe is not None:
+            try:
+                self.on_autoframe()  # posts the change itself
+            except UserError as exc:  # started without auto-framing
+                self.post("warning", str(exc))
         elif key == ord("m"):
             self.show_mask = not self.show_mask
         elif key == ord("s"):

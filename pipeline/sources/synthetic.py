@@ -128,3 +128,98 @@ class SyntheticSource(Source):
         now = self.clock.now_ns()
         pts_ns = self._start_ns + seq * self.period_ns if self.live else seq * self.period_ns
         return Frame(pixels, pts_ns=pts_ns, seq=seq, capture_ns=now)
+
+
+WALK_SCRIPT = ((0.0, 0.28, 1.0), (1.0, 0.28, 1.0), (4.0, 0.72, 1.0), (7.0, 0.38, 1.0), (9.0, 0.38, 1.0),
+               (11.0, 0.46, 1.6), (12.5, 0.46, 1.6))
+"""Keyframes (time s, the person's centre x / frame width, size) of `WalkingPersonSource`, linearly
+interpolated: stands, walks right across the frame, walks back, stops, leans in (grows 1.6×)."""
+
+
+class WalkingPersonSource(Source):
+    """A person who moves around the frame (`WALK_SCRIPT`), for auto-framing tests and benchmarks.
+
+    The person is the demo portrait's cut-out (its alpha from the MediaPipe `general` model, once, in
+    `open()`), 0.5 of the frame high at size 1, the bottom of the bust at 0.92 of the frame height, over
+    a plain synthetic room. `person_box(seq)` is the truth: (x, y, w, h) in frame pixels. Frames run to
+    the end of the script unless `frames` says otherwise (the script repeats); BGR uint8, `pts_ns` =
+    seq × period.
+    """
+
+    name = "walker"
+
+    def __init__(self, width: int = 1280, height: int = 720, fps: float | Fraction = 30,
+                 frames: int | None = None, *, seed: int = 0):
+        if width < 64 or height < 64 or width % 2 or height % 2:
+            raise UserError(f"walker size {width}x{height}: width and height must be even and >= 64")
+        self.width, self.height = width, height
+        self.fps = Fraction(fps).limit_denominator(1001)
+        self.frames = frames if frames is not None else int(WALK_SCRIPT[-1][0] * float(self.fps))
+        self.seed = seed
+        self.period_ns = round(1e9 / self.fps)
+
+    def open(self) -> Caps:
+        from pipeline.stages.segment import Segment
+
+        portrait = load_portrait_bgr()
+        seg = Segment("general")
+        seg.open(Caps(portrait.shape[1], portrait.shape[0], self.fps))
+        mask = cv2.resize(seg.segment(portrait), portrait.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+        seg.close()
+        alpha = np.clip((mask - 0.3) / 0.4, 0, 1).astype(np.float32)
+        x, y, w, h = cv2.boundingRect((alpha > 0.5).astype(np.uint8))
+        self._person, self._alpha = portrait[y:y + h, x:x + w], alpha[y:y + h, x:x + w]
+        yy, xx = np.mgrid[0:self.height, 0:self.width].astype(np.float32)
+        room = np.stack([150 + 40 * yy / self.height, 160 + 30 * xx / self.width, 170 - 20 * yy / self.height], -1)
+        room[int(0.78 * self.height):] *= 0.75                                   # the floor
+        room[:, int(0.08 * self.width):int(0.14 * self.width)] *= 0.85           # a door frame
+        self._room = room.astype(np.uint8)
+        rng = np.random.default_rng(self.seed)
+        shape = (self.height, self.width, 3)
+        self._noise = [np.clip(np.abs(rng.normal(0, NOISE_SIGMA_LEVELS, shape)), 0, 255).astype(np.uint8)
+                       for _ in range(NOISE_BANK_SIZE)]
+        self._seq = 0
+        return Caps(self.width, self.height, self.fps, frame_count=self.frames)
+
+    def _pose(self, seq: int) -> tuple[float, float]:
+        """(centre x / width, size) at frame `seq`."""
+        t = (seq / float(self.fps)) % WALK_SCRIPT[-1][0]   # longer runs repeat the script
+        times = [k[0] for k in WALK_SCRIPT]
+        return (float(np.interp(t, times, [k[1] for k in WALK_SCRIPT])),
+                float(np.interp(t, times, [k[2] for k in WALK_SCRIPT])))
+
+    def person_box(self, seq: int) -> tuple[int, int, int, int]:
+        """Where the person is in frame `seq`: (x, y, w, h) in frame pixels (clipped to the frame)."""
+        cx, size = self._pose(seq)
+        ph, pw = self._person.shape[:2]
+        h = round(0.5 * self.height * size)
+        w = round(pw * h / ph)
+        x0, y0 = round(cx * self.width - w / 2), round(0.92 * self.height) - h
+        x1, y1 = min(self.width, x0 + w), min(self.height, y0 + h)
+        x0, y0 = max(0, x0), max(0, y0)
+        return x0, y0, x1 - x0, y1 - y0
+
+    def render(self, seq: int) -> np.ndarray:
+        cx, size = self._pose(seq)
+        ph, pw = self._person.shape[:2]
+        h = round(0.5 * self.height * size)
+        w = round(pw * h / ph)
+        person = cv2.resize(self._person, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+        alpha = cv2.resize(self._alpha, (w, h), interpolation=cv2.INTER_LINEAR)[..., None]
+        x0, y0 = round(cx * self.width - w / 2), round(0.92 * self.height) - h
+        frame = self._room.copy()
+        fx0, fy0 = max(0, x0), max(0, y0)
+        fx1, fy1 = min(self.width, x0 + w), min(self.height, y0 + h)
+        part = frame[fy0:fy1, fx0:fx1]
+        src = (slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0))
+        part[...] = (part * (1 - alpha[src]) + person[src] * alpha[src]).astype(np.uint8)
+        cv2.add(frame, self._noise[seq % NOISE_BANK_SIZE], dst=frame)
+        cv2.subtract(frame, self._noise[(seq * 7 + 3) % NOISE_BANK_SIZE], dst=frame)
+        return frame
+
+    def read(self) -> Frame | None:
+        if self._seq >= self.frames:
+            return None
+        seq = self._seq
+        self._seq += 1
+        return Frame(self.render(seq), pts_ns=seq * self.period_ns, seq=seq)

@@ -107,6 +107,9 @@ CONTEXT_PX = {"esrt": 16, "xlsr": 8, "xlsr-int8": 8, "litesr": 8}
 radius: 5 px for XLSR, 3 for LiteSR's three layers; ESRT's attention windows reach further, so its box interior is close to,
 not identical with, the full-frame output)."""
 ALIGN_PX = 8
+NETWORK_MIN_ZOOM = 1.5
+"""A crop (`frame.crop`, from auto-framing) goes through the network only when it is enlarged at
+least this much; below it the network's gain over bicubic is small."""
 
 
 def tiers_for(scale: int) -> tuple[str, ...]:
@@ -403,11 +406,17 @@ class Upscale(Stage):
         preload: bool | None = None,
         engine: str = "auto",
     ):
-        check_upscale(scale, model)
+        if scale == 1:   # reframing only (auto-framing without upscaling): the ×2 models enlarge crops
+            check_upscale(2, model)
+        else:
+            check_upscale(scale, model)
         check_engine(engine)
         if not isinstance(threads, int) or threads < 1:
             raise UserError(f"upscale threads must be an integer >= 1, got {threads!r}")
         self.scale = scale
+        """Output size / input size (1: frames keep their size; crops are enlarged to it)."""
+        self.net_scale = 2 if scale == 1 else scale
+        """The networks' scale."""
         self.cpu_runs_elsewhere = threads > 1  # ORT's worker threads: the graph counts wall time
         self.person_only = person_only
         self.threads = threads
@@ -422,8 +431,9 @@ class Upscale(Stage):
         """The engine that runs each loaded tier (`auto` chose it by measuring)."""
         self._probe_hw = (360, 640)
         """Frame size (h, w) the `auto` engine choice is measured at: the input's, from `open()`."""
-        self._all_tiers = tiers_for(scale) if strict else \
-            tuple(t for t in tiers_for(scale) if t in live_tiers(scale) or t == model)
+        net = self.net_scale
+        self._all_tiers = tiers_for(net) if strict else \
+            tuple(t for t in tiers_for(net) if t in live_tiers(net) or t == model)
         self._requested = model
         self._used: str | None = None
         self._lock = threading.Lock()
@@ -439,7 +449,7 @@ class Upscale(Stage):
     def tier_quality(self) -> dict[str, float]:
         """Relative quality: 1.0 for the best tier at this scale, 0.5 for bicubic, in between in
         proportion to the measured PSNR-Y (`SR_SCORES`, mean of Set5 and Set14)."""
-        mean = {t: sum(SR_SCORES[t, self.scale]) / 2 for t in tiers_for(self.scale)}
+        mean = {t: sum(SR_SCORES[t, self.net_scale]) / 2 for t in tiers_for(self.net_scale)}
         best, low = max(mean.values()), mean["bicubic"]
         return {t: 0.5 + 0.5 * (m - low) / (best - low) for t, m in mean.items()}
 
@@ -471,7 +481,7 @@ class Upscale(Stage):
         ValueError for a name that is not a tier at this scale; a tier whose model failed to load
         means bicubic."""
         if name not in self._all_tiers:
-            raise ValueError(f"upscale tier {name!r} does not exist at ×{self.scale}; "
+            raise ValueError(f"upscale tier {name!r} does not exist at ×{self.net_scale}; "
                              f"choose one of {self._all_tiers}")
         with self._lock:
             self._requested = "bicubic" if name in self._failed else name
@@ -490,7 +500,7 @@ class Upscale(Stage):
             return self._requested
 
     def model_path(self, tier: str) -> Path:
-        return model_path(tier, self.scale, self.model_dir)
+        return model_path(tier, self.net_scale, self.model_dir)
 
     def _model(self, tier: str, quiet: bool = False) -> _Model | None:
         """The loaded session of `tier`, loading it now if needed; None for bicubic or a failed load
@@ -524,7 +534,7 @@ class Upscale(Stage):
     def _load(self, tier: str, path: Path) -> _Model:
         """`tier`'s model on the engine asked for, or with `auto` on each installed engine, keeping
         the one measured fastest. Raises what loading raised when no engine could load it."""
-        args = (path, self.scale, self.threads, PAD_MULTIPLE[tier])
+        args = (path, self.net_scale, self.threads, PAD_MULTIPLE[tier])
         if self.engine != "auto":
             try:
                 return ENGINE_CLASSES[self.engine](*args)
@@ -563,7 +573,7 @@ class Upscale(Stage):
         run, then three timed); posts the figures as an `info` message."""
         h, w = self._probe_hw
         probe = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
-        out = np.empty((h * self.scale, w * self.scale, 3), np.uint8)
+        out = np.empty((h * self.net_scale, w * self.net_scale, 3), np.uint8)
         times = {}
         for name, model in loaded.items():
             try:
@@ -579,7 +589,7 @@ class Upscale(Stage):
         if not times:
             return loaded.get("onnxruntime") or next(iter(loaded.values()))
         chosen = min(times, key=times.get)
-        self.post("info", f"{tier} ×{self.scale} on {w}x{h}, {self.threads} thread(s): " + ", ".join(
+        self.post("info", f"{tier} ×{self.net_scale} on {w}x{h}, {self.threads} thread(s): " + ", ".join(
             f"{name} {ms:.0f} ms" for name, ms in sorted(times.items(), key=lambda kv: kv[1])) + f" -> {chosen}",
                   tier=tier, engine=chosen, ms=times)
         return loaded[chosen]
@@ -610,17 +620,68 @@ class Upscale(Stage):
         with self._lock:
             requested = self._requested
         model = self._model(requested)
-        used = requested if model is not None else "bicubic"
+        h, w = frame.pixels.shape[:2]
+        crop = frame.crop if frame.crop is not None and tuple(frame.crop) != (0, 0, w, h) else None
+        if crop is not None:
+            out, used = self.reframe(frame, crop, model)
+        elif self.scale == 1:   # reframing only, and this frame shows the whole picture
+            out, used = frame.pixels, "bicubic"
+        else:
+            used = requested if model is not None else "bicubic"
+            out = self.upscale(frame.pixels, model=model, mask=frame.mask, alpha=frame.alpha)
+            if frame.alpha is not None:
+                frame.alpha = cv2.resize(frame.alpha, (out.shape[1], out.shape[0]), interpolation=cv2.INTER_LINEAR)
         if used != self._used:
             if self._used is not None:
                 self.post("tier", f"{self._used} -> {used}", old=self._used, new=used)
             self._used = used
-        out = self.upscale(frame.pixels, model=model, mask=frame.mask, alpha=frame.alpha)
-        if frame.alpha is not None:
-            frame.alpha = cv2.resize(frame.alpha, (out.shape[1], out.shape[0]), interpolation=cv2.INTER_LINEAR)
         frame.pixels = out
         frame.tiers[self.name] = used
         return frame
+
+    def reframe(self, frame: Frame, crop: tuple[int, int, int, int], model: _Model | None) -> tuple[np.ndarray, str]:
+        """Enlarge `frame`'s `crop` (x, y, w, h) to the output size: (pixels, tier used).
+
+        With a network tier and an enlargement of at least `NETWORK_MIN_ZOOM`, the network enlarges
+        the crop ×`net_scale` and OpenCV brings that to the output size (area-averaging down, bicubic
+        up; nothing when it is already the size, e.g. a 2× zoom with no upscaling); otherwise bicubic
+        (area-averaging for a crop larger than the output). The alpha, if any, is cropped and enlarged
+        bilinearly; the mask is cropped to match (it stays at its own resolution).
+        """
+        x, y, cw, ch = crop
+        h, w, c = frame.pixels.shape
+        out_w, out_h = w * self.scale, h * self.scale
+        region = frame.pixels[y:y + ch, x:x + cw]
+        out = self._pool.get((out_h, out_w, c))
+        enlargement = out_w / cw
+        if model is not None and enlargement >= NETWORK_MIN_ZOOM:
+            n = self.net_scale
+            if (cw * n, ch * n) == (out_w, out_h):
+                model.upscale_into(region, out)
+            else:
+                enlarged = self._roi_pool.get((ch * n, cw * n, 3))
+                model.upscale_into(region, enlarged)
+                shrink = cw * n > out_w
+                resized = cv2.resize(enlarged, (out_w, out_h), dst=out if c == 3 else None,
+                                     interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+                if c == 4:
+                    out[..., :3] = resized
+            if c == 4:
+                out[..., 3] = cv2.resize(np.ascontiguousarray(region[..., 3]), (out_w, out_h),
+                                         interpolation=cv2.INTER_CUBIC)
+            used = self._tier_of(model)
+        else:
+            cv2.resize(region, (out_w, out_h), dst=out,
+                       interpolation=cv2.INTER_CUBIC if enlargement >= 1 else cv2.INTER_AREA)
+            used = "bicubic"
+        if frame.alpha is not None:
+            frame.alpha = cv2.resize(frame.alpha[y:y + ch, x:x + cw], (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+        if frame.mask is not None:
+            mh, mw = frame.mask.shape
+            mx0, my0 = int(x * mw / w), int(y * mh / h)
+            mx1, my1 = max(mx0 + 1, round((x + cw) * mw / w)), max(my0 + 1, round((y + ch) * mh / h))
+            frame.mask = cv2.resize(frame.mask[my0:my1, mx0:mx1], (mw, mh), interpolation=cv2.INTER_LINEAR)
+        return out, used
 
     def close(self) -> None:
         self._models.clear()

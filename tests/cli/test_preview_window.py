@@ -61,7 +61,7 @@ def test_preview_window_shows_stream_and_obeys_keys(tmp_path, display):
         window = find_window(env, "^litecam$")
         xdotool(env, "windowfocus", "--sync", window)
         time.sleep(1.0)
-        for key in ("s", "m", "b", "m"):
+        for key in ("s", "m", "b", "m", "f"):
             xdotool(env, "key", "--window", window, key)
             time.sleep(0.5)
         snapshots = sorted(tmp_path.glob("litecam-snapshot-*.png"))
@@ -76,3 +76,30 @@ def test_preview_window_shows_stream_and_obeys_keys(tmp_path, display):
     snapshot = cv2.imread(str(snapshots[0]))
     assert snapshot.shape == (240, 320, 3) and snapshot.std() > 10  # a real picture, not a blank
     assert "snapshot saved" in stderr and "key b: background = " in stderr  # through the settings service
+    assert "started without auto-framing" in stderr  # f: one clear line, the run goes on
+
+
+def test_f_turns_auto_framing_off_and_on(tmp_path, display):
+    env = dict(os.environ, DISPLAY=display)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", "--input", "synthetic", "--sink", "preview",
+         "--size", "320x240", "--fps", "15", "--autoframe", "--model", "litesr"],
+        cwd=tmp_path, env=env | {"PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        window = find_window(env, "^litecam$")
+        xdotool(env, "windowfocus", "--sync", window)
+        time.sleep(1.0)
+        for key in ("f", "f", "s"):
+            xdotool(env, "key", "--window", window, key)
+            time.sleep(0.7)
+        xdotool(env, "key", "--window", window, "q")
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "key f: autoframe = False" in stderr and "key f: autoframe = True" in stderr
+    (snapshot,) = sorted(tmp_path.glob("litecam-snapshot-*.png"))
+    assert cv2.imread(str(snapshot)).shape == (240, 320, 3)   # the crop, enlarged back to the camera's size

@@ -158,3 +158,30 @@ def test_graph_needs_a_sink_and_unique_names():
         Graph(CountingSource(1), [], [])
     with pytest.raises(UserError, match="unique"):
         Graph(CountingSource(1), [AddOne("x")], [Collect("x")])
+
+
+class HoldTwo(Stage):
+    """Holds two frames back (an offline look-ahead) and passes each on two calls later."""
+
+    name = "hold"
+    delay = 2
+
+    def __init__(self):
+        self.held = []
+
+    def process(self, frame):
+        self.held.append(frame)
+        return self.held.pop(0) if len(self.held) > self.delay else None
+
+    def flush(self):
+        out, self.held = self.held, []
+        return out
+
+
+def test_a_look_ahead_stage_passes_every_frame_on_in_order_offline_and_is_an_error_live():
+    sink = Collect()
+    Graph(CountingSource(10), [HoldTwo(), AddOne()], [sink]).run()
+    assert [f.seq for f in sink.frames] == list(range(10))   # the last two came from flush()
+    assert [int(f.pixels[0, 0, 0]) for f in sink.frames] == [i + 1 for i in range(10)]
+    with pytest.raises(StageError, match="returned None"):    # live, a frame held back would be late
+        Graph(CountingSource(5, live=True), [HoldTwo()], [Collect()]).run()

@@ -155,6 +155,9 @@ def test_the_live_ladder_leaves_out_offline_only_and_lossy_int8_tiers(monkeypatc
 def test_impossible_combinations_are_user_errors(scale, model, words):
     with pytest.raises(UserError, match=words):
         check_upscale(scale, model)
+    if scale == 1:   # the stage itself takes ×1: it then only enlarges auto-framing's crops
+        assert Upscale(1, model).net_scale == 2
+        return
     with pytest.raises(UserError):
         Upscale(scale, model)
 

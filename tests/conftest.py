@@ -21,9 +21,10 @@ def shared_data(*parts: str) -> Path:
 
 
 def write_test_video(path: Path, frames: int = 20, size=(160, 120), fps: int = 25, audio: bool = True,
-                     portrait: bool = True, keyint: int | None = None) -> Path:
-    """An H.264 MP4 (+ AAC sine) of the synthetic portrait, or of a moving gradient; `keyint`: a
-    keyframe exactly every `keyint` frames (x264's B-frames kept), else x264's own choice."""
+                     portrait: bool = True, keyint: int | None = None, source=None) -> Path:
+    """An H.264 MP4 (+ AAC sine) of the synthetic portrait, or of a moving gradient, or of `source`'s
+    `render(i)` (an opened source of that size); `keyint`: a keyframe exactly every `keyint` frames
+    (x264's B-frames kept), else x264's own choice."""
     width, height = size
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=fps)
@@ -33,13 +34,14 @@ def write_test_video(path: Path, frames: int = 20, size=(160, 120), fps: int = 2
         if audio:
             sound = container.add_stream("aac", rate=48000)
             sound.layout = "mono"
-        if portrait:
+        src = source
+        if portrait and src is None:
             from pipeline.sources.synthetic import SyntheticSource
 
             src = SyntheticSource(width, height, fps, frames=frames)
             src.open()
         for i in range(frames):
-            if portrait:
+            if src is not None:
                 pixels = src.render(i)
             else:
                 x = np.linspace(0, 255, width, dtype=np.float32)

@@ -55,6 +55,8 @@ def export(model: torch.nn.Module, out: Path, opset: int = 17) -> None:
     model = model.to(memory_format=torch.contiguous_format).eval()
     if isinstance(model, XLSR):
         model = XLSRDeploy(model).eval()
+    if isinstance(model, LiteSR) and model.rep:
+        model = model.deploy()
     dummy = torch.rand(1, 3, 64, 64)
     torch.onnx.export(
         model, (dummy,), str(out), opset_version=opset, input_names=["lr"], output_names=["sr"],
@@ -68,10 +70,10 @@ def export(model: torch.nn.Module, out: Path, opset: int = 17) -> None:
 
 
 def lite_layers(model: LiteSR) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """LiteSR's conv weights and biases, first layer first (the order `kernels.litesr` runs them)."""
-    convs = list(model.body) + [model.tail]
-    return ([c.weight.detach().numpy().astype(np.float32) for c in convs],
-            [c.bias.detach().numpy().astype(np.float32) for c in convs])
+    """LiteSR's conv weights and biases (branches fused), first layer first (the order
+    `kernels.litesr` runs them)."""
+    layers = model.layers()
+    return ([w.numpy().astype(np.float32) for w, _ in layers], [b.numpy().astype(np.float32) for _, b in layers])
 
 
 def write_lite_weights(model: LiteSR, onnx_path: Path) -> Path:

@@ -150,7 +150,7 @@ def save_ckpt(path: Path, model, opt, sched: dict, step: int, np_rng, args, extr
 
 def model_kwargs(args) -> dict:
     if args.model == "litesr":
-        return {"channels": args.lite_channels, "blocks": args.lite_blocks}
+        return {"channels": args.lite_channels, "blocks": args.lite_blocks, "rep": args.lite_rep}
     return {"config": args.esrt_config} if args.model == "esrt" else {}
 
 
@@ -194,6 +194,8 @@ def main(argv=None) -> int:
     ap.add_argument("--esrt-config", default="litecam")
     ap.add_argument("--lite-channels", type=int, default=8)
     ap.add_argument("--lite-blocks", type=int, default=1)
+    ap.add_argument("--lite-rep", action="store_true",
+                    help="train each LiteSR conv as re-parameterisable branches (fused at export)")
     ap.add_argument("--teacher", type=Path, default=None,
                     help="distil: a checkpoint (e.g. tools/checkpoints/xlsr_x2.pt) whose outputs are a second "
                          "target, weighted --teacher-weight (the ground truth keeps weight 1)")
@@ -225,12 +227,16 @@ def main(argv=None) -> int:
     model = build_model(args.model, args.scale, **model_kwargs(args))
     if args.init_from and not args.resume:
         src = torch.load(args.init_from, map_location="cpu", weights_only=False)["model"]
-        own = model.state_dict()
-        same = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
-        own.update(same)
-        model.load_state_dict(own)
-        print(f"initialised {len(same)}/{len(own)} tensors from {args.init_from}; fresh: "
-              f"{sorted(set(own) - set(same))}", flush=True)
+        if getattr(model, "rep", False) and not any(".k3." in k for k in src):
+            model.start_from_plain(src)   # a trained plain LiteSR: the same function, extra branches at zero
+            print(f"initialised from the plain LiteSR {args.init_from} (re-parameterised branches at zero)", flush=True)
+        else:
+            own = model.state_dict()
+            same = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
+            own.update(same)
+            model.load_state_dict(own)
+            print(f"initialised {len(same)}/{len(own)} tensors from {args.init_from}; fresh: "
+                  f"{sorted(set(own) - set(same))}", flush=True)
     model = model.to(memory_format=torch.channels_last)   # ~25% faster convs on one CPU thread
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
     sched = {"total_steps": args.steps, "max_lr": args.lr, "warmup": args.warmup}

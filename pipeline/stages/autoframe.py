@@ -203,16 +203,18 @@ class VirtualCamera:
 
 
 def _thumbnail(pixels: np.ndarray) -> np.ndarray:
-    grey = cv2.cvtColor(np.ascontiguousarray(pixels[..., :3]), cv2.COLOR_BGR2GRAY)
-    return cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
+    """32×18 float32 grey picture of a BGR(A) frame (for scene-cut detection)."""
+    step = max(1, min(pixels.shape[0] // 36, pixels.shape[1] // 64))   # every step-th pixel first: cheap
+    small = cv2.resize(np.ascontiguousarray(pixels[::step, ::step]), (32, 18), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_BGRA2GRAY if small.shape[2] == 4 else cv2.COLOR_BGR2GRAY).astype(np.float32)
 
 
 class AutoFrame(Stage):
     """Decide each frame's crop (`frame.crop`); see the module docstring.
 
     framing: the rules (`Framing`, checked). enabled: off, every frame gets no crop (the whole frame),
-    and turning it on starts from the whole frame. lookahead: offline smoothing window, in frames
-    (0 live).
+    and turning it on glides in from the whole frame (the stream's first frame snaps: it is a cut).
+    lookahead: offline smoothing window, in frames (0 live).
     """
 
     name = "autoframe"
@@ -259,12 +261,13 @@ class AutoFrame(Stage):
     def process(self, frame: Frame) -> Frame | None:
         self.apply_updates()
         self.camera.framing = self.framing
-        if not self.enabled:
+        if not self.enabled:   # the whole frame; turned on again, the view glides in from it
             if self.last_crop is not None:
                 self.camera.snap(None)
                 self.last_crop = None
             frame.crop = None
             self._last_pts = frame.pts_ns
+            self._last_thumb = _thumbnail(frame.pixels)
             return frame
         cut = self._is_cut(frame)
         target = self.wanted(frame)

@@ -49,11 +49,13 @@ def find_window(env, name, timeout_s=60):
     raise AssertionError(f"no window named {name!r} appeared")
 
 
-def test_preview_window_shows_stream_and_obeys_keys(tmp_path, display):
+def run_preview(tmp_path, display, extra_args, keys, pause_s=0.5):
+    """`litecam run` into the preview window, the `keys` pressed one by one, then q; returns
+    (exit status, stderr, the snapshot PNGs written before q)."""
     env = dict(os.environ, DISPLAY=display)
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "run", "--input", "synthetic", "--sink", "preview",
-         "--size", "320x240", "--fps", "15"],
+         "--size", "320x240", "--fps", "15", *extra_args],
         cwd=tmp_path, env=env | {"PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )
@@ -61,16 +63,21 @@ def test_preview_window_shows_stream_and_obeys_keys(tmp_path, display):
         window = find_window(env, "^litecam$")
         xdotool(env, "windowfocus", "--sync", window)
         time.sleep(1.0)
-        for key in ("s", "m", "b", "m", "f"):
+        for key in keys:
             xdotool(env, "key", "--window", window, key)
-            time.sleep(0.5)
+            time.sleep(pause_s)
         snapshots = sorted(tmp_path.glob("litecam-snapshot-*.png"))
         xdotool(env, "key", "--window", window, "q")
         _, stderr = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 0, stderr
+    return process.returncode, stderr, snapshots
+
+
+def test_preview_window_shows_stream_and_obeys_keys(tmp_path, display):
+    status, stderr, snapshots = run_preview(tmp_path, display, [], ("s", "m", "b", "m", "f"))
+    assert status == 0, stderr
     assert "Traceback" not in stderr
     assert len(snapshots) == 1, stderr
     snapshot = cv2.imread(str(snapshots[0]))
@@ -80,26 +87,9 @@ def test_preview_window_shows_stream_and_obeys_keys(tmp_path, display):
 
 
 def test_f_turns_auto_framing_off_and_on(tmp_path, display):
-    env = dict(os.environ, DISPLAY=display)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", "--input", "synthetic", "--sink", "preview",
-         "--size", "320x240", "--fps", "15", "--autoframe", "--model", "litesr"],
-        cwd=tmp_path, env=env | {"PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        window = find_window(env, "^litecam$")
-        xdotool(env, "windowfocus", "--sync", window)
-        time.sleep(1.0)
-        for key in ("f", "f", "s"):
-            xdotool(env, "key", "--window", window, key)
-            time.sleep(0.7)
-        xdotool(env, "key", "--window", window, "q")
-        _, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, stderr
+    status, stderr, snapshots = run_preview(tmp_path, display, ["--autoframe", "--model", "litesr"],
+                                            ("f", "f", "s"), pause_s=0.7)
+    assert status == 0, stderr
     assert "key f: autoframe = False" in stderr and "key f: autoframe = True" in stderr
-    (snapshot,) = sorted(tmp_path.glob("litecam-snapshot-*.png"))
+    (snapshot,) = snapshots
     assert cv2.imread(str(snapshot)).shape == (240, 320, 3)   # the crop, enlarged back to the camera's size

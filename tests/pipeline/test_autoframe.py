@@ -236,7 +236,11 @@ def test_transcode_with_autoframe_keeps_every_frame_its_timing_and_the_audio(tmp
     from tests.cli.test_commands import probe
     from tests.conftest import write_test_video
 
-    clip = write_test_video(tmp_path / "in.mp4", frames=30, size=(320, 180), fps=30)
+    from pipeline.sources.synthetic import WalkingPersonSource
+
+    walker = WalkingPersonSource(320, 180, 30)
+    walker.open()
+    clip = write_test_video(tmp_path / "in.mp4", frames=30, size=(320, 180), fps=30, source=walker)
     framed, whole = tmp_path / "framed.mp4", tmp_path / "whole.mp4"
     assert main(["transcode", str(clip), str(framed), "--autoframe", "--model", "litesr"]) == 0
     assert main(["transcode", str(clip), str(whole)]) == 0

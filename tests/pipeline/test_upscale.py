@@ -502,9 +502,10 @@ def test_engines_agree_on_a_real_frame_with_the_shipped_model():
 
 def test_litesr_engines_agree_on_a_real_frame_with_the_shipped_model():
     """The numba engine (OpenCV's bicubic, then the fused layers from `litesr_x2.npz`) against ONNX
-    Runtime and OpenVINO running `litesr_x2.onnx` (bicubic inside the graph): within 2 levels, 0.1 on
-    average (OpenCV's fixed-point uint8 bicubic is rounded before the detail is added; the graph's
-    float Resize is not). Also proves the two shipped files hold the same weights."""
+    Runtime and OpenVINO running `litesr_x2.onnx` (bicubic inside the graph): within 2 levels, 0.35
+    on average (OpenCV's uint8 bicubic is rounded before the detail is added, the graph's float Resize
+    is not: two roundings against one, ~1/4 of the values one level apart). Also proves the two
+    shipped files hold the same weights."""
     pytest.importorskip("openvino", reason="OpenVINO is not installed (a default dependency: pip install .)")
     shipped(MODEL_FILES["litesr"][2])
     pixels = portrait(320, 180)
@@ -517,7 +518,7 @@ def test_litesr_engines_agree_on_a_real_frame_with_the_shipped_model():
     assert np.abs(outputs["numba"] - bicubic).mean() > 0.3   # the network does change the picture
     for engine in ("onnxruntime", "openvino"):
         diff = np.abs(outputs["numba"] - outputs[engine])
-        assert diff.max() <= 2 and diff.mean() < 0.1, engine
+        assert diff.max() <= 2 and diff.mean() < 0.35, engine
 
 
 def test_the_numba_engine_runs_litesr_only(model_dir):

@@ -170,6 +170,13 @@ class LiteSRKernel:
         self._row_detail = np.zeros(0, np.float32)
         self._per_byte = np.zeros(0, np.float32)
 
+    @classmethod
+    def from_npz(cls, path, scale: int) -> "LiteSRKernel":
+        """The layers saved by `tools/export_onnx.py` beside the ONNX file (w0, b0, w1, b1, …)."""
+        with np.load(path) as z:
+            n = len(z.files) // 2
+            return cls([z[f"w{i}"] for i in range(n)], [z[f"b{i}"] for i in range(n)], scale)
+
     def _buffers(self, width: int) -> list[np.ndarray]:
         """Flat float32 buffers per layer input (luma first), sized for a full band at `width`."""
         bufs = self._scratch.get(width)

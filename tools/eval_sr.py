@@ -97,9 +97,7 @@ class LiteSRKernelSR:
         sys.path.insert(0, str(REPO))
         from kernels.litesr import LiteSRKernel
 
-        with np.load(npz) as z:
-            n = len(z.files) // 2
-            self.kernel = LiteSRKernel([z[f"w{i}"] for i in range(n)], [z[f"b{i}"] for i in range(n)], scale)
+        self.kernel = LiteSRKernel.from_npz(npz, scale)
         self.scale = scale
 
     def __call__(self, lr: np.ndarray) -> np.ndarray:

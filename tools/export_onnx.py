@@ -95,9 +95,7 @@ def verify_lite_kernel(model: LiteSR, npz: Path) -> int:
     sys.path.insert(0, str(REPO))
     from kernels.litesr import LiteSRKernel
 
-    with np.load(npz) as z:
-        n = len(z.files) // 2
-        kernel = LiteSRKernel([z[f"w{i}"] for i in range(n)], [z[f"b{i}"] for i in range(n)], model.scale)
+    kernel = LiteSRKernel.from_npz(npz, model.scale)
     s = model.scale
     rng = np.random.default_rng(0)
     worst = 0

@@ -319,9 +319,7 @@ class _NumbaLiteModel:
         weights = path.with_suffix(".npz")
         if not weights.is_file():
             raise ValueError(f"the numba engine runs LiteSR models only (needs {weights.name})")
-        with np.load(weights) as z:
-            n = len(z.files) // 2
-            self._kernel = LiteSRKernel([z[f"w{i}"] for i in range(n)], [z[f"b{i}"] for i in range(n)], scale)
+        self._kernel = LiteSRKernel.from_npz(weights, scale)
         self.path, self.scale = path, scale
 
     @staticmethod

@@ -451,11 +451,14 @@ class Upscale(Stage):
         best, low = max(mean.values()), mean["bicubic"]
         return {t: 0.5 + 0.5 * (m - low) / (best - low) for t, m in mean.items()}
 
-    tier_cost_hint = {"esrt": 30.0, "xlsr": 1.0, "xlsr-int8": 1.4, "bicubic": 0.006}
-    """Relative cost per frame, for tiers not yet measured (the scheduler prefers measured costs).
-    From 640×360 ×2 on the 2-core AMD EPYC (AVX2, no VNNI) machine, 1 ORT thread, thread-CPU:
-    xlsr 320–460 ms, xlsr-int8 580–645 ms (QDQ int8 is *slower* than fp32 without VNNI), ESRT
-    (441K parameters) ≈ 11 s, bicubic ≈ 2 ms. Noisy: model training held one of the two cores."""
+    tier_cost_hint = {"esrt": 30.0, "xlsr": 1.0, "xlsr-int8": 1.4, "litesr": 0.12, "bicubic": 0.012}
+    """Relative cost per frame. The scheduler estimates every tier but the one in use as the running
+    cost of the one in use times the ratio of these hints, so a missing or wrong ratio makes it try a
+    tier that cannot fit (or never try one that would). From 640×360 ×2, one thread, quiet, on the
+    Intel Xeon with AMX (2026-12-01, `python -m pipeline.stages.upscale --repeat 7`): xlsr 142 ms
+    (OpenVINO), litesr 21 ms (numba), bicubic 1.6 ms; on the AVX-512F Xeon without VNNI xlsr was
+    243 ms beside litesr's ~20 ms; ESRT (441K parameters) takes seconds. xlsr-int8: slower than fp32
+    without VNNI (measured), about 1.4× here too."""
 
     @property
     def tiers(self) -> tuple[str, ...]:

@@ -25,6 +25,11 @@ Rules (all times integer ns):
   to fit within `slack_margin` of the period and of the budget.
 - **Hysteresis**: no tier change within `dwell_ns` of the previous one; the slack hold is longer
   than the overload hold, and an upgrade must fit with a margin, so tiers do not flap.
+- **Back-off**: an upgrade undone by overload within `failed_upgrade_ns` failed (the tier's cost
+  was predicted from another tier's and was wrong on this machine); that tier is not tried again
+  for twice the previous wait (from `slack_hold_ns`, at most `max_retry_hold_ns`), so a tier that
+  does not fit costs a few dropped frames a minute at most instead of every few seconds. A tier
+  that held longer than that starts afresh.
 Every decision is posted on the bus (`tier` messages) and counted.
 """
 from __future__ import annotations
@@ -49,6 +54,8 @@ class SchedulerConfig:
     slack_margin: float = 0.9
     cost_smoothing: float = 0.2
     """Weight of the newest measurement in each running cost estimate (EWMA)."""
+    failed_upgrade_ns: int = 5_000_000_000
+    max_retry_hold_ns: int = 32_000_000_000
 
 
 def live_config(fps, budget_frames: float) -> SchedulerConfig:
@@ -134,6 +141,11 @@ class DeadlineScheduler:
         self._last_change_ns: int | None = None
         self._last_finish_ns = 0
         """Predicted completion time of the last admitted frame."""
+        self._upgraded_at: dict[tuple[str, str], int] = {}
+        """(stage, tier) -> when the last upgrade to it happened."""
+        self._retry_hold: dict[tuple[str, str], int] = {}
+        """(stage, tier) -> the wait after its last failed upgrade (doubles on each failure)."""
+        self._retry_not_before: dict[tuple[str, str], int] = {}
 
     # -- predictions ------------------------------------------------------------------------------
     def stage_costs_ms(self, override: tuple[str, str] | None = None) -> list[float]:
@@ -242,6 +254,8 @@ class DeadlineScheduler:
 
         def fits(state, tier) -> bool:
             override = (state.name, tier)
+            if now_ns < self._retry_not_before.get(override, 0):
+                return False
             return (self._bottleneck_ms(override) <= cfg.slack_margin * period_ms
                     and self.predicted_latency_ns(override) <= cfg.slack_margin * cfg.latency_budget_ns)
 
@@ -263,6 +277,10 @@ class DeadlineScheduler:
     def _change(self, state: _StageState, tier: str, now_ns: int, reason: str) -> None:
         old = state.tier
         state.stage.set_tier(tier)
+        if reason == "slack":
+            self._upgraded_at[state.name, tier] = now_ns
+        else:
+            self._back_off(state.name, old, now_ns)
         change = TierChange(now_ns, state.name, old, tier, reason)
         self.changes.append(change)
         self._last_change_ns = now_ns
@@ -270,3 +288,15 @@ class DeadlineScheduler:
         self._events.clear()
         self.bus.post(Message("tier", state.name, f"{old} -> {tier} ({reason})", now_ns,
                               {"old": old, "new": tier, "reason": reason}))
+
+    def _back_off(self, stage: str, left: str, now_ns: int) -> None:
+        """`stage` left tier `left` under overload: if it had been upgraded to it only just before,
+        double the wait before it is tried again; if it had held, forget earlier failures."""
+        key = (stage, left)
+        cfg = self.config
+        if now_ns - self._upgraded_at.get(key, -cfg.failed_upgrade_ns) < cfg.failed_upgrade_ns:
+            hold = min(2 * self._retry_hold.get(key, cfg.slack_hold_ns), cfg.max_retry_hold_ns)
+            self._retry_hold[key] = hold
+            self._retry_not_before[key] = now_ns + hold
+        else:
+            self._retry_hold.pop(key, None)

@@ -10,7 +10,11 @@ from pipeline.stage import Source
 
 class PacedSource(Source):
     """Frame n of `inner` is released at start + n periods of `inner`'s nominal rate and stamped
-    with the clock's time then (`pts_ns` and `capture_ns`), so the graph sees a live source."""
+    with that time (`pts_ns` and `capture_ns`), so the graph sees a live source. The start is the
+    first read (a camera streams from when the graph starts reading, however long the stages took
+    to open). A frame read late (the graph fell behind) keeps its due time, as a camera's frame
+    keeps its capture time, so the graph drops it at the head instead of getting a burst of frames
+    faster than the camera's rate."""
 
     def __init__(self, inner: Source, clock=SYSTEM_CLOCK):
         self.inner = inner
@@ -20,7 +24,7 @@ class PacedSource(Source):
     def open(self) -> Caps:
         caps = self.inner.open()
         self.period_ns = round(1e9 / caps.fps)
-        self._start_ns = self.clock.now_ns()
+        self._start_ns: int | None = None
         self._count = 0
         return caps.with_(live=True, frame_count=None)
 
@@ -28,10 +32,12 @@ class PacedSource(Source):
         frame = self.inner.read()
         if frame is None:
             return None
+        if self._start_ns is None:
+            self._start_ns = self.clock.now_ns()
         due = self._start_ns + self._count * self.period_ns
         self._count += 1
         self.clock.sleep_until_ns(due)
-        frame.pts_ns = frame.capture_ns = self.clock.now_ns()
+        frame.pts_ns = frame.capture_ns = due
         frame.media_pts = frame.time_base = None  # live timing from here on
         return frame
 

@@ -161,3 +161,20 @@ def test_a_lower_tier_that_costs_more_is_skipped():
     simulate(scheduler, [segment, upscale], seconds=4, period_ns=PERIOD_NS)
     assert [(c.old, c.new) for c in scheduler.changes][:1] == [("xlsr", "bicubic")]
     assert upscale.tier == "bicubic"  # and no upgrade: neither xlsr nor int8 fits a 33 ms period
+
+
+def test_an_upgrade_that_does_not_fit_is_retried_ever_more_rarely():
+    # the hint says litesr costs 5x bicubic (10 ms, fits); on this machine it takes 45 ms
+    upscale = KnownCostStage("upscale", {"litesr": 45.0, "bicubic": 2.0}, {"litesr": 0.9, "bicubic": 0.6},
+                             tier="bicubic")
+    upscale.tier_cost_hint = {"litesr": 10.0, "bicubic": 2.0}
+    stages = [KnownCostStage("segment", {"general": 8.0}, {"general": 1.0}), upscale]
+    scheduler = make_scheduler(stages)
+    records = simulate(scheduler, stages, seconds=90, period_ns=PERIOD_NS)
+    tries = [c.at_ns / 1e9 for c in scheduler.changes if c.reason == "slack"]
+    assert all(c.reason == "overload" for c in scheduler.changes if c.new == "bicubic")
+    gaps = [b - a for a, b in zip(tries, tries[1:])]
+    assert len(tries) >= 3 and all(later > earlier for earlier, later in zip(gaps, gaps[1:]))
+    assert len(tries) <= 6  # without back-off: one try every ~3 s, 30 in 90 s
+    assert max(gaps) >= 30
+    assert sum(r["admitted"] for r in records) / len(records) > 0.9

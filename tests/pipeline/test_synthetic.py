@@ -43,3 +43,19 @@ def test_live_source_paces_itself_on_the_graph_clock():
 def test_rejects_odd_or_tiny_sizes(size):
     with pytest.raises(UserError, match="even"):
         SyntheticSource(*size)
+
+
+def test_paced_source_starts_at_the_first_read_and_stamps_late_frames_with_their_due_time():
+    from pipeline.sources.paced import PacedSource
+
+    clock = ManualClock(start_ns=1_000)
+    source = PacedSource(SyntheticSource(64, 48, 25, frames=5), clock=clock)
+    assert source.open().live
+    clock.advance_ns(5_000_000_000)  # the stages took 5 s to open: no burst of stale frames
+    first = source.read()
+    assert first.capture_ns == clock.now_ns()
+    clock.advance_ns(100_000_000)  # the graph fell behind by 2.5 periods
+    late = [source.read() for _ in range(2)]
+    assert [f.capture_ns - first.capture_ns for f in late] == [40_000_000, 80_000_000]
+    assert source.read().capture_ns - first.capture_ns == 120_000_000  # on time again: waited for it
+    assert clock.now_ns() == first.capture_ns + 120_000_000

@@ -29,7 +29,9 @@ Rules (all times integer ns):
   was predicted from another tier's and was wrong on this machine); that tier is not tried again
   for twice the previous wait (from `slack_hold_ns`, at most `max_retry_hold_ns`), so a tier that
   does not fit costs a few dropped frames a minute at most instead of every few seconds. A tier
-  that held longer than that starts afresh.
+  that held longer than that starts afresh. And an upgrade is undone at once, without waiting for
+  the dwell time, as soon as `PROBE_FRAMES` frames measured at the new tier put its stage over the
+  frame period: a wrong guess costs a couple of frames, not a second of them.
 Every decision is posted on the bus (`tier` messages) and counted.
 """
 from __future__ import annotations
@@ -40,6 +42,8 @@ from dataclasses import dataclass, field
 from pipeline.bus import Bus, Message
 
 NS_PER_MS = 1_000_000
+PROBE_FRAMES = 2
+"""Frames measured at a just-upgraded tier before it may be undone inside the dwell time."""
 
 
 @dataclass
@@ -146,6 +150,8 @@ class DeadlineScheduler:
         self._retry_hold: dict[tuple[str, str], int] = {}
         """(stage, tier) -> the wait after its last failed upgrade (doubles on each failure)."""
         self._retry_not_before: dict[tuple[str, str], int] = {}
+        self._probe: tuple[_StageState, str, list[float]] | None = None
+        """(stage, tier it came from, ms of each frame measured at the new tier) after an upgrade."""
 
     # -- predictions ------------------------------------------------------------------------------
     def stage_costs_ms(self, override: tuple[str, str] | None = None) -> list[float]:
@@ -186,6 +192,8 @@ class DeadlineScheduler:
                 old = state.costs_ms.get(key)
                 ms = stage_ms[state.name]
                 state.costs_ms[key] = ms if old is None else (1 - alpha) * old + alpha * ms
+                if self._probe and self._probe[0] is state and key == state.tier:
+                    self._probe[2].append(ms)
         late = now_ns > capture_ns + self.config.latency_budget_ns
         self.done += 1
         self.late += late
@@ -221,6 +229,9 @@ class DeadlineScheduler:
             elif self._slack_since is None:
                 self._slack_since = now_ns
         if self._last_change_ns is not None and now_ns - self._last_change_ns < cfg.dwell_ns:
+            probe = self._probe
+            if probe and len(probe[2]) >= PROBE_FRAMES and sum(probe[2]) / len(probe[2]) > period_ms:
+                self._change(probe[0], probe[1], now_ns, "overload")
             return
         if self._overload_since is not None and now_ns - self._overload_since >= cfg.overload_hold_ns:
             self._downgrade(now_ns)
@@ -276,11 +287,15 @@ class DeadlineScheduler:
 
     def _change(self, state: _StageState, tier: str, now_ns: int, reason: str) -> None:
         old = state.tier
+        if reason == "slack":  # its running cost restarts from the estimate that justified the move
+            state.costs_ms[tier] = state.cost_ms(tier)
         state.stage.set_tier(tier)
         if reason == "slack":
             self._upgraded_at[state.name, tier] = now_ns
+            self._probe = (state, old, [])
         else:
             self._back_off(state.name, old, now_ns)
+            self._probe = None
         change = TierChange(now_ns, state.name, old, tier, reason)
         self.changes.append(change)
         self._last_change_ns = now_ns

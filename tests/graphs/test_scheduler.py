@@ -177,4 +177,7 @@ def test_an_upgrade_that_does_not_fit_is_retried_ever_more_rarely():
     assert len(tries) >= 3 and all(later > earlier for earlier, later in zip(gaps, gaps[1:]))
     assert len(tries) <= 6  # without back-off: one try every ~3 s, 30 in 90 s
     assert max(gaps) >= 30
-    assert sum(r["admitted"] for r in records) / len(records) > 0.9
+    changes = list(scheduler.changes)
+    undone_after_s = [(b.at_ns - a.at_ns) / 1e9 for a, b in zip(changes, changes[1:]) if a.reason == "slack"]
+    assert undone_after_s and max(undone_after_s) < 0.25  # undone after a few frames, not after the dwell
+    assert sum(r["admitted"] for r in records) / len(records) > 0.97

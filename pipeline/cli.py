@@ -27,7 +27,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 EXIT_USER_ERROR = 2
 EXIT_STAGE_ERROR = 1
 EXIT_INTERRUPTED = 130
-ENGINE_CHOICES = ("auto", "openvino", "onnxruntime", "numba")
+ENGINE_CHOICES = ("auto", "openvino", "openvino-bf16", "onnxruntime", "numba")
 """`pipeline.stages.upscale.ENGINES`, without importing the stage for `--help`."""
 
 
@@ -53,7 +53,8 @@ def add_upscale_options(parser: argparse.ArgumentParser) -> None:
                             "fast live model) | bicubic")
     group.add_argument("--engine", metavar="NAME", dest="sr_engine", choices=ENGINE_CHOICES,
                        help="inference engine of the upscaler: auto (default: the one measured fastest "
-                            "on this machine) | openvino | onnxruntime | numba (litesr only)")
+                            "on this machine) | openvino | openvino-bf16 (CPUs with AMX/AVX512-BF16) | "
+                            "onnxruntime | numba (litesr only)")
     parser.add_argument("--autoframe", action="store_const", const=True, default=None,
                         help="auto-framing: pan and zoom to keep the person framed; the crop is enlarged "
                              "to the output size by the upscaler (preset keys autoframe_*)")
@@ -553,8 +554,8 @@ def build_parser() -> argparse.ArgumentParser:
     upscale.add_argument("--threads", type=int, default=2,
                          help="inference threads (default: %(default)s; the only heavy stage here)")
     upscale.add_argument("--engine", default="auto", choices=ENGINE_CHOICES,
-                         help="auto (default: the engine measured fastest on this machine) | openvino | onnxruntime "
-                              "| numba (litesr only)")
+                         help="auto (default: the engine measured fastest on this machine) | openvino | openvino-bf16 "
+                              "(CPUs with AMX/AVX512-BF16) | onnxruntime | numba (litesr only)")
     upscale.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
 
     devices = commands.add_parser("devices", help="list cameras and whether a virtual camera is usable")

@@ -61,8 +61,8 @@ class Settings:
     sr_model: str = "xlsr"
     """Upscaler tier for `scale` 2/3: esrt, xlsr, xlsr-int8, litesr or bicubic (`pipeline.stages.upscale`)."""
     sr_engine: str = "auto"
-    """Inference engine of the upscaler: auto (the one measured fastest here), openvino, onnxruntime, or
-    numba (runs the litesr model only)."""
+    """Inference engine of the upscaler: auto (the one measured fastest here), openvino, openvino-bf16
+    (CPUs with native bf16), onnxruntime, or numba (runs the litesr model only)."""
     pause: bool = False
     """Live: show a still picture instead of the camera ("be right back"); frames keep flowing."""
     pause_image: str = ""
@@ -166,7 +166,7 @@ def _sr_model(value: Any, key: str) -> str:
 
 
 def _sr_engine(value: Any, key: str) -> str:
-    engines = ("auto", "openvino", "onnxruntime", "numba")  # pipeline.stages.upscale.ENGINES, without its imports
+    engines = ("auto", "openvino", "openvino-bf16", "onnxruntime", "numba")  # pipeline.stages.upscale.ENGINES, without its imports
     if value not in engines:
         raise ValueError(f"one of {', '.join(engines)}")
     return value

@@ -15,7 +15,7 @@ goes through the network, the alpha is enlarged with bicubic (the networks are t
 | `bicubic` | none: `cv2.resize(INTER_CUBIC)` | any |
 
 (Ranked by measured quality, `SR_SCORES`; the table is not the order.) `litesr` is the live tier: luma
-detail from three 3×3 convolutions added to the bicubic picture, ~1/4 of XLSR's quality gain over
+detail from five narrow 3×3 convolutions added to the bicubic picture, ~3/4 of XLSR's quality gain over
 bicubic at ~1/10 of its cost, run by the fused Numba kernel `kernels.litesr` (engine `numba`).
 
 Model contract (what `tools/export_onnx.py` writes): input `lr` float32 N×3×H×W RGB in [0, 1] with
@@ -104,7 +104,7 @@ PAD_MULTIPLE = {"esrt": 1, "xlsr": 1, "xlsr-int8": 1, "litesr": 1}
 """Input H and W must be multiples of this (edge-replicated up to it; the output is cropped)."""
 CONTEXT_PX = {"esrt": 16, "xlsr": 8, "xlsr-int8": 8, "litesr": 8}
 """person_only: input pixels of real image the network sees around the box (≥ its receptive
-radius: 5 px for XLSR, 3 for LiteSR's three layers; ESRT's attention windows reach further, so its box interior is close to,
+radius: 5 px for XLSR, 5 for LiteSR's five 3×3 layers; ESRT's attention windows reach further, so its box interior is close to,
 not identical with, the full-frame output)."""
 ALIGN_PX = 8
 NETWORK_MIN_ZOOM = 1.5

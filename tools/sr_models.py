@@ -218,6 +218,20 @@ class LiteSR(nn.Module):
             for zero in (conv.k1.weight, conv.k1.bias, conv.e3.weight):
                 zero.zero_()
 
+    @torch.no_grad()
+    def widen_from(self, state: dict) -> None:
+        """Load a trained plain LiteSR with the same blocks and fewer channels so that this wider one
+        computes the same function: its kernels fill the first channels; each new channel keeps its
+        fresh incoming weights (so it can learn) and gets zero weight in the next layer (so it adds
+        nothing yet)."""
+        for i, conv in enumerate([*self.body, self.tail]):
+            prefix = f"body.{i}." if i < len(self.body) else "tail."
+            weight, bias = state[prefix + "weight"], state[prefix + "bias"]
+            outs, ins = weight.shape[:2]
+            conv.weight[:, ins:] = 0.0
+            conv.weight[:outs, :ins] = weight
+            conv.bias[:outs] = bias
+
     def deploy(self) -> "LiteSR":
         """The same function as plain 3×3 convolutions (what is exported and run)."""
         plain = LiteSR(self.scale, self.channels, self.blocks).eval()

@@ -4,6 +4,8 @@
     python tools/train_sr.py --model xlsr --scale 2 --out runs/xlsr_x2 --resume
     python tools/train_sr.py --model xlsr --scale 3 --minutes 10 --out runs/xlsr_x3 \
         --init-from runs/xlsr_x2/last.pt
+    python tools/train_sr.py --model litesr --lite-channels 6 --lite-blocks 3 --out runs/litesr_c6 \
+        --init-from tools/checkpoints/litesr_x2.pt      # widened: starts as the 5-channel model
 
 Data: ``../shared/data/sr/train`` (T91 + BSDS200; ``--data`` overrides).  LR images are made once with
 MATLAB-compatible bicubic (``tools/sr_data.imresize``, rounded to uint8) and kept in memory.  Each step
@@ -230,6 +232,9 @@ def main(argv=None) -> int:
         if getattr(model, "rep", False) and not any(".k3." in k for k in src):
             model.start_from_plain(src)   # a trained plain LiteSR: the same function, extra branches at zero
             print(f"initialised from the plain LiteSR {args.init_from} (re-parameterised branches at zero)", flush=True)
+        elif args.model == "litesr" and src["body.0.weight"].shape[0] < model.channels:
+            model.widen_from(src)         # a narrower trained LiteSR: the same function, new channels silent
+            print(f"widened the LiteSR {args.init_from} to {model.channels} channels (same function)", flush=True)
         else:
             own = model.state_dict()
             same = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}

@@ -487,17 +487,24 @@ def test_offline_graph_stops_with_the_stage_and_frame_named(tmp_path):
 SHIPPED_XLSR = MODEL_DIR / "xlsr_x2.onnx"
 
 
+def outputs_by_engine(tier: str, engines, pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """engine -> the shipped `tier` model's ×2 of `pixels` (int array) on that engine, asked for by name."""
+    outputs = {}
+    for engine in engines:
+        h, w = pixels.shape[:2]
+        stage, _, _ = opened(Upscale(2, tier, engine=engine, strict=True), w, h)
+        assert stage.engines == {tier: engine}
+        outputs[engine] = stage.upscale(pixels).astype(int)
+    return outputs
+
+
 def test_engines_agree_on_a_real_frame_with_the_shipped_model():
     """ONNX Runtime and OpenVINO run the same file: outputs within 1 level (float error ~1e-6)."""
     pytest.importorskip("openvino", reason="OpenVINO is not installed (a default dependency: pip install .)")
     if not SHIPPED_XLSR.is_file():
         pytest.skip(f"{SHIPPED_XLSR} is not shipped in this checkout")
     pixels = portrait(320, 180)
-    outputs = {}
-    for engine in ("onnxruntime", "openvino"):
-        stage, _, _ = opened(Upscale(2, "xlsr", engine=engine, strict=True), 320, 180)
-        assert stage.engines == {"xlsr": engine}
-        outputs[engine] = stage.upscale(pixels).astype(int)
+    outputs = outputs_by_engine("xlsr", ("onnxruntime", "openvino"), pixels)
     assert np.abs(outputs["onnxruntime"] - outputs["openvino"]).max() <= 1
 
 
@@ -509,11 +516,7 @@ def test_bf16_engine_stays_within_a_few_levels_of_f32_on_a_real_frame():
         pytest.skip("this CPU has no native bf16 (AMX-BF16 or AVX512-BF16): the engine is not offered")
     shipped(SHIPPED_XLSR.name)
     pixels = portrait(320, 180)
-    outputs = {}
-    for engine in ("openvino", "openvino-bf16"):
-        stage, _, _ = opened(Upscale(2, "xlsr", engine=engine, strict=True), 320, 180)
-        assert stage.engines == {"xlsr": engine}
-        outputs[engine] = stage.upscale(pixels).astype(int)
+    outputs = outputs_by_engine("xlsr", ("openvino", "openvino-bf16"), pixels)
     diff = np.abs(outputs["openvino"] - outputs["openvino-bf16"])
     assert 0 < diff.max() <= 6 and diff.mean() < 0.5
 
@@ -541,11 +544,7 @@ def test_litesr_engines_agree_on_a_real_frame_with_the_shipped_model():
     pytest.importorskip("openvino", reason="OpenVINO is not installed (a default dependency: pip install .)")
     shipped(MODEL_FILES["litesr"][2])
     pixels = portrait(320, 180)
-    outputs = {}
-    for engine in ("numba", "onnxruntime", "openvino"):
-        stage, _, _ = opened(Upscale(2, "litesr", engine=engine, strict=True), 320, 180)
-        assert stage.engines == {"litesr": engine}
-        outputs[engine] = stage.upscale(pixels).astype(int)
+    outputs = outputs_by_engine("litesr", ("numba", "onnxruntime", "openvino"), pixels)
     bicubic = cv2.resize(pixels, (640, 360), interpolation=cv2.INTER_CUBIC).astype(int)
     assert np.abs(outputs["numba"] - bicubic).mean() > 0.3   # the network does change the picture
     for engine in ("onnxruntime", "openvino"):

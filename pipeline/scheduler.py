@@ -59,7 +59,9 @@ class SchedulerConfig:
     cost_smoothing: float = 0.2
     """Weight of the newest measurement in each running cost estimate (EWMA)."""
     failed_upgrade_ns: int = 5_000_000_000
+    """An upgrade undone by overload sooner than this after it was made counts as failed (back-off)."""
     max_retry_hold_ns: int = 32_000_000_000
+    """The longest wait before a tier whose upgrades keep failing is tried again."""
 
 
 def live_config(fps, budget_frames: float) -> SchedulerConfig:
@@ -287,15 +289,14 @@ class DeadlineScheduler:
 
     def _change(self, state: _StageState, tier: str, now_ns: int, reason: str) -> None:
         old = state.tier
-        if reason == "slack":  # its running cost restarts from the estimate that justified the move
-            state.costs_ms[tier] = state.cost_ms(tier)
-        state.stage.set_tier(tier)
         if reason == "slack":
+            state.costs_ms[tier] = state.cost_ms(tier)  # restart from the estimate that justified the move
             self._upgraded_at[state.name, tier] = now_ns
             self._probe = (state, old, [])
         else:
             self._back_off(state.name, old, now_ns)
             self._probe = None
+        state.stage.set_tier(tier)
         change = TierChange(now_ns, state.name, old, tier, reason)
         self.changes.append(change)
         self._last_change_ns = now_ns
@@ -309,7 +310,8 @@ class DeadlineScheduler:
         double the wait before it is tried again; if it had held, forget earlier failures."""
         key = (stage, left)
         cfg = self.config
-        if now_ns - self._upgraded_at.get(key, -cfg.failed_upgrade_ns) < cfg.failed_upgrade_ns:
+        upgraded_at = self._upgraded_at.get(key)
+        if upgraded_at is not None and now_ns - upgraded_at < cfg.failed_upgrade_ns:
             hold = min(2 * self._retry_hold.get(key, cfg.slack_hold_ns), cfg.max_retry_hold_ns)
             self._retry_hold[key] = hold
             self._retry_not_before[key] = now_ns + hold

@@ -320,7 +320,8 @@ def cpu_has_native_bf16() -> bool:
 class _OpenVinoBf16Model(_OpenVinoModel):
     """OpenVINO computing in bf16 (inputs, weights and activations rounded to 8 mantissa bits,
     accumulation in f32), only on a CPU with native bf16. Measured on the Intel Xeon with AMX
-    (2026-12-01), XLSR ×2 on 640×360: 81 ms on one thread, 45 on two (f32: 134 / 90), for
+    (2026-12-01), XLSR ×2 on 640×360, the network alone: 81 ms on one thread, 45 on two (f32: 134 /
+    90), for
     −0.015 / −0.007 dB PSNR-Y on Set5 / Set14 (36.930 / 32.643 against 36.945 / 32.650) and at most
     5 grey levels from f32 on a frame; `auto` weighs it against the others by measured time."""
 
@@ -495,7 +496,7 @@ class Upscale(Stage):
     Intel Xeon with AMX (2026-12-01, `python -m pipeline.stages.upscale --repeat 7`): xlsr 142 ms
     (OpenVINO), litesr 21 ms (numba), bicubic 1.6 ms; on the AVX-512F Xeon without VNNI xlsr was
     243 ms beside litesr's ~20 ms; ESRT (441K parameters) takes seconds. xlsr-int8: slower than fp32
-    without VNNI (measured), about 1.4× here too."""
+    without VNNI (measured), and 1.9× on this AMX machine too."""
 
     @property
     def tiers(self) -> tuple[str, ...]:

@@ -236,9 +236,8 @@ def test_the_autoframe_preset_and_its_keys():
 
 def test_transcode_with_autoframe_keeps_every_frame_its_timing_and_the_audio(tmp_path):
     from pipeline.cli import main
-    from tests.cli.test_commands import probe
-
     from pipeline.sources.synthetic import WalkingPersonSource
+    from tests.cli.test_commands import probe
 
     walker = WalkingPersonSource(320, 180, 30)
     walker.open()

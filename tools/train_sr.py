@@ -202,6 +202,9 @@ def main(argv=None) -> int:
                     help="distil: a checkpoint (e.g. tools/checkpoints/xlsr_x2.pt) whose outputs are a second "
                          "target, weighted --teacher-weight (the ground truth keeps weight 1)")
     ap.add_argument("--teacher-weight", type=float, default=0.5)
+    ap.add_argument("--bf16", action="store_true",
+                    help="forward pass under bfloat16 autocast (weights, loss and optimizer stay float32): "
+                         "several times faster where the CPU has AMX-BF16; validation and export stay float32")
     ap.add_argument("--init-from", type=Path, default=None,
                     help="start from another checkpoint's weights where names and shapes match "
                          "(e.g. XLSR x3 from XLSR x2: all but the output conv)")
@@ -276,7 +279,9 @@ def main(argv=None) -> int:
         for g in opt.param_groups:
             g["lr"] = lr_now
         lr_b = lr_b.contiguous(memory_format=torch.channels_last)
-        sr_b = model(lr_b)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            sr_b = model(lr_b)
+        sr_b = sr_b.float()
         loss = charbonnier(sr_b, hr_b)
         if teacher_b is not None:
             loss = loss + args.teacher_weight * charbonnier(sr_b, teacher_b)

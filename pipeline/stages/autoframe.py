@@ -89,7 +89,7 @@ class Framing:
         cut_at_bottom = by + bh >= height * 0.98
         if cut_at_bottom:
             crop_w = self.shoulder_fill * bw
-            zoom = self._clamp_zoom(width / max(crop_w, 1.0))
+            zoom = self.clamp_zoom(width / max(crop_w, 1.0))
             crop_h = height / zoom
             head_h = 0.5 * bw
             eyes_y = by + 0.4 * head_h
@@ -97,12 +97,12 @@ class Framing:
             cy = min(cy, by - self.head_room * crop_h + crop_h / 2)   # never cut the top of the head
         else:
             crop_h = max(bh / self.body_fill, 1.25 * bw * height / width)
-            zoom = self._clamp_zoom(height / max(crop_h, 1.0))
+            zoom = self.clamp_zoom(height / max(crop_h, 1.0))
             crop_h = height / zoom
             cy = min(by + bh / 2, by - self.head_room * crop_h + crop_h / 2)
         return bx + bw / 2, cy, zoom
 
-    def _clamp_zoom(self, zoom: float) -> float:
+    def clamp_zoom(self, zoom: float) -> float:
         return min(max(zoom, self.min_zoom), self.max_zoom)
 
 
@@ -184,7 +184,7 @@ class VirtualCamera:
     def _clamped(self, target) -> tuple[float, float, float]:
         """`target` with its zoom in the limits and its centre where the crop stays inside the frame."""
         cx, cy, zoom = target
-        zoom = self.framing._clamp_zoom(zoom)
+        zoom = self.framing.clamp_zoom(zoom)
         half_w, half_h = self.width / zoom / 2, self.height / zoom / 2
         return (min(max(cx, half_w), self.width - half_w), min(max(cy, half_h), self.height - half_h), zoom)
 

@@ -103,6 +103,7 @@ class Framing:
         return bx + bw / 2, cy, zoom
 
     def clamp_zoom(self, zoom: float) -> float:
+        """`zoom` (output size / crop size) held within `min_zoom`…`max_zoom`."""
         return min(max(zoom, self.min_zoom), self.max_zoom)
 
 

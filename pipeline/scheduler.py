@@ -28,8 +28,9 @@ Rules (all times integer ns):
 - **Back-off**: an upgrade undone by overload within `failed_upgrade_ns` failed (the tier's cost
   was predicted from another tier's and was wrong on this machine); that tier is not tried again
   for twice the previous wait (from `slack_hold_ns`, at most `max_retry_hold_ns`), so a tier that
-  does not fit costs a few dropped frames a minute at most instead of every few seconds. A tier
-  that held longer than that starts afresh. And an upgrade is undone at once, without waiting for
+  does not fit costs a few dropped frames a minute at most instead of every few seconds — unless
+  the other stages have become `LIGHTER` since (a load has gone), when it may be tried at once. A
+  tier that held longer than that starts afresh. And an upgrade is undone at once, without waiting for
   the dwell time, as soon as `PROBE_FRAMES` frames measured at the new tier put its stage over the
   frame period: a wrong guess costs a couple of frames, not a second of them.
 Every decision is posted on the bus (`tier` messages) and counted.
@@ -44,6 +45,9 @@ from pipeline.bus import Bus, Message
 NS_PER_MS = 1_000_000
 PROBE_FRAMES = 2
 """Frames measured at a just-upgraded tier before it may be undone inside the dwell time."""
+LIGHTER = 0.85
+"""A backed-off tier may be tried at once when the other stages cost less than this fraction of what
+they cost when it failed (a load has gone: the failure said nothing about the machine as it is now)."""
 
 
 @dataclass
@@ -151,7 +155,8 @@ class DeadlineScheduler:
         """(stage, tier) -> when the last upgrade to it happened."""
         self._retry_hold: dict[tuple[str, str], int] = {}
         """(stage, tier) -> the wait after its last failed upgrade (doubles on each failure)."""
-        self._retry_not_before: dict[tuple[str, str], int] = {}
+        self._retry_not_before: dict[tuple[str, str], tuple[int, float]] = {}
+        """(stage, tier) -> (no new try before this time, the other stages' cost then in ms)."""
         self._probe: tuple[_StageState, str, list[float]] | None = None
         """(stage, tier it came from, ms of each frame measured at the new tier) after an upgrade."""
 
@@ -267,7 +272,8 @@ class DeadlineScheduler:
 
         def fits(state, tier) -> bool:
             override = (state.name, tier)
-            if now_ns < self._retry_not_before.get(override, 0):
+            not_before, others_ms = self._retry_not_before.get(override, (0, 0.0))
+            if now_ns < not_before and self._others_ms(state.name) > LIGHTER * others_ms:
                 return False
             return (self._bottleneck_ms(override) <= cfg.slack_margin * period_ms
                     and self.predicted_latency_ns(override) <= cfg.slack_margin * cfg.latency_budget_ns)
@@ -305,6 +311,10 @@ class DeadlineScheduler:
         self.bus.post(Message("tier", state.name, f"{old} -> {tier} ({reason})", now_ns,
                               {"old": old, "new": tier, "reason": reason}))
 
+    def _others_ms(self, stage: str) -> float:
+        """The summed running cost of every stage but `stage` (it rises while the machine is loaded)."""
+        return sum(cost for state, cost in zip(self._all, self.stage_costs_ms()) if state.name != stage)
+
     def _back_off(self, stage: str, left: str, now_ns: int) -> None:
         """`stage` left tier `left` under overload: if it had been upgraded to it only just before,
         double the wait before it is tried again; if it had held, forget earlier failures."""
@@ -314,6 +324,6 @@ class DeadlineScheduler:
         if upgraded_at is not None and now_ns - upgraded_at < cfg.failed_upgrade_ns:
             hold = min(2 * self._retry_hold.get(key, cfg.slack_hold_ns), cfg.max_retry_hold_ns)
             self._retry_hold[key] = hold
-            self._retry_not_before[key] = now_ns + hold
+            self._retry_not_before[key] = (now_ns + hold, self._others_ms(stage))
         else:
             self._retry_hold.pop(key, None)

@@ -181,3 +181,16 @@ def test_an_upgrade_that_does_not_fit_is_retried_ever_more_rarely():
     undone_after_s = [(b.at_ns - a.at_ns) / 1e9 for a, b in zip(changes, changes[1:]) if a.reason == "slack"]
     assert undone_after_s and max(undone_after_s) < 0.25  # undone after a few frames, not after the dwell
     assert sum(r["admitted"] for r in records) / len(records) > 0.97
+
+
+def test_a_back_off_earned_under_load_ends_when_the_load_does():
+    # litesr fits the quiet machine (25 of 33 ms) but not while a busy core slows every stage 1.6x
+    upscale = KnownCostStage("upscale", {"litesr": 25.0, "bicubic": 2.0}, {"litesr": 0.9, "bicubic": 0.6})
+    upscale.tier_cost_hint = {"litesr": 10.0, "bicubic": 2.0}  # and the hint makes it look cheap
+    stages = [KnownCostStage("segment", {"general": 12.0}, {"general": 1.0}), upscale]
+    scheduler = make_scheduler(stages)
+    simulate(scheduler, stages, seconds=40, period_ns=PERIOD_NS, load=busy_core(2, 25, 1.6))
+    failed = [c for c in scheduler.changes if c.reason == "overload" and c.at_ns > 4e9]
+    assert len(failed) >= 2  # it kept trying under the load, and failing
+    back = [c.at_ns / 1e9 for c in scheduler.changes if c.reason == "slack" and c.at_ns >= 25e9]
+    assert back and back[0] <= 28 and upscale.tier == "litesr"  # back within 3 s of the load's end

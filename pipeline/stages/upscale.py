@@ -15,8 +15,8 @@ goes through the network, the alpha is enlarged with bicubic (the networks are t
 | `bicubic` | none: `cv2.resize(INTER_CUBIC)` | any |
 
 (Ranked by measured quality, `SR_SCORES`; the table is not the order.) `litesr` is the live tier: luma
-detail from five narrow 3×3 convolutions added to the bicubic picture, ~3/4 of XLSR's quality gain over
-bicubic at ~1/10 of its cost, run by the fused Numba kernel `kernels.litesr` (engine `numba`).
+detail from five narrow 3×3 convolutions added to the bicubic picture, ~4/5 of XLSR's quality gain over
+bicubic at ~1/7 of its cost, run by the fused Numba kernel `kernels.litesr` (engine `numba`).
 
 Model contract (what `tools/export_onnx.py` writes): input `lr` float32 N×3×H×W RGB in [0, 1] with
 dynamic H and W, output `sr` float32 N×3×(sH)×(sW) in [0, 1]. Each model gets one ONNX Runtime
@@ -489,12 +489,12 @@ class Upscale(Stage):
         best, low = max(mean.values()), mean["bicubic"]
         return {t: 0.5 + 0.5 * (m - low) / (best - low) for t, m in mean.items()}
 
-    tier_cost_hint = {"esrt": 30.0, "xlsr": 1.0, "xlsr-int8": 1.4, "litesr": 0.12, "bicubic": 0.012}
+    tier_cost_hint = {"esrt": 30.0, "xlsr": 1.0, "xlsr-int8": 1.4, "litesr": 0.15, "bicubic": 0.012}
     """Relative cost per frame. The scheduler estimates every tier but the one in use as the running
     cost of the one in use times the ratio of these hints, so a missing or wrong ratio makes it try a
     tier that cannot fit (or never try one that would). From 640×360 ×2, one thread, quiet, on the
     Intel Xeon with AMX (2026-12-01, `python -m pipeline.stages.upscale --repeat 7`): xlsr 142 ms
-    (OpenVINO), litesr 21 ms (numba), bicubic 1.6 ms; on the AVX-512F Xeon without VNNI xlsr was
+    (OpenVINO), litesr 20–24 ms (numba), bicubic 1.6 ms; on the AVX-512F Xeon without VNNI xlsr was
     243 ms beside litesr's ~20 ms; ESRT (441K parameters) takes seconds. xlsr-int8: slower than fp32
     without VNNI (measured), and 1.9× on this AMX machine too."""
 

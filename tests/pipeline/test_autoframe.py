@@ -276,7 +276,7 @@ def test_live_settings_turn_autoframe_on_and_off_and_refuse_without_the_stage():
 def test_a_2x_zoom_on_real_footage_is_sharper_through_the_networks(tmp_path, capsys):
     """tools/eval_zoom.py on the real talking-head clip (held-still framing, 2× zoom of a 2×-smaller
     picture, PSNR-Y against the original's crop): XLSR and LiteSR beat bicubic by ≥ 1 dB (the README
-    figure, from every 10th frame: +2.35 and +1.61) and write the side-by-side picture."""
+    figure, from every 10th frame: +2.35 and +1.60) and write the side-by-side picture."""
     shared_data("video", "talking_head_410x412.mp4")
     sys.path.insert(0, str(REPO / "tools"))
     import eval_zoom

@@ -5,7 +5,7 @@
     python tools/train_sr.py --model xlsr --scale 3 --minutes 10 --out runs/xlsr_x3 \
         --init-from runs/xlsr_x2/last.pt
     python tools/train_sr.py --model litesr --lite-channels 6 --lite-blocks 3 --out runs/litesr_c6 \
-        --init-from tools/checkpoints/litesr_x2.pt      # widened: starts as the 5-channel model
+        --init-from runs/litesr_c5/last.pt   # a narrower LiteSR is widened: it starts as that model
 
 Data: ``../shared/data/sr/train`` (T91 + BSDS200; ``--data`` overrides).  LR images are made once with
 MATLAB-compatible bicubic (``tools/sr_data.imresize``, rounded to uint8) and kept in memory.  Each step

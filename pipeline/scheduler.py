@@ -153,10 +153,9 @@ class DeadlineScheduler:
         """Predicted completion time of the last admitted frame."""
         self._upgraded_at: dict[tuple[str, str], int] = {}
         """(stage, tier) -> when the last upgrade to it happened."""
-        self._retry_hold: dict[tuple[str, str], int] = {}
-        """(stage, tier) -> the wait after its last failed upgrade (doubles on each failure)."""
-        self._retry_not_before: dict[tuple[str, str], tuple[int, float]] = {}
-        """(stage, tier) -> (no new try before this time, the other stages' cost then in ms)."""
+        self._backed_off: dict[tuple[str, str], tuple[int, int, float]] = {}
+        """(stage, tier) -> after its last failed upgrade: (the wait, doubling on each failure; no new
+        try before this time; the other stages' cost then, in ms)."""
         self._probe: tuple[_StageState, str, list[float]] | None = None
         """(stage, tier it came from, ms of each frame measured at the new tier) after an upgrade."""
 
@@ -272,7 +271,7 @@ class DeadlineScheduler:
 
         def fits(state, tier) -> bool:
             override = (state.name, tier)
-            not_before, others_ms = self._retry_not_before.get(override, (0, 0.0))
+            _, not_before, others_ms = self._backed_off.get(override, (0, 0, 0.0))
             if now_ns < not_before and self._others_ms(state.name) > LIGHTER * others_ms:
                 return False
             return (self._bottleneck_ms(override) <= cfg.slack_margin * period_ms
@@ -322,8 +321,8 @@ class DeadlineScheduler:
         cfg = self.config
         upgraded_at = self._upgraded_at.get(key)
         if upgraded_at is not None and now_ns - upgraded_at < cfg.failed_upgrade_ns:
-            hold = min(2 * self._retry_hold.get(key, cfg.slack_hold_ns), cfg.max_retry_hold_ns)
-            self._retry_hold[key] = hold
-            self._retry_not_before[key] = (now_ns + hold, self._others_ms(stage))
+            previous_hold = self._backed_off.get(key, (cfg.slack_hold_ns,))[0]
+            hold = min(2 * previous_hold, cfg.max_retry_hold_ns)
+            self._backed_off[key] = (hold, now_ns + hold, self._others_ms(stage))
         else:
-            self._retry_hold.pop(key, None)
+            self._backed_off.pop(key, None)

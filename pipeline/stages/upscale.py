@@ -321,9 +321,8 @@ class _OpenVinoBf16Model(_OpenVinoModel):
     """OpenVINO computing in bf16 (inputs, weights and activations rounded to 8 mantissa bits,
     accumulation in f32), only on a CPU with native bf16. Measured on the Intel Xeon with AMX
     (2026-12-01), XLSR ×2 on 640×360, the network alone: 81 ms on one thread, 45 on two (f32: 134 /
-    90), for
-    −0.015 / −0.007 dB PSNR-Y on Set5 / Set14 (36.930 / 32.643 against 36.945 / 32.650) and at most
-    5 grey levels from f32 on a frame; `auto` weighs it against the others by measured time."""
+    90), for −0.015 / −0.007 dB PSNR-Y on Set5 / Set14 (36.930 / 32.643 against 36.945 / 32.650) and
+    at most 5 grey levels from f32 on a frame; `auto` weighs it against the others by measured time."""
 
     engine = "openvino-bf16"
     precision = "bf16"

@@ -151,6 +151,15 @@ def tensor_to_bgr_reference(t: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(v[::-1].transpose(1, 2, 0))
 
 
+def shuffled_to_bgr_reference(t: np.ndarray, scale: int) -> np.ndarray:
+    """Exactly `kernels.sr.shuffled_to_bgr`: the first 3·s² channels pixel-shuffled (channel
+    c·s² + i·s + j → colour c at (y·s + i, x·s + j)), then `tensor_to_bgr_reference`."""
+    _, _, h, w = t.shape
+    planes = t[0, : 3 * scale * scale].reshape(3, scale, scale, h, w)
+    shuffled = planes.transpose(0, 3, 1, 4, 2).reshape(1, 3, h * scale, w * scale)
+    return tensor_to_bgr_reference(shuffled)
+
+
 def roi_weights_reference(h: int, w: int, x0: int, y0: int, dst_h: int, dst_w: int,
                           feather_px: int) -> np.ndarray:
     """The (h, w) integer weights (0..256) `kernels.sr.blend_roi` gives the ROI's pixels."""

@@ -7,12 +7,18 @@
 * `tensor_to_bgr(t, out)` — float32 (1, 3, H, W) RGB tensor → uint8 (H, W, C≥3) BGR frame in one
   pass: clip to [0, 1] (NaN → 0), `× 255`, round half up (`+ 0.5`, truncate; float32 arithmetic),
   CHW → HWC, RGB → BGR. Writes channels 0..2 only: with a BGRA `out` the alpha is left alone.
+* `shuffled_to_bgr(t, scale, first_row, out)` — the same for a network's output *before* its pixel
+  shuffle (from row `first_row`, as many rows as `out` needs): float32 (1, C ≥ 3·s², H, W) where channel `c·s² + i·s + j` is colour c (RGB) of output pixel
+  (y·s + i, x·s + j) (PyTorch's `PixelShuffle`, ONNX `DepthToSpace` CRD, OpenVINO `depth_first`)
+  → uint8 (H·s, W·s, C'≥3) BGR, with the clip and rounding of `tensor_to_bgr`; channels past 3·s²
+  are ignored. The shuffle, the clip and the conversion in one pass instead of three.
 * `blend_roi(dst, roi, x0, y0, feather_px)` — in place: `roi` (h, w, C) is written into `dst`
   (H, W, C) at (x0, y0), its border feathered into what `dst` already holds (the bicubic frame)
   over `feather_px` pixels, so no seam shows. Integer fixed point (8 bits), one pass over the ROI.
 
 Pure array functions; no imports from `pipeline/`. NumPy references: `kernels.reference`
-(`bgr_to_tensor_reference`, `tensor_to_bgr_reference`, `blend_roi_reference`, `roi_weights_reference`).
+(`bgr_to_tensor_reference`, `tensor_to_bgr_reference`, `shuffled_to_bgr_reference`, `blend_roi_reference`,
+`roi_weights_reference`).
 """
 from __future__ import annotations
 
@@ -63,6 +69,45 @@ def tensor_to_bgr(t, out):
             row[x, 0] = row_bgr[0, x]
             row[x, 1] = row_bgr[1, x]
             row[x, 2] = row_bgr[2, x]
+    return out
+
+
+@jit
+def shuffled_to_bgr(t, scale, first_row, out):
+    """float32 (1, C≥3·scale², H, W) pixel-shuffle channels, rows `first_row` to `first_row +
+    out_height / scale` → uint8 (out_height, out_width ≤ W·scale, C'≥3) BGR (clip, ×255, round as
+    `tensor_to_bgr`), into `out`; returns `out`. (A row offset, not a sliced view: the kernel
+    vectorises only over a contiguous tensor.)
+
+    A row of input becomes `scale` output rows: for each, the `3·scale` planes that feed it are
+    clipped and rounded into uint8 scratch rows (branch-free, vectorised), then interleaved, colour
+    c and phase j of input pixel x going to output pixel x·scale + j.
+    """
+    h, w = out.shape[0] // scale, out.shape[1] // scale
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    k = np.float32(255.0)
+    half = np.float32(0.5)
+    s2 = scale * scale
+    rows = np.empty((3, scale, w), np.uint8)
+    for y in range(h):
+        for i in range(scale):
+            for c in range(3):
+                for j in range(scale):
+                    src = t[0, c * s2 + i * scale + j, first_row + y]
+                    dst = rows[2 - c, j]
+                    for x in range(w):
+                        v = src[x]
+                        v = one if v > one else v
+                        v = v if v >= zero else zero  # negative or NaN -> 0
+                        dst[x] = np.uint8(np.int32(v * k + half))
+            row = out[y * scale + i]
+            for x in range(w):
+                for j in range(scale):
+                    pixel = row[x * scale + j]
+                    pixel[0] = rows[0, j, x]
+                    pixel[1] = rows[1, j, x]
+                    pixel[2] = rows[2, j, x]
     return out
 
 

@@ -30,7 +30,7 @@ def _compile_all() -> None:
     from kernels.lightwrap import light_wrap, wrap_weight
     from kernels.litesr import LiteSRKernel
     from kernels.mask import alpha_from_mask
-    from kernels.sr import bgr_to_tensor, blend_roi, tensor_to_bgr
+    from kernels.sr import bgr_to_tensor, blend_roi, shuffled_to_bgr, tensor_to_bgr
     from kernels.temporal import temporal_update
 
     h, w, lo, hi = 36, 64, 0.25, 0.75
@@ -74,6 +74,10 @@ def _compile_all() -> None:
     for t in (tensor, tensor[:, :, :20, :30]):
         for out in (np.empty((h, w, 3), np.uint8), np.empty((h, w, 4), np.uint8), frame.copy()[2:30, 4:60]):
             tensor_to_bgr(t, out)
+    shuffled = np.empty((1, 16, h // 2, w // 2), np.float32)
+    for out in (np.empty((h, w, 3), np.uint8), np.empty((h, w, 4), np.uint8)):
+        shuffled_to_bgr(shuffled, 2, 0, out)
+        shuffled_to_bgr(shuffled, 2, 2, out[4:20])  # a band's rows
     roi = frame.copy()
     for dst in (frame.copy(), np.empty((h, w, 4), np.uint8)):
         blend_roi(dst, roi[4:20, 8:40], 8, 4, 4)

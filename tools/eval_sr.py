@@ -3,6 +3,7 @@
     python tools/eval_sr.py                          # ×2 and ×3, every method found, table + timings
     python tools/eval_sr.py --json out/eval_sr.json --scales 2
     python tools/eval_sr.py --no-time                # scores only
+    python tools/eval_sr.py --scales 2 --no-time --engines openvino openvino-bf16   # + the runtime's engines
 
 Protocol (``../shared/data/README.md``): HR cropped to a multiple of the scale; LR = MATLAB-compatible
 bicubic ``imresize(hr, 1/s)`` rounded to uint8 (``tools/sr_data.py``); PSNR-Y and SSIM (Wang et al.,
@@ -12,7 +13,9 @@ replicated to 3 channels.  Means over each set.
 Methods: MATLAB bicubic (ours, NumPy); ``cv2.resize`` INTER_CUBIC; OpenCV dnn_superres FSRCNN,
 FSRCNN-small and ESPCN (``../shared/data/sr/baselines/*.pb``; Y-channel models, BGR in/out in OpenCV's
 API); and every ``pipeline/models/<name>_x<s>[_int8].onnx`` (input ``lr`` N×3×H×W RGB float [0, 1]); a model
-with a ``.npz`` beside it (LiteSR) is also scored and timed through the runtime's Numba kernel.
+with a ``.npz`` beside it (LiteSR) is also scored and timed through the runtime's Numba kernel. With
+``--engines openvino openvino-bf16``, each shipped tier is also scored through the runtime's `Upscale`
+stage on those engines (OpenVINO in bf16 rounds its arithmetic: this measures what that costs).
 
 Timing: one 640×360 RGB uint8 frame → ×2, median of ``--runs`` runs after a warm-up, with 2 threads
 (``cv2.setNumThreads(2)``, ONNX Runtime ``intra_op_num_threads=2``).  For ONNX models the time includes
@@ -154,6 +157,31 @@ def time_frame(fn, runs: int) -> tuple[float, float | None]:
     return 1000 * float(np.median(ts)), (1000 * float(np.median(nets)) if nets else None)
 
 
+class RuntimeSR:
+    """uint8 RGB → the runtime's `Upscale` stage with one inference engine (what `litecam upscale
+    --engine E` outputs, e.g. OpenVINO in bf16, or with the network's tail done by litecam's kernel)."""
+
+    def __init__(self, tier: str, scale: int, engine: str, threads: int):
+        sys.path.insert(0, str(REPO))
+        from pipeline.stages.upscale import Upscale
+
+        self.stage = Upscale(scale, tier, strict=True, engine=engine, threads=threads)
+        self.stage.load()
+
+    def __call__(self, lr: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(self.stage.upscale(np.ascontiguousarray(lr[..., ::-1]))[..., ::-1])
+
+
+def runtime_methods(scale: int, engines: list[str], threads: int) -> list[tuple[str, object]]:
+    """Each shipped tier at `scale` through the runtime on each of `engines` that runs it."""
+    sys.path.insert(0, str(REPO))
+    from pipeline.stages.upscale import ENGINE_CLASSES, tiers_for
+
+    return [(f"litecam {tier} x{scale} ({engine}, runtime)", RuntimeSR(tier, scale, engine, threads))
+            for tier in tiers_for(scale) if tier != "bicubic"
+            for engine in engines if ENGINE_CLASSES[engine].runs(tier) and ENGINE_CLASSES[engine].suits_this_cpu()]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=None, help="default: ../shared/data")
@@ -163,6 +191,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--no-time", action="store_true")
+    ap.add_argument("--engines", nargs="+", default=[],
+                    help="also score the shipped models through the runtime on these inference engines "
+                         "(e.g. openvino openvino-bf16; those that do not suit this CPU are left out)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
 
@@ -181,7 +212,7 @@ def main(argv=None) -> int:
         sets = {name: [degrade(load_rgb(p), s) for p in list_images(data / "sr" / "eval" / name)]
                 for name in args.sets}
         rows = {}
-        for label, fn in find_methods(s, data, args.models, args.threads):
+        for label, fn in find_methods(s, data, args.models, args.threads) + runtime_methods(s, args.engines, args.threads):
             row: dict = {}
             for name, pairs in sets.items():
                 p, q = score(fn, pairs, s)

@@ -8,9 +8,10 @@ from kernels.reference import (
     bgr_to_tensor_reference,
     blend_roi_reference,
     roi_weights_reference,
+    shuffled_to_bgr_reference,
     tensor_to_bgr_reference,
 )
-from kernels.sr import bgr_to_tensor, blend_roi, tensor_to_bgr
+from kernels.sr import bgr_to_tensor, blend_roi, shuffled_to_bgr, tensor_to_bgr
 
 
 @pytest.mark.parametrize("shape", [(7, 5, 3), (36, 64, 3), (10, 12, 4)])
@@ -38,6 +39,30 @@ def test_tensor_to_bgr_equals_reference_and_clips(channels):
     assert tuple(out[0, 1, :3]) == (255, 0, 255)  # B from the tensor's channel 2 (clipped), R from 0
     if channels == 4:
         assert (out[..., 3] == 7).all()  # the alpha is left alone
+
+
+@pytest.mark.parametrize("scale, planes, channels", [(2, 12, 3), (2, 16, 4), (3, 27, 3)])
+def test_shuffled_to_bgr_equals_reference_and_the_pixel_shuffle(scale, planes, channels):
+    rng = np.random.default_rng(4)
+    t = rng.uniform(-0.3, 1.3, (1, planes, 7, 9)).astype(np.float32)
+    t[0, 0, 0, 0] = np.nan
+    out = np.full((7 * scale, 9 * scale, channels), 7, np.uint8)
+    shuffled_to_bgr(t, scale, 0, out)
+    assert np.array_equal(out[..., :3], shuffled_to_bgr_reference(t, scale))
+    band = np.zeros((3 * scale, 9 * scale, channels), np.uint8)  # input rows 2..4 only
+    shuffled_to_bgr(t, scale, 2, band)
+    assert np.array_equal(band[..., :3], out[2 * scale:5 * scale, :, :3])
+    # channel c·s² + i·s + j is colour c (RGB) at (y·s + i, x·s + j): B is the output's channel 0
+    last = scale - 1
+    expected_red = np.uint8(np.int32(np.clip(t[0, last * scale + last, 3, 4], 0, 1) * np.float32(255) + np.float32(0.5)))
+    assert out[3 * scale + last, 4 * scale + last, 2] == expected_red
+    assert out[0, 0, 2] == 0  # NaN -> 0
+    if channels == 4:
+        assert (out[..., 3] == 7).all()
+    # the same as shuffling first and converting with tensor_to_bgr
+    shuffled = np.ascontiguousarray(t[0, : 3 * scale * scale].reshape(3, scale, scale, 7, 9)
+                                    .transpose(0, 3, 1, 4, 2).reshape(1, 3, 7 * scale, 9 * scale))
+    assert np.array_equal(out[..., :3], tensor_to_bgr(shuffled, np.empty((7 * scale, 9 * scale, 3), np.uint8)))
 
 
 def test_tensor_roundtrip_is_exact():

@@ -26,9 +26,12 @@ from pipeline.stages.upscale import (
     SR_SCORES,
     TIERS,
     Upscale,
+    RECEPTIVE_RADIUS_PX,
     check_upscale,
     cpu_has_native_bf16,
+    densify_grouped_convolutions,
     live_tiers,
+    output_before_shuffle,
     person_box,
     tiers_for,
 )
@@ -222,9 +225,9 @@ def test_session_options_threads_and_preallocated_io(model_dir):
     options = model.session.get_session_options()
     assert options.intra_op_num_threads == 2 and options.inter_op_num_threads == 1
     stage.upscale(portrait())
-    inp, out, _ = model._bindings[(96, 160)]
+    inp, out, _ = model._bindings[(96, 160, 0)]
     stage.upscale(portrait())
-    assert model._bindings[(96, 160)][0] is inp  # the same bound buffers, frame after frame
+    assert model._bindings[(96, 160, 0)][0] is inp  # the same bound buffers, frame after frame
 
 
 # -- tiers at run time -----------------------------------------------------------------------------
@@ -519,6 +522,111 @@ def test_bf16_engine_stays_within_a_few_levels_of_f32_on_a_real_frame():
     outputs = outputs_by_engine("xlsr", ("openvino", "openvino-bf16"), pixels)
     diff = np.abs(outputs["openvino"] - outputs["openvino-bf16"])
     assert 0 < diff.max() <= 6 and diff.mean() < 0.5
+
+
+# -- OpenVINO: the network's tail in our kernel, row bands, dense grouped convolutions -------------
+def needs_openvino():
+    return pytest.importorskip("openvino", reason="OpenVINO is not installed (a default dependency: pip install .)")
+
+
+def tail_model(clip=(0.0, 1.0), mode="depth_first", first_channel=0):
+    """An OpenVINO model ending like the exported XLSR: conv to 16 channels, Slice of 12 from
+    `first_channel`, DepthToSpace(`mode`, 2), Clamp(`clip`)."""
+    ov = needs_openvino()
+    import openvino.opset13 as op
+
+    lr = op.parameter(ov.PartialShape([1, 3, -1, -1]), ov.Type.f32, name="lr")
+    weights = np.random.default_rng(0).standard_normal((16, 3, 3, 3)).astype(np.float32)
+    features = op.convolution(lr, op.constant(weights), [1, 1], [1, 1], [1, 1], [1, 1])
+    picked = op.slice(features, *(op.constant(np.array([v], np.int64)) for v in (first_channel, first_channel + 12, 1, 1)))
+    return ov.Model([op.clamp(op.depth_to_space(picked, mode, 2), *clip)], [lr])
+
+
+def test_the_tail_is_found_only_where_it_is_a_pixel_shuffle_and_a_clip_to_0_1():
+    source = output_before_shuffle(tail_model(), 2)
+    assert source.get_node().get_type_name() == "Convolution"  # through the Slice of the first channels
+    assert source.get_partial_shape()[1].get_length() == 16
+    later = output_before_shuffle(tail_model(first_channel=4), 2)
+    assert later.get_node().get_type_name() == "Slice"  # channels 4..15: our kernel reads the Slice's output
+    assert output_before_shuffle(tail_model(clip=(0.0, 0.9)), 2) is None
+    assert output_before_shuffle(tail_model(mode="blocks_first"), 2) is None
+    assert output_before_shuffle(tail_model(), 3) is None  # not this scale's shuffle
+
+
+def test_openvino_stops_the_shipped_xlsr_models_before_their_pixel_shuffle():
+    """All three XLSR files end in the pattern (so `litecam upscale` gets the faster tail), and the
+    picture is the one the whole model gives on OpenVINO, pixel for pixel."""
+    ov = needs_openvino()
+    from kernels.sr import bgr_to_tensor, tensor_to_bgr
+
+    core = ov.Core()
+    pixels = portrait(96, 64)
+    for tier, scale, channels in (("xlsr", 2, 16), ("xlsr", 3, 32), ("xlsr-int8", 2, 16)):
+        path = shipped(MODEL_FILES[tier][scale])
+        source = output_before_shuffle(core.read_model(str(path)), scale)
+        assert source is not None and source.get_partial_shape()[1].get_length() == channels, path.name
+        whole_model = core.compile_model(core.read_model(str(path)), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        x = bgr_to_tensor(pixels, np.empty((1, 3, 64, 96), np.float32))
+        expected = tensor_to_bgr(np.array(whole_model.create_infer_request().infer({0: x})[0]),
+                                 np.empty((64 * scale, 96 * scale, 3), np.uint8))
+        cut = upscale_module._OpenVinoModel(path, scale, 1)
+        assert cut._shuffle_channels == channels
+        out = np.empty_like(expected)
+        cut.upscale_into(pixels, out)
+        assert np.array_equal(out, expected), path.name
+
+
+@pytest.mark.parametrize("engine", ["openvino", "openvino-bf16"])
+def test_row_bands_on_two_threads_give_the_whole_frame_output(engine):
+    needs_openvino()
+    if engine == "openvino-bf16" and not cpu_has_native_bf16():
+        pytest.skip("this CPU has no native bf16 (AMX-BF16 or AVX512-BF16)")
+    shipped(SHIPPED_XLSR.name)
+    pixels = portrait(320, 180)
+    outputs = {}
+    for threads in (1, 2):
+        stage, _, _ = opened(Upscale(2, "xlsr", engine=engine, strict=True, threads=threads), 320, 180)
+        assert stage._models["xlsr"].bands == threads
+        outputs[threads] = stage.upscale(pixels).copy()
+    assert np.array_equal(outputs[1], outputs[2])
+
+
+def test_the_receptive_radius_is_the_halo_bands_need_and_no_less():
+    """XLSR ×2 in two bands with `RECEPTIVE_RADIUS_PX` rows of overlap equals the whole frame; with
+    one row less the rows next to the cut differ (so the radius is neither too small nor padded)."""
+    needs_openvino()
+    path = shipped(SHIPPED_XLSR.name)
+    pixels = portrait(320, 180)
+    whole = np.empty((360, 640, 3), np.uint8)
+    upscale_module._OpenVinoModel(path, 2, 1).upscale_into(pixels, whole)
+    radius = RECEPTIVE_RADIUS_PX["xlsr"]
+    for halo in (radius, radius - 1):
+        banded = np.zeros_like(whole)
+        model = upscale_module._OpenVinoModel(path, 2, 2, halo=halo)
+        assert model.bands == 2
+        model.upscale_into(pixels, banded)
+        differs = np.flatnonzero((banded != whole).any(axis=(1, 2)))
+        if halo == radius:
+            assert differs.size == 0
+        else:  # only output rows within the missing context of the cut at input row 90
+            assert differs.size > 0 and differs.min() >= 2 * (90 - radius) and differs.max() < 2 * (90 + radius)
+
+
+def test_dense_grouped_convolutions_compute_the_same_function():
+    """XLSR's three grouped 3×3 convolutions, made dense (block-diagonal weights): the same output in
+    f32 to float rounding, and no GroupConvolution left."""
+    ov = needs_openvino()
+    path = shipped(SHIPPED_XLSR.name)
+    core = ov.Core()
+    grouped, dense = core.read_model(str(path)), core.read_model(str(path))
+    assert densify_grouped_convolutions(dense) == 3
+    assert not [op for op in dense.get_ordered_ops() if op.get_type_name() == "GroupConvolution"]
+    x = np.random.default_rng(5).random((1, 3, 40, 56), dtype=np.float32)
+    config = {"INFERENCE_PRECISION_HINT": "f32"}
+    outputs = [np.array(core.compile_model(m, "CPU", config).create_infer_request().infer({0: x})[0])
+               for m in (grouped, dense)]
+    assert outputs[0].shape == (1, 3, 80, 112)
+    assert np.abs(outputs[0] - outputs[1]).max() < 1e-5
 
 
 def test_bf16_engine_on_a_cpu_without_bf16(model_dir, monkeypatch):

@@ -417,6 +417,7 @@ def cmd_upscale(args) -> int:
     """An image (-> image by OUT's extension), a folder of images (-> OUT/STEM.png) or a video."""
     from pipeline.stages.upscale import Upscale, check_upscale, upscale_files
 
+    started = time.perf_counter()
     check_upscale(args.scale, args.model)
     source_path = Path(args.input)
     is_url = "://" in args.input
@@ -438,12 +439,16 @@ def cmd_upscale(args) -> int:
         raise UserError(f"upscale output {args.output}: a video input needs a video output (.mp4, .mkv, .webm, .mov)")
     check_outputs([args.output], [args.input])
     graph = Graph(FileSource(args.input), [stage], [FileSink(args.output)])
+    running = time.perf_counter()
     stats = run_graph(graph, "upscale", "file")
+    run_s = time.perf_counter() - running
     written = stats["nodes"]["file"]["processed"]
     if graph.interrupted:
         print(f"litecam: interrupted: {args.output} holds the {written} frames upscaled so far", file=sys.stderr)
         return EXIT_INTERRUPTED
-    print(f"wrote {args.output} ({written} frames, x{args.scale} {stage.tier})")
+    engine = f" on {stage.engines[stage.tier]}" if stage.tier in stage.engines else ""
+    print(f"wrote {args.output} ({written} frames, x{args.scale} {stage.tier}{engine}: {written / run_s:.1f} fps "
+          f"over {run_s:.1f} s, after {running - started:.1f} s of set-up)")
     return 0
 
 

@@ -39,6 +39,13 @@ and its parts, and the sink's encoding CPU-ms per frame.
 
     .venv/bin/python tools/bench.py --overlay-page --seconds 10 --json out/overlay-page.json
 
+`--upscale [VIDEO]` times `litecam upscale` ×2 (XLSR) of a 640×360 video as a user runs it — a fresh
+process, imports to last packet — on each of `--upscale-engines`, against bicubic (decode and encode
+alone) in the same run, `--repeat` turns; it checks each output kept every frame and the audio.
+Without VIDEO it makes a 33-s clip from ../shared/data's Big Buck Bunny (640×360, looped 6 times).
+
+    .venv/bin/python tools/bench.py --upscale --upscale-engines auto,openvino-bf16,openvino --repeat 3
+
 `--batch [VIDEO ...]` measures `litecam batch` (transcode preset, --split) on the videos (default:
 every clip in ../shared/data/video) with 1 and 2 pool workers, and optionally on a local Ray
 cluster, against the baseline of the same files transcoded one after another in this process:
@@ -619,6 +626,109 @@ def plot_live(report: dict, path: Path) -> None:
     fig.savefig(path, dpi=80)
 
 
+SHARED_VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "video"
+
+
+def looped_640x360(source: Path, loops: int, out: Path) -> Path:
+    """`source` scaled to 640×360 (area) and played `loops` times over, audio kept (re-encoded AAC,
+    the same samples each loop): a longer 640×360 clip, so set-up is a small part of a timing. Made
+    once; an existing `out` is reused."""
+    import av
+
+    if out.is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial.mp4")
+    with av.open(str(source)) as src:
+        video_in = src.streams.video[0]
+        audio_in = src.streams.audio[0] if src.streams.audio else None
+        frames = [cv2.resize(f.to_ndarray(format="bgr24"), (640, 360), interpolation=cv2.INTER_AREA)
+                  for f in src.decode(video_in)]
+        rate = video_in.average_rate
+        samples = []
+        if audio_in is not None:
+            src.seek(0)
+            samples = [f.to_ndarray() for f in src.decode(audio_in)]
+            layout, sample_rate, sample_format = audio_in.layout.name, audio_in.rate, audio_in.format.name
+    with av.open(str(partial), "w") as dst:
+        video = dst.add_stream("libx264", rate=rate)
+        video.width, video.height, video.pix_fmt = 640, 360, "yuv420p"
+        video.codec_context.options = {"crf": "18", "preset": "veryfast"}
+        audio = dst.add_stream("aac", rate=sample_rate, layout=layout) if samples else None
+        for loop in range(loops):
+            for image in frames:
+                for packet in video.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                    dst.mux(packet)
+            for chunk in samples:
+                frame = av.AudioFrame.from_ndarray(chunk, format=sample_format, layout=layout)
+                frame.sample_rate = sample_rate
+                for packet in audio.encode(frame):
+                    dst.mux(packet)
+        for stream in (video, audio) if audio else (video,):
+            for packet in stream.encode():
+                dst.mux(packet)
+    partial.replace(out)
+    return out
+
+
+def upscale_bench(video: Path, runs: list[tuple[str, str]], repeat: int) -> dict:
+    """`litecam upscale` ×2 of `video`, as a user runs it (a fresh process each time, everything from
+    imports to the last packet timed), for each (model, engine) in `runs`, `repeat` times, in turns;
+    the first run is the baseline the others are compared with (bicubic: decoding and encoding
+    alone). Checks every output keeps every frame and the audio."""
+    import re
+    import subprocess
+    import tempfile
+
+    import av
+
+    def count(path: Path) -> tuple[int, int]:
+        with av.open(str(path)) as container:
+            audio = container.streams.audio[0] if container.streams.audio else None
+            streams = [container.streams.video[0]] + ([audio] if audio else [])
+            counts = {s.type: 0 for s in streams}
+            for packet in container.demux(*streams):
+                if packet.size:
+                    counts[packet.stream.type] += 1
+        return counts["video"], counts.get("audio", 0)
+
+    frames, audio_packets = count(video)
+    results: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for turn in range(repeat):
+            for model, engine in runs:
+                key = f"{model}@{engine}"
+                out = Path(folder) / f"{key}.mp4"
+                usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+                t0 = time.perf_counter()
+                done = subprocess.run([sys.executable, "-m", "pipeline", "upscale", str(video), str(out),
+                                       "--model", model, "--engine", engine], capture_output=True, text=True)
+                wall = time.perf_counter() - t0
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                if done.returncode != 0:
+                    raise SystemExit(f"bench: litecam upscale --model {model} --engine {engine} exited "
+                                     f"{done.returncode}: {done.stderr.strip()[-500:]}")
+                line = done.stdout.strip().splitlines()[-1]
+                running = re.search(r"x\d [\w-]+(?: on ([\w-]+))?: ([\d.]+) fps over", line)
+                out_frames, out_audio = count(out)
+                out.unlink()
+                run = {"wall_s": round(wall, 2), "fps": round(frames / wall, 2),
+                       "fps_once_running": float(running.group(2)) if running else None,
+                       "engine": running.group(1) if running else None,
+                       "cpu_s": round(after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime, 2),
+                       "frames_out": out_frames, "audio_packets_out": out_audio}
+                if out_frames != frames or (audio_packets and not out_audio):
+                    raise SystemExit(f"bench: {key} wrote {out_frames}/{frames} frames, {out_audio} audio packets")
+                results.setdefault(key, []).append(run)
+                print(f"{key:24s} {wall:6.1f} s  {run['fps']:5.1f} fps  (once running {run['fps_once_running']} fps "
+                      f"on {run['engine']})  CPU {run['cpu_s']:.1f} s", flush=True)
+    median = {key: sorted(rs, key=lambda r: r["wall_s"])[(len(rs) - 1) // 2] for key, rs in results.items()}
+    base = median[f"{runs[0][0]}@{runs[0][1]}"]
+    return {"video": str(video), "frames": frames, "audio_packets": audio_packets, "runs": results,
+            "median": median, "wall_ratio_vs_baseline": {k: round(r["wall_s"] / base["wall_s"], 3)
+                                                         for k, r in median.items()}}
+
+
 def emit(report: dict, json_path: Path | None, summary=lambda report: report) -> int:
     """Name the machine in `report`, print `summary(report)` as JSON, write the whole report to
     `json_path` (when given); the exit status."""
@@ -672,6 +782,13 @@ def main(argv=None) -> int:
     batch.add_argument("--batch-workers", default="1,2", help="pool sizes to compare (default: %(default)s)")
     batch.add_argument("--batch-ray", action="store_true", help="also run on a local Ray cluster")
     batch.add_argument("--chunk-seconds", type=float, default=20.0, help="--split chunk length (default: %(default)s)")
+    upscale = parser.add_argument_group("--upscale: litecam upscale x2 of a 640x360 video, whole runs")
+    upscale.add_argument("--upscale", nargs="?", type=Path, const=Path(), metavar="VIDEO",
+                         help="the video (default: ../shared/data's Big Buck Bunny at 640x360, looped "
+                              "--upscale-loops times, made once in out/)")
+    upscale.add_argument("--upscale-loops", type=int, default=6, help="default: %(default)s (33 s, 792 frames)")
+    upscale.add_argument("--upscale-engines", default="auto",
+                         help="engines to run xlsr on, comma-separated (bicubic runs first as the baseline)")
     parser.add_argument("--control", action="store_true",
                         help="the control page's server: request-to-frame latency of a change, and the CPU "
                              "its polling costs (720p, --preset's chain)")
@@ -687,6 +804,14 @@ def main(argv=None) -> int:
         report = batch_bench(videos, [int(n) for n in args.batch_workers.split(",")], args.batch_ray,
                              args.chunk_seconds)
         return emit(report, args.json, summary=lambda r: r["fps_ratio_vs_sequential"])
+    if args.upscale is not None:
+        video = args.upscale if args.upscale != Path() else looped_640x360(
+            SHARED_VIDEO / "bigbuckbunny_1280x720.mp4", args.upscale_loops,
+            Path("out") / f"bbb_640x360_x{args.upscale_loops}.mp4")
+        runs = [("bicubic", "auto")] + [("xlsr", e) for e in args.upscale_engines.split(",")]
+        report = upscale_bench(video, runs, args.repeat)
+        return emit(report, args.json, summary=lambda r: {"median": r["median"],
+                                                          "wall_ratio_vs_baseline": r["wall_ratio_vs_baseline"]})
     if args.control:
         report = control_bench(args.preset, args.width, args.height, args.fps)
         return emit(report, args.json, summary=lambda r: {k: v for k, v in r.items() if k != "request_to_frame_ms"})

@@ -26,7 +26,11 @@ stages in parallel threads on few cores), `inter_op_num_threads=1`, `ORT_SEQUENT
 segmentation thread needs). I/O is preallocated: the input and output tensors are NumPy buffers
 bound once per frame size through `io_binding()` (OrtValues over the same memory), so a frame costs
 one fused conversion in (`kernels.sr.bgr_to_tensor`), the network, and one fused conversion out
-(`kernels.sr.tensor_to_bgr`), with no per-frame allocation. The models are fully convolutional and
+(`kernels.sr.tensor_to_bgr`), with no per-frame allocation. OpenVINO (`_OpenVinoModel`) compiles the
+graph without its final pixel shuffle and clip where it ends in them (`output_before_shuffle`;
+`kernels.sr.shuffled_to_bgr` does that part in the conversion out) and, given two or more threads and a
+tier with a bounded receptive field (`RECEPTIVE_RADIUS_PX`), runs each frame as overlapping row bands
+at once, one thread each. The models are fully convolutional and
 take any H×W (ESRT pads to its attention window inside the graph), so `PAD_MULTIPLE` is 1 for all;
 a model that needed a multiple would get its input edge-replicated to it and its output cropped.
 
@@ -366,8 +370,9 @@ class _OpenVinoModel(_Model):
     below, run at once on as many one-thread streams: the same output as the whole frame on
     `threads` threads, but no thread waits for another at every layer, and each band's tensors
     stay nearer the cache. Measured on the Intel Xeon with AMX (2026-12-01), XLSR ×2 on 640×360,
-    two threads: bf16 37 ms against 46 for the whole frame, f32 78 against 91; inside `litecam
-    upscale`, beside the encoder's threads, the gap is wider (`Upscale` docstring)."""
+    two threads, the network alone: bf16 37 ms against 46 for the whole frame, f32 78 against 91;
+    the process's CPU time per frame fell from ~97 to ~74 ms, which is what counts inside `litecam
+    upscale`, where the encoder's threads share the two cores."""
 
     engine = "openvino"
     precision = "f32"
@@ -494,9 +499,10 @@ class _OpenVinoBf16Model(_OpenVinoModel):
     """OpenVINO computing in bf16 (inputs, weights and activations rounded to 8 mantissa bits,
     accumulation in f32), only on a CPU with native bf16; on one with AMX, grouped convolutions
     run dense (`densify_grouped_convolutions`). Measured on the Intel Xeon with AMX (2026-12-01),
-    XLSR ×2 on 640×360, the network alone: 81 ms on one thread, 45 on two (f32: 134 / 90), for
-    −0.015 / −0.007 dB PSNR-Y on Set5 / Set14 (36.930 / 32.643 against 36.945 / 32.650) and at most 5
-    grey levels from f32 on a frame; `auto` weighs it against the others by measured time."""
+    XLSR ×2 on 640×360 through `Upscale` (`python -m pipeline.stages.upscale`): 43 ms on one thread,
+    33 on two (f32: 169 / 84), for −0.015 / −0.007 dB PSNR-Y on Set5 / Set14 (36.930 / 32.643 against
+    36.945 / 32.650, `tools/eval_sr.py --engines openvino-bf16`) and at most 6 grey levels from f32 on
+    a frame; `auto` weighs it against the others by measured time."""
 
     engine = "openvino-bf16"
     precision = "bf16"
@@ -673,8 +679,10 @@ class Upscale(Stage):
     cost of the one in use times the ratio of these hints, so a missing or wrong ratio makes it try a
     tier that cannot fit (or never try one that would). From 640×360 ×2, one thread, quiet, on the
     Intel Xeon with AMX (2026-12-01, `python -m pipeline.stages.upscale --repeat 7`): xlsr 142 ms
-    (OpenVINO), litesr 20–24 ms (numba), bicubic 1.6 ms; on the AVX-512F Xeon without VNNI xlsr was
-    243 ms beside litesr's ~20 ms; ESRT (441K parameters) takes seconds. xlsr-int8: slower than fp32
+    (OpenVINO f32; 43 ms in bf16 once its tail and grouped convolutions were reworked, still more than a
+    33 ms frame period beside segmentation, so the ratio is left as on CPUs without AMX), litesr
+    20–24 ms (numba), bicubic 1.6 ms; on the AVX-512F Xeon without VNNI xlsr was 243 ms beside
+    litesr's ~20 ms; ESRT (441K parameters) takes seconds. xlsr-int8: slower than fp32
     without VNNI (measured), and 1.9× on this AMX machine too."""
 
     @property

@@ -41,29 +41,34 @@ def bgr_to_tensor(frame, out):
 
 
 @jit
-def tensor_to_bgr(t, out):
-    """float32 (1, 3, H, W) RGB → uint8 (H, W, C≥3) BGR (clip, ×255, round), into `out`; returns `out`.
-
-    One pass over the tensor, a row at a time: each plane's row is clipped and rounded into a small
-    uint8 scratch row (a branch-free loop LLVM vectorises: 2.6 ms for a 1280×720 output, whatever
-    the values, against 5–20 ms for a per-pixel loop whose clipping branches depend on the data),
-    then the three scratch rows are interleaved into the output row in BGR order.
-    """
-    h, w = out.shape[0], out.shape[1]
+def _quantize_row(src, dst):
+    """float32 row `src` → uint8 `dst` (same length): clip to [0, 1] (NaN → 0), ×255, round half up.
+    Branch-free, so LLVM vectorises it whatever the values."""
     one = np.float32(1.0)
     zero = np.float32(0.0)
     k = np.float32(255.0)
     half = np.float32(0.5)
+    for x in range(dst.shape[0]):
+        v = src[x]
+        v = one if v > one else v
+        v = v if v >= zero else zero  # negative or NaN -> 0
+        dst[x] = np.uint8(np.int32(v * k + half))
+
+
+@jit
+def tensor_to_bgr(t, out):
+    """float32 (1, 3, H, W) RGB → uint8 (H, W, C≥3) BGR (clip, ×255, round), into `out`; returns `out`.
+
+    One pass over the tensor, a row at a time: each plane's row is clipped and rounded into a small
+    uint8 scratch row (`_quantize_row`, branch-free and vectorised: 2.6 ms for a 1280×720 output,
+    whatever the values, against 5–20 ms for a per-pixel loop whose clipping branches depend on the data),
+    then the three scratch rows are interleaved into the output row in BGR order.
+    """
+    h, w = out.shape[0], out.shape[1]
     row_bgr = np.empty((3, w), np.uint8)
     for y in range(h):
         for c in range(3):
-            src = t[0, c, y]
-            dst = row_bgr[2 - c]
-            for x in range(w):
-                v = src[x]
-                v = one if v > one else v
-                v = v if v >= zero else zero  # negative or NaN -> 0
-                dst[x] = np.uint8(np.int32(v * k + half))
+            _quantize_row(t[0, c, y], row_bgr[2 - c])
         row = out[y]
         for x in range(w):
             row[x, 0] = row_bgr[0, x]
@@ -80,27 +85,17 @@ def shuffled_to_bgr(t, scale, first_row, out):
     vectorises only over a contiguous tensor.)
 
     A row of input becomes `scale` output rows: for each, the `3·scale` planes that feed it are
-    clipped and rounded into uint8 scratch rows (branch-free, vectorised), then interleaved, colour
+    clipped and rounded into uint8 scratch rows (`_quantize_row`), then interleaved, colour
     c and phase j of input pixel x going to output pixel x·scale + j.
     """
     h, w = out.shape[0] // scale, out.shape[1] // scale
-    one = np.float32(1.0)
-    zero = np.float32(0.0)
-    k = np.float32(255.0)
-    half = np.float32(0.5)
     s2 = scale * scale
     rows = np.empty((3, scale, w), np.uint8)
     for y in range(h):
         for i in range(scale):
             for c in range(3):
                 for j in range(scale):
-                    src = t[0, c * s2 + i * scale + j, first_row + y]
-                    dst = rows[2 - c, j]
-                    for x in range(w):
-                        v = src[x]
-                        v = one if v > one else v
-                        v = v if v >= zero else zero  # negative or NaN -> 0
-                        dst[x] = np.uint8(np.int32(v * k + half))
+                    _quantize_row(t[0, c * s2 + i * scale + j, first_row + y], rows[2 - c, j])
             row = out[y * scale + i]
             for x in range(w):
                 for j in range(scale):

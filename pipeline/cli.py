@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipeline.chain import make_effects, make_upscale, offline_stages
 from pipeline.errors import StageError, UserError
-from pipeline.options import parse_fps, parse_size
+from pipeline.options import SR_ENGINES, parse_fps, parse_size
 from pipeline.paths import background_inputs, check_writable_file, make_folder, refuse_overwriting_inputs
 from pipeline.periodic import ProgressLine
 from pipeline.presets import Settings, is_user_preset, load_preset, resolve_preset
@@ -27,8 +27,6 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 EXIT_USER_ERROR = 2
 EXIT_STAGE_ERROR = 1
 EXIT_INTERRUPTED = 130
-ENGINE_CHOICES = ("auto", "openvino", "openvino-bf16", "onnxruntime", "numba")
-"""`pipeline.stages.upscale.ENGINES`, without importing the stage for `--help`."""
 
 
 # -- settings -------------------------------------------------------------------------------------
@@ -51,7 +49,7 @@ def add_upscale_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--model", metavar="NAME", dest="sr_model",
                        help="upscaler for --scale: esrt (x2) | xlsr (default) | xlsr-int8 (x2) | litesr (x2, the "
                             "fast live model) | bicubic")
-    group.add_argument("--engine", metavar="NAME", dest="sr_engine", choices=ENGINE_CHOICES,
+    group.add_argument("--engine", metavar="NAME", dest="sr_engine", choices=SR_ENGINES,
                        help="inference engine of the upscaler: auto (default: the one measured fastest "
                             "on this machine) | openvino | openvino-bf16 (CPUs with AMX/AVX512-BF16) | "
                             "onnxruntime | numba (litesr only)")
@@ -558,7 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
     upscale.add_argument("--scale", type=int, default=2, help="2 (default) or 3")
     upscale.add_argument("--threads", type=int, default=2,
                          help="inference threads (default: %(default)s; the only heavy stage here)")
-    upscale.add_argument("--engine", default="auto", choices=ENGINE_CHOICES,
+    upscale.add_argument("--engine", default="auto", choices=SR_ENGINES,
                          help="auto (default: the engine measured fastest on this machine) | openvino | openvino-bf16 "
                               "(CPUs with AMX/AVX512-BF16) | onnxruntime | numba (litesr only)")
     upscale.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pipeline.errors import UserError
-from pipeline.options import parse_fps, parse_size
+from pipeline.options import SR_ENGINES, parse_fps, parse_size
 
 BUILTIN_PRESETS = importlib.resources.files("presets")
 """The built-in presets' folder inside the installed package (a checkout's `presets/` when editable)."""
@@ -166,9 +166,8 @@ def _sr_model(value: Any, key: str) -> str:
 
 
 def _sr_engine(value: Any, key: str) -> str:
-    engines = ("auto", "openvino", "openvino-bf16", "onnxruntime", "numba")  # pipeline.stages.upscale.ENGINES, without its imports
-    if value not in engines:
-        raise ValueError(f"one of {', '.join(engines)}")
+    if value not in SR_ENGINES:
+        raise ValueError(f"one of {', '.join(SR_ENGINES)}")
     return value
 
 

@@ -685,6 +685,12 @@ def test_auto_measures_the_installed_engines_and_keeps_the_fastest(model_dir):
     assert "160x96" in info.text
 
 
+def test_the_command_line_and_presets_offer_exactly_the_stages_engines():
+    from pipeline.options import SR_ENGINES
+
+    assert SR_ENGINES == upscale_module.ENGINES
+
+
 def test_an_engine_that_is_not_installed(model_dir, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "openvino", None)  # `import openvino` fails as uninstalled
     auto, _, bus = opened(Upscale(2, "xlsr", model_dir=model_dir))

@@ -537,22 +537,32 @@ def overlay_page_bench(preset: str, width: int, height: int, fps: float, seconds
     }
 
 
+def packet_counts(path: Path) -> tuple[int, int]:
+    """(video packets, audio packets) of a media file, empty (flush) packets left out: a file's frame
+    count without decoding it, and whether its audio came through."""
+    import av
+
+    with av.open(str(path)) as container:
+        audio = container.streams.audio[0] if container.streams.audio else None
+        streams = [container.streams.video[0]] + ([audio] if audio else [])
+        counts = {"video": 0, "audio": 0}
+        for packet in container.demux(*streams):
+            if packet.size:
+                counts[packet.stream.type] += 1
+    return counts["video"], counts["audio"]
+
+
 def batch_bench(videos: list[Path], workers: list[int], with_ray: bool, chunk_seconds: float) -> dict:
     """Wall-clock fps of `litecam batch` per worker count (and on Ray), and of sequential in-process
     transcodes of the same files (the baseline), each into a fresh temporary folder."""
     import io
     import tempfile
 
-    import av
-
     from pipeline.batch.runner import BatchOptions, run_batch
     from pipeline.cli import main as litecam
     from pipeline.presets import load_preset
 
-    frames = 0
-    for video in videos:
-        with av.open(str(video)) as container:
-            frames += sum(1 for p in container.demux(container.streams.video[0]) if p.size)
+    frames = sum(packet_counts(video)[0] for video in videos)
     settings = load_preset("transcode")
     runs = {}
 
@@ -680,19 +690,7 @@ def upscale_bench(video: Path, runs: list[tuple[str, str]], repeat: int) -> dict
     import subprocess
     import tempfile
 
-    import av
-
-    def count(path: Path) -> tuple[int, int]:
-        with av.open(str(path)) as container:
-            audio = container.streams.audio[0] if container.streams.audio else None
-            streams = [container.streams.video[0]] + ([audio] if audio else [])
-            counts = {s.type: 0 for s in streams}
-            for packet in container.demux(*streams):
-                if packet.size:
-                    counts[packet.stream.type] += 1
-        return counts["video"], counts.get("audio", 0)
-
-    frames, audio_packets = count(video)
+    frames, audio_packets = packet_counts(video)
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as folder:
         for turn in range(repeat):
@@ -710,7 +708,7 @@ def upscale_bench(video: Path, runs: list[tuple[str, str]], repeat: int) -> dict
                                      f"{done.returncode}: {done.stderr.strip()[-500:]}")
                 line = done.stdout.strip().splitlines()[-1]
                 running = re.search(r"x\d [\w-]+(?: on ([\w-]+))?: ([\d.]+) fps over", line)
-                out_frames, out_audio = count(out)
+                out_frames, out_audio = packet_counts(out)
                 out.unlink()
                 run = {"wall_s": round(wall, 2), "fps": round(frames / wall, 2),
                        "fps_once_running": float(running.group(2)) if running else None,

@@ -107,14 +107,14 @@ slower than fp32 (measured) or visibly worse, and offered offline only."""
 PAD_MULTIPLE = {"esrt": 1, "xlsr": 1, "xlsr-int8": 1, "litesr": 1}
 """Input H and W must be multiples of this (edge-replicated up to it; the output is cropped)."""
 CONTEXT_PX = {"esrt": 16, "xlsr": 8, "xlsr-int8": 8, "litesr": 8}
-"""person_only: input pixels of real image the network sees around the box (≥ its receptive
-radius: 5 px for XLSR, 5 for LiteSR's five 3×3 layers; ESRT's attention windows reach further, so its box interior is close to,
+"""person_only: input pixels of real image the network sees around the box, and the halo of a row band
+(≥ `RECEPTIVE_RADIUS_PX`; ESRT's attention windows reach further, so its box interior is close to,
 not identical with, the full-frame output)."""
 RECEPTIVE_RADIUS_PX = {"xlsr": 5, "xlsr-int8": 5, "litesr": 5}
 """How far (input pixels, each way) an output pixel sees, for the tiers built of convolutions alone:
 the five 3×3 layers on XLSR's longest path, LiteSR's five. Row bands that overlap by at least this
 much give exactly the whole-frame output (bands get `CONTEXT_PX` rows); ESRT's attention has no such
-bound, so it always runs on whole frames."""
+bound, so it always runs on whole frames. `CONTEXT_PX` must be at least this."""
 MIN_BAND_ROWS = 64
 """Input rows below which a frame is not cut into bands (the halos would cost more than they save)."""
 CLOSE_RACE = 1.5
@@ -818,9 +818,9 @@ class Upscale(Stage):
             runs[name] = [timed(model)]
         if runs:
             best = min(r[0] for r in runs.values())
-            for name, model in loaded.items():
-                if name in runs and runs[name][0] <= CLOSE_RACE * best:
-                    runs[name] += [timed(model), timed(model)]
+            for name, measured in runs.items():
+                if measured[0] <= CLOSE_RACE * best:
+                    measured += [timed(loaded[name]), timed(loaded[name])]
         times = {name: float(np.median(r)) for name, r in runs.items()}
         if not times:
             return loaded.get("onnxruntime") or next(iter(loaded.values()))

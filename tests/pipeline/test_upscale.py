@@ -594,6 +594,7 @@ def test_row_bands_on_two_threads_give_the_whole_frame_output(engine):
 def test_the_receptive_radius_is_the_halo_bands_need_and_no_less():
     """XLSR ×2 in two bands with `RECEPTIVE_RADIUS_PX` rows of overlap equals the whole frame; with
     one row less the rows next to the cut differ (so the radius is neither too small nor padded)."""
+    assert all(upscale_module.CONTEXT_PX[t] >= r for t, r in RECEPTIVE_RADIUS_PX.items())  # the bands' halo
     needs_openvino()
     path = shipped(SHIPPED_XLSR.name)
     pixels = portrait(320, 180)

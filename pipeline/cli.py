@@ -302,7 +302,8 @@ def cmd_run(args) -> int:
     sinks = [parse_sink(spec, graph_ref, overlay_token=args.overlay_token) for spec in sink_specs]
     control = None
     if args.control is not None:  # the page's thumbnail and frame rate come from a sink of their own
-        from pipeline.control import ControlServer, ThumbnailSink, parse_control_address
+        from pipeline.control import ControlServer, parse_control_address
+        from pipeline.sinks.thumbnail import ThumbnailSink
 
         control_host, control_port = parse_control_address(args.control)
         thumbnail = ThumbnailSink()

@@ -18,8 +18,8 @@ from fractions import Fraction
 import av
 
 from pipeline.errors import UserError
+from pipeline.media.av_errors import AVError, one_line
 from pipeline.sinks.encoder import _FORMATS, AudioTrack, partial_path, remove_if_present
-from pipeline.sources.file import _AVError, _one_line
 
 
 def _decode_order_pts(path: str) -> list[int]:
@@ -84,9 +84,9 @@ def join_chunks(chunk_paths: list[str], source_path: str, output: str, expected_
             if track is not None:
                 track.finish()
         os.replace(partial, output)
-    except (OSError, _AVError) as exc:
+    except (OSError, AVError) as exc:
         remove_if_present(partial)
-        raise UserError(f"could not join the chunks of {source_path} into {output}: {_one_line(exc)}") from exc
+        raise UserError(f"could not join the chunks of {source_path} into {output}: {one_line(exc)}") from exc
     except BaseException:
         remove_if_present(partial)
         raise

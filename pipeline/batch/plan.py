@@ -21,7 +21,8 @@ import av
 
 from pipeline.errors import UserError
 from pipeline.paths import is_same_file
-from pipeline.sources.file import _AVError, _one_line, check_readable_file
+from pipeline.media.av_errors import AVError, one_line
+from pipeline.sources.file import check_readable_file
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".3gp"}
 OUTPUT_FORMATS = ("mp4", "mkv", "webm", "mov")
@@ -116,8 +117,8 @@ def scan_packets(path: str) -> tuple[Fraction, list[int], list[int]] | None:
                 if packet.is_keyframe:
                     keyframes.append(packet.pts)
             return Fraction(video.time_base), sorted(pts), sorted(keyframes)
-    except _AVError as exc:
-        raise UserError(f"{path}: cannot read its packets to split it (av error: {_one_line(exc)}); "
+    except AVError as exc:
+        raise UserError(f"{path}: cannot read its packets to split it (av error: {one_line(exc)}); "
                         f"run without --split or re-encode the file") from exc
 
 

@@ -53,9 +53,9 @@ import av
 from pipeline.caps import Caps
 from pipeline.errors import UserError
 from pipeline.frame import Frame
+from pipeline.media.av_errors import AVError, one_line
 from pipeline.paths import check_writable_file
 from pipeline.ring import Overflow
-from pipeline.sources.file import _AVError, _one_line
 from pipeline.stage import Sink
 
 _FORMATS = {".mp4": "mp4", ".mkv": "matroska", ".webm": "webm", ".mov": "mov"}
@@ -248,9 +248,9 @@ class FileSink(Sink):
             with open(self._partial, "wb"):
                 pass
             self._container = av.open(self._partial, "w", format=_FORMATS[ext])
-        except (OSError, _AVError) as exc:
+        except (OSError, AVError) as exc:
             self._partial_cleanup()
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else _one_line(exc)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(exc)
             raise UserError(f"cannot write {self.path}: {reason} (choose another output path)") from exc
         try:
             self._add_video(codec, alpha_fmt if alpha else pix_fmt, caps)
@@ -258,9 +258,9 @@ class FileSink(Sink):
         except UserError:
             self._abandon()
             raise
-        except (_AVError, ValueError) as exc:
+        except (AVError, ValueError) as exc:
             self._abandon()
-            raise UserError(f"cannot set up {codec} for {self.path}: {_one_line(exc)}") from exc
+            raise UserError(f"cannot set up {codec} for {self.path}: {one_line(exc)}") from exc
         self._time_base: Fraction | None = None
         self._use_media_pts = False
         self._first_pts_ns: int | None = None
@@ -381,9 +381,9 @@ class FileSink(Sink):
             container, self._container = self._container, None
             container.close()
             os.replace(self._partial, self.path)
-        except (OSError, _AVError) as exc:
+        except (OSError, AVError) as exc:
             self._abandon()
-            raise UserError(f"could not finish writing {self.path}: {_one_line(exc)}; no file was written") from exc
+            raise UserError(f"could not finish writing {self.path}: {one_line(exc)}; no file was written") from exc
         self._partial = None
         self.final_path = self.path
 

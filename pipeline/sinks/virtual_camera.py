@@ -75,6 +75,6 @@ class VirtualCameraSink(Sink):
 
 def find_loopback_devices() -> list[str]:
     """v4l2loopback device nodes with their card labels (Linux; empty elsewhere)."""
-    from pipeline.sources.camera import _sysfs_name, is_loopback_node, list_camera_nodes
+    from pipeline.media.v4l2 import is_loopback_node, list_video_nodes, node_name
 
-    return [f"{node} ({_sysfs_name(node)})" for node in list_camera_nodes() if is_loopback_node(node)]
+    return [f"{node} ({node_name(node)})" for node in list_video_nodes() if is_loopback_node(node)]

@@ -11,8 +11,6 @@ exponential back-off (0.25 s doubling to 4 s). The first real frame afterwards i
 """
 from __future__ import annotations
 
-import glob
-import os
 import sys
 from fractions import Fraction
 from typing import Callable
@@ -24,16 +22,12 @@ from pipeline.caps import Caps
 from pipeline.clock import SYSTEM_CLOCK
 from pipeline.errors import UserError
 from pipeline.frame import Frame
+from pipeline.media.v4l2 import is_loopback_node, list_video_nodes, node_name
 from pipeline.stage import Source
 
 
 def camera_backend() -> int:
     return cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
-
-
-def list_camera_nodes() -> list[str]:
-    """Video device nodes on Linux (v4l2 capture devices and loopback devices alike)."""
-    return sorted(glob.glob("/dev/video*"))
 
 
 def fourcc_name(code: float) -> str:
@@ -95,7 +89,7 @@ class CameraSource(Source):
     def open(self) -> Caps:
         cap = self.open_device(self.index)
         if not cap.isOpened():
-            nodes = list_camera_nodes()
+            nodes = list_video_nodes()
             found = ", ".join(nodes) if nodes else "no /dev/video* devices"
             raise UserError(
                 f"camera {self.index} could not be opened ({found}); check it is plugged in and not "
@@ -197,25 +191,11 @@ class CameraSource(Source):
             self._cap = None
 
 
-def _sysfs_name(node: str) -> str:
-    try:
-        return open(f"/sys/class/video4linux/{node.rsplit('/', 1)[-1]}/name").read().strip()
-    except OSError:
-        return "?"
-
-
-def is_loopback_node(node: str) -> bool:
-    """True for v4l2loopback devices (outputs, not cameras)."""
-    base = node.rsplit("/", 1)[-1]
-    driver = os.path.realpath(f"/sys/class/video4linux/{base}/device/driver")
-    return "v4l2loopback" in driver or "loopback" in _sysfs_name(node).lower() or "litecam" in _sysfs_name(node)
-
-
 def probe_cameras() -> list[str]:
     """One line per camera that opens: node or index, name, and the mode it gives by default."""
     found = []
     if sys.platform.startswith("linux"):
-        candidates = [(int(n.removeprefix("/dev/video")), n) for n in list_camera_nodes()
+        candidates = [(int(n.removeprefix("/dev/video")), n) for n in list_video_nodes()
                       if n.removeprefix("/dev/video").isdigit() and not is_loopback_node(n)]
     else:
         candidates = [(i, f"camera {i}") for i in range(4)]
@@ -224,7 +204,7 @@ def probe_cameras() -> list[str]:
         if cap.isOpened():
             width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
             fps = cap.get(cv2.CAP_PROP_FPS)
-            name = _sysfs_name(label) if label.startswith("/dev/") else ""
+            name = node_name(label) if label.startswith("/dev/") else ""
             found.append(f"{label} {name} ({width}x{height}@{fps:g}, {fourcc_name(cap.get(cv2.CAP_PROP_FOURCC))}) "
                          f"-> litecam run --camera {index}")
         cap.release()

@@ -58,24 +58,15 @@ from pipeline.caps import Caps
 from pipeline.clock import SYSTEM_CLOCK
 from pipeline.errors import UserError
 from pipeline.frame import Frame
+from pipeline.media.av_errors import AVError, one_line
 from pipeline.stage import Source
 
 _WHAT_WORKS = "try an MP4/MKV/WebM/MOV with H.264, HEVC, VP9, AV1 or MPEG-4 video"
 MAX_INPUT_WIDTH, MAX_INPUT_HEIGHT = 4096, 2304
 """Largest frames accepted (4K UHD and DCI 4K fit): 8K would need ~100 MB per frame in flight."""
 
-try:  # PyAV >= 14 exposes FFmpegError at top level; older releases only in av.error
-    _AVError: type[BaseException] = av.FFmpegError  # type: ignore[attr-defined]
-except AttributeError:  # pragma: no cover
-    _AVError = av.error.FFmpegError  # type: ignore[attr-defined]
-
-
 def _is_url(path: str) -> bool:
     return "://" in path
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def check_readable_file(path: str, what: str = "video") -> None:
@@ -137,15 +128,15 @@ class FileSource(Source):
                 self._container = av.open(self.path, timeout=self.timeout_s, metadata_errors="replace")
             else:
                 self._container = av.open(self.path, metadata_errors="replace")
-        except _AVError as exc:
+        except AVError as exc:
             if _is_url(self.path):
                 raise UserError(
-                    f"{self.path} could not be opened (av error: {_one_line(exc)}); check the URL and "
+                    f"{self.path} could not be opened (av error: {one_line(exc)}); check the URL and "
                     f"that the server answers within {self.timeout_s:g} s"
                 ) from exc
-            raise UserError(f"{self.path} is not a video PyAV can read (av error: {_one_line(exc)}); {_WHAT_WORKS}") from exc
+            raise UserError(f"{self.path} is not a video PyAV can read (av error: {one_line(exc)}); {_WHAT_WORKS}") from exc
         except OSError as exc:  # pragma: no cover - permissions races etc.
-            raise UserError(f"{self.path} could not be opened: {_one_line(exc)}") from exc
+            raise UserError(f"{self.path} could not be opened: {one_line(exc)}") from exc
         try:
             return self._open_streams()
         except BaseException:
@@ -227,7 +218,7 @@ class FileSource(Source):
     def _error(self, exc: BaseException, decoded: int) -> UserError:
         return UserError(
             f"{self.path}: decode error after {decoded} frame(s) of pass {self.loops + 1} "
-            f"(av error: {_one_line(exc)}); the file is damaged or truncated — "
+            f"(av error: {one_line(exc)}); the file is damaged or truncated — "
             f"re-encode or re-download it"
         )
 
@@ -260,7 +251,7 @@ class FileSource(Source):
                 if held is not None:
                     yield held
                 held, pending = (av_frame, pending), []
-        except _AVError as exc:
+        except AVError as exc:
             raise self._error(exc, decoded) from exc
         if held is not None:
             held[1].extend(pending)
@@ -342,9 +333,9 @@ class FileSource(Source):
             self.loops += 1
             try:
                 self._container.seek(0)
-            except _AVError as exc:
+            except AVError as exc:
                 raise UserError(
-                    f"{self.path}: cannot seek back to the start to loop (av error: {_one_line(exc)}); "
+                    f"{self.path}: cannot seek back to the start to loop (av error: {one_line(exc)}); "
                     f"use a seekable file (not a stream) for a looping background"
                 ) from exc
             self._video.codec_context.flush_buffers()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -139,8 +140,9 @@ interpolated: stands, walks right across the frame, walks back, stops, leans in 
 class WalkingPersonSource(Source):
     """A person who moves around the frame (`WALK_SCRIPT`), for auto-framing tests and benchmarks.
 
-    The person is the demo portrait's cut-out (its alpha from the MediaPipe `general` model, once, in
-    `open()`), 0.5 of the frame high at size 1, the bottom of the bust at 0.92 of the frame height, over
+    The person is the demo portrait's cut-out (its alpha from `person_probability`, a segmenter the
+    caller passes, e.g. `pipeline.stages.segment.person_probability`, run once in `open()`), 0.5 of the
+    frame high at size 1, the bottom of the bust at 0.92 of the frame height, over
     a plain synthetic room. `person_box(seq)` is the truth: (x, y, w, h) in frame pixels. Frames run to
     the end of the script unless `frames` says otherwise (the script repeats); BGR uint8, `pts_ns` =
     seq × period.
@@ -149,23 +151,21 @@ class WalkingPersonSource(Source):
     name = "walker"
 
     def __init__(self, width: int = 1280, height: int = 720, fps: float | Fraction = 30,
-                 frames: int | None = None, *, seed: int = 0):
+                 frames: int | None = None, *, person_probability: Callable[[np.ndarray], np.ndarray],
+                 seed: int = 0):
         if width < 64 or height < 64 or width % 2 or height % 2:
             raise UserError(f"walker size {width}x{height}: width and height must be even and >= 64")
         self.width, self.height = width, height
         self.fps = Fraction(fps).limit_denominator(1001)
         self.frames = frames if frames is not None else int(WALK_SCRIPT[-1][0] * float(self.fps))
         self.seed = seed
+        self.person_probability = person_probability
+        """BGR uint8 image -> float32 person probability in [0, 1] at the image's size."""
         self.period_ns = round(1e9 / self.fps)
 
     def open(self) -> Caps:
-        from pipeline.stages.segment import Segment
-
         portrait = load_portrait_bgr()
-        seg = Segment("general")
-        seg.open(Caps(portrait.shape[1], portrait.shape[0], self.fps))
-        mask = cv2.resize(seg.segment(portrait), portrait.shape[1::-1], interpolation=cv2.INTER_LINEAR)
-        seg.close()
+        mask = self.person_probability(portrait)
         alpha = np.clip((mask - 0.3) / 0.4, 0, 1).astype(np.float32)
         x, y, w, h = cv2.boundingRect((alpha > 0.5).astype(np.uint8))
         self._person, self._alpha = portrait[y:y + h, x:x + w], alpha[y:y + h, x:x + w]

@@ -266,3 +266,14 @@ class Segment(Stage):
         for session in self._sessions.values():
             session.close()
         self._sessions.clear()
+
+
+def person_probability(image_bgr: np.ndarray, model: str = "general") -> np.ndarray:
+    """One image's person probability, float32 in [0, 1] at the image's own size (a one-off: the
+    model is loaded and released here; for a stream use the `Segment` stage)."""
+    segment = Segment(model, roi=False)
+    segment.open(Caps(image_bgr.shape[1], image_bgr.shape[0], 30))
+    try:
+        return cv2.resize(segment.segment(image_bgr), image_bgr.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+    finally:
+        segment.close()

@@ -109,9 +109,9 @@ def test_nobody_there_goes_back_to_the_whole_frame_slowly_and_a_cut_snaps():
 # -- the stage on a walking person, real segmentation ---------------------------------------------
 def walker_graph(lookahead=0, frames=None):
     from pipeline.sources.synthetic import WalkingPersonSource
-    from pipeline.stages.segment import Segment
+    from pipeline.stages.segment import Segment, person_probability
 
-    source = WalkingPersonSource(W, H, FPS, frames=frames)
+    source = WalkingPersonSource(W, H, FPS, frames=frames, person_probability=person_probability)
     stage = AutoFrame(Framing(), lookahead=lookahead)
     log = CropLog()
     graph = Graph(source, [Segment("landscape", roi=True), stage], [log])
@@ -237,9 +237,10 @@ def test_the_autoframe_preset_and_its_keys():
 def test_transcode_with_autoframe_keeps_every_frame_its_timing_and_the_audio(tmp_path):
     from pipeline.cli import main
     from pipeline.sources.synthetic import WalkingPersonSource
+    from pipeline.stages.segment import person_probability
     from tests.cli.test_commands import probe
 
-    walker = WalkingPersonSource(320, 180, 30)
+    walker = WalkingPersonSource(320, 180, 30, person_probability=person_probability)
     walker.open()
     clip = write_test_video(tmp_path / "in.mp4", frames=30, size=(320, 180), fps=30, source=walker)
     framed, whole = tmp_path / "framed.mp4", tmp_path / "whole.mp4"

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from pipeline.chain import make_effects
-from pipeline.control import MAX_UPLOAD_BYTES, ControlServer, ThumbnailSink
+from pipeline.control import MAX_UPLOAD_BYTES, ControlServer
+from pipeline.sinks.thumbnail import ThumbnailSink
 from pipeline.errors import UserError
 from pipeline.graph import Graph
 from pipeline.presets import Settings

@@ -28,7 +28,7 @@ test: $(STAMP) system-deps
 
 bench: $(STAMP)
 	mkdir -p out
-	$(PY) tools/bench.py --repeat 5 --overlay --json out/bench.json
+	$(PY) -m tools.bench --repeat 5 --overlay --json out/bench.json
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

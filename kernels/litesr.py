@@ -1,4 +1,4 @@
-"""The LiteSR network (`tools/sr_models.LiteSR`) as fused Numba kernels over row bands.
+"""The LiteSR network (`tools.sr_models.LiteSR`) as fused Numba kernels over row bands.
 
 LiteSR adds luma detail to the bicubic enlargement: ``out = clip(bicubic(frame) + d)`` with the same
 ``d`` on B, G and R, where ``d`` comes from a plain stack of 3×3 convolutions (ReLU between them) on
@@ -172,7 +172,7 @@ class LiteSRKernel:
 
     @classmethod
     def from_npz(cls, path, scale: int) -> "LiteSRKernel":
-        """The layers saved by `tools/export_onnx.py` beside the ONNX file (w0, b0, w1, b1, …)."""
+        """The layers saved by `python -m tools.export_onnx` beside the ONNX file (w0, b0, w1, b1, …)."""
         with np.load(path) as z:
             n = len(z.files) // 2
             return cls([z[f"w{i}"] for i in range(n)], [z[f"b{i}"] for i in range(n)], scale)

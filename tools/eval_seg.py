@@ -1,6 +1,6 @@
 """Score litecam's mattes against ground truth: IoU, boundary F, flicker, motion lag.
 
-    .venv/bin/python tools/eval_seg.py [--limit N] [--json out/eval_seg.json] [--strip out/motion_strip.png]
+    .venv/bin/python -m tools.eval_seg [--limit N] [--json out/eval_seg.json] [--strip out/motion_strip.png]
 
 Stills (`../shared/data/seg/portraits`, `N.jpg` <-> `N.png`): the ground-truth mask is resized to the
 photo with nearest-neighbour when their sizes differ, then binarised at 128; the prediction (uint8
@@ -47,11 +47,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from kernels.mask import alpha_from_mask
+from pipeline.frame import Frame
 
-from kernels.mask import alpha_from_mask  # noqa: E402
-from pipeline.frame import Frame  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 SHARED = REPO.parent / "shared" / "data"
 PORTRAITS = SHARED / "seg" / "portraits"

@@ -1,12 +1,12 @@
 """Score super-resolution methods by the standard protocol and time them on a 640×360 frame.
 
-    python tools/eval_sr.py                          # ×2 and ×3, every method found, table + timings
-    python tools/eval_sr.py --json out/eval_sr.json --scales 2
-    python tools/eval_sr.py --no-time                # scores only
-    python tools/eval_sr.py --scales 2 --no-time --engines openvino openvino-bf16   # + the runtime's engines
+    python -m tools.eval_sr                          # ×2 and ×3, every method found, table + timings
+    python -m tools.eval_sr --json out/eval_sr.json --scales 2
+    python -m tools.eval_sr --no-time                # scores only
+    python -m tools.eval_sr --scales 2 --no-time --engines openvino openvino-bf16   # + the runtime's engines
 
 Protocol (``../shared/data/README.md``): HR cropped to a multiple of the scale; LR = MATLAB-compatible
-bicubic ``imresize(hr, 1/s)`` rounded to uint8 (``tools/sr_data.py``); PSNR-Y and SSIM (Wang et al.,
+bicubic ``imresize(hr, 1/s)`` rounded to uint8 (``tools.sr_data``); PSNR-Y and SSIM (Wang et al.,
 11×11 Gaussian σ = 1.5) on BT.601 Y in [16, 235] with ``s`` pixels shaved; the greyscale ``bridge`` is
 replicated to 3 channels.  Means over each set.
 
@@ -36,8 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sr_data import degrade, imresize, list_images, load_rgb, psnr_y, shared_data_dir, ssim_y  # noqa: E402
+from tools.sr_data import degrade, imresize, list_images, load_rgb, psnr_y, shared_data_dir, ssim_y
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO / "pipeline" / "models"
@@ -97,7 +96,6 @@ class LiteSRKernelSR:
     (`kernels.litesr`) with the weights in ``<model>.npz``: what the live tier really outputs."""
 
     def __init__(self, npz: Path, scale: int):
-        sys.path.insert(0, str(REPO))
         from kernels.litesr import LiteSRKernel
 
         self.kernel = LiteSRKernel.from_npz(npz, scale)
@@ -162,7 +160,6 @@ class RuntimeSR:
     --engine E` outputs, e.g. OpenVINO in bf16, or with the network's tail done by litecam's kernel)."""
 
     def __init__(self, tier: str, scale: int, engine: str, threads: int):
-        sys.path.insert(0, str(REPO))
         from pipeline.stages.upscale import Upscale
 
         self.stage = Upscale(scale, tier, strict=True, engine=engine, threads=threads)
@@ -174,7 +171,6 @@ class RuntimeSR:
 
 def runtime_methods(scale: int, engines: list[str], threads: int) -> list[tuple[str, object]]:
     """Each shipped tier at `scale` through the runtime on each of `engines` that runs it."""
-    sys.path.insert(0, str(REPO))
     from pipeline.stages.upscale import ENGINE_CLASSES, tiers_for
 
     return [(f"litecam {tier} x{scale} ({engine}, runtime)", RuntimeSR(tier, scale, engine, threads))

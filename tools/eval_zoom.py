@@ -1,7 +1,7 @@
 """How sharp an auto-framing zoom is: the network tiers against bicubic on real talking-head footage.
 
-    python tools/eval_zoom.py                       # every tier, the talking-head clip, table
-    python tools/eval_zoom.py --png out/zoom.png    # also a side-by-side picture (bicubic | network | original)
+    python -m tools.eval_zoom                       # every tier, the talking-head clip, table
+    python -m tools.eval_zoom --png out/zoom.png    # also a side-by-side picture (bicubic | network | original)
 
 For every `--every`-th frame of each clip (``../shared/data/video/talking_head_410x412.mp4`` and
 ``carphone_176x144.mp4`` by default): the frame is the full-resolution original O; the camera sees
@@ -22,11 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tools"))
+from tools.sr_data import imresize, psnr, rgb_to_y, shared_data_dir
 
-from sr_data import imresize, psnr, rgb_to_y, shared_data_dir  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 CLIPS = ("talking_head_410x412.mp4", "carphone_176x144.mp4")
 

@@ -1,10 +1,10 @@
 """Export a super-resolution checkpoint to ONNX (opset 17, dynamic H×W) and check it (train-time tool).
 
-    python tools/export_onnx.py runs/xlsr_x2/last.pt pipeline/models/xlsr_x2.onnx
-    python tools/export_onnx.py runs/xlsr_x2/last.pt pipeline/models/xlsr_x2.onnx \\
+    python -m tools.export_onnx runs/xlsr_x2/last.pt pipeline/models/xlsr_x2.onnx
+    python -m tools.export_onnx runs/xlsr_x2/last.pt pipeline/models/xlsr_x2.onnx \\
         --int8 pipeline/models/xlsr_x2_int8.onnx
-    python tools/export_onnx.py --random esrt:2 /tmp/esrt_rand.onnx      # architecture check only
-    python tools/export_onnx.py runs/litesr_x2/last.pt pipeline/models/litesr_x2.onnx
+    python -m tools.export_onnx --random esrt:2 /tmp/esrt_rand.onnx      # architecture check only
+    python -m tools.export_onnx runs/litesr_x2/last.pt pipeline/models/litesr_x2.onnx
 
 The ONNX model takes ``lr``: float32 N×3×H×W RGB in [0, 1] (N, H, W dynamic) and returns ``sr``:
 float32 N×3×(H·s)×(W·s) in [0, 1].  XLSR is written in its deploy arrangement (``sr_models.XLSRDeploy``:
@@ -33,8 +33,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sr_models import XLSR, LiteSR, XLSRDeploy, build_model, count_params  # noqa: E402
+from tools.sr_models import XLSR, LiteSR, XLSRDeploy, build_model, count_params  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CHECK_SIZES = [(1, 37, 53), (2, 64, 48), (1, 90, 160)]
@@ -92,7 +91,6 @@ def verify_lite_kernel(model: LiteSR, npz: Path) -> int:
     plus the fused kernel); raises above 1 (rounding of the bicubic picture before the detail is added)."""
     import cv2
 
-    sys.path.insert(0, str(REPO))
     from kernels.litesr import LiteSRKernel
 
     kernel = LiteSRKernel.from_npz(npz, model.scale)
@@ -144,7 +142,7 @@ def verify(model: torch.nn.Module, onnx_path: Path, tol: float, seed: int = 0) -
 
 def calibration_patches(scale: int, n: int, size: int = 48, seed: int = 0) -> list[np.ndarray]:
     """``n`` random LR patches (1×3×size×size float32 in [0, 1]) from the training set."""
-    from sr_data import degrade, list_images, load_rgb, shared_data_dir
+    from tools.sr_data import degrade, list_images, load_rgb, shared_data_dir
 
     files = list_images(shared_data_dir(REPO) / "sr" / "train")
     if not files:

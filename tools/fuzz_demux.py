@@ -1,7 +1,7 @@
 """Fuzz the container demuxing/decoding path: mutated copies of a real clip must either decode or
 fail with one clean `UserError` — never another exception, a hang or a crash.
 
-    .venv/bin/python tools/fuzz_demux.py SEED_VIDEO --count 300 [--seed 0]
+    .venv/bin/python -m tools.fuzz_demux SEED_VIDEO --count 300 [--seed 0]
 
 Mutations (seeded, reproducible): random byte flips, overwritten runs, truncation, a duplicated or
 deleted chunk, and the header zeroed. Prints one line per failure and a summary; exit status 1 if
@@ -16,10 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from pipeline.errors import UserError  # noqa: E402
-from pipeline.sources.file import FileSource  # noqa: E402
+from pipeline.errors import UserError
+from pipeline.sources.file import FileSource
 
 MAX_FRAMES = 400
 """A mutated file is read at most this far (its header may declare absurd lengths)."""

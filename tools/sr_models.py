@@ -14,7 +14,7 @@
 
 All take ``lr``: float32 N×3×H×W RGB in [0, 1] and return N×3×(H·s)×(W·s).
 
-Run ``python tools/sr_models.py`` to print the parameter counts.
+Run ``python -m tools.sr_models`` to print the parameter counts.
 """
 from __future__ import annotations
 

@@ -1,14 +1,14 @@
 """Train litecam's super-resolution models on one CPU thread (PyTorch; train-time only).
 
-    python tools/train_sr.py --model xlsr --scale 2 --minutes 80 --out runs/xlsr_x2
-    python tools/train_sr.py --model xlsr --scale 2 --out runs/xlsr_x2 --resume
-    python tools/train_sr.py --model xlsr --scale 3 --minutes 10 --out runs/xlsr_x3 \
+    python -m tools.train_sr --model xlsr --scale 2 --minutes 80 --out runs/xlsr_x2
+    python -m tools.train_sr --model xlsr --scale 2 --out runs/xlsr_x2 --resume
+    python -m tools.train_sr --model xlsr --scale 3 --minutes 10 --out runs/xlsr_x3 \
         --init-from runs/xlsr_x2/last.pt
-    python tools/train_sr.py --model litesr --lite-channels 6 --lite-blocks 3 --out runs/litesr_c6 \
+    python -m tools.train_sr --model litesr --lite-channels 6 --lite-blocks 3 --out runs/litesr_c6 \
         --init-from runs/litesr_c5/last.pt   # a narrower LiteSR is widened: it starts as that model
 
 Data: ``../shared/data/sr/train`` (T91 + BSDS200; ``--data`` overrides).  LR images are made once with
-MATLAB-compatible bicubic (``tools/sr_data.imresize``, rounded to uint8) and kept in memory.  Each step
+MATLAB-compatible bicubic (``tools.sr_data.imresize``, rounded to uint8) and kept in memory.  Each step
 samples ``--batch`` random LR patches of one size drawn from [``--patch-min``, ``--patch-max``] (and
 the matching HR patches), with random flips and 90° rotations.  Charbonnier loss, Adam, one-cycle LR
 (cosine warm-up to ``--lr`` over the first ``--warmup`` fraction, cosine decay to lr/1000).
@@ -38,9 +38,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sr_data import degrade, list_images, load_rgb, psnr_y, shared_data_dir  # noqa: E402
-from sr_models import build_model, count_params  # noqa: E402
+from tools.sr_data import degrade, list_images, load_rgb, psnr_y, shared_data_dir  # noqa: E402
+from tools.sr_models import build_model, count_params  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,7 @@
 frame count, every frame's timestamp (within one tick of the output time base) and audio duration
 (within one video frame). Prints a Markdown table; exit status 1 if any file loses anything.
 
-    .venv/bin/python tools/verify_transcode.py [VIDEO ...] [--preset transcode] [--json out.json]
+    .venv/bin/python -m tools.verify_transcode [VIDEO ...] [--preset transcode] [--json out.json]
 """
 from __future__ import annotations
 
@@ -17,10 +17,9 @@ from pathlib import Path
 
 import av
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from pipeline.cli import main as litecam
 
-from pipeline.cli import main as litecam  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def probe(path: Path) -> dict:

@@ -16,7 +16,7 @@ Wire format, one binary WebSocket message per frame (little-endian)::
     Everything outside the box is transparent; the page clears it.
 
 Why this encoding (thread-CPU ms per 1280x720 frame of the synthetic portrait cut out, on the
-2-core dev box while another process kept one core busy; `tools/bench.py --overlay`): WebP with alpha
+2-core dev box while another process kept one core busy; `python -m tools.bench --overlay`): WebP with alpha
 costs ~210 ms and a full-size RGBA PNG ~130 ms, far over the 6 ms budget. A JPEG of the whole
 colour frame costs ~4.5 ms (libjpeg-turbo), and of the person's box ~3.6 ms (the box is ~75% of
 this frame; less for a typical webcam framing, nothing when nobody is in the picture). The alpha —
@@ -24,7 +24,7 @@ a smooth matte upsampled from a model mask of ~256 px — loses nothing visible 
 where a hand-built PNG (filter 0, zlib level 1, Z_RLE) costs ~1 ms and stays lossless (a JPEG
 alpha would ring around the edges). OpenCV's PNG writer is slower and cannot write the palette
 with transparency the page composes with: measured 2026-12-01 on the Intel Xeon dev box
-(`tools/bench.py --overlay`, 640x360 alpha): ours 1.9 ms, `cv2.imencode` greyscale 2.8 ms at its
+(`python -m tools.bench --overlay`, 640x360 alpha): ours 1.9 ms, `cv2.imencode` greyscale 2.8 ms at its
 defaults and 8.5 ms at zlib level 1 with Z_RLE. In all ~5 ms. The palette
 trick lets the page compose with two `drawImage` calls on a 2D canvas and no per-pixel
 JavaScript: draw the colour into the box, then the alpha image scaled up to the box (bilinear)

@@ -10,19 +10,15 @@ page costs.
 """
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from browser import headless_chromium, missing  # noqa: E402
-
-from tests.pipeline.test_control import Running, wait_for  # noqa: E402
-from tests.pipeline.test_settings_service import GREEN  # noqa: E402
+from tests.pipeline.test_control import Running, wait_for
+from tests.pipeline.test_settings_service import GREEN
+from tools.browser import headless_chromium, missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(missing() is not None, reason=missing() or "")]
 

@@ -8,19 +8,16 @@ otherwise. Run with `-s` to see the measured frame rate and latency.
 from __future__ import annotations
 
 import base64
-import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-WIDTH, HEIGHT, FPS = 640, 360, 30
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from browser import headless_chromium, missing, page_state  # noqa: E402
+from tests.graphs.helpers import GraphThread
+from tools.browser import headless_chromium, missing, page_state
 
-from tests.graphs.helpers import GraphThread  # noqa: E402
+WIDTH, HEIGHT, FPS = 640, 360, 30
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(missing() is not None, reason=missing() or "")]
 
@@ -37,7 +34,7 @@ class Pipeline:
 
         self.sink = OverlaySink("127.0.0.1", port)
         source = SyntheticSource(WIDTH, HEIGHT, FPS, frames=None, live=True)
-        self.graph = Graph(source, [Segment("general"), Background("transparent")], [self.sink])
+        self.graph = Graph(source, [Segment("general", roi=False), Background("transparent")], [self.sink])
         self.running = GraphThread(self.graph)
 
     @property

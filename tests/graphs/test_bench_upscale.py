@@ -1,29 +1,25 @@
-"""`tools/bench.py --upscale`: whole `litecam upscale` runs, checked and compared with bicubic."""
+"""`python -m tools.bench --upscale`: whole `litecam upscale` runs, checked and compared with bicubic."""
 import json
-import sys
-from pathlib import Path
 
 import av
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-
-from pipeline.stages.upscale import MODEL_DIR  # noqa: E402
+from pipeline.stages.upscale import MODEL_DIR
+from tools.bench.__main__ import main
+from tools.bench.common import looped_640x360
 
 
 def test_looped_clip_and_upscale_runs_keep_every_frame_and_the_audio(tmp_path, tiny_video, capsys):
     pytest.importorskip("openvino", reason="OpenVINO is not installed (a default dependency: pip install .)")
     if not (MODEL_DIR / "xlsr_x2.onnx").is_file():
         pytest.skip("the shipped xlsr_x2.onnx is not in this checkout")
-    import bench
-
-    clip = bench.looped_640x360(tiny_video, 2, tmp_path / "clip.mp4")
+    clip = looped_640x360(tiny_video, 2, tmp_path / "clip.mp4")
     with av.open(str(clip)) as container:
         video = container.streams.video[0]
         assert (video.width, video.height) == (640, 360) and container.streams.audio
         assert sum(1 for _ in container.decode(video)) == 40  # 20 frames, twice
     out = tmp_path / "upscale.json"
-    assert bench.main(["--upscale", str(clip), "--upscale-engines", "openvino", "--json", str(out)]) == 0
+    assert main(["--upscale", str(clip), "--upscale-engines", "openvino", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["frames"] == 40 and report["audio_packets"] > 0
     assert set(report["median"]) == {"bicubic@auto", "xlsr@openvino"}

@@ -3,7 +3,6 @@ the offline look-ahead, and the upscale stage enlarging the crop."""
 from __future__ import annotations
 
 import json
-import sys
 from fractions import Fraction
 
 import cv2
@@ -16,7 +15,7 @@ from pipeline.frame import Frame
 from pipeline.graph import Graph
 from pipeline.stage import Sink
 from pipeline.stages.autoframe import LOST_S, AutoFrame, Framing, VirtualCamera
-from tests.conftest import REPO, shared_data, write_test_video
+from tests.conftest import shared_data, write_test_video
 
 W, H, FPS = 640, 360, 30
 
@@ -275,12 +274,11 @@ def test_live_settings_turn_autoframe_on_and_off_and_refuse_without_the_stage():
 
 
 def test_a_2x_zoom_on_real_footage_is_sharper_through_the_networks(tmp_path, capsys):
-    """tools/eval_zoom.py on the real talking-head clip (held-still framing, 2× zoom of a 2×-smaller
+    """tools.eval_zoom on the real talking-head clip (held-still framing, 2× zoom of a 2×-smaller
     picture, PSNR-Y against the original's crop): XLSR and LiteSR beat bicubic by ≥ 1 dB (the README
     figure, from every 10th frame: +2.35 and +1.60) and write the side-by-side picture."""
     shared_data("video", "talking_head_410x412.mp4")
-    sys.path.insert(0, str(REPO / "tools"))
-    import eval_zoom
+    from tools import eval_zoom
 
     report, png = tmp_path / "zoom.json", tmp_path / "zoom.png"
     assert eval_zoom.main(["--clips", "talking_head_410x412.mp4", "--every", "50", "--tiers", "bicubic", "litesr",

@@ -1,16 +1,13 @@
-"""tools/eval_seg.py end to end on a few portraits: the table and JSON it reports, and that ROI
+"""tools.eval_seg end to end on a few portraits: the table and JSON it reports, and that ROI
 tracking lifts the far-person scores it exists for."""
 import json
-import sys
 
-from tests.conftest import REPO, shared_data
-
-sys.path.insert(0, str(REPO / "tools"))
+from tests.conftest import shared_data
+from tools import eval_seg
 
 
 def test_eval_seg_scores_raw_and_refined_and_roi_helps_the_far_person(tmp_path, capsys):
     shared_data("seg", "portraits")
-    import eval_seg
 
     out = tmp_path / "seg.json"
     assert eval_seg.main(["--limit", "6", "--skip-video", "--models", "landscape", "--json", str(out)]) == 0

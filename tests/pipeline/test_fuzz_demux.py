@@ -1,4 +1,4 @@
-"""A fuzz pass over the demuxing path (tools/fuzz_demux.py) in a child process, so that a crash
+"""A fuzz pass over the demuxing path (tools.fuzz_demux) in a child process, so that a crash
 inside FFmpeg would fail the test instead of killing the test run."""
 import subprocess
 import sys
@@ -8,7 +8,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_three_hundred_mutated_files_fail_only_with_clean_errors(tiny_video):
-    result = subprocess.run([sys.executable, "tools/fuzz_demux.py", str(tiny_video), "--count", "300",
+    result = subprocess.run([sys.executable, "-m", "tools.fuzz_demux", str(tiny_video), "--count", "300",
                              "--seed", "7"], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     summary = result.stdout.strip().splitlines()[-1]

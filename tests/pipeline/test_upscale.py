@@ -402,7 +402,7 @@ def test_person_only_keeps_bgra_alpha_bicubic(model_dir):
 def shipped(name: str) -> Path:
     path = MODEL_DIR / name
     if not path.is_file():
-        pytest.skip(f"{path} is not there yet (made by tools/train_sr.py + tools/export_onnx.py)")
+        pytest.skip(f"{path} is not there yet (made by python -m tools.train_sr + python -m tools.export_onnx)")
     return path
 
 
@@ -413,9 +413,8 @@ def test_shipped_x2_models_beat_bicubic_on_the_portrait(tier, engine):
     frames: they are drawn at half size and enlarged, so bicubic is nearly exact on them.)"""
     shipped(MODEL_FILES[tier][2])
     from pipeline.sources.synthetic import load_portrait_bgr
-    from tests.sr._util import load_sr_data
+    from tools import sr_data
 
-    sr_data = load_sr_data()
     crop = np.ascontiguousarray(load_portrait_bgr()[64:448, 96:416, ::-1])
     hr, lr = sr_data.degrade(crop, 2)  # RGB, MATLAB bicubic ÷2
     lr_bgr = np.ascontiguousarray(lr[..., ::-1])

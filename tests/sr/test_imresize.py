@@ -1,12 +1,11 @@
-"""MATLAB-compatible bicubic imresize and the PSNR-Y / SSIM metrics (tools/sr_data.py)."""
+"""MATLAB-compatible bicubic imresize and the PSNR-Y / SSIM metrics (tools.sr_data)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tests.sr._util import SHARED_SR, load_sr_data
-
-sd = load_sr_data()
+from tests.sr._util import SHARED_SR
+from tools import sr_data as sd
 
 
 @pytest.mark.parametrize("scale", [0.5, 1 / 3, 2, 3])

@@ -1,16 +1,11 @@
-"""Train-time helpers of LiteSR (tools/sr_models.py): starting a wider model from a trained narrower
+"""Train-time helpers of LiteSR (tools.sr_models): starting a wider model from a trained narrower
 one. Needs PyTorch (a train-time tool, not a runtime dependency): skipped without it."""
 from __future__ import annotations
 
-import sys
-
 import pytest
 
-from tests.sr._util import REPO
-
 torch = pytest.importorskip("torch", reason="PyTorch is train-time only (pip install torch==2.13.0)")
-sys.path.insert(0, str(REPO / "tools"))
-from sr_models import LiteSR  # noqa: E402
+from tools.sr_models import LiteSR  # noqa: E402
 
 
 def test_a_widened_litesr_computes_the_same_function_and_its_new_channels_can_learn():

@@ -6,7 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from tests.sr._util import MODELS, SHARED_SR, load_sr_data
+from tests.sr._util import MODELS, SHARED_SR
+from tools import sr_data as sd
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -73,7 +74,6 @@ def test_xlsr_x2_beats_bicubic_on_one_set5_image():
     path = SHARED_SR / "eval" / "Set5" / "bird.png"
     if not path.is_file():
         pytest.skip(f"{path} is absent (../shared/data)")
-    sd = load_sr_data()
     hr, lr = sd.degrade(sd.load_rgb(path), 2)
     x = np.ascontiguousarray(lr.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
     y = _session(MODELS / "xlsr_x2.onnx").run(["sr"], {"lr": x})[0][0].transpose(1, 2, 0)

@@ -1,0 +1,1 @@
+"""litecam's developer tools: benchmarks, evaluations, SR training and export; run as `python -m tools.NAME`."""

@@ -1,0 +1,48 @@
+"""`litecam upscale` on still images: one image, or every image of a folder, through an `Upscale` stage.
+
+Lives in the upscale package (it drives the stage outside a graph); reading and writing the files is
+`pipeline.media.images`. Videos go through a graph instead (`pipeline.cli.cmd_upscale`).
+"""
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+from pipeline.errors import UserError
+from pipeline.media.images import IMAGE_SUFFIXES, read_image, write_image
+from pipeline.paths import check_writable_file, make_folder, refuse_overwriting_inputs
+from pipeline.stages.upscale.stage import Upscale
+
+
+def upscale_files(stage: Upscale, source: Path, out: Path, suffixes: Collection[str] = IMAGE_SUFFIXES) -> int:
+    """Upscale one image (to `out`, format by its extension) or every image of a folder (to
+    `out/STEM.png`, `out` created). Returns the number of images written. Any size and BGR(A).
+
+    Everything is checked before the first image is written: a folder with no images, two images
+    that would write the same `STEM.png`, an output that is (or would overwrite) an input, an
+    unwritable output; each is a `UserError`. `suffixes`: the extensions taken as images."""
+    if source.is_dir():
+        images = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+        if not images:
+            raise UserError(f"folder {source} holds no images ({', '.join(sorted(suffixes))})")
+        stems = [p.stem for p in images]
+        clash = sorted({s for s in stems if stems.count(s) > 1})
+        if clash:
+            raise UserError(f"folder {source}: images {clash} share a name but not an extension; "
+                            "the outputs would overwrite each other (STEM.png)")
+        if out.exists() and not out.is_dir():
+            raise UserError(f"upscale output {out} exists and is not a folder (a folder input needs a folder output)")
+        targets = [(p, out / f"{p.stem}.png") for p in images]
+        refuse_overwriting_inputs([dst for _, dst in targets], images)
+        make_folder(out, "output folder")
+    else:
+        if out.suffix.lower() not in suffixes:
+            raise UserError(f"upscale output {out}: an image input needs an image output "
+                            f"({', '.join(sorted(suffixes))})")
+        refuse_overwriting_inputs([out], [source])
+        check_writable_file(out, "upscale output")
+        targets = [(source, out)]
+    stage.load()
+    for src, dst in targets:
+        write_image(dst, stage.upscale(read_image(src)))
+    return len(targets)

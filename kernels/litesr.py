@@ -12,7 +12,7 @@ its activations (a few hundred kB) stay in the CPU's caches, with a halo of one 
 recomputed at band edges. Each layer is one loop over the band's flattened rows per (input, output)
 channel pair, nine taps per step, which LLVM vectorises. Measured on a 640×360 frame, one thread,
 Intel Xeon @ 2.00 GHz (AVX-512): ~20 ms for 8 channels / 1 block, against 35 ms in OpenVINO and
-58 ms in ONNX Runtime for the same network (`python -m pipeline.stages.upscale` measures it).
+58 ms in ONNX Runtime for the same network (`python -m tools.bench.engines` measures it).
 
 Layout: activations are float32 (channels, rows, width + 2) with columns 0 and width + 1 kept at
 zero, and rows above or below the image set to zero, which is exactly the networks' zero padding.

@@ -10,10 +10,6 @@ from fractions import Fraction
 
 from pipeline.errors import UserError
 
-SR_ENGINES = ("auto", "openvino", "openvino-bf16", "onnxruntime", "numba")
-"""The upscaler's inference engines, as `--engine` and the preset key `sr_engine` take them: the names
-of `pipeline.stages.upscale.ENGINES`, here so that `--help` and preset checks need not import the stage."""
-
 MIN_SIDE_PX = 32
 MAX_WIDTH_PX = 3840
 MAX_HEIGHT_PX = 2160

@@ -160,7 +160,7 @@ class RuntimeSR:
     --engine E` outputs, e.g. OpenVINO in bf16, or with the network's tail done by litecam's kernel)."""
 
     def __init__(self, tier: str, scale: int, engine: str, threads: int):
-        from pipeline.stages.upscale import Upscale
+        from pipeline.stages.upscale.stage import Upscale
 
         self.stage = Upscale(scale, tier, strict=True, engine=engine, threads=threads)
         self.stage.load()
@@ -171,7 +171,8 @@ class RuntimeSR:
 
 def runtime_methods(scale: int, engines: list[str], threads: int) -> list[tuple[str, object]]:
     """Each shipped tier at `scale` through the runtime on each of `engines` that runs it."""
-    from pipeline.stages.upscale import ENGINE_CLASSES, tiers_for
+    from pipeline.stages.upscale.catalogue import tiers_for
+    from pipeline.stages.upscale.engines.registry import ENGINE_CLASSES
 
     return [(f"litecam {tier} x{scale} ({engine}, runtime)", RuntimeSR(tier, scale, engine, threads))
             for tier in tiers_for(scale) if tier != "bicubic"

@@ -16,10 +16,9 @@ from kernels.mask import alpha_from_mask
 from pipeline.caps import Caps
 from pipeline.errors import UserError
 from pipeline.frame import Frame
+from pipeline.media.images import IMAGE_SUFFIXES
 from pipeline.paths import make_folder, refuse_overwriting_inputs
 from pipeline.stage import Sink
-
-MATTE_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 def write_png(path: Path, image) -> None:
@@ -54,9 +53,9 @@ def write_folder_mattes(in_dir: Path, out_dir: Path, settings) -> int:
     from pipeline.stages.matte import matte_for
     from pipeline.stages.segment import Segment
 
-    images = sorted(p for p in in_dir.iterdir() if p.suffix.lower() in MATTE_IMAGE_SUFFIXES)
+    images = sorted(p for p in in_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not images:
-        raise UserError(f"folder {in_dir} holds no images ({', '.join(sorted(MATTE_IMAGE_SUFFIXES))})")
+        raise UserError(f"folder {in_dir} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     refuse_overwriting_inputs([out_dir / f"{path.stem}.png" for path in images], images)
     make_folder(out_dir, "matte folder")
     segment = Segment(settings.segmenter, roi=settings.roi)

@@ -4,7 +4,7 @@ import json
 import av
 import pytest
 
-from pipeline.stages.upscale import MODEL_DIR
+from pipeline.stages.upscale.catalogue import MODEL_DIR
 from tools.bench.__main__ import main
 from tools.bench.common import looped_640x360
 

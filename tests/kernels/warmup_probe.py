@@ -36,7 +36,7 @@ def signatures() -> dict[str, list[str]]:
 
 def run_chains(work: Path) -> None:
     from pipeline.cli import main
-    from pipeline.stages.upscale import Upscale
+    from pipeline.stages.upscale.stage import Upscale
     from tests.conftest import write_test_video
 
     clip = write_test_video(work / "clip.mp4", frames=6, size=(320, 180))

@@ -3,7 +3,7 @@ and the benchmarks: segment → matte (when on) → background → autoframe (wh
 `scale` > 1, or auto-framing: it enlarges the crop)."""
 from __future__ import annotations
 
-from pipeline.presets import Settings
+from pipeline.settings import Settings
 
 
 LOOKAHEAD_S = 0.5
@@ -24,11 +24,10 @@ def make_effects(settings: Settings, keep_alpha: bool = False, *, offline: bool 
     matte = matte_for(settings)
     stages = [segment, *([matte] if matte else []), background]
     if settings.autoframe:
-        from pipeline.presets import framing_of
-        from pipeline.stages.autoframe import AutoFrame
+        from pipeline.stages.autoframe import AutoFrame, Framing
 
         lookahead = round(LOOKAHEAD_S * float(settings.fps)) if offline else 0
-        stages.append(AutoFrame(framing_of(settings), lookahead=lookahead))
+        stages.append(AutoFrame(Framing.from_settings(settings), lookahead=lookahead))
     return stages, background
 
 
@@ -39,7 +38,7 @@ def make_upscale(settings: Settings, *, strict: bool) -> list:
     person's box only: the rest is blurred or replaced, where bicubic shows no difference."""
     if settings.scale == 1 and not settings.autoframe:
         return []
-    from pipeline.stages.upscale import Upscale
+    from pipeline.stages.upscale.stage import Upscale
 
     person_only = not strict and settings.sr_person_only and settings.background != "none"
     return [Upscale(settings.scale, settings.sr_model, strict=strict, engine=settings.sr_engine,

@@ -17,45 +17,51 @@ from pathlib import Path
 
 from pipeline.chain import make_effects, make_upscale, offline_stages
 from pipeline.errors import StageError, UserError
-from pipeline.options import SR_ENGINES, parse_fps, parse_size
+from pipeline.media.images import IMAGE_SUFFIXES
+from pipeline.options import parse_fps
 from pipeline.paths import background_inputs, check_writable_file, make_folder, refuse_overwriting_inputs
 from pipeline.periodic import ProgressLine
-from pipeline.presets import Settings, is_user_preset, load_preset, resolve_preset
+from pipeline.presets import is_user_preset, load_preset, resolve_preset
+from pipeline.settings import PARAMS, Settings
 from pipeline.settings_service import PresetWatcher, SettingsService
+from pipeline.stages.upscale.catalogue import ENGINES
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 EXIT_USER_ERROR = 2
 EXIT_STAGE_ERROR = 1
 EXIT_INTERRUPTED = 130
 
 
 # -- settings -------------------------------------------------------------------------------------
+EFFECT_FLAGS = ("background", "segmenter", "size", "fps")
+"""Settings every command with effects takes on its command line (over the preset)."""
+UPSCALE_FLAGS = ("scale", "sr_model", "sr_engine", "autoframe")
+"""Settings of the upscale stage on the command line of `run`, `transcode` and `batch`."""
+
+
+def add_setting_flags(group, keys: tuple[str, ...]) -> None:
+    """One option per setting in `keys`, from its declaration (`pipeline.settings.PARAMS`): the flag, its
+    help, metavar and choices; the value lands in `args.<key>` (None when not given)."""
+    for key in keys:
+        param = PARAMS[key]
+        assert param.flag is not None, f"setting {key} has no command-line flag"
+        text = param.help.replace("%", "%%")
+        if param.flag_type is bool:
+            group.add_argument(param.flag, dest=key, action="store_const", const=True, default=None, help=text)
+        else:
+            group.add_argument(param.flag, dest=key, metavar=param.metavar or "NAME", type=param.flag_type,
+                               choices=param.choices, help=text)
+
+
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("effects (override the preset)")
     group.add_argument("--preset", help="preset name (presets/NAME.toml) or path to a .toml file")
-    group.add_argument("--background", metavar="SPEC",
-                       help="blur | blur:N | image:PATH | video:PATH | color:#RRGGBB | chroma | transparent | none")
-    group.add_argument("--segmenter", choices=["general", "landscape"], help="selfie model")
-    group.add_argument("--size", metavar="WxH", help="frame size of camera/synthetic/image input, e.g. 1280x720")
-    group.add_argument("--fps", metavar="N", help="frame rate of camera/synthetic/image input")
+    add_setting_flags(group, EFFECT_FLAGS)
     parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
 
 
 def add_upscale_options(parser: argparse.ArgumentParser) -> None:
-    """--scale / --model for `run` and `transcode` (an upscale stage after the background)."""
-    group = parser.add_argument_group("super-resolution (override the preset)")
-    group.add_argument("--scale", type=int, metavar="N",
-                       help="enlarge the output N times after the effects: 1 (off, the default), 2 or 3")
-    group.add_argument("--model", metavar="NAME", dest="sr_model",
-                       help="upscaler for --scale: esrt (x2) | xlsr (default) | xlsr-int8 (x2) | litesr (x2, the "
-                            "fast live model) | bicubic")
-    group.add_argument("--engine", metavar="NAME", dest="sr_engine", choices=SR_ENGINES,
-                       help="inference engine of the upscaler: auto (default: the one measured fastest "
-                            "on this machine) | openvino | openvino-bf16 (CPUs with AMX/AVX512-BF16) | "
-                            "onnxruntime | numba (litesr only)")
-    parser.add_argument("--autoframe", action="store_const", const=True, default=None,
-                        help="auto-framing: pan and zoom to keep the person framed; the crop is enlarged "
-                             "to the output size by the upscaler (preset keys autoframe_*)")
+    """--scale / --model / --engine / --autoframe for `run`, `transcode` and `batch`."""
+    add_setting_flags(parser.add_argument_group("super-resolution (override the preset)"), UPSCALE_FLAGS)
 
 
 def settings_from(args: argparse.Namespace, default_preset: str | None = None) -> Settings:
@@ -66,7 +72,7 @@ def settings_from(args: argparse.Namespace, default_preset: str | None = None) -
         settings = load_preset(preset, settings)
     settings = dataclasses.replace(settings, **command_line_overrides(args))
     if settings.scale != 1 or getattr(args, "sr_model", None) is not None:
-        from pipeline.stages.upscale import check_upscale
+        from pipeline.stages.upscale.catalogue import check_upscale
 
         # auto-framing without --scale enlarges its crops with the ×2 models
         check_upscale(2 if settings.scale == 1 and settings.autoframe else settings.scale, settings.sr_model)
@@ -74,27 +80,18 @@ def settings_from(args: argparse.Namespace, default_preset: str | None = None) -
 
 
 def command_line_overrides(args: argparse.Namespace) -> dict:
-    """The settings the command line gives, which override the preset's (validated here)."""
+    """The settings the command line gives, which override the preset's (validated here, `UserError`
+    naming the flag and what is allowed)."""
     overrides = {}
-    if args.background is not None:
-        from pipeline.stages.background import parse_background
-
-        parse_background(args.background)
-        overrides["background"] = args.background
-    if args.segmenter is not None:
-        overrides["segmenter"] = args.segmenter
-    if args.size is not None:
-        overrides["size"] = parse_size(args.size)
-    if args.fps is not None:
-        overrides["fps"] = parse_fps(args.fps)
-    if getattr(args, "scale", None) is not None:
-        overrides["scale"] = args.scale
-    if getattr(args, "sr_model", None) is not None:
-        overrides["sr_model"] = args.sr_model
-    if getattr(args, "sr_engine", None) is not None:
-        overrides["sr_engine"] = args.sr_engine
-    if getattr(args, "autoframe", None) is not None:
-        overrides["autoframe"] = args.autoframe
+    for key in (*EFFECT_FLAGS, *UPSCALE_FLAGS):
+        value = getattr(args, key, None)
+        if value is None:
+            continue
+        param = PARAMS[key]
+        try:
+            overrides[key] = param.parse(value, param.flag)
+        except ValueError as exc:
+            raise UserError(f"{param.flag} {value!r}: expected {exc}") from None
     return overrides
 
 
@@ -414,7 +411,9 @@ def cmd_matte(args) -> int:
 
 def cmd_upscale(args) -> int:
     """An image (-> image by OUT's extension), a folder of images (-> OUT/STEM.png) or a video."""
-    from pipeline.stages.upscale import Upscale, check_upscale, upscale_files
+    from pipeline.stages.upscale.catalogue import check_upscale
+    from pipeline.stages.upscale.files import upscale_files
+    from pipeline.stages.upscale.stage import Upscale
 
     started = time.perf_counter()
     check_upscale(args.scale, args.model)
@@ -557,7 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
     upscale.add_argument("--scale", type=int, default=2, help="2 (default) or 3")
     upscale.add_argument("--threads", type=int, default=2,
                          help="inference threads (default: %(default)s; the only heavy stage here)")
-    upscale.add_argument("--engine", default="auto", choices=SR_ENGINES,
+    upscale.add_argument("--engine", default="auto", choices=ENGINES,
                          help="auto (default: the engine measured fastest on this machine) | openvino | openvino-bf16 "
                               "(CPUs with AMX/AVX512-BF16) | onnxruntime | numba (litesr only)")
     upscale.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")

@@ -27,7 +27,8 @@ import cv2
 import numpy as np
 
 from pipeline.errors import UserError
-from pipeline.settings_service import LIVE_KEYS, SettingsService
+from pipeline.settings import LIVE_KEYS
+from pipeline.settings_service import SettingsService
 from pipeline.sinks.thumbnail import ThumbnailSink
 from pipeline.web import PAGE_HEADERS, LocalServer, check_exposure, inline_page, origin_ok, parse_address
 

@@ -37,7 +37,7 @@ from pipeline.clock import SYSTEM_CLOCK, thread_cpu_ns
 from pipeline.errors import StageError, UserError
 from pipeline.frame import Frame
 from pipeline.ring import ABORTED, END_OF_STREAM, Overflow, RingBuffer
-from pipeline.stage import Sink, Source, Stage
+from pipeline.stage import Sink, Source, Stage, tiered
 
 
 class StageCounters:
@@ -307,12 +307,12 @@ class Graph:
     def _fall_back(self, stage: Stage, seq: int, exc: Exception) -> bool:
         """Live graphs: move a failing tiered stage to its next tier (module docstring); False when
         the error must stop the graph instead."""
-        tier_failed = getattr(stage, "tier_failed", None)
-        if not self.live or tier_failed is None or isinstance(exc, UserError):
+        chooser = tiered(stage)
+        if not self.live or chooser is None or isinstance(exc, UserError):
             return False
-        failed = stage.tier
+        failed = chooser.tier
         reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-        new = tier_failed(failed, reason)
+        new = chooser.tier_failed(failed, reason)
         if new is None:
             return False
         self.bus.post(Message("warning", stage.name, f"{stage.name} failed on frame {seq} with tier {failed} "

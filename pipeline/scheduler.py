@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass, field
+from typing import cast
 
 from pipeline.bus import Bus, Message
+from pipeline.stage import Stage, Tiered
 
 NS_PER_MS = 1_000_000
 PROBE_FRAMES = 2
@@ -93,7 +95,7 @@ class TierChange:
 
 @dataclass
 class _StageState:
-    stage: object
+    stage: Stage
     costs_ms: dict[str, float] = field(default_factory=dict)
     warmed_up: set = field(default_factory=set)
     """Tiers whose first (warm-up) measurement has been discarded."""
@@ -104,16 +106,15 @@ class _StageState:
 
     @property
     def tiers(self) -> tuple[str, ...]:
-        return tuple(getattr(self.stage, "tiers", ()))
+        return tuple(self.stage.tiers)
 
     @property
     def tier(self) -> str | None:
         """The tier in use; None for a stage with one fixed way of working."""
-        return self.stage.tier if len(self.tiers) > 1 else None
+        return cast(Tiered, self.stage).tier if len(self.tiers) > 1 else None
 
     def quality(self, tier: str) -> float:
-        declared = getattr(self.stage, "tier_quality", None) or {}
-        return declared.get(tier, 1.0 - 0.1 * self.tiers.index(tier))
+        return cast(Tiered, self.stage).tier_quality.get(tier, 1.0 - 0.1 * self.tiers.index(tier))
 
     def cost_ms(self, tier: str) -> float:
         """Estimated ms per frame at `tier`.
@@ -126,7 +127,7 @@ class _StageState:
         live = self.costs_ms.get(current)
         if tier == current or live is None:
             return self.costs_ms.get(tier, live if live is not None else 0.0)
-        hints = getattr(self.stage, "tier_cost_hint", None) or {}
+        hints = cast(Tiered, self.stage).tier_cost_hint
         if hints.get(current, 0) > 0 and tier in hints:
             return live * hints[tier] / hints[current]
         return live * 0.7 ** (self.tiers.index(tier) - self.tiers.index(current))  # no hints: 30% a tier

@@ -19,15 +19,23 @@ stopped it: keep what was written, playable) or 'error' (the graph failed: remov
 Live changes: `update(**values)` (from any thread) sets attributes named in the stage's `updatable`,
 and the stage takes them with `apply_updates()` at the start of its next `process`, so a frame is
 never processed half with the old and half with the new setting.
+
+Settings: a stage class declares the run settings it owns in `params` (`pipeline.params.Param`: key,
+parser, default, live or restart, help, flag); `pipeline.settings` gathers them into `Settings`, and
+`pipeline.settings_service` hands a running stage the changes of its keys (and of `reads`, keys it
+takes but another stage owns) through `settings_change`.
 """
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, runtime_checkable
 
 from pipeline.bus import Bus
 from pipeline.caps import Caps
 from pipeline.clock import SYSTEM_CLOCK
 from pipeline.frame import Frame
+from pipeline.params import Param
 from pipeline.ring import Overflow
 
 
@@ -54,10 +62,7 @@ class Stage:
     clock = SYSTEM_CLOCK
     tiers: tuple[str, ...] = ()
     """Quality tiers this stage offers, best first; empty for one fixed way of working. A stage
-    with tiers also has `tier` (the one in use), `set_tier(name)` (thread-safe, takes effect at
-    the next frame), `tier_quality` (relative quality of each tier, 1.0 = best) and
-    `tier_cost_hint` (relative cost of each tier, for tiers not yet measured). The
-    `DeadlineScheduler` chooses among them; the stage reports the tier it used in `frame.tiers`."""
+    with more than one implements `Tiered`; the `DeadlineScheduler` chooses among them."""
     cpu_runs_elsewhere = False
     """True when `process` waits on a library's own thread (e.g. MediaPipe inference): the graph
     then counts the stage's wall time as its CPU time, since the calling thread's CPU misses it."""
@@ -67,6 +72,23 @@ class Stage:
 
     updatable: frozenset[str] = frozenset()
     """Attributes `update()` may set while the graph runs (see the module docstring)."""
+
+    params: tuple[Param, ...] = ()
+    """The run settings this stage declares (see the module docstring)."""
+    reads: frozenset[str] = frozenset()
+    """Settings declared by another stage that this one also takes while running (e.g. the edges)."""
+    absent_hint = ""
+    """Why a run may lack this stage and how to get it, for a live change of its keys in such a run."""
+
+    @classmethod
+    def check_settings(cls, settings: Any) -> None:
+        """`ValueError` (one line naming the keys) when this stage's settings disagree with each other."""
+
+    def settings_change(self, new: Any, changed: set[str]) -> Callable[[], None]:
+        """Prepare a live change of `changed` (keys of `params` or `reads`) to the values in `new` (a
+        `pipeline.settings.Settings`): load what it needs (may raise `UserError`; nothing has changed
+        yet) and return the function that applies it (cannot fail)."""
+        raise NotImplementedError(f"{self.name} takes no live setting changes")
 
     def open(self, caps: Caps) -> Caps:
         return caps
@@ -115,3 +137,72 @@ class Sink(Stage):
 
     def close(self, reason: str = "eos") -> None:  # type: ignore[override]
         pass
+
+
+@runtime_checkable
+class Tiered(Protocol):
+    """A stage that offers a choice of tiers (ways of working, best quality first) to the scheduler.
+
+    It reports the tier that produced each frame in `frame.tiers[name]`; `TierSwitch` holds the
+    requested tier for it."""
+
+    name: str
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        """The tiers offered now, best first."""
+
+    @property
+    def tier(self) -> str:
+        """The tier in use from the next frame on."""
+
+    @property
+    def tier_quality(self) -> Mapping[str, float]:
+        """Relative quality of each tier (1.0 = the best)."""
+
+    @property
+    def tier_cost_hint(self) -> Mapping[str, float]:
+        """Relative cost per frame of each tier, to estimate the tiers not yet measured (only ratios count)."""
+
+    def set_tier(self, name: str) -> None:
+        """Use tier `name` from the next frame on (thread-safe; `ValueError` for a tier not offered)."""
+
+    def tier_failed(self, tier: str, reason: str) -> str | None:
+        """`tier` raised on a frame of a live graph: the tier used from the next frame on, or None when
+        there is none to fall back to (the error then stops the graph)."""
+
+
+def tiered(stage: Stage) -> Tiered | None:
+    """The stage as `Tiered` when it offers more than one tier, else None."""
+    return stage if len(stage.tiers) > 1 and isinstance(stage, Tiered) else None
+
+
+class TierSwitch:
+    """The tier a stage is asked to run at, set from any thread and read by the stage's thread at a
+    frame boundary, and the tier that produced the last frame (each change of it is posted on the bus
+    as a `tier` message, "`label`OLD -> NEW")."""
+
+    def __init__(self, stage: Stage, initial: str, label: str = "", used: str | None = None):
+        self._stage, self.label = stage, label
+        self._lock = threading.Lock()
+        self._requested = initial
+        self.used = used
+        """The tier that produced the last frame (`used` before the first: a first frame at another
+        tier is posted as a change from it; None: never)."""
+
+    @property
+    def requested(self) -> str:
+        with self._lock:
+            return self._requested
+
+    def request(self, tier: str) -> None:
+        """Run `tier` from the next frame on (the caller has checked that the stage offers it)."""
+        with self._lock:
+            self._requested = tier
+
+    def ran(self, tier: str) -> None:
+        """A frame was produced at `tier` (on the stage's thread): post the change, if it is one."""
+        if tier != self.used:
+            if self.used is not None:
+                self._stage.post("tier", f"{self.label}{self.used} -> {tier}", old=self.used, new=tier)
+            self.used = tier

@@ -89,7 +89,7 @@ class StatsSampler(Periodic):
             "dropped_at_head": graph.counters[graph.source.name].dropped,
             "in_flight": graph.in_flight,
             "ring_high_water": {r["name"]: r["high_water"] for r in graph.stats()["rings"]},
-            "tiers": {s.name: s.tier for s in graph.stages if len(getattr(s, "tiers", ())) > 1},
+            "tiers": {s.name: s.tier for s in graph.stages if len(s.tiers) > 1},
             "tier_changes": changes,
         }
         self._last_count = delivered

@@ -90,14 +90,14 @@ def main(argv=None) -> int:
     from kernels.warmup import prepare_kernels
     from pipeline.caps import Caps
     from pipeline.stages.segment import Segment
-    from pipeline.stages.upscale import Upscale
+    from pipeline.stages.upscale.stage import Upscale
 
     prepare_kernels()
     stages = {}
     for tier in args.tiers:
         stages[tier] = Upscale(1, tier, strict=True)
         stages[tier].load()
-    segment = Segment("general")
+    segment = Segment("general", roi=False)
     segment.open(Caps(256, 256, Fraction(25)))
     report = {"zoom": args.zoom, "protocol": "O → MATLAB bicubic ÷zoom → autoframe crop → ×zoom; PSNR-Y vs O's crop, "
               "4 px shaved", "clips": {}}

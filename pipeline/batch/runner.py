@@ -26,7 +26,7 @@ from pipeline.batch.worker import TaskSpec
 from pipeline.errors import UserError
 from pipeline.paths import background_inputs, make_folder, refuse_overwriting_inputs
 from pipeline.periodic import ProgressLine
-from pipeline.presets import Settings
+from pipeline.settings import Settings
 from pipeline.sinks.encoder import partial_path, remove_if_present
 
 WORK_DIR = ".litecam-batch"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pipeline.batch.plan import Chunk
 from pipeline.errors import StageError, UserError
 from pipeline.periodic import Periodic
-from pipeline.presets import Settings
+from pipeline.settings import Settings
 from pipeline.sinks.encoder import remove_if_present
 
 

@@ -3,7 +3,7 @@
 The stage goes after the background stage and before the upscaler. It never resamples: it decides a
 crop — `frame.crop` = (x, y, width, height) in frame pixels, with the frame's aspect ratio — and the
 upscale stage (`pipeline.stages.upscale`) enlarges that crop to the output size, with the network
-tier when the crop is enlarged at least `upscale.NETWORK_MIN_ZOOM` (1.5) times and the scheduler has the time, bicubic otherwise.
+tier when the crop is enlarged at least `upscale.stage.NETWORK_MIN_ZOOM` (1.5) times and the scheduler has the time, bicubic otherwise.
 The crop is taken from the composited picture (and its alpha), so the mask, the matte and the
 background were computed once on the whole frame and stay aligned; no model runs on the zoomed view.
 
@@ -43,6 +43,7 @@ import numpy as np
 from pipeline.caps import Caps
 from pipeline.errors import GraphError, UserError
 from pipeline.frame import Frame
+from pipeline.params import Param, check_bool, number_in
 from pipeline.roi import person_box
 from pipeline.stage import Stage
 
@@ -55,17 +56,30 @@ LOST_S = 1.0
 LIMITS = {"min_zoom": (1.0, 4.0), "max_zoom": (1.0, 4.0), "dead_zone": (0.0, 0.3), "max_speed": (0.05, 2.0),
           "head_room": (0.0, 0.3)}
 """Allowed range of each setting (inclusive); the preset keys are `autoframe_<name>`."""
+AUTOFRAME = Param("autoframe", check_bool, False, "Auto-framing: pan and zoom to keep the person framed; the "
+                  "crop is enlarged to the output size by the upscaler (the network from a 1.5x zoom on).",
+                  live=True, flag="--autoframe", flag_type=bool)
+_RULES = {
+    "min_zoom": (1.0, "the widest view, frame size / crop size (1 = the whole frame)"),
+    "max_zoom": (2.0, "the closest view (2 = half the frame's width)"),
+    "dead_zone": (0.05, "how far (a fraction of the crop) the person may move before the camera follows"),
+    "max_speed": (0.5, "the fastest pan, frame widths per second (zoom: this x max_zoom per second)"),
+    "head_room": (0.08, "space above the head, a fraction of the crop's height"),
+}
+RULE_PARAMS = {name: Param(f"autoframe_{name}", number_in(*LIMITS[name]), default, f"Auto-framing: {text}.",
+                           live=True) for name, (default, text) in _RULES.items()}
+"""The framing rules as settings (`autoframe_<name>`), ranges from `LIMITS`."""
 
 
 @dataclass
 class Framing:
     """The operator's rules (see the module docstring). Zooms are frame size / crop size (≥ 1)."""
 
-    min_zoom: float = 1.0
-    max_zoom: float = 2.0
-    dead_zone: float = 0.08
-    max_speed: float = 0.5
-    head_room: float = 0.08
+    min_zoom: float = RULE_PARAMS["min_zoom"].default
+    max_zoom: float = RULE_PARAMS["max_zoom"].default
+    dead_zone: float = RULE_PARAMS["dead_zone"].default
+    max_speed: float = RULE_PARAMS["max_speed"].default
+    head_room: float = RULE_PARAMS["head_room"].default
     settle_s: float = 0.8
     """About how long a critically damped move takes to settle (4 time constants)."""
     shoulder_fill: float = 1.6
@@ -82,6 +96,11 @@ class Framing:
         if self.min_zoom > self.max_zoom:
             raise UserError(f"autoframe_min_zoom ({self.min_zoom}) must not exceed autoframe_max_zoom ({self.max_zoom})")
         return self
+
+    @classmethod
+    def from_settings(cls, settings) -> Framing:
+        """The rules a run's `Settings` ask for (`autoframe_<name>` keys)."""
+        return cls(**{name: getattr(settings, param.key) for name, param in RULE_PARAMS.items()})
 
     def target(self, box, width: int, height: int) -> tuple[float, float, float]:
         """(centre x, centre y, zoom) that frames the person `box` = (x, y, w, h) in a width×height frame."""
@@ -220,6 +239,19 @@ class AutoFrame(Stage):
 
     name = "autoframe"
     updatable = frozenset({"enabled", "framing"})
+    params = (AUTOFRAME, *RULE_PARAMS.values())
+    absent_hint = ("this run started without auto-framing, so there is no autoframe stage to change "
+                   "(restart with --autoframe or autoframe = true)")
+
+    @classmethod
+    def check_settings(cls, settings) -> None:
+        if settings.autoframe_min_zoom > settings.autoframe_max_zoom:
+            raise ValueError(f"autoframe_min_zoom ({settings.autoframe_min_zoom}) must not exceed "
+                             f"autoframe_max_zoom ({settings.autoframe_max_zoom})")
+
+    def settings_change(self, new, changed: set[str]):
+        framing = Framing.from_settings(new).check()
+        return lambda: self.update(enabled=new.autoframe, framing=framing)
 
     def __init__(self, framing: Framing | None = None, *, enabled: bool = True, lookahead: int = 0):
         self.framing = (framing or Framing()).check()

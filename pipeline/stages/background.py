@@ -67,17 +67,13 @@ from kernels.mask import alpha_from_mask, edge_lut
 from pipeline.caps import Caps
 from pipeline.errors import GraphError, UserError
 from pipeline.frame import Frame
+from pipeline.params import Param, check_bool, check_string, number_in
 from pipeline.pool import ArrayPool
 from pipeline.stage import Stage
 
 DEFAULT_STRENGTH = 12.0
 """Blur sigma in full-resolution pixels when `blur` is given without `:N`."""
-DEFAULT_EDGE_LO = 0.25
-DEFAULT_EDGE_HI = 0.75
-"""Mask probabilities where the soft edge starts (alpha 0) and ends (alpha 255); same as the
-preset defaults (`pipeline.presets`)."""
-DEFAULT_WRAP_PX = 12.0
-"""How far light wrap reaches into the person (Gaussian sigma, full-resolution pixels)."""
+
 WRAP_SIDE = 128
 """Light wrap works on the frame halved while its longer side stays at least this (160×90 at 720p)."""
 DEFAULT_CYCLE = ("blur", "color:#00B140", "none")
@@ -367,6 +363,46 @@ def _backdrop(spec: BackgroundSpec, strength: float) -> _Backdrop:
     return _None(spec)
 
 
+def _background(value, key: str) -> str:
+    parse_background(check_string(value, key))
+    return value
+
+
+def _edge(value, key: str) -> float:
+    return number_in(0, 1)(value, key)
+
+
+BACKGROUND = Param("background", _background, "blur", f"What replaces the background: {ALLOWED_FORMS}.",
+                   live=True, flag="--background", metavar="SPEC")
+EDGE_LOW = Param("edge_low", _edge, 0.25, "Model probability at or below which a pixel is fully background "
+                 "(alpha 0); must be below edge_high.", live=True)
+EDGE_HIGH = Param("edge_high", _edge, 0.75, "Model probability at or above which a pixel is fully person "
+                  "(alpha 255).", live=True)
+NO_BLEED = Param("no_bleed", check_bool, True, "Blur background: blur it with the person masked out, so no "
+                 "halo of the person's colours surrounds them.", live=True)
+LIGHT_WRAP = Param("light_wrap", _edge, 0.0, "0..1, how strongly the new background's light spills over "
+                   "the person's edges (0 = off; opaque backgrounds only).", live=True)
+LIGHT_WRAP_PX = Param("light_wrap_px", number_in(0, 100, low_open=True, what="a number of pixels"), 12.0,
+                      "How far the light wrap reaches into the person, full-resolution pixels (Gaussian sigma).",
+                      live=True)
+PAUSE = Param("pause", check_bool, False, 'Show a still picture instead of the camera ("be right back"); '
+              "frames keep flowing.", live=True)
+PAUSE_IMAGE = Param("pause_image", check_string, "", 'The still shown while paused: an image file '
+                    '(cover-fitted to the frame), or "" for a "Be right back" card.', live=True)
+
+
+def read_pause_still(path: str) -> np.ndarray:
+    """The pause picture, BGR: the image at `path`, or the "Be right back" card for "" (`UserError`
+    for a file that cannot be read as an image)."""
+    if not path:
+        return be_right_back_card()
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise UserError(f"pause_image {path!r} could not be read as an image (give a PNG or JPEG, "
+                        "or \"\" for the built-in card)")
+    return image
+
+
 class Background(Stage):
     """Composite the person over a background (see the module docstring).
 
@@ -384,19 +420,25 @@ class Background(Stage):
 
     name = "background"
     updatable = frozenset({"edge_lo", "edge_hi", "no_bleed", "light_wrap", "light_wrap_px", "paused_still"})
+    params = (BACKGROUND, EDGE_LOW, EDGE_HIGH, NO_BLEED, LIGHT_WRAP, LIGHT_WRAP_PX, PAUSE, PAUSE_IMAGE)
+
+    @classmethod
+    def check_settings(cls, settings) -> None:
+        if settings.edge_low >= settings.edge_high:
+            raise ValueError(f"edge_low ({settings.edge_low}) must be below edge_high ({settings.edge_high})")
 
     def __init__(
         self,
         spec: BackgroundSpec | str = "blur",
         *,
         strength: float = DEFAULT_STRENGTH,
-        edge_lo: float = DEFAULT_EDGE_LO,
-        edge_hi: float = DEFAULT_EDGE_HI,
+        edge_lo: float = EDGE_LOW.default,
+        edge_hi: float = EDGE_HIGH.default,
         keep_alpha: bool = False,
         cycle: Sequence[BackgroundSpec | str] | None = None,
-        no_bleed: bool = True,
-        light_wrap: float = 0.0,
-        light_wrap_px: float = DEFAULT_WRAP_PX,
+        no_bleed: bool = NO_BLEED.default,
+        light_wrap: float = LIGHT_WRAP.default,
+        light_wrap_px: float = LIGHT_WRAP_PX.default,
     ):
         if not (math.isfinite(strength) and strength > 0):
             raise UserError(f"blur strength must be a number > 0 (sigma in pixels), got {strength!r}")
@@ -458,6 +500,12 @@ class Background(Stage):
         is read and fitted, a video opened, here, while the stream goes on with the old backdrop.
         `UserError` (nothing changes) for a bad spec or file, or one with another channel count
         than the stage's output (transparent ↔ opaque changes the output format: a restart)."""
+        backdrop = self._prepare_backdrop(spec)
+        self._show(backdrop)
+        return backdrop.spec
+
+    def _prepare_backdrop(self, spec: BackgroundSpec | str) -> _Backdrop:
+        """The backdrop for `spec`, loaded and opened at the frame size (`UserError` as `set_background`)."""
         spec = parse_background(spec)
         channels = self._backdrops[0].spec.channels
         if spec.channels != channels:
@@ -470,11 +518,14 @@ class Background(Stage):
             known = _backdrop(spec, self.strength)
             if self._size is not None:
                 known.open(*self._size)
+        return known
+
+    def _show(self, backdrop: _Backdrop) -> None:
+        """Composite over `backdrop` from the next frame on (thread-safe)."""
         with self._lock:
-            if known not in self._backdrops:
-                self._backdrops.append(known)
-            self._requested = self._backdrops.index(known)
-        return spec
+            if backdrop not in self._backdrops:
+                self._backdrops.append(backdrop)
+            self._requested = self._backdrops.index(backdrop)
 
     def set_pause(self, still: np.ndarray | None) -> None:
         """From the next frame on, output `still` (uint8 BGR, any size: cover-fitted here, on the
@@ -487,6 +538,22 @@ class Background(Stage):
             if self._backdrops[0].spec.channels == 4:  # transparent output: the still is opaque
                 fitted = np.dstack([fitted, np.full(fitted.shape[:2], 255, np.uint8)])
         self.update(paused_still=fitted)
+
+    def settings_change(self, new, changed: set[str]):
+        still = None
+        if new.pause and {"pause", "pause_image"} & changed:
+            still = read_pause_still(new.pause_image)
+        backdrop = self._prepare_backdrop(new.background) if "background" in changed else None
+
+        def apply() -> None:
+            if backdrop is not None:
+                self._show(backdrop)
+            if {"pause", "pause_image"} & changed:
+                self.set_pause(still)
+            self.update(edge_lo=new.edge_low, edge_hi=new.edge_high, no_bleed=new.no_bleed,
+                        light_wrap=new.light_wrap, light_wrap_px=new.light_wrap_px)
+
+        return apply
 
     # -- Stage contract ---------------------------------------------------------------------------
     def open(self, caps: Caps) -> Caps:

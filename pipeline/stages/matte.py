@@ -37,8 +37,10 @@ from kernels.temporal import temporal_update
 from pipeline.caps import Caps
 from pipeline.errors import GraphError, UserError
 from pipeline.frame import Frame
+from pipeline.params import Param, check_bool
 from pipeline.pool import ArrayPool
 from pipeline.stage import Stage
+from pipeline.stages.background import EDGE_HIGH, EDGE_LOW
 
 DEFAULT_RADIUS = 2
 """Guided-filter window radius in guide pixels (4 full-resolution pixels per guide pixel at 720p)."""
@@ -65,19 +67,29 @@ def guide_factor(width: int, height: int, mask_w: int, mask_h: int) -> int:
     return shrink_factor(width, height, max(mask_w, mask_h))
 
 
+REFINE = Param("refine", check_bool, True, "Snap the mask's edge to the frame's edges with a fast guided filter.",
+               live=True)
+TEMPORAL = Param("temporal", check_bool, True, "Motion-adaptive smoothing and hysteresis of the mask (no flicker, "
+                 "no ghosting).", live=True)
+
+
 class Matte(Stage):
     """Temporal smoothing + guided refinement of `frame.mask` into `frame.alpha` (module docstring)."""
 
     name = "refine"
     updatable = frozenset({"edge_lo", "edge_hi", "refine", "temporal"})
+    params = (REFINE, TEMPORAL)
+    reads = frozenset({EDGE_LOW.key, EDGE_HIGH.key})
+    absent_hint = ("refine/temporal were both off at start, so there is no matte stage to turn on "
+                   "(restart with one of them on)")
 
     def __init__(
         self,
-        edge_lo: float = 0.25,
-        edge_hi: float = 0.75,
+        edge_lo: float = EDGE_LOW.default,
+        edge_hi: float = EDGE_HIGH.default,
         *,
-        refine: bool = True,
-        temporal: bool = True,
+        refine: bool = REFINE.default,
+        temporal: bool = TEMPORAL.default,
         radius: int = DEFAULT_RADIUS,
         eps: float = DEFAULT_EPS,
         still_weight: float = DEFAULT_STILL_WEIGHT,
@@ -98,6 +110,10 @@ class Matte(Stage):
         self.still_weight, self.motion_levels, self.band = float(still_weight), float(motion_levels), float(band)
         self._pool = ArrayPool()
         self.reset()
+
+    def settings_change(self, new, changed: set[str]):
+        return lambda: self.update(edge_lo=new.edge_low, edge_hi=new.edge_high, refine=new.refine,
+                                   temporal=new.temporal)
 
     def reset(self) -> None:
         """Forget the temporal state (the next frame starts afresh)."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import threading
 from pathlib import Path
 
 # MediaPipe logs through glog/absl to stderr at C level; keep the terminal for our own messages.
@@ -32,8 +31,9 @@ from kernels.blur import halve, shrink_factor, small_size  # noqa: E402
 from pipeline.caps import Caps  # noqa: E402
 from pipeline.errors import UserError  # noqa: E402
 from pipeline.frame import Frame  # noqa: E402
+from pipeline.params import Param, check_bool, one_of  # noqa: E402
 from pipeline.roi import RoiTracker, paste_crop_mask  # noqa: E402
-from pipeline.stage import Stage  # noqa: E402
+from pipeline.stage import Stage, TierSwitch  # noqa: E402
 
 # model name -> (MediaPipe model_selection, (input width, input height))
 SEGMENTER_MODELS = {
@@ -149,21 +149,28 @@ def check_segmenter(name: str) -> str:
     return name
 
 
+SEGMENTER = Param("segmenter", one_of(tuple(SEGMENTER_MODELS)), "landscape",
+                  "Selfie model: general (256x256 input) or landscape (256x144, cheaper).",
+                  live=True, flag="--segmenter", choices=tuple(SEGMENTER_MODELS))
+ROI = Param("roi", check_bool, True, "Run the model on a crop around the person, tracked from frame to frame, "
+            "so a person far from the camera is segmented at a useful resolution.")
+
+
 class Segment(Stage):
     """Runs the selfie model on every frame and attaches `frame.mask`."""
 
     name = "segment"
+    params = (SEGMENTER, ROI)
     cpu_runs_elsewhere = True  # inference runs on MediaPipe's own thread: count wall time as CPU
     tiers = SEGMENTER_TIERS
     tier_quality = {"general": 1.0, "landscape": 0.95, HALF_RATE: 0.8}
     tier_cost_hint = {"general": 1.7, "landscape": 1.0, HALF_RATE: 0.55}
 
-    def __init__(self, model: str = "landscape", *, roi: bool = False):
+    def __init__(self, model: str = SEGMENTER.default, *, roi: bool = ROI.default):
         self.model = check_segmenter(model)
         self.roi = bool(roi)
         self._tracker: RoiTracker | None = None
-        self._requested = self.model
-        self._lock = threading.Lock()
+        self._switch = TierSwitch(self, self.model, label="segmenter ", used=self.model)
         self._sessions: dict[str, SelfieGraph] = {}
         self._last_mask: np.ndarray | None = None
         self._may_reuse_next = False
@@ -185,18 +192,24 @@ class Segment(Stage):
 
     @property
     def tier(self) -> str:
-        return self._requested
+        return self._switch.requested
 
     def set_tier(self, tier: str) -> None:
         """Switch tier at the next frame (thread-safe; used by presets and the scheduler)."""
         if tier not in SEGMENTER_TIERS:
             raise ValueError(f"segment tier {tier!r}: choose one of {SEGMENTER_TIERS}")
-        with self._lock:
-            self._requested = tier
+        self._switch.request(tier)
+
+    def tier_failed(self, tier: str, reason: str) -> str | None:
+        """A model that raises stops the graph: there is no other engine to fall back to."""
+        return None
 
     def set_model(self, model: str) -> None:
         """Switch model at the next frame (`UserError` for an unknown model name)."""
         self.set_tier(check_segmenter(model))
+
+    def settings_change(self, new, changed: set[str]):
+        return lambda: self.set_model(new.segmenter)
 
     def segment(self, pixels_bgr: np.ndarray, model: str | None = None,
                 levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
@@ -247,11 +260,8 @@ class Segment(Stage):
         return mask
 
     def process(self, frame: Frame) -> Frame:
-        with self._lock:
-            if self._requested != self.model:
-                self.post("tier", f"segmenter {self.model} -> {self._requested}",
-                          old=self.model, new=self._requested)
-                self.model = self._requested
+        self.model = self._switch.requested
+        self._switch.ran(self.model)
         if self.model == HALF_RATE and self._may_reuse_next and not frame.discont:
             frame.mask = self._last_mask
             self._may_reuse_next = False

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from pipeline.batch.runner import BatchOptions, run_batch
-from pipeline.presets import Settings, load_preset
+from pipeline.presets import load_preset
+from pipeline.settings import Settings
 from tests.batch.helpers import assert_same_timing, probe, psnr, read_manifest, transcode
 from tests.conftest import write_test_video
 

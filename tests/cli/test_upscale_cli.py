@@ -11,23 +11,23 @@ import cv2
 import numpy as np
 import pytest
 
-import pipeline.stages.upscale as upscale_module
 from pipeline.cli import main
+from pipeline.stages.upscale import catalogue
 from tests.cli.test_commands import probe
-from tests.pipeline.test_upscale import make_fake_model, portrait
+from tests.pipeline.upscale_helpers import make_fake_model, portrait
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def fake_models(tmp_path_factory, monkeypatch) -> Path:
-    """Throwaway xlsr ×2/×3 models standing in for the shipped ones (see tests/pipeline/test_upscale.py)."""
+    """Throwaway xlsr ×2/×3 models standing in for the shipped ones (see tests/pipeline/upscale_helpers.py)."""
     folder = tmp_path_factory.getbasetemp() / "cli-models"
     if not (folder / "xlsr_x3.onnx").exists():  # the files, not the folder: a skip may leave it empty
         folder.mkdir(exist_ok=True)
         make_fake_model(folder / "xlsr_x2.onnx", 2)
         make_fake_model(folder / "xlsr_x3.onnx", 3)
-    monkeypatch.setattr(upscale_module, "MODEL_DIR", folder)
+    monkeypatch.setattr(catalogue, "MODEL_DIR", folder)
     return folder
 
 
@@ -121,7 +121,7 @@ def test_upscale_input_and_output_errors(tmp_path, tiny_video, capsys):
 
 
 def test_upscale_with_a_missing_model_is_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(upscale_module, "MODEL_DIR", tmp_path / "models")
+    monkeypatch.setattr(catalogue, "MODEL_DIR", tmp_path / "models")
     src = tmp_path / "in.png"
     cv2.imwrite(str(src), portrait(32, 32))
     assert main(["upscale", str(src), str(tmp_path / "o.png"), "--model", "xlsr"]) == 2
@@ -176,7 +176,8 @@ def test_engine_and_person_only_settings_reach_the_upscale_stage(tmp_path):
 
     from pipeline.chain import make_upscale
     from pipeline.errors import UserError
-    from pipeline.presets import Settings, load_preset
+    from pipeline.presets import load_preset
+    from pipeline.settings import Settings
 
     preset = tmp_path / "sr.toml"
     preset.write_text('scale = 2\nsr_engine = "onnxruntime"\nsr_person_only = true\n')

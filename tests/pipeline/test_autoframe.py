@@ -190,7 +190,7 @@ def test_turned_off_every_frame_is_whole_and_on_again_starts_from_the_whole_fram
 @pytest.mark.parametrize("channels", [3, 4])
 def test_upscale_enlarges_the_crop_with_the_network_from_1_5x_and_bicubic_below(channels):
     from pipeline.sources.synthetic import SyntheticSource
-    from pipeline.stages.upscale import Upscale
+    from pipeline.stages.upscale.stage import Upscale
 
     src = SyntheticSource(W, H, FPS, frames=1)
     src.open()
@@ -223,14 +223,15 @@ def test_upscale_enlarges_the_crop_with_the_network_from_1_5x_and_bicubic_below(
 
 # -- presets and commands ---------------------------------------------------------------------------
 def test_the_autoframe_preset_and_its_keys():
-    from pipeline.presets import apply_values, load_preset, Settings
+    from pipeline.presets import load_preset
+    from pipeline.settings import Settings, validate
 
     settings = load_preset("video-call-autoframe")
     assert settings.autoframe and settings.sr_model == "litesr" and settings.autoframe_max_zoom == 2.0
     with pytest.raises(UserError, match=r"autoframe_max_zoom' = 9 is not valid; expected a number from 1.0 to 4.0"):
-        apply_values({"autoframe_max_zoom": 9}, Settings(), "preset x.toml")
+        validate({"autoframe_max_zoom": 9}, Settings(), "preset x.toml")
     with pytest.raises(UserError, match="autoframe_min_zoom .* must not exceed autoframe_max_zoom"):
-        apply_values({"autoframe_min_zoom": 3, "autoframe_max_zoom": 2}, Settings(), "preset x.toml")
+        validate({"autoframe_min_zoom": 3, "autoframe_max_zoom": 2}, Settings(), "preset x.toml")
 
 
 def test_transcode_with_autoframe_keeps_every_frame_its_timing_and_the_audio(tmp_path):
@@ -258,7 +259,7 @@ def test_transcode_with_autoframe_keeps_every_frame_its_timing_and_the_audio(tmp
 
 
 def test_live_settings_turn_autoframe_on_and_off_and_refuse_without_the_stage():
-    from pipeline.presets import Settings
+    from pipeline.settings import Settings
     from pipeline.settings_service import SettingsService
 
     stage = AutoFrame(Framing())

@@ -15,7 +15,7 @@ from pipeline.control import MAX_UPLOAD_BYTES, ControlServer
 from pipeline.sinks.thumbnail import ThumbnailSink
 from pipeline.errors import UserError
 from pipeline.graph import Graph
-from pipeline.presets import Settings
+from pipeline.settings import Settings
 from pipeline.settings_service import SettingsService
 from pipeline.sources.synthetic import SyntheticSource
 from tests.graphs.helpers import GraphThread

@@ -5,7 +5,8 @@ from hypothesis import given, settings, strategies as st
 
 from pipeline.errors import UserError
 from pipeline.options import parse_color, parse_fps, parse_size
-from pipeline.presets import PRESET_KEYS, Settings, apply_values, available_presets, load_preset
+from pipeline.presets import available_presets, load_preset
+from pipeline.settings import PARAMS, Settings, validate
 
 
 def test_shipped_presets_load():
@@ -81,12 +82,12 @@ def test_fps_in_range(value):
 
 
 @settings(max_examples=60)
-@given(st.dictionaries(st.sampled_from(sorted(PRESET_KEYS) + ["bogus"]),
+@given(st.dictionaries(st.sampled_from(sorted(PARAMS) + ["bogus"]),
                        st.one_of(st.integers(-5, 5), st.floats(allow_nan=False), st.text(max_size=8),
                                  st.booleans(), st.lists(st.text(max_size=5), max_size=2))))
 def test_preset_values_either_validate_or_raise_user_error(data):
     try:
-        result = apply_values(data, Settings(), where="preset test")
+        result = validate(data, Settings(), where="preset test")
     except UserError:
         return
     assert 0 <= result.edge_low < result.edge_high <= 1
@@ -102,3 +103,61 @@ def test_user_files_and_built_in_names_are_told_apart(tmp_path):
 
     assert not is_user_preset("video-call-720p")  # a built-in name: never watched for edits
     assert is_user_preset("mine.toml") and is_user_preset("presets/x") and is_user_preset(str(tmp_path))
+
+
+# -- the declarations are the one source ----------------------------------------------------------
+def test_the_presets_reference_is_generated_from_the_declarations():
+    from pathlib import Path
+
+    from pipeline.settings import presets_reference
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "presets.md"
+    assert doc.read_text(encoding="utf-8") == presets_reference(), \
+        "docs/presets.md is stale: run python -m pipeline.settings > docs/presets.md"
+
+
+def test_every_live_key_reaches_a_stage_that_takes_it():
+    from pipeline.settings import LIVE_KEYS, OWNER_OF, OWNERS
+    from pipeline.stage import Stage
+
+    run_keys = {"description"}  # live, but no stage's: it only names the preset
+    for key in LIVE_KEYS - run_keys:
+        owner = OWNER_OF[key]
+        assert owner.settings_change is not Stage.settings_change, f"{owner.name} declares {key} but takes no change"
+    readers = {key for owner in OWNERS for key in owner.reads}
+    assert readers <= set(OWNER_OF), "a stage reads a key nobody declares"
+
+
+def test_stage_defaults_are_the_declared_defaults():
+    import inspect
+
+    from pipeline.settings import PARAMS
+    from pipeline.stages.autoframe import Framing
+    from pipeline.stages.background import Background
+    from pipeline.stages.matte import Matte
+    from pipeline.stages.segment import Segment
+
+    framing = Framing()
+    for name in ("min_zoom", "max_zoom", "dead_zone", "max_speed", "head_room"):
+        assert getattr(framing, name) == PARAMS[f"autoframe_{name}"].default
+    defaults = {kind: {n: p.default for n, p in inspect.signature(kind).parameters.items()}
+                for kind in (Background, Matte, Segment)}
+    assert defaults[Segment]["model"] == PARAMS["segmenter"].default and defaults[Segment]["roi"] == PARAMS["roi"].default
+    for kind in (Background, Matte):
+        assert (defaults[kind]["edge_lo"], defaults[kind]["edge_hi"]) == (PARAMS["edge_low"].default,
+                                                                          PARAMS["edge_high"].default)
+
+
+def test_command_line_flags_come_from_the_declarations():
+    from pipeline.cli import build_parser, command_line_overrides
+    from pipeline.settings import PARAMS
+
+    flagged = {p.flag: key for key, p in PARAMS.items() if p.flag}
+    args = build_parser().parse_args(["transcode", "in.mp4", "out.mp4", "--size", "640x360", "--fps", "25",
+                                      "--segmenter", "general", "--background", "blur:4", "--scale", "2",
+                                      "--model", "litesr", "--engine", "onnxruntime", "--autoframe"])
+    overrides = command_line_overrides(args)
+    assert set(overrides) == set(flagged.values())
+    assert overrides["size"] == (640, 360) and overrides["scale"] == 2 and overrides["autoframe"] is True
+    with pytest.raises(UserError, match="--model 'huge': expected one of"):
+        command_line_overrides(build_parser().parse_args(["transcode", "a.mp4", "b.mp4", "--model", "huge"]))

@@ -123,7 +123,7 @@ def far_scene():
     source = SyntheticSource(W, H, 30, frames=1)
     source.open()
     pixels = source.render(0)
-    seg = Segment("general")
+    seg = Segment("general", roi=False)
     seg.open(Caps(W, H, 30))
     person = cv2.resize(seg.segment(pixels), (W, H)) >= 0.5
     seg.close()

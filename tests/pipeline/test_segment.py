@@ -11,7 +11,7 @@ from pipeline.stages.segment import SEGMENTER_MODELS, Segment, SelfieGraph, shri
 
 @pytest.fixture(scope="module")
 def segment():
-    stage = Segment("landscape")
+    stage = Segment("landscape", roi=False)
     stage.open(Caps(1280, 720, 30))
     yield stage
     stage.close()
@@ -99,7 +99,7 @@ def test_half_rate_tier_reuses_every_other_mask_and_reruns_on_discont(segment, p
 
 
 def test_whole_frame_shrink_leaves_its_halvings_on_the_frame_for_the_next_stages(portrait_frames):
-    stage = Segment("landscape")
+    stage = Segment("landscape", roi=False)
     stage.open(Caps(1280, 720, 30))
     try:
         frame = Frame(portrait_frames[0].copy(), pts_ns=0, seq=0)

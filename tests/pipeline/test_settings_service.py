@@ -14,7 +14,7 @@ from pipeline.chain import make_effects
 from pipeline.errors import UserError
 from pipeline.frame import Frame
 from pipeline.graph import Graph
-from pipeline.presets import Settings
+from pipeline.settings import Settings
 from pipeline.settings_service import PresetWatcher, SettingsService
 from pipeline.sources.synthetic import SyntheticSource
 from pipeline.stage import Sink, Stage

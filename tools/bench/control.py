@@ -28,7 +28,8 @@ def control_bench(preset: str, width: int, height: int, fps: float, changes: int
     import threading
 
     from pipeline.chain import make_effects
-    from pipeline.control import ControlServer, ThumbnailSink
+    from pipeline.control import ControlServer
+    from pipeline.sinks.thumbnail import ThumbnailSink
     from pipeline.presets import load_preset
     from pipeline.settings_service import SettingsService
     from pipeline.stage import Sink

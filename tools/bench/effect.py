@@ -68,7 +68,7 @@ def effect_chains(args) -> dict:
     return {
         "litecam": lambda: make_effects(settings)[0],
         "litecam-no-refine": lambda: make_effects(plain)[0],
-        "baseline": lambda: [Segment(args.segmenter), NaiveBlurBackground(args.blur)],
+        "baseline": lambda: [Segment(args.segmenter, roi=False), NaiveBlurBackground(args.blur)],
     }
 
 

@@ -40,7 +40,7 @@ def main(argv=None) -> None:
     src = SyntheticSource(640, 360, 25, frames=1)
     src.open()
     pixels = src.render(0)
-    seg = Segment("landscape")
+    seg = Segment("landscape", roi=False)
     seg.open(Caps(640, 360, Fraction(25)))
     mask = seg.segment(pixels)
     seg.close()

@@ -38,7 +38,7 @@ def live_bench(args) -> dict:
     from pipeline.scheduler import DeadlineScheduler, SchedulerConfig
     from pipeline.sources.paced import PacedSource
     from pipeline.stats import StatsSampler
-    from pipeline.stages.upscale import Upscale
+    from pipeline.stages.upscale.stage import Upscale
 
     width, height = parse_size(args.size)
     frames = int(args.seconds * args.fps)
@@ -46,8 +46,10 @@ def live_bench(args) -> dict:
         source = SyntheticSource(width, height, args.fps, frames=frames, live=True)
     elif args.input == "walker":
         from pipeline.sources.synthetic import WalkingPersonSource
+        from pipeline.stages.segment import person_probability
 
-        source = PacedSource(WalkingPersonSource(width, height, args.fps, frames=frames))
+        source = PacedSource(WalkingPersonSource(width, height, args.fps, frames=frames,
+                                                 person_probability=person_probability))
     else:
         from pipeline.sources.file import FileSource
 

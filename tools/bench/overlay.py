@@ -44,7 +44,7 @@ def overlay_encode_bench(width: int = 1280, height: int = 720, frames: int = 30)
             kept.append(Frame(frame.pixels.copy(), frame.pts_ns, frame.seq, frame.capture_ns))
 
     source = SyntheticSource(width, height, 30, frames=min(frames, 8))
-    Graph(source, [Segment("general"), Background("transparent")], [_Keep()]).run()
+    Graph(source, [Segment("general", roi=False), Background("transparent")], [_Keep()]).run()
     encoder = FrameEncoder()
     encoder.encode(kept[0])  # warm-up
 

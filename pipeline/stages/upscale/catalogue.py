@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pipeline.cpu import cpu_model_and_flags
 from pipeline.errors import UserError
+from pipeline.params import Param, check_bool, one_of
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models"
 """The shipped model files: `pipeline/models/`."""
@@ -118,6 +119,20 @@ def check_engine(engine: str) -> None:
     """`UserError` unless `engine` is one of `ENGINES`."""
     if engine not in ENGINES:
         raise UserError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
+
+
+SCALE = Param("scale", one_of((1, *SCALES)), 1, "Enlarge the output this many times after the effects: 1 (no "
+              "upscale stage), 2 or 3.", flag="--scale", flag_type=int, metavar="N", choices=(1, *SCALES))
+SR_MODEL = Param("sr_model", one_of(TIERS), "xlsr", "Upscaler for --scale (and auto-framing's zoom): "
+                 f"{' | '.join(TIERS)}; litesr is the fast live model, esrt the best offline one (x2).",
+                 live=True, flag="--model", metavar="NAME")
+SR_ENGINE = Param("sr_engine", one_of(ENGINES), "auto", "Inference engine of the upscaler: auto (the one measured "
+                  "fastest on this machine), openvino, openvino-bf16 (CPUs with native bf16), onnxruntime, or "
+                  "numba (litesr only).", flag="--engine", metavar="NAME", choices=ENGINES)
+SR_PERSON_ONLY = Param("sr_person_only", check_bool, True, "Live runs with a replaced background: the network "
+                       "upscales only the person's box, bicubic the rest (blurred or replaced anyway).")
+PARAMS = (SCALE, SR_MODEL, SR_ENGINE, SR_PERSON_ONLY)
+"""The upscale stage's settings (`pipeline.params`), declared here so that they load without the stage."""
 
 
 def model_path(tier: str, scale: int, model_dir: str | Path | None = None) -> Path:

@@ -45,7 +45,7 @@ from pipeline.caps import Caps
 from pipeline.errors import GraphError, UserError
 from pipeline.frame import Frame
 from pipeline.pool import ArrayPool
-from pipeline.stage import Stage
+from pipeline.stage import Stage, TierSwitch
 from pipeline.stages.upscale import catalogue
 from pipeline.stages.upscale.catalogue import (
     CONTEXT_PX,
@@ -115,11 +115,13 @@ class Upscale(Stage):
     """
 
     name = "upscale"
+    params = catalogue.PARAMS
+    absent_hint = "not offered by this run, which has no upscale stage (restart with --scale 2 or 3)"
 
     def __init__(
         self,
         scale: int = 2,
-        model: str = "xlsr",
+        model: str = catalogue.SR_MODEL.default,
         *,
         person_only: bool = False,
         threads: int = 1,
@@ -129,7 +131,7 @@ class Upscale(Stage):
         margin_px: int = 16,
         threshold: float = 0.1,
         preload: bool | None = None,
-        engine: str = "auto",
+        engine: str = catalogue.SR_ENGINE.default,
     ):
         if scale == 1:   # reframing only (auto-framing without upscaling): the ×2 models enlarge crops
             check_upscale(2, model)
@@ -159,9 +161,9 @@ class Upscale(Stage):
         net = self.net_scale
         self._all_tiers = tiers_for(net) if strict else \
             tuple(t for t in tiers_for(net) if t in live_tiers(net) or t == model)
-        self._requested = model
-        self._used: str | None = None
+        self._switch = TierSwitch(self, model)
         self._lock = threading.Lock()
+        """Guards `_failed` together with the tier requested of `_switch`."""
         self._models: dict[str, Engine] = {}
         self._failed: dict[str, str] = {}
         self._pool = ArrayPool()
@@ -193,13 +195,12 @@ class Upscale(Stage):
     @property
     def tier(self) -> str:
         """The tier in use from the next frame on (bicubic once the requested model failed to load)."""
-        with self._lock:
-            return self._requested
+        return self._switch.requested
 
     @property
     def tier_used(self) -> str | None:
         """The tier that produced the last frame (also in `frame.tiers["upscale"]`)."""
-        return self._used
+        return self._switch.used
 
     def set_tier(self, name: str) -> None:
         """Use tier `name` from the next frame on (thread-safe).
@@ -210,7 +211,12 @@ class Upscale(Stage):
             raise ValueError(f"upscale tier {name!r} does not exist at ×{self.net_scale}; "
                              f"choose one of {self._all_tiers}")
         with self._lock:
-            self._requested = "bicubic" if name in self._failed else name
+            self._switch.request("bicubic" if name in self._failed else name)
+
+    def settings_change(self, new, changed: set[str]):
+        if new.sr_model not in self.tiers:
+            raise UserError(f"sr_model {new.sr_model!r} is not offered by this run (offered: {', '.join(self.tiers)})")
+        return lambda: self.set_tier(new.sr_model)
 
     def tier_failed(self, tier: str, reason: str) -> str | None:
         """`tier` raised on a frame (called by a live graph): never use it again in this run; the
@@ -222,8 +228,9 @@ class Upscale(Stage):
             self._failed[tier] = reason
             self._models.pop(tier, None)
             below = self._all_tiers[self._all_tiers.index(tier) + 1:]
-            self._requested = next(t for t in below if t not in self._failed)
-            return self._requested
+            fallback = next(t for t in below if t not in self._failed)
+            self._switch.request(fallback)
+            return fallback
 
     def model_path(self, tier: str) -> Path:
         return catalogue.model_path(tier, self.net_scale, self.model_dir)
@@ -249,8 +256,8 @@ class Upscale(Stage):
                                     f"reinstall litecam or use --model bicubic") from None
                 with self._lock:
                     self._failed[tier] = reason
-                    if self._requested == tier:
-                        self._requested = "bicubic"
+                    if self._switch.requested == tier:
+                        self._switch.request("bicubic")
                 if not quiet:
                     self.post("warning", f"model {path} could not be loaded ({reason}); "
                               f"upscaling with bicubic instead of {tier}", tier=tier, path=str(path))
@@ -282,8 +289,7 @@ class Upscale(Stage):
         return caps.with_(width=caps.width * self.scale, height=caps.height * self.scale)
 
     def process(self, frame: Frame) -> Frame:
-        with self._lock:
-            requested = self._requested
+        requested = self._switch.requested
         model = self._model(requested)
         h, w = frame.pixels.shape[:2]
         crop = frame.crop if frame.crop is not None and tuple(frame.crop) != (0, 0, w, h) else None
@@ -296,10 +302,7 @@ class Upscale(Stage):
             out = self.upscale(frame.pixels, model=model, mask=frame.mask, alpha=frame.alpha)
             if frame.alpha is not None:
                 frame.alpha = cv2.resize(frame.alpha, (out.shape[1], out.shape[0]), interpolation=cv2.INTER_LINEAR)
-        if used != self._used:
-            if self._used is not None:
-                self.post("tier", f"{self._used} -> {used}", old=self._used, new=used)
-            self._used = used
+        self._switch.ran(used)
         frame.pixels = out
         frame.tiers[self.name] = used
         return frame

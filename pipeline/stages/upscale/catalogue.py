@@ -121,8 +121,14 @@ def check_engine(engine: str) -> None:
         raise UserError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
 
 
-SCALE = Param("scale", one_of((1, *SCALES)), 1, "Enlarge the output this many times after the effects: 1 (no "
-              "upscale stage), 2 or 3.", flag="--scale", flag_type=int, metavar="N", choices=(1, *SCALES))
+def _scale(value: object, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in (1, *SCALES):
+        raise ValueError("1 (no upscaling), 2 or 3 (the upscaler does ×2 or ×3)")
+    return value
+
+
+SCALE = Param("scale", _scale, 1, "Enlarge the output this many times after the effects: 1 (no upscale stage), "
+              "2 or 3.", flag="--scale", flag_type=int, metavar="N")
 SR_MODEL = Param("sr_model", one_of(TIERS), "xlsr", "Upscaler for --scale (and auto-framing's zoom): "
                  f"{' | '.join(TIERS)}; litesr is the fast live model, esrt the best offline one (x2).",
                  live=True, flag="--model", metavar="NAME")

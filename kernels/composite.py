@@ -42,9 +42,9 @@ from kernels.mask import (
     check_mask,
     edge_plan,
     fill_range,
+    quantize_mask,
     row_runs,
     row_scratch,
-    quantize_mask,
 )
 
 BG_WEIGHT_BITS = 8

@@ -39,7 +39,8 @@ def wrap_weight(person: np.ndarray, sigma: float, strength: float) -> np.ndarray
         raise ValueError(f"light wrap needs 0 <= strength <= 1 and sigma > 0, got {strength}, {sigma}")
     p = np.clip(np.asarray(person, np.float32), 0, 1)
     spill = cv2.GaussianBlur(1 - p, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
-    w = cv2.min(spill, 0.5)
+    # cv2.min takes a scalar as src2 (per-element min with 0.5); the cv2 stubs list only arrays
+    w = cv2.min(spill, 0.5)  # type: ignore[call-overload]
     w *= p
     return cv2.convertScaleAbs(w, alpha=2 * 255 * strength)  # rounds, saturates to uint8
 

@@ -171,7 +171,7 @@ class LiteSRKernel:
         self._per_byte = np.zeros(0, np.float32)
 
     @classmethod
-    def from_npz(cls, path, scale: int) -> "LiteSRKernel":
+    def from_npz(cls, path, scale: int) -> LiteSRKernel:
         """The layers saved by `python -m tools.export_onnx` beside the ONNX file (w0, b0, w1, b1, …)."""
         with np.load(path) as z:
             n = len(z.files) // 2

@@ -255,7 +255,7 @@ def renormalised_blur_reference(small: np.ndarray, person: np.ndarray, sigma: fl
     of w (within 1 level of the kernel: float32 there)."""
     from kernels.blur import BACKGROUND_WEIGHT_FLOOR
 
-    w = 1 + BACKGROUND_WEIGHT_FLOOR - np.clip(np.nan_to_num(person.astype(np.float64)), 0, 1)
+    w: np.ndarray = 1 + BACKGROUND_WEIGHT_FLOOR - np.clip(np.nan_to_num(person.astype(np.float64)), 0, 1)
     num = small.astype(np.float64) * w[..., None]
     if sigma >= 0.3:
         num = cv2.GaussianBlur(num, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)

@@ -8,7 +8,8 @@
   pass: clip to [0, 1] (NaN → 0), `× 255`, round half up (`+ 0.5`, truncate; float32 arithmetic),
   CHW → HWC, RGB → BGR. Writes channels 0..2 only: with a BGRA `out` the alpha is left alone.
 * `shuffled_to_bgr(t, scale, first_row, out)` — the same for a network's output *before* its pixel
-  shuffle (from row `first_row`, as many rows as `out` needs): float32 (1, C ≥ 3·s², H, W) where channel `c·s² + i·s + j` is colour c (RGB) of output pixel
+  shuffle (from row `first_row`, as many rows as `out` needs): float32 (1, C ≥ 3·s², H, W) where channel
+  `c·s² + i·s + j` is colour c (RGB) of output pixel
   (y·s + i, x·s + j) (PyTorch's `PixelShuffle`, ONNX `DepthToSpace` CRD, OpenVINO `depth_first`)
   → uint8 (H·s, W·s, C'≥3) BGR, with the clip and rounding of `tensor_to_bgr`; channels past 3·s²
   are ignored. The shuffle, the clip and the conversion in one pass instead of three.

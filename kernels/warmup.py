@@ -23,9 +23,15 @@ compilation: ~10-15 s); loading the cached kernels (0.7-1.4 s on the 2-core mach
 
 def _compile_all() -> None:
     from kernels.blur import downscaled_blur, halve, renormalised_blur
-    from kernels.composite import (composite_color_with_alpha, composite_full_with_alpha, composite_over_color,
-                                   composite_over_full, composite_over_small, composite_rgba,
-                                   composite_small_with_alpha)
+    from kernels.composite import (
+        composite_color_with_alpha,
+        composite_full_with_alpha,
+        composite_over_color,
+        composite_over_full,
+        composite_over_small,
+        composite_rgba,
+        composite_small_with_alpha,
+    )
     from kernels.guided import GuidedBuffers, apply_guided, guided_coefficients
     from kernels.lightwrap import light_wrap, wrap_weight
     from kernels.litesr import LiteSRKernel

@@ -26,10 +26,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from tests.conftest import write_test_video
 
@@ -247,7 +247,7 @@ def test_pip_install_gives_the_litecam_command(command):
     assert "Python 3.10–3.12" in README.read_text(encoding="utf-8")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tool_help(module: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
                           timeout=120, cwd=REPO)

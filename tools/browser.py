@@ -41,6 +41,7 @@ def headless_chromium(width: int, height: int):
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
+    assert CHROMIUM is not None, missing()  # callers check missing() first
     options.binary_location = CHROMIUM
     with tempfile.TemporaryDirectory(prefix="litecam-chromium-") as profile:
         for flag in CHROMIUM_FLAGS + [f"--user-data-dir={profile}", f"--window-size={width},{height}"]:

@@ -42,7 +42,9 @@ import argparse
 import json
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -94,7 +96,7 @@ def boundary_f(pred: np.ndarray, gt: np.ndarray, tol: int = TOLERANCE_PX) -> flo
     return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
 
 
-def load_gt(mask_path: Path, shape: tuple[int, int]) -> np.ndarray:
+def load_gt(mask_path: Path, shape: tuple[int, ...]) -> np.ndarray:
     gt = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
     if gt.shape != shape:
         gt = cv2.resize(gt, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
@@ -132,6 +134,7 @@ class Methods:
             frame.mask = self.segment.person_mask(frame.pixels, frame.pts_ns, frame.discont)
         else:
             frame.mask = raw_mask
+        refined: np.ndarray | None
         if self.matte is None:
             refined = alpha_from_mask(frame.mask, frame.height, frame.width,
                                       self.settings.edge_low, self.settings.edge_high)
@@ -148,7 +151,7 @@ class Methods:
         if self.matte is not None:
             from pipeline.caps import Caps
 
-            self.matte.open(Caps(16, 16, 30))
+            self.matte.open(Caps(16, 16, Fraction(30)))
 
     def close(self) -> None:
         self.segment.close()
@@ -163,7 +166,7 @@ def portrait_pairs(limit: int | None = None) -> list[tuple[Path, Path]]:
 
 
 def eval_stills(methods: Methods, pairs) -> dict:
-    scores = {"raw": {"iou": [], "bf": []}, "refined": {"iou": [], "bf": []}}
+    scores: dict[str, dict[str, list[float]]] = {"raw": {"iou": [], "bf": []}, "refined": {"iou": [], "bf": []}}
     refine_ms = []
     for image_path, mask_path in pairs:
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
@@ -176,7 +179,7 @@ def eval_stills(methods: Methods, pairs) -> dict:
             pred = alpha >= 128
             scores[name]["iou"].append(iou(pred, gt))
             scores[name]["bf"].append(boundary_f(pred, gt))
-    out = {name: {k: float(np.mean(v)) for k, v in s.items()} for name, s in scores.items()}
+    out: dict[str, Any] = {name: {k: float(np.mean(v)) for k, v in s.items()} for name, s in scores.items()}
     out["images"] = len(pairs)
     out["ms_per_image_segment_and_refine"] = float(np.median(refine_ms))
     return out
@@ -209,6 +212,7 @@ def eval_video(methods: Methods, frames: list[np.ndarray]) -> dict:
     for seq, pixels in enumerate(frames):
         frame = Frame(np.ascontiguousarray(pixels), pts_ns=seq * FRAME_NS, seq=seq, discont=seq == 0)
         _, f = methods.both(frame)
+        assert frame.mask is not None  # `both` leaves the raw model mask there
         raw.append(alpha_from_mask(frame.mask, frame.height, frame.width, lo, hi))
         refined.append(f.copy())
     return {"raw": flicker(raw, frames), "refined": flicker(refined, frames), "frames": len(frames)}
@@ -244,7 +248,7 @@ def eval_far(methods: Methods, pairs, width: int = 1280, height: int = 720, frac
     height, pasted bottom-aligned at a random (seeded) place on `backdrop`; IoU and boundary F of
     raw and refined, each image on its own (discont)."""
     rng = np.random.default_rng(0)
-    scores = {"raw": {"iou": [], "bf": []}, "refined": {"iou": [], "bf": []}}
+    scores: dict[str, dict[str, list[float]]] = {"raw": {"iou": [], "bf": []}, "refined": {"iou": [], "bf": []}}
     methods.reset()
     for k, (image_path, mask_path) in enumerate(pairs):
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
@@ -279,7 +283,7 @@ def motion_clip(pair, width: int = 640, height: int = 360, frames: int = 24, ste
 
 def eval_motion(methods: Methods, frames, masks) -> tuple[dict, list]:
     methods.reset()
-    s = {"raw": [], "refined": []}
+    s: dict[str, list[float]] = {"raw": [], "refined": []}
     kept = []
     for seq, pixels in enumerate(frames):
         r, f = methods.both(Frame(np.ascontiguousarray(pixels), pts_ns=seq * FRAME_NS, seq=seq, discont=seq == 0))
@@ -364,12 +368,14 @@ def bench(width: int = 1280, height: int = 720, repeats: int = 30) -> list[dict]
         ("apply_guided", lambda: apply_guided(frame, coef, 0.25, 0.75, out=alpha),
          "cv2.resize(coef) + float math + smoothstep", cv2_apply),
         ("Matte.alpha (whole refinement)", lambda: matte.alpha(frame, mask, out=alpha),
-         "cv2.ximgproc.guidedFilter at full resolution", lambda: cv2.ximgproc.guidedFilter(full_luma, full_p, 8, 1e-4 * 255 * 255)),
+         "cv2.ximgproc.guidedFilter at full resolution",
+         lambda: cv2.ximgproc.guidedFilter(full_luma, full_p, 8, 1e-4 * 255 * 255)),
         ("renormalised_blur (no-bleed, 160×90)", lambda: renormalised_blur(small, coverage, no_bleed_sigma),
          "reference.renormalised_blur_reference (NumPy)",
          lambda: ref.renormalised_blur_reference(small, coverage, no_bleed_sigma)),
         ("composite_small_with_alpha", lambda: composite_small_with_alpha(frame, alpha, bg_small, out),
-         "composite_over_small (mask path, before)", lambda: composite_over_small(frame, mask, bg_small, 0.25, 0.75, out)),
+         "composite_over_small (mask path, before)",
+         lambda: composite_over_small(frame, mask, bg_small, 0.25, 0.75, out)),
     ]
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
@@ -441,7 +447,8 @@ def main(argv=None) -> int:
         finally:
             methods.close()
         results[model] = r
-    print(f"preset {args.preset}: {json.dumps({k: getattr(settings, k) for k in ('refine', 'temporal', 'roi') if hasattr(settings, k)})}")
+    shown = {k: getattr(settings, k) for k in ('refine', 'temporal', 'roi') if hasattr(settings, k)}
+    print(f"preset {args.preset}: {json.dumps(shown)}")
     print(table(results))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({"preset": args.preset, "results": results}, indent=1))

@@ -59,7 +59,7 @@ def cv2_cubic(scale: int):
 def dnn_superres(pb: Path, algo: str, scale: int):
     import cv2
 
-    sr = cv2.dnn_superres.DnnSuperResImpl_create()
+    sr = cv2.dnn_superres.DnnSuperResImpl.create()  # the same factory as DnnSuperResImpl_create, typed in cv2's stubs
     sr.readModel(str(pb))
     sr.setModel(algo, scale)
 
@@ -209,7 +209,8 @@ def main(argv=None) -> int:
         sets = {name: [degrade(load_rgb(p), s) for p in list_images(data / "sr" / "eval" / name)]
                 for name in args.sets}
         rows = {}
-        for label, fn in find_methods(s, data, args.models, args.threads) + runtime_methods(s, args.engines, args.threads):
+        methods = find_methods(s, data, args.models, args.threads) + runtime_methods(s, args.engines, args.threads)
+        for label, fn in methods:
             row: dict = {}
             for name, pairs in sets.items():
                 p, q = score(fn, pairs, s)

@@ -53,7 +53,9 @@ def zoom_scores(original: np.ndarray, zoom: int, tiers: list[str], stages: dict,
     framer = AutoFrame(Framing(min_zoom=zoom, max_zoom=zoom))
     framer.open(Caps(sw, sh, Fraction(25)))
     frame = Frame(small, pts_ns=0, seq=0, mask=segment.segment(small))
-    x, y, cw, ch = framer.process(frame).crop
+    framed = framer.process(frame)
+    assert framed is not None and framed.crop is not None  # no look-ahead: the frame comes straight back, cropped
+    x, y, cw, ch = framed.crop
     reference = original[y * zoom:(y + ch) * zoom, x * zoom:(x + cw) * zoom]
     scores, pictures = {}, {}
     for tier in tiers:
@@ -115,11 +117,11 @@ def main(argv=None) -> int:
                                  "gain_over_bicubic_db": {t: round(m - means["bicubic"], 2) for t, m in means.items()
                                                           if "bicubic" in means and t != "bicubic"}}
     segment.close()
-    print(f"| clip | frames | " + " | ".join(f"{t} PSNR-Y" for t in args.tiers) + " |")
+    print("| clip | frames | " + " | ".join(f"{t} PSNR-Y" for t in args.tiers) + " |")
     print("|---|---:|" + "---:|" * len(args.tiers))
     for clip, row in report["clips"].items():
-        cells = [f"{row['psnr_y'][t]:.2f}" + (f" (+{row['gain_over_bicubic_db'][t]:.2f})" if t in row["gain_over_bicubic_db"] else "")
-                 for t in args.tiers]
+        gains = row["gain_over_bicubic_db"]
+        cells = [f"{row['psnr_y'][t]:.2f}" + (f" (+{gains[t]:.2f})" if t in gains else "") for t in args.tiers]
         print(f"| {clip} | {row['frames']} | " + " | ".join(cells) + " |")
     if args.png and first_pictures:
         args.png.parent.mkdir(parents=True, exist_ok=True)

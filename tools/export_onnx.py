@@ -9,7 +9,8 @@
 The ONNX model takes ``lr``: float32 N×3×H×W RGB in [0, 1] (N, H, W dynamic) and returns ``sr``:
 float32 N×3×(H·s)×(W·s) in [0, 1].  XLSR is written in its deploy arrangement (``sr_models.XLSRDeploy``:
 fused heads, no concat, output conv padded to 8k channels; same function).  After export, ONNX Runtime
-(CPU provider) is compared with the PyTorch training graph on a few input sizes; the tool exits non-zero if the max abs error exceeds ``--tol`` (1e-4).
+(CPU provider) is compared with the PyTorch training graph on a few input sizes; the tool exits non-zero if the
+max abs error exceeds ``--tol`` (1e-4).
 
 LiteSR also gets its weights written beside the ONNX file as ``<name>.npz`` (``w0``, ``b0``, ``w1``, …,
 first layer first, float32): the runtime's fused Numba kernel (``kernels.litesr``) reads those, and the
@@ -149,7 +150,7 @@ def calibration_patches(scale: int, n: int, size: int = 48, seed: int = 0) -> li
         raise SystemExit("no training images for calibration under ../shared/data/sr/train")
     rng = np.random.default_rng(seed)
     cache: dict[int, np.ndarray] = {}
-    out = []
+    out: list[np.ndarray] = []
     while len(out) < n:
         k = int(rng.integers(len(files)))
         if k not in cache:
@@ -182,8 +183,13 @@ def quantize(fp32_path: Path, int8_path: Path, scale: int, n: int) -> list[str]:
     layers are the most sensitive).  On XLSR ×2 these choices took the INT8 loss on Set5 from -5.1 dB
     (defaults) to -0.18 dB.  Returns the names of the convs left in float.
     """
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
-                                          QuantType, quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     patches = calibration_patches(scale, n)

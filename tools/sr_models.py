@@ -232,7 +232,7 @@ class LiteSR(nn.Module):
             conv.weight[:outs, :ins] = weight
             conv.bias[:outs] = bias
 
-    def deploy(self) -> "LiteSR":
+    def deploy(self) -> LiteSR:
         """The same function as plain 3×3 convolutions (what is exported and run)."""
         plain = LiteSR(self.scale, self.channels, self.blocks).eval()
         with torch.no_grad():
@@ -280,6 +280,7 @@ def fold3x3(t: torch.Tensor) -> torch.Tensor:
             # slot (ky, kx) at pixel (i, j) contributes to pixel (i + ky - 1, j + kx - 1)
             s = F.pad(t[:, :, ky * 3 + kx], (kx, 2 - kx, ky, 2 - ky))
             out = s if out is None else out + s
+    assert out is not None  # the loops above ran
     return out[:, :, 1:-1, 1:-1]
 
 

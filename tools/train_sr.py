@@ -86,6 +86,7 @@ class PatchSampler:
             x = int(self.rng.integers(0, lr.shape[1] - p + 1))
             crops = [lr[y: y + p, x: x + p], hr[y * s: (y + p) * s, x * s: (x + p) * s]]
             if tes is not None:
+                assert self.teacher is not None  # tes exists only with a teacher
                 crops.append(self.teacher[k][y * s: (y + p) * s, x * s: (x + p) * s])
             t = int(self.rng.integers(0, 8))
             if t & 1:
@@ -98,7 +99,8 @@ class PatchSampler:
             if tes is not None:
                 tes[i] = crops[2]
         to_t = lambda z: torch.from_numpy(z).permute(0, 3, 1, 2).float().div_(255.0)  # noqa: E731
-        return to_t(lrs), to_t(hrs), (torch.from_numpy(tes).permute(0, 3, 1, 2).contiguous() if tes is not None else None)
+        te_t = torch.from_numpy(tes).permute(0, 3, 1, 2).contiguous() if tes is not None else None
+        return to_t(lrs), to_t(hrs), te_t
 
 
 def charbonnier(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:

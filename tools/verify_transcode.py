@@ -26,8 +26,10 @@ def probe(path: Path) -> dict:
     """Frame timestamps (seconds, exact), time base, frame rate and audio duration (s) of a file."""
     with av.open(str(path)) as container:
         video = container.streams.video[0]
-        times = [Fraction(f.pts) * video.time_base for f in container.decode(video) if f.pts is not None]
-        time_base, rate = video.time_base, video.average_rate or video.guessed_rate
+        time_base = video.time_base
+        assert time_base is not None  # set for every demuxed stream when the file is opened
+        times = [Fraction(f.pts) * time_base for f in container.decode(video) if f.pts is not None]
+        rate = video.average_rate or video.guessed_rate
     with av.open(str(path)) as container:
         audio_s = 0.0
         if container.streams.audio:

@@ -74,8 +74,8 @@ def test_demo_writes_video_side_by_side_and_timing_table(tmp_path, capsys):
 def test_matte_of_video_equals_the_compositors_alpha(tmp_path, tiny_video):
     """The refined alpha of the matte stage, as the compositor gets it (see also
     tests/pipeline/test_matte_stage.py, which compares the two in one graph)."""
-    from pipeline.stages.matte import matte_for
     from pipeline.presets import load_preset
+    from pipeline.stages.matte import matte_for
     from pipeline.stages.segment import Segment
 
     out_dir = tmp_path / "mattes"

@@ -9,7 +9,7 @@ each arrival, all on integer nanoseconds: no threads, no wall clock.
 from __future__ import annotations
 
 import heapq
-from typing import Callable
+from collections.abc import Callable
 
 from pipeline.scheduler import DeadlineScheduler
 

@@ -14,7 +14,6 @@ from kernels.reference import (
 )
 from kernels.reference import synthetic_mask as blob_mask
 
-
 CASES = [
     # (frame h, frame w, mask h, mask w, bg_small h, bg_small w)
     (2, 2, 1, 1, 1, 1),

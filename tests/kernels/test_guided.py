@@ -4,8 +4,12 @@ import numpy as np
 import pytest
 
 from kernels import reference as ref
-from kernels.composite import (composite_color_with_alpha, composite_full_with_alpha, composite_rgba_with_alpha,
-                               composite_small_with_alpha)
+from kernels.composite import (
+    composite_color_with_alpha,
+    composite_full_with_alpha,
+    composite_rgba_with_alpha,
+    composite_small_with_alpha,
+)
 from kernels.guided import apply_guided, box_mean, guided_coefficients
 from kernels.temporal import temporal_update
 

@@ -54,7 +54,8 @@ def test_shuffled_to_bgr_equals_reference_and_the_pixel_shuffle(scale, planes, c
     assert np.array_equal(band[..., :3], out[2 * scale:5 * scale, :, :3])
     # channel c·s² + i·s + j is colour c (RGB) at (y·s + i, x·s + j): B is the output's channel 0
     last = scale - 1
-    expected_red = np.uint8(np.int32(np.clip(t[0, last * scale + last, 3, 4], 0, 1) * np.float32(255) + np.float32(0.5)))
+    expected_red = np.uint8(np.int32(np.clip(t[0, last * scale + last, 3, 4], 0, 1) * np.float32(255)
+                                     + np.float32(0.5)))
     assert out[3 * scale + last, 4 * scale + last, 2] == expected_red
     assert out[0, 0, 2] == 0  # NaN -> 0
     if channels == 4:

@@ -18,8 +18,13 @@ import numpy as np
 
 
 def dispatchers() -> dict[str, object]:
-    import kernels.blur, kernels.composite, kernels.guided, kernels.lightwrap, kernels.mask  # noqa: E401
-    import kernels.sr, kernels.temporal  # noqa: E401
+    import kernels.blur
+    import kernels.composite
+    import kernels.guided
+    import kernels.lightwrap
+    import kernels.mask
+    import kernels.sr
+    import kernels.temporal
 
     found = {}
     for module in (kernels.blur, kernels.composite, kernels.guided, kernels.lightwrap, kernels.mask, kernels.sr,

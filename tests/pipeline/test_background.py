@@ -261,7 +261,8 @@ def test_undecodable_video_is_a_user_error_before_processing(tmp_path):
 
 
 # -- property-based: --background accepts exactly its documented forms -----------------------------
-from hypothesis import given, strategies as st  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 
 @given(st.text(max_size=24))

@@ -12,11 +12,11 @@ import pytest
 
 from pipeline.chain import make_effects
 from pipeline.control import MAX_UPLOAD_BYTES, ControlServer
-from pipeline.sinks.thumbnail import ThumbnailSink
 from pipeline.errors import UserError
 from pipeline.graph import Graph
 from pipeline.settings import Settings
 from pipeline.settings_service import SettingsService
+from pipeline.sinks.thumbnail import ThumbnailSink
 from pipeline.sources.synthetic import SyntheticSource
 from tests.graphs.helpers import GraphThread
 from tests.pipeline.test_settings_service import GREEN, AtFrame, Corners

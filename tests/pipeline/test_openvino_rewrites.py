@@ -33,7 +33,8 @@ def tail_model(clip=(0.0, 1.0), mode="depth_first", first_channel=0):
     lr = op.parameter(ov.PartialShape([1, 3, -1, -1]), ov.Type.f32, name="lr")
     weights = np.random.default_rng(0).standard_normal((16, 3, 3, 3)).astype(np.float32)
     features = op.convolution(lr, op.constant(weights), [1, 1], [1, 1], [1, 1], [1, 1])
-    picked = op.slice(features, *(op.constant(np.array([v], np.int64)) for v in (first_channel, first_channel + 12, 1, 1)))
+    picked = op.slice(features,
+                      *(op.constant(np.array([v], np.int64)) for v in (first_channel, first_channel + 12, 1, 1)))
     return ov.Model([op.clamp(op.depth_to_space(picked, mode, 2), *clip)], [lr])
 
 
@@ -109,7 +110,8 @@ def test_cut_before_shuffle_gives_the_shuffled_tensor_as_the_output(tmp_path):
     whole = onnx_tail_model(tmp_path / "tail.onnx")
     cut, channels = cut_before_shuffle(onnx_tail_model(tmp_path / "tail.onnx"), 2)
     assert channels == 12 and len(cut.outputs) == 1
-    assert [p.get_friendly_name() for p in cut.get_parameters()] == [p.get_friendly_name() for p in whole.get_parameters()]
+    assert ([p.get_friendly_name() for p in cut.get_parameters()]
+            == [p.get_friendly_name() for p in whole.get_parameters()])
     x = np.random.default_rng(3).random((1, 3, 10, 14), dtype=np.float32)
     config = {"INFERENCE_PRECISION_HINT": "f32"}
     expected = np.array(core.compile_model(whole, "CPU", config).create_infer_request().infer({0: x})[0])

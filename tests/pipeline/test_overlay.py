@@ -132,7 +132,8 @@ def stalled_viewer(port: int) -> socket.socket:
 
 def http_get(port: int, path: str, host: str | None = None) -> tuple[int, str]:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host or f'127.0.0.1:{port}'}\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host or f'127.0.0.1:{port}'}\r\n"
+                     "Connection: close\r\n\r\n".encode())
         data = b""
         while chunk := sock.recv(65536):
             data += chunk
@@ -244,7 +245,7 @@ def test_token_is_required_by_page_and_websocket(server):
     assert status == 200 and "<canvas" in body and "new WebSocket" in body  # overlay.js is inlined
     for url in (f"http://127.0.0.1:{sink.port}/ws", f"http://127.0.0.1:{sink.port}/ws?token=nope"):
         refused = Client(url)
-        refused.wait_for(lambda: refused.error is not None or refused.connections)
+        refused.wait_for(lambda refused=refused: refused.error is not None or refused.connections)
         assert isinstance(refused.error, aiohttp.WSServerHandshakeError) and refused.error.status == 403
     viewer = Client(sink.url)
     wait_viewers(sink, 1)
@@ -331,7 +332,7 @@ def test_several_viewers_each_get_the_stream(server):
         sink.process(bgra_frame(seq))
         time.sleep(0.02)
     for viewer in viewers:
-        viewer.wait_for(lambda: viewer.frames and viewer.frames[-1]["seq"] == 9)
+        viewer.wait_for(lambda viewer=viewer: viewer.frames and viewer.frames[-1]["seq"] == 9)
         viewer.stop()
 
 

@@ -1,7 +1,8 @@
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.errors import UserError
 from pipeline.options import parse_color, parse_fps, parse_size
@@ -142,7 +143,8 @@ def test_stage_defaults_are_the_declared_defaults():
         assert getattr(framing, name) == PARAMS[f"autoframe_{name}"].default
     defaults = {kind: {n: p.default for n, p in inspect.signature(kind).parameters.items()}
                 for kind in (Background, Matte, Segment)}
-    assert defaults[Segment]["model"] == PARAMS["segmenter"].default and defaults[Segment]["roi"] == PARAMS["roi"].default
+    assert defaults[Segment]["model"] == PARAMS["segmenter"].default
+    assert defaults[Segment]["roi"] == PARAMS["roi"].default
     for kind in (Background, Matte):
         assert (defaults[kind]["edge_lo"], defaults[kind]["edge_hi"]) == (PARAMS["edge_low"].default,
                                                                           PARAMS["edge_high"].default)

@@ -188,7 +188,8 @@ def test_person_only_is_full_sr_inside_bicubic_outside_and_has_no_seam(model_dir
     full.open(Caps(w, h, Fraction(25)))
     sr = full.upscale(pixels).copy()
     bic = cv2.resize(pixels, (w * s, h * s), interpolation=cv2.INTER_CUBIC).astype(int)
-    stage, _, _ = opened(Upscale(s, "xlsr", model_dir=model_dir, engine="onnxruntime", person_only=True, feather_px=feather), w, h)
+    stage, _, _ = opened(Upscale(s, "xlsr", model_dir=model_dir, engine="onnxruntime", person_only=True,
+                                 feather_px=feather), w, h)
     out = stage.process(frame_of(pixels, mask)).pixels.astype(int)
     x0, y0, x1, y1 = (v * s for v in stage.last_box)
     assert 0 < (x1 - x0) * (y1 - y0) < 0.8 * w * h * s * s  # a real box, not the whole frame
@@ -226,7 +227,8 @@ def test_person_only_is_full_sr_inside_bicubic_outside_and_has_no_seam(model_dir
     step_out = np.abs(out[y0:y1, x0] - out[y0:y1, x0 - 1]).max()
     step_bic = np.abs(bic[y0:y1, x0] - bic[y0:y1, x0 - 1]).max()
     assert step_out <= step_bic + gap / (2 * feather) + 1
-    hard, _, _ = opened(Upscale(s, "xlsr", model_dir=model_dir, engine="onnxruntime", person_only=True, feather_px=0), w, h)
+    hard, _, _ = opened(Upscale(s, "xlsr", model_dir=model_dir, engine="onnxruntime", person_only=True,
+                                feather_px=0), w, h)
     assert border_excess(hard.process(frame_of(pixels, mask)).pixels.astype(int))[0] > gap / 2
 
 

@@ -95,11 +95,14 @@ def looped_640x360(source: Path, loops: int, out: Path) -> Path:
         video.width, video.height, video.pix_fmt = 640, 360, "yuv420p"
         video.codec_context.options = {"crf": "18", "preset": "veryfast"}
         audio = dst.add_stream("aac", rate=sample_rate, layout=layout) if samples else None
-        for loop in range(loops):
+        for _ in range(loops):
             for image in frames:
-                for packet in video.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                # cv2.resize is typed as returning any dtype; `image` is the uint8 BGR it was given
+                frame_in = av.VideoFrame.from_ndarray(image, format="bgr24")  # type: ignore[arg-type]
+                for packet in video.encode(frame_in):
                     dst.mux(packet)
             for chunk in samples:
+                assert audio is not None  # samples only come with an audio stream
                 frame = av.AudioFrame.from_ndarray(chunk, format=sample_format, layout=layout)
                 frame.sample_rate = sample_rate
                 for packet in audio.encode(frame):

@@ -29,9 +29,9 @@ def control_bench(preset: str, width: int, height: int, fps: float, changes: int
 
     from pipeline.chain import make_effects
     from pipeline.control import ControlServer
-    from pipeline.sinks.thumbnail import ThumbnailSink
     from pipeline.presets import load_preset
     from pipeline.settings_service import SettingsService
+    from pipeline.sinks.thumbnail import ThumbnailSink
     from pipeline.stage import Sink
 
     settings = dataclasses.replace(load_preset(preset), size=(width, height), background="blur")
@@ -87,7 +87,8 @@ def control_bench(preset: str, width: int, height: int, fps: float, changes: int
         runner.join(30)
         control.stop()
     return {"preset": preset, "size": f"{width}x{height}", "fps": fps, "changes": changes,
-            "request_to_frame_ms_median": percentile(latencies, 50), "request_to_frame_ms_p95": percentile(latencies, 95),
+            "request_to_frame_ms_median": percentile(latencies, 50),
+            "request_to_frame_ms_p95": percentile(latencies, 95),
             "request_to_frame_ms": latencies, "cpu_ms_per_s_page_polling": polled, "cpu_ms_per_s_no_page": idle,
             "page_cost_cpu_ms_per_frame": (polled - idle) / fps}
 

@@ -47,6 +47,7 @@ class NaiveBlurBackground(Stage):
 
     def process(self, frame: Frame) -> Frame:
         h, w = frame.height, frame.width
+        assert frame.mask is not None, "the segmenter runs first"
         mask = cv2.resize(frame.mask, (w, h), interpolation=cv2.INTER_LINEAR)[:, :, None]
         blurred = cv2.GaussianBlur(frame.pixels, (0, 0), self.sigma)
         out = frame.pixels * mask + blurred * (1.0 - mask)
@@ -133,7 +134,8 @@ def run(args) -> int:
         / base["stages"]["background"]["cpu_ms_per_frame"],
     }
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("\n| run | fps | effect CPU-ms/frame | segment ms | refine CPU ms | background CPU ms | latency p50 / p95 ms |")
+    print("\n| run | fps | effect CPU-ms/frame | segment ms | refine CPU ms | background CPU ms"
+          " | latency p50 / p95 ms |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for key, r in report["runs"].items():
         refine = r["stages"].get("refine", {}).get("cpu_ms_per_frame")

@@ -19,10 +19,12 @@ from pathlib import Path
 from pipeline.graph import Graph
 from pipeline.sinks.null import NullSink
 from pipeline.sources.synthetic import SyntheticSource
+from pipeline.stage import Source
 from tools.bench.common import emit, percentile
 from tools.bench.effect import effect_chains
 
-SPIN_SCRIPT = "import sys, time\ntime.sleep(float(sys.argv[1]))\nend = time.monotonic() + float(sys.argv[2])\nwhile time.monotonic() < end:\n    pass\n"
+SPIN_SCRIPT = ("import sys, time\ntime.sleep(float(sys.argv[1]))\nend = time.monotonic() + float(sys.argv[2])\n"
+               "while time.monotonic() < end:\n    pass\n")
 
 
 def spin_one_core(after_s: float, for_s: float):
@@ -37,11 +39,12 @@ def live_bench(args) -> dict:
     from pipeline.options import parse_size
     from pipeline.scheduler import DeadlineScheduler, SchedulerConfig
     from pipeline.sources.paced import PacedSource
-    from pipeline.stats import StatsSampler
     from pipeline.stages.upscale.stage import Upscale
+    from pipeline.stats import StatsSampler
 
     width, height = parse_size(args.size)
     frames = int(args.seconds * args.fps)
+    source: Source
     if args.input == "synthetic":
         source = SyntheticSource(width, height, args.fps, frames=frames, live=True)
     elif args.input == "walker":

@@ -29,7 +29,7 @@ def upscale_bench(video: Path, runs: list[tuple[str, str]], repeat: int) -> dict
     frames, audio_packets = packet_counts(video)
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for turn in range(repeat):
+        for _ in range(repeat):
             for model, engine in runs:
                 key = f"{model}@{engine}"
                 out = Path(folder) / f"{key}.mp4"

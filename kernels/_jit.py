@@ -29,6 +29,7 @@ helper — and `alpha_out` would no longer match `alpha_from_mask` (the tests wo
 
 `kernels/` imports nothing from `pipeline/`: these are pure array functions.
 """
+
 from __future__ import annotations
 
 import numba

@@ -12,6 +12,7 @@ MediaPipe landscape model's resolution (144x256) with a soft edge a few mask pix
 does per frame — `downscaled_blur` + `composite_over_small` — against the naive approach: a
 full-resolution `cv2.GaussianBlur`, a `cv2.resize` of the mask and a float blend in NumPy.
 """
+
 from __future__ import annotations
 
 import time
@@ -69,30 +70,60 @@ def _bench(width: int, height: int, repeats: int) -> list[dict]:
     slow_repeats = max(3, repeats // 5)
 
     cases = [
-        ("alpha_from_mask", lambda: alpha_from_mask(mask, height, width, *EDGES, out=alpha),
-         "reference.alpha_reference (NumPy, exact)", lambda: ref.alpha_reference(mask, height, width, *EDGES)),
-        ("alpha_from_mask vs cv2", lambda: alpha_from_mask(mask, height, width, *EDGES, out=alpha),
-         "cv2.resize(mask) + float smoothstep", lambda: ref.alpha_reference_cv2(mask, height, width, *EDGES)),
-        ("downscaled_blur", lambda: downscaled_blur(frame, STRENGTH),
-         "cv2.GaussianBlur at full resolution", lambda: cv2.GaussianBlur(frame, (0, 0), STRENGTH)),
-        ("composite_over_small", lambda: composite_over_small(frame, mask, bg_small, *EDGES, out),
-         "reference.composite_over_small_reference",
-         lambda: ref.composite_over_small_reference(frame, mask, bg_small, *EDGES)),
-        ("composite_over_small +alpha", lambda: composite_over_small(frame, mask, bg_small, *EDGES, out, alpha),
-         "reference.composite_over_small_reference",
-         lambda: ref.composite_over_small_reference(frame, mask, bg_small, *EDGES)),
-        ("composite_over_full", lambda: composite_over_full(frame, mask, bg_full, *EDGES, out),
-         "reference.composite_over_full_reference",
-         lambda: ref.composite_over_full_reference(frame, mask, bg_full, *EDGES)),
-        ("composite_over_color", lambda: composite_over_color(frame, mask, (64, 177, 0), *EDGES, out),
-         "reference.composite_over_color_reference",
-         lambda: ref.composite_over_color_reference(frame, mask, (64, 177, 0), *EDGES)),
-        ("composite_rgba", lambda: composite_rgba(frame, mask, *EDGES, out4),
-         "reference.composite_rgba_reference", lambda: ref.composite_rgba_reference(frame, mask, *EDGES)),
-        ("blur background (whole path)",
-         lambda: composite_over_small(frame, mask, downscaled_blur(frame, STRENGTH), *EDGES, out),
-         "naive: full-res GaussianBlur + cv2.resize(mask) + float blend",
-         lambda: ref.naive_blur_composite(frame, mask, STRENGTH, *EDGES)),
+        (
+            "alpha_from_mask",
+            lambda: alpha_from_mask(mask, height, width, *EDGES, out=alpha),
+            "reference.alpha_reference (NumPy, exact)",
+            lambda: ref.alpha_reference(mask, height, width, *EDGES),
+        ),
+        (
+            "alpha_from_mask vs cv2",
+            lambda: alpha_from_mask(mask, height, width, *EDGES, out=alpha),
+            "cv2.resize(mask) + float smoothstep",
+            lambda: ref.alpha_reference_cv2(mask, height, width, *EDGES),
+        ),
+        (
+            "downscaled_blur",
+            lambda: downscaled_blur(frame, STRENGTH),
+            "cv2.GaussianBlur at full resolution",
+            lambda: cv2.GaussianBlur(frame, (0, 0), STRENGTH),
+        ),
+        (
+            "composite_over_small",
+            lambda: composite_over_small(frame, mask, bg_small, *EDGES, out),
+            "reference.composite_over_small_reference",
+            lambda: ref.composite_over_small_reference(frame, mask, bg_small, *EDGES),
+        ),
+        (
+            "composite_over_small +alpha",
+            lambda: composite_over_small(frame, mask, bg_small, *EDGES, out, alpha),
+            "reference.composite_over_small_reference",
+            lambda: ref.composite_over_small_reference(frame, mask, bg_small, *EDGES),
+        ),
+        (
+            "composite_over_full",
+            lambda: composite_over_full(frame, mask, bg_full, *EDGES, out),
+            "reference.composite_over_full_reference",
+            lambda: ref.composite_over_full_reference(frame, mask, bg_full, *EDGES),
+        ),
+        (
+            "composite_over_color",
+            lambda: composite_over_color(frame, mask, (64, 177, 0), *EDGES, out),
+            "reference.composite_over_color_reference",
+            lambda: ref.composite_over_color_reference(frame, mask, (64, 177, 0), *EDGES),
+        ),
+        (
+            "composite_rgba",
+            lambda: composite_rgba(frame, mask, *EDGES, out4),
+            "reference.composite_rgba_reference",
+            lambda: ref.composite_rgba_reference(frame, mask, *EDGES),
+        ),
+        (
+            "blur background (whole path)",
+            lambda: composite_over_small(frame, mask, downscaled_blur(frame, STRENGTH), *EDGES, out),
+            "naive: full-res GaussianBlur + cv2.resize(mask) + float blend",
+            lambda: ref.naive_blur_composite(frame, mask, STRENGTH, *EDGES),
+        ),
     ]
     rows = []
     for name, fast, ref_name, slow in cases:
@@ -113,5 +144,7 @@ def _bench(width: int, height: int, repeats: int) -> list[dict]:
 
 if __name__ == "__main__":  # python -m kernels.bench
     for row in bench_kernels():
-        print(f"{row['name']:<30} {row['ms_numba']:8.3f} ms  vs {row['ms_reference']:8.3f} ms  "
-              f"x{row['ratio']:<6} ({row['reference']})")
+        print(
+            f"{row['name']:<30} {row['ms_numba']:8.3f} ms  vs {row['ms_reference']:8.3f} ms  "
+            f"x{row['ratio']:<6} ({row['reference']})"
+        )

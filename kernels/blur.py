@@ -17,6 +17,7 @@ grows with the strength. Measured PSNR against the full-resolution Gaussian on t
 at 1280x720: 52.5 dB (strength 4), 50.7 dB (8), 47.3 dB (12), 42.8 dB (20), 42.6 dB (30);
 a sigma 20 % off scores about 34 dB.
 """
+
 from __future__ import annotations
 
 import math
@@ -162,8 +163,10 @@ def renormalised_blur(small: np.ndarray, person: np.ndarray, sigma: float) -> np
     4-channel image; a sigma below 0.3 blurs nothing. Returns uint8 (h, w, 3)."""
     h, w = person.shape
     if small.shape != (h, w, 3) or small.dtype != np.uint8 or person.dtype != np.float32:
-        raise ValueError(f"need uint8 (h, w, 3) and float32 (h, w) of one size, got {small.dtype} {small.shape}"
-                         f" and {person.dtype} {person.shape}")
+        raise ValueError(
+            f"need uint8 (h, w, 3) and float32 (h, w) of one size, got {small.dtype} {small.shape}"
+            f" and {person.dtype} {person.shape}"
+        )
     planes = np.empty((h, w, 4), np.float32)
     _weighted_planes(small, person, planes)
     if sigma >= 0.3:

@@ -28,6 +28,7 @@ BGRA. Kernels are serial and release the GIL (see `_jit.py` for why not `paralle
 run over sub-views with `range(len)`: with a loop from a non-zero start Numba keeps its
 negative-index checks and LLVM does not vectorise (measured 30x slower for a copy).
 """
+
 from __future__ import annotations
 
 import cv2
@@ -69,8 +70,27 @@ def blend255(f, b, a):
 
 
 @jit
-def _over_small_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi,
-                       rows2, bys0, bys1, bwy, out2, alpha_out, write_alpha):
+def _over_small_kernel(
+    frame2,
+    mq,
+    ys0,
+    ys1,
+    wy,
+    starts,
+    xs0,
+    xs1,
+    wx,
+    lut,
+    r_lo,
+    r_hi,
+    rows2,
+    bys0,
+    bys1,
+    bwy,
+    out2,
+    alpha_out,
+    write_alpha,
+):
     h, w3 = out2.shape
     n = mq.shape[1]
     rows = row_scratch(n)
@@ -94,24 +114,24 @@ def _over_small_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo
                 fill_range(arow, s, e, c)
             if c == SPAN_MIXED:
                 av = arow[s:e]
-                ov = orow[3 * s:3 * e]
-                fv = frow[3 * s:3 * e]
-                b0 = r0[3 * s:3 * e]
-                b1 = r1[3 * s:3 * e]
+                ov = orow[3 * s : 3 * e]
+                fv = frow[3 * s : 3 * e]
+                b0 = r0[3 * s : 3 * e]
+                b1 = r1[3 * s : 3 * e]
                 for x in range(av.shape[0]):
                     a = av[x]
                     for ch in range(3):
                         i = 3 * x + ch
                         ov[i] = blend255(fv[i], _vlerp(b0[i], b1[i], vw0, vw1), a)
                 continue
-            ov = orow[3 * s:3 * e]
-            fv = frow[3 * s:3 * e]
+            ov = orow[3 * s : 3 * e]
+            fv = frow[3 * s : 3 * e]
             if c == 255:
                 for i in range(ov.shape[0]):
                     ov[i] = fv[i]
                 continue
-            b0 = r0[3 * s:3 * e]
-            b1 = r1[3 * s:3 * e]
+            b0 = r0[3 * s : 3 * e]
+            b1 = r1[3 * s : 3 * e]
             for i in range(ov.shape[0]):
                 ov[i] = _vlerp(b0[i], b1[i], vw0, vw1)
 
@@ -119,9 +139,9 @@ def _over_small_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo
 @inline
 def _over_row(frow, brow, orow, arow, s, e, c):
     """Composite output pixels s <= x < e of a row whose run class is c, over a full background row."""
-    ov = orow[3 * s:3 * e]
-    fv = frow[3 * s:3 * e]
-    bv = brow[3 * s:3 * e]
+    ov = orow[3 * s : 3 * e]
+    fv = frow[3 * s : 3 * e]
+    bv = brow[3 * s : 3 * e]
     if c == 255:
         for i in range(ov.shape[0]):
             ov[i] = fv[i]
@@ -137,8 +157,9 @@ def _over_row(frow, brow, orow, arow, s, e, c):
 
 
 @jit
-def _over_full_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi,
-                      bg2, out2, alpha_out, write_alpha):
+def _over_full_kernel(
+    frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi, bg2, out2, alpha_out, write_alpha
+):
     h = out2.shape[0]
     n = mq.shape[1]
     rows = row_scratch(n)
@@ -157,8 +178,9 @@ def _over_full_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo,
 
 
 @jit
-def _over_color_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi,
-                       color, out2, alpha_out, write_alpha):
+def _over_color_kernel(
+    frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi, color, out2, alpha_out, write_alpha
+):
     h, w3 = out2.shape
     n = mq.shape[1]
     rows = row_scratch(n)
@@ -180,8 +202,7 @@ def _over_color_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo
 
 
 @jit
-def _rgba_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi,
-                 out2, alpha_out, write_alpha):
+def _rgba_kernel(frame2, mq, ys0, ys1, wy, starts, xs0, xs1, wx, lut, r_lo, r_hi, out2, alpha_out, write_alpha):
     h, w4 = out2.shape
     n = mq.shape[1]
     rows = row_scratch(n)
@@ -335,14 +356,14 @@ def _alpha_over_small_kernel(frame2, alpha, rows2, bys0, bys1, bwy, out2):
         s = 0
         while s < w:
             e, c = _alpha_run(arow, s, w)
-            ov = orow[3 * s:3 * e]
-            fv = frow[3 * s:3 * e]
+            ov = orow[3 * s : 3 * e]
+            fv = frow[3 * s : 3 * e]
             if c == 255:
                 for i in range(ov.shape[0]):
                     ov[i] = fv[i]
             else:
-                b0 = r0[3 * s:3 * e]
-                b1 = r1[3 * s:3 * e]
+                b0 = r0[3 * s : 3 * e]
+                b1 = r1[3 * s : 3 * e]
                 if c == 0:
                     for i in range(ov.shape[0]):
                         ov[i] = _vlerp(b0[i], b1[i], vw0, vw1)
@@ -373,8 +394,12 @@ def _check_alpha(frame, alpha, out, channels):
     _check_image("frame", frame, 3)
     hw = frame.shape[:2]
     _check_image("out", out, channels, hw)
-    if not isinstance(alpha, np.ndarray) or alpha.dtype != np.uint8 or alpha.shape != hw \
-            or not alpha.flags.c_contiguous:
+    if (
+        not isinstance(alpha, np.ndarray)
+        or alpha.dtype != np.uint8
+        or alpha.shape != hw
+        or not alpha.flags.c_contiguous
+    ):
         got = f"{alpha.dtype} {alpha.shape}" if isinstance(alpha, np.ndarray) else type(alpha).__name__
         raise ValueError(f"alpha must be C-contiguous uint8 {hw}, got {got}")
 

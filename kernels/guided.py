@@ -35,6 +35,7 @@ Kernels (Numba, serial, `nogil`; NumPy references in `kernels.reference`, tests 
 Arithmetic is float32 (the references are float64): alphas agree within one level, exactly on all
 but a handful of pixels.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -56,8 +57,7 @@ def box_mean(src: np.ndarray, r: int, out: np.ndarray | None = None) -> np.ndarr
     """Mean over the (2r+1)x(2r+1) window, per channel, mirrored at the borders (BORDER_REFLECT_101):
     `cv2.boxFilter` (one call does it; OpenCV's running sums beat a Numba loop here, 0.5 vs 1 ms for
     4 planes at 320x180). float32 (h, w, c)."""
-    res = cv2.boxFilter(src, -1, (2 * r + 1, 2 * r + 1), dst=out, normalize=True,
-                        borderType=cv2.BORDER_REFLECT_101)
+    res = cv2.boxFilter(src, -1, (2 * r + 1, 2 * r + 1), dst=out, normalize=True, borderType=cv2.BORDER_REFLECT_101)
     return res.reshape(src.shape)
 
 
@@ -107,8 +107,9 @@ class GuidedBuffers:
         self.cls = np.empty((h, w), np.int32)
 
 
-def guided_coefficients(guide_gray: np.ndarray, p: np.ndarray, radius: int, eps: float,
-                        buffers: GuidedBuffers | None = None) -> np.ndarray:
+def guided_coefficients(
+    guide_gray: np.ndarray, p: np.ndarray, radius: int, eps: float, buffers: GuidedBuffers | None = None
+) -> np.ndarray:
     """Window-averaged guided-filter coefficients, float32 (h, w, 2) = (a, b).
 
     guide_gray: uint8 (h, w), the (reduced) frame's luma; p: float32 (h, w), the matte to refine (in
@@ -202,7 +203,7 @@ def _apply_kernel(frame2, coef, cls, ys0, ys1, wy, starts, xs0, xs1, wx, lut, ou
                     ov[i] = c
                 continue
             ov = orow[s:e]  # sub-views looped from 0: no negative-index checks
-            fv = frow[3 * s:3 * e]
+            fv = frow[3 * s : 3 * e]
             x0v = xs0[s:e]
             x1v = xs1[s:e]
             wv = wx[s:e]
@@ -211,8 +212,11 @@ def _apply_kernel(frame2, coef, cls, ys0, ys1, wy, starts, xs0, xs1, wx, lut, ou
                 i1 = x1v[j]
                 fx = np.float32(wv[j]) * inv_one
                 gx = np.float32(1.0) - fx
-                luma = (np.float32(fv[3 * j]) * LUMA_B + np.float32(fv[3 * j + 1]) * LUMA_G
-                        + np.float32(fv[3 * j + 2]) * LUMA_R)
+                luma = (
+                    np.float32(fv[3 * j]) * LUMA_B
+                    + np.float32(fv[3 * j + 1]) * LUMA_G
+                    + np.float32(fv[3 * j + 2]) * LUMA_R
+                )
                 q = (row_a[i0] * gx + row_a[i1] * fx) * luma + (row_b[i0] * gx + row_b[i1] * fx)
                 q = min(max(q, np.float32(0.0)), np.float32(1.0))
                 ov[j] = lut[np.int32(q * qmax + np.float32(0.5))]
@@ -236,8 +240,14 @@ def flat_levels(edge_lo: float, edge_hi: float) -> tuple[float, float]:
     return q0, q1
 
 
-def apply_guided(frame_bgr: np.ndarray, coef: np.ndarray, edge_lo: float, edge_hi: float,
-                 out: np.ndarray | None = None, buffers: GuidedBuffers | None = None) -> np.ndarray:
+def apply_guided(
+    frame_bgr: np.ndarray,
+    coef: np.ndarray,
+    edge_lo: float,
+    edge_hi: float,
+    out: np.ndarray | None = None,
+    buffers: GuidedBuffers | None = None,
+) -> np.ndarray:
     """Full-resolution uint8 alpha from the coefficients of `guided_coefficients` (any smaller size).
 
     frame_bgr: uint8 (H, W, 3) C-contiguous; coef: float32 (h, w, 2). alpha = `edge_lut(edge_lo,
@@ -245,8 +255,12 @@ def apply_guided(frame_bgr: np.ndarray, coef: np.ndarray, edge_lo: float, edge_h
     BT.601 luma of the pixel (`LUMA_*`). Written into
     `out` (uint8 (H, W), C-contiguous) when given.
     """
-    if frame_bgr.dtype != np.uint8 or frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 \
-            or not frame_bgr.flags.c_contiguous:
+    if (
+        frame_bgr.dtype != np.uint8
+        or frame_bgr.ndim != 3
+        or frame_bgr.shape[2] != 3
+        or not frame_bgr.flags.c_contiguous
+    ):
         raise ValueError(f"frame must be C-contiguous uint8 (H, W, 3), got {frame_bgr.dtype} {frame_bgr.shape}")
     coef = np.ascontiguousarray(coef, dtype=np.float32)
     if coef.ndim != 3 or coef.shape[2] != COEF_CHANNELS:

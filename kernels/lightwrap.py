@@ -17,6 +17,7 @@ the light is soft, and the weight and background are interpolated back bilinearl
   fixed point, half-pixel centres). Rows, and spans of a row, whose weight is zero are skipped
   without a pixel read: the cost follows the length of the person's outline, not the frame size.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -92,13 +93,24 @@ def light_wrap(out: np.ndarray, weight_small: np.ndarray, bg_small: np.ndarray) 
         raise ValueError("out must be C-contiguous uint8 (H, W, 3)")
     sh, sw = weight_small.shape
     if bg_small.shape != (sh, sw, 3) or weight_small.dtype != np.uint8 or bg_small.dtype != np.uint8:
-        raise ValueError(f"weight_small (h, w) and bg_small (h, w, 3) must be uint8 of one size, got "
-                         f"{weight_small.shape} and {bg_small.shape}")
+        raise ValueError(
+            f"weight_small (h, w) and bg_small (h, w, 3) must be uint8 of one size, got "
+            f"{weight_small.shape} and {bg_small.shape}"
+        )
     ys0, ys1, wy = axis_plan(sh, h, WRAP_BITS)
     xs0, _, wx = axis_plan(sw, w, WRAP_BITS)  # xs1 = min(xs0 + 1, sw - 1): the kernel knows it
     weight = np.ascontiguousarray(weight_small)
     live_rows = weight.any(axis=1)
     x_start = axis_spans(sw, w)  # first output x of each small column
-    _wrap_kernel(out.reshape(h, w * 3), weight, np.ascontiguousarray(bg_small).reshape(sh, sw * 3),
-                 ys0, ys1, wy, wx, x_start, live_rows)
+    _wrap_kernel(
+        out.reshape(h, w * 3),
+        weight,
+        np.ascontiguousarray(bg_small).reshape(sh, sw * 3),
+        ys0,
+        ys1,
+        wy,
+        wx,
+        x_start,
+        live_rows,
+    )
     return out

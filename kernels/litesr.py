@@ -24,6 +24,7 @@ zero, and rows above or below the image set to zero, which is exactly the networ
 
 Pure array functions; no imports from `pipeline/`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,26 +65,35 @@ def conv3x3_band(src, y_start, weight, bias, dst, relu, height):
     """
     cout, rows, w2 = dst.shape
     cin = src.shape[0]
-    n = rows * w2 - 2   # flattened positions 1 .. rows·w2 − 2 (the first/last are border columns)
+    n = rows * w2 - 2  # flattened positions 1 .. rows·w2 − 2 (the first/last are border columns)
     zero = np.float32(0.0)
     for co in range(cout):
-        out = dst[co].reshape(rows * w2)[1:1 + n]
+        out = dst[co].reshape(rows * w2)[1 : 1 + n]
         b = bias[co]
         for i in range(n):
             out[i] = b
         for ci in range(cin):
             s = src[ci].reshape((rows + 2) * w2)
             # out[i] is flattened dst position i + 1; its tap (ky, kx) is src position i + ky·w2 + kx
-            t0, t1, t2 = s[0:n], s[1:n + 1], s[2:n + 2]
-            m0, m1, m2 = s[w2:w2 + n], s[w2 + 1:w2 + n + 1], s[w2 + 2:w2 + n + 2]
-            u0, u1, u2 = s[2 * w2:2 * w2 + n], s[2 * w2 + 1:2 * w2 + n + 1], s[2 * w2 + 2:2 * w2 + n + 2]
+            t0, t1, t2 = s[0:n], s[1 : n + 1], s[2 : n + 2]
+            m0, m1, m2 = s[w2 : w2 + n], s[w2 + 1 : w2 + n + 1], s[w2 + 2 : w2 + n + 2]
+            u0, u1, u2 = s[2 * w2 : 2 * w2 + n], s[2 * w2 + 1 : 2 * w2 + n + 1], s[2 * w2 + 2 : 2 * w2 + n + 2]
             k = weight[co, ci]
             a0, a1, a2 = k[0, 0], k[0, 1], k[0, 2]
             c0, c1, c2 = k[1, 0], k[1, 1], k[1, 2]
             e0, e1, e2 = k[2, 0], k[2, 1], k[2, 2]
             for i in range(n):
-                out[i] += (a0 * t0[i] + a1 * t1[i] + a2 * t2[i] + c0 * m0[i] + c1 * m1[i] + c2 * m2[i]
-                           + e0 * u0[i] + e1 * u1[i] + e2 * u2[i])
+                out[i] += (
+                    a0 * t0[i]
+                    + a1 * t1[i]
+                    + a2 * t2[i]
+                    + c0 * m0[i]
+                    + c1 * m1[i]
+                    + c2 * m2[i]
+                    + e0 * u0[i]
+                    + e1 * u1[i]
+                    + e2 * u2[i]
+                )
         if relu:
             for i in range(n):
                 v = out[i]
@@ -156,8 +166,10 @@ class LiteSRKernel:
         if len(weights) != len(biases) or len(weights) < 2:
             raise ValueError("LiteSR needs at least two conv layers, each with a bias")
         if weights[0].shape[1] != 1 or weights[-1].shape[0] != scale * scale:
-            raise ValueError(f"LiteSR's first layer must take 1 channel and its last give {scale * scale} "
-                             f"at ×{scale}; got {weights[0].shape[1]} and {weights[-1].shape[0]}")
+            raise ValueError(
+                f"LiteSR's first layer must take 1 channel and its last give {scale * scale} "
+                f"at ×{scale}; got {weights[0].shape[1]} and {weights[-1].shape[0]}"
+            )
         for prev, nxt in zip(weights, weights[1:]):
             if nxt.shape[1] != prev.shape[0] or nxt.shape[2:] != (3, 3):
                 raise ValueError("LiteSR layers must be 3×3 convolutions that chain channel counts")
@@ -183,9 +195,8 @@ class LiteSRKernel:
         if bufs is None:
             n = self.halo
             channels = [1] + [w.shape[0] for w in self.weights]
-            bufs = [np.zeros(c * (BAND_ROWS + 2 * (n - i)) * (width + 2), np.float32)
-                    for i, c in enumerate(channels)]
-            self._scratch = {width: bufs}   # one width at a time (person boxes change size)
+            bufs = [np.zeros(c * (BAND_ROWS + 2 * (n - i)) * (width + 2), np.float32) for i, c in enumerate(channels)]
+            self._scratch = {width: bufs}  # one width at a time (person boxes change size)
         return bufs
 
     def add_detail(self, frame: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -203,11 +214,11 @@ class LiteSRKernel:
         n = self.halo
         for y0 in range(0, h, BAND_ROWS):
             rows = min(BAND_ROWS, h - y0)
-            src = bufs[0][:(rows + 2 * n) * (w + 2)].reshape(1, rows + 2 * n, w + 2)
+            src = bufs[0][: (rows + 2 * n) * (w + 2)].reshape(1, rows + 2 * n, w + 2)
             luma_band(frame, y0 - n, src)
             for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
                 r_out = rows + 2 * (n - 1 - i)
-                dst = bufs[i + 1][:weight.shape[0] * r_out * (w + 2)].reshape(weight.shape[0], r_out, w + 2)
+                dst = bufs[i + 1][: weight.shape[0] * r_out * (w + 2)].reshape(weight.shape[0], r_out, w + 2)
                 conv3x3_band(src, y0 - (n - 1 - i), weight, bias, dst, i < n - 1, h)
                 src = dst
             add_detail_band(src, y0, s, out, self._row_detail, self._per_byte)

@@ -27,6 +27,7 @@ helpers, so the alpha they blend with is exactly `alpha_from_mask` (which is wha
 writes). Against `cv2.resize(mask, (W, H), INTER_LINEAR)` followed by a float smoothstep the result is
 within 1 level of uint8 (the fixed-point weights and the 16-bit mask quantisation).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -236,8 +237,13 @@ def _pair_runs(q0, q1, r_lo, r_hi, levels, pair):
 def row_scratch(n):
     """Scratch for `row_runs` over mask rows of n columns: (mrow, levels, pair, pair_key, runs)."""
     pair_key = np.full(3, -1, np.int64)  # (y0, y1, number of pair runs) of `pair`
-    return (np.empty(n, np.int32), np.empty(n, np.int32), np.empty((n + 1, 3), np.int64), pair_key,
-            np.empty((n + 1, 3), np.int64))
+    return (
+        np.empty(n, np.int32),
+        np.empty(n, np.int32),
+        np.empty((n + 1, 3), np.int64),
+        pair_key,
+        np.empty((n + 1, 3), np.int64),
+    )
 
 
 @jit

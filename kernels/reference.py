@@ -5,6 +5,7 @@ what the corresponding Numba kernel computes in one fused pass; the tests requir
 bit) and the benchmark times the kernels against these. `*_cv2` variants are the "obvious" OpenCV
 formulations (float mask resize, float blend): within 1 level of the exact ones.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -160,8 +161,7 @@ def shuffled_to_bgr_reference(t: np.ndarray, scale: int) -> np.ndarray:
     return tensor_to_bgr_reference(shuffled)
 
 
-def roi_weights_reference(h: int, w: int, x0: int, y0: int, dst_h: int, dst_w: int,
-                          feather_px: int) -> np.ndarray:
+def roi_weights_reference(h: int, w: int, x0: int, y0: int, dst_h: int, dst_w: int, feather_px: int) -> np.ndarray:
     """The (h, w) integer weights (0..256) `kernels.sr.blend_roi` gives the ROI's pixels."""
 
     def ramp(n: int, near: bool, far: bool) -> np.ndarray:
@@ -184,9 +184,9 @@ def blend_roi_reference(dst: np.ndarray, roi: np.ndarray, x0: int, y0: int, feat
     h, w = roi.shape[:2]
     out = dst.copy()
     wgt = roi_weights_reference(h, w, x0, y0, dst.shape[0], dst.shape[1], feather_px)[..., None]
-    region = out[y0:y0 + h, x0:x0 + w].astype(np.int64)
+    region = out[y0 : y0 + h, x0 : x0 + w].astype(np.int64)
     blended = (roi.astype(np.int64) * wgt + region * (256 - wgt) + 128) >> 8
-    out[y0:y0 + h, x0:x0 + w] = blended.astype(np.uint8)
+    out[y0 : y0 + h, x0 : x0 + w] = blended.astype(np.uint8)
     return out
 
 
@@ -202,7 +202,7 @@ def box_mean_reference(src: np.ndarray, r: int) -> np.ndarray:
     c = np.pad(c, ((1, 0), (1, 0), (0, 0)))
     k = 2 * r + 1
     h, w = a.shape[:2]
-    s = c[k:k + h, k:k + w] - c[:h, k:k + w] - c[k:k + h, :w] + c[:h, :w]
+    s = c[k : k + h, k : k + w] - c[:h, k : k + w] - c[k : k + h, :w] + c[:h, :w]
     return s / (k * k)
 
 
@@ -273,7 +273,7 @@ def litesr_detail_reference(frame: np.ndarray, weights, biases, scale: int) -> n
         y = np.zeros((w.shape[0], h, wd)) + b[:, None, None]
         for ky in range(3):
             for kx in range(3):
-                y += np.einsum("oi,ihw->ohw", w[:, :, ky, kx], padded[:, ky:ky + h, kx:kx + wd])
+                y += np.einsum("oi,ihw->ohw", w[:, :, ky, kx], padded[:, ky : ky + h, kx : kx + wd])
         x = np.maximum(y, 0) if i < len(weights) - 1 else y
     s = scale
     h, wd = x.shape[1:]

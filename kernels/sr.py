@@ -21,6 +21,7 @@ Pure array functions; no imports from `pipeline/`. NumPy references: `kernels.re
 (`bgr_to_tensor_reference`, `tensor_to_bgr_reference`, `shuffled_to_bgr_reference`, `blend_roi_reference`,
 `roi_weights_reference`).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -17,6 +17,7 @@ where it is 0 — the soft mask that replaces the model's when there is no refin
 
 The reference is `kernels.reference.temporal_reference` (float64); the kernel is float32.
 """
+
 from __future__ import annotations
 
 import numpy as np

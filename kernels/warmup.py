@@ -8,6 +8,7 @@ frame of a run, and no timing table or benchmark figure, pays for compilation.
 `tests/kernels/test_warmup.py` checks in a fresh process that running the effect chains afterwards
 compiles nothing more.
 """
+
 from __future__ import annotations
 
 import sys
@@ -63,8 +64,17 @@ def _compile_all() -> None:
     luma = half[:, :, 1].copy()
     p = rng.random(luma.shape, dtype=np.float32)
     for soft in (False, True):
-        temporal_update(p, np.zeros(luma.shape, np.uint8), p.copy(), (p >= 0.5).astype(np.uint8),
-                        0.3, 6.0, 0.15, np.empty_like(p), soft)
+        temporal_update(
+            p,
+            np.zeros(luma.shape, np.uint8),
+            p.copy(),
+            (p >= 0.5).astype(np.uint8),
+            0.3,
+            6.0,
+            0.15,
+            np.empty_like(p),
+            soft,
+        )
     buffers = GuidedBuffers(*luma.shape)
     coef = guided_coefficients(luma, p, 2, 1e-4, buffers)
     apply_guided(frame, coef, lo, hi, buffers=buffers)
@@ -87,8 +97,11 @@ def _compile_all() -> None:
     roi = frame.copy()
     for dst in (frame.copy(), np.empty((h, w, 4), np.uint8)):
         blend_roi(dst, roi[4:20, 8:40], 8, 4, 4)
-    lite = LiteSRKernel([rng.random((2, 1, 3, 3), dtype=np.float32), rng.random((4, 2, 3, 3), dtype=np.float32)],
-                        [np.zeros(2, np.float32), np.zeros(4, np.float32)], 2)
+    lite = LiteSRKernel(
+        [rng.random((2, 1, 3, 3), dtype=np.float32), rng.random((4, 2, 3, 3), dtype=np.float32)],
+        [np.zeros(2, np.float32), np.zeros(4, np.float32)],
+        2,
+    )
     bgra = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
     for pixels in (frame, frame[2:20, 4:40], bgra, bgra[2:20, 4:40]):
         for channels in (3, 4):
@@ -104,8 +117,11 @@ def prepare_kernels(report=sys.stderr) -> float:
 
     def announce() -> None:
         announced.set()
-        print("litecam: preparing the Numba kernels (compiled once after an install or upgrade, "
-              "then cached)...", file=report, flush=True)
+        print(
+            "litecam: preparing the Numba kernels (compiled once after an install or upgrade, then cached)...",
+            file=report,
+            flush=True,
+        )
 
     timer = threading.Timer(NOTICE_AFTER_S, announce) if report is not None else None
     if timer is not None:

@@ -4,12 +4,14 @@ Drops, tier changes, warnings and errors are posted here as `Message`s instead o
 from stage threads. The bus keeps the last `history` messages and calls subscribers synchronously
 (subscribers must be quick and must not raise).
 """
+
 from __future__ import annotations
 
 import collections
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)

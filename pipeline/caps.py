@@ -1,4 +1,5 @@
 """What a link between two stages carries; checked once when the graph is built."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -24,7 +25,7 @@ class Caps:
     video_time_base: Fraction | None = None
     frame_count: int | None = None
 
-    def with_(self, **changes) -> "Caps":
+    def with_(self, **changes) -> Caps:
         return replace(self, **changes)
 
     @property

@@ -1,10 +1,10 @@
 """The effect chain a run's `Settings` ask for, shared by the CLI commands, `litecam batch` workers
 and the benchmarks: segment → matte (when on) → background → autoframe (when on) → upscale (when
 `scale` > 1, or auto-framing: it enlarges the crop)."""
+
 from __future__ import annotations
 
 from pipeline.settings import Settings
-
 
 LOOKAHEAD_S = 0.5
 """Offline auto-framing smooths each frame's framing over this much of the frames after it."""
@@ -18,9 +18,15 @@ def make_effects(settings: Settings, keep_alpha: bool = False, *, offline: bool 
     from pipeline.stages.segment import Segment
 
     segment = Segment(settings.segmenter, roi=settings.roi)
-    background = Background(settings.background, edge_lo=settings.edge_low, edge_hi=settings.edge_high,
-                            keep_alpha=keep_alpha, no_bleed=settings.no_bleed,
-                            light_wrap=settings.light_wrap, light_wrap_px=settings.light_wrap_px)
+    background = Background(
+        settings.background,
+        edge_lo=settings.edge_low,
+        edge_hi=settings.edge_high,
+        keep_alpha=keep_alpha,
+        no_bleed=settings.no_bleed,
+        light_wrap=settings.light_wrap,
+        light_wrap_px=settings.light_wrap_px,
+    )
     matte = matte_for(settings)
     stages = [segment, *([matte] if matte else []), background]
     if settings.autoframe:
@@ -41,8 +47,9 @@ def make_upscale(settings: Settings, *, strict: bool) -> list:
     from pipeline.stages.upscale.stage import Upscale
 
     person_only = not strict and settings.sr_person_only and settings.background != "none"
-    return [Upscale(settings.scale, settings.sr_model, strict=strict, engine=settings.sr_engine,
-                    person_only=person_only)]
+    return [
+        Upscale(settings.scale, settings.sr_model, strict=strict, engine=settings.sr_engine, person_only=person_only)
+    ]
 
 
 def offline_stages(settings: Settings) -> list:

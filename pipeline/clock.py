@@ -3,6 +3,7 @@
 Everything in the graph takes a clock; tests pass a `ManualClock` so timing decisions are exact.
 All times are integer nanoseconds on a monotonic timeline.
 """
+
 from __future__ import annotations
 
 import threading

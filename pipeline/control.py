@@ -15,6 +15,7 @@ only `application/json` (settings) or an image type (uploads) is accepted, so a 
 site cannot post either. The work of a change (loading an image) runs off the event loop and off
 the stage threads; the stream keeps flowing meanwhile.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,8 +53,14 @@ class ControlServer:
     service: the graph's `SettingsService`. thumbnail: its `ThumbnailSink`. host, port, token: as for
     the overlay (a non-loopback host needs a token). `start()` / `stop()`; `url` after `start()`."""
 
-    def __init__(self, service: SettingsService, thumbnail: ThumbnailSink, host: str = DEFAULT_HOST,
-                 port: int = DEFAULT_PORT, token: str | None = None):
+    def __init__(
+        self,
+        service: SettingsService,
+        thumbnail: ThumbnailSink,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        token: str | None = None,
+    ):
         check_exposure(host, port, token, "--control (changing the camera)", "--control-token", DEFAULT_HOST)
         self.service, self.thumbnail = service, thumbnail
         self.server = LocalServer("control", host, port, token, "--control", max_body_bytes=MAX_UPLOAD_BYTES)
@@ -99,13 +106,16 @@ class ControlServer:
         from aiohttp import web
 
         settings = self.service.settings
-        return web.json_response({
-            "settings": {key: getattr(settings, key) for key in sorted(LIVE_KEYS) if key != "description"},
-            "choices": self.service.choices(),
-            "frame": self.thumbnail.info(),
-            "last": self.last,
-            "latest": self.service.latest_note(),
-        }, headers={"Cache-Control": "no-store"})
+        return web.json_response(
+            {
+                "settings": {key: getattr(settings, key) for key in sorted(LIVE_KEYS) if key != "description"},
+                "choices": self.service.choices(),
+                "frame": self.thumbnail.info(),
+                "last": self.last,
+                "latest": self.service.latest_note(),
+            },
+            headers={"Cache-Control": "no-store"},
+        )
 
     async def _thumbnail(self, request):
         from aiohttp import web
@@ -126,8 +136,7 @@ class ControlServer:
         from aiohttp import web
 
         try:
-            changed = await asyncio.get_running_loop().run_in_executor(
-                None, self.service.apply, values, "control page")
+            changed = await asyncio.get_running_loop().run_in_executor(None, self.service.apply, values, "control page")
         except UserError as exc:
             return self._refuse(400, str(exc))
         self.last = {"changed": changed}
@@ -145,7 +154,7 @@ class ControlServer:
         except (ValueError, UnicodeDecodeError):
             return self._refuse(400, "settings: not valid JSON")
         if not isinstance(values, dict):
-            return self._refuse(400, "settings must be a JSON object of preset keys, e.g. {\"background\": \"blur\"}")
+            return self._refuse(400, 'settings must be a JSON object of preset keys, e.g. {"background": "blur"}')
         return await self._apply(values)
 
     async def _background(self, request):
@@ -153,11 +162,17 @@ class ControlServer:
             return self._refuse(403, "forbidden: a request from another site")
         suffix = UPLOAD_TYPES.get(request.content_type)
         if suffix is None:
-            return self._refuse(415, f"background upload: {request.content_type or 'no type'} is not an image; "
-                                f"send {', '.join(UPLOAD_TYPES)}")
+            return self._refuse(
+                415,
+                f"background upload: {request.content_type or 'no type'} is not an image; "
+                f"send {', '.join(UPLOAD_TYPES)}",
+            )
         if request.content_length is None or request.content_length > MAX_UPLOAD_BYTES:
-            return self._refuse(413, f"background upload: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB "
-                                "(or of unknown size); send a smaller image")
+            return self._refuse(
+                413,
+                f"background upload: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB "
+                "(or of unknown size); send a smaller image",
+            )
         data = await request.read()
         path = await asyncio.get_running_loop().run_in_executor(None, self._store_upload, data, suffix)
         if path is None:

@@ -4,6 +4,7 @@
 message on one line and exits with status 2, no traceback. `StageError` is raised from
 `Graph.run()` when a stage fails; it names the stage and the frame.
 """
+
 from __future__ import annotations
 
 

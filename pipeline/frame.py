@@ -10,6 +10,7 @@ exactly in `media_pts` / `time_base` so a file sink can write the very same time
 `capture_ns` is the clock reading when the source produced the frame (for latency).
 `discont` marks the first frame after a gap (a drop, a seek, a reconnect): temporal stages reset.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -3,6 +3,7 @@
 Each parser returns a clean value or raises `UserError` naming the option, the bad value and the
 allowed form, so the CLI and the preset loader reject bad input with one line.
 """
+
 from __future__ import annotations
 
 import re

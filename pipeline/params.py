@@ -11,6 +11,7 @@ Parsers take the raw value (a TOML/JSON value, or the command line's text where 
 `str`) and the name to report it under, and return the clean value or raise `ValueError` whose message
 says what is allowed ("a number from 0 to 1"); a parser may raise `UserError` for a full message.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -66,6 +67,7 @@ def number_in(lo: float, hi: float, *, low_open: bool = False, what: str = "a nu
 
 def integer_in(lo: int, hi: int) -> Parser:
     """A parser for an int in [lo, hi]."""
+
     def parse(value: Any, key: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
             raise ValueError(f"an integer from {lo} to {hi}")
@@ -76,6 +78,7 @@ def integer_in(lo: int, hi: int) -> Parser:
 
 def one_of(choices: Sequence[Any]) -> Parser:
     """A parser for one of `choices` (compared with ==, so types must match)."""
+
     def parse(value: Any, key: str) -> Any:
         if isinstance(value, bool) or value not in choices:
             raise ValueError(f"one of {', '.join(map(str, choices))}")

@@ -5,6 +5,7 @@ Every command that writes files runs these checks on all of its outputs (videos,
 `--stats` files, batch outputs) against all of its inputs (the video or images read, a background
 image or video) before it builds a graph, so a refusal leaves nothing behind.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,10 @@ def refuse_overwriting_inputs(outputs: Iterable[PathLike], inputs: Iterable[Path
         for source in inputs:
             if is_same_file(output, source):
                 how = "" if os.fspath(output) == os.fspath(source) else " (the same file by another path or a link)"
-                raise UserError(f"output {output} is the input {source}{how}; litecam never writes over an "
-                                "input: choose another output path")
+                raise UserError(
+                    f"output {output} is the input {source}{how}; litecam never writes over an "
+                    "input: choose another output path"
+                )
 
 
 def make_folder(folder: PathLike, what: str) -> None:
@@ -42,8 +45,9 @@ def make_folder(folder: PathLike, what: str) -> None:
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"cannot create the {what} {folder}: {exc.strerror or exc} "
-                        "(choose a folder you can write to)") from None
+        raise UserError(
+            f"cannot create the {what} {folder}: {exc.strerror or exc} (choose a folder you can write to)"
+        ) from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UserError(f"the {what} {folder} is not writable (choose a folder you can write to)")
 

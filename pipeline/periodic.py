@@ -2,11 +2,12 @@
 its `with` block runs, and `final_tick()` (by default `tick()`) once on the way out, after the
 thread has stopped. The base of the progress lines (`ProgressLine`), the statistics sampler and
 the batch worker's frame reporter."""
+
 from __future__ import annotations
 
 import sys
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 
 class Periodic:
@@ -39,8 +40,9 @@ class ProgressLine(Periodic):
     0.25 s on a terminal and ended with a newline on the way out; printed as a new line every 5 s
     otherwise, and once more on the way out only with `final_off_terminal`."""
 
-    def __init__(self, text: Callable[[], str], *, stream=None, interval_s: float | None = None,
-                 final_off_terminal: bool = False):
+    def __init__(
+        self, text: Callable[[], str], *, stream=None, interval_s: float | None = None, final_off_terminal: bool = False
+    ):
         self.text = text
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()

@@ -1,4 +1,5 @@
 """Reusable output arrays for stages, so a frame's new pixels cost no fresh allocation."""
+
 from __future__ import annotations
 
 import sys

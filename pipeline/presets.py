@@ -5,14 +5,21 @@ read with `importlib.resources`); `--preset PATH` reads any file. Command-line o
 override the preset, which overrides the declared defaults (`pipeline.settings`). A bad key or value
 raises `UserError` naming the file, the key and what is allowed.
 """
+
 from __future__ import annotations
 
 import importlib.resources
-import tomllib
+import sys
 from pathlib import Path
+from typing import Any
 
 from pipeline.errors import UserError
 from pipeline.settings import Settings, validate
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10: the same parser, as a package
+    import tomli as tomllib
 
 BUILTIN_PRESETS = importlib.resources.files("presets")
 """The built-in presets' folder inside the installed package (a checkout's `presets/` when editable)."""
@@ -20,8 +27,9 @@ BUILTIN_PRESETS = importlib.resources.files("presets")
 
 def available_presets() -> list[str]:
     """Names of the built-in presets."""
-    return sorted(entry.name.removesuffix(".toml") for entry in BUILTIN_PRESETS.iterdir()
-                  if entry.name.endswith(".toml"))
+    return sorted(
+        entry.name.removesuffix(".toml") for entry in BUILTIN_PRESETS.iterdir() if entry.name.endswith(".toml")
+    )
 
 
 def is_user_preset(name_or_path: str) -> bool:
@@ -47,8 +55,13 @@ def resolve_preset(name_or_path: str):
 def load_preset(name_or_path: str, base: Settings | None = None) -> Settings:
     """Settings from a preset file, on top of `base` (defaults if None)."""
     path = resolve_preset(name_or_path)
+    return validate(read_preset_table(path), base or Settings(), where=f"preset {path}")
+
+
+def read_preset_table(path) -> dict[str, Any]:
+    """The table of a preset file (`path`: a `Path` or a packaged `Traversable`); `UserError` naming
+    the file when it cannot be read as UTF-8 TOML."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise UserError(f"preset {path}: not valid TOML ({exc})") from None
-    return validate(data, base or Settings(), where=f"preset {path}")

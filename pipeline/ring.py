@@ -8,11 +8,13 @@ Every ring names its overflow policy:
 `END_OF_STREAM` is an ordinary value that flows through like a frame; it is never dropped.
 `abort()` wakes every waiter: `put` then returns False and `get` returns `ABORTED`.
 """
+
 from __future__ import annotations
 
 import collections
 import enum
 import threading
+from collections.abc import Callable
 from typing import Any
 
 
@@ -55,7 +57,7 @@ class RingBuffer:
         self._items: collections.deque[Any] = collections.deque()
         self._cond = threading.Condition()
         self._aborted = False
-        self.on_drop = None
+        self.on_drop: Callable[[Any], None] | None = None
         """Optional callable(item) invoked (under the ring's lock) for every item dropped."""
 
     def __len__(self) -> int:
@@ -76,9 +78,7 @@ class RingBuffer:
                 elif self.policy is Overflow.DROP_OLDEST:
                     self._drop(self._items.popleft())
                 else:
-                    ok = self._cond.wait_for(
-                        lambda: self._aborted or len(self._items) < self.capacity, timeout_s
-                    )
+                    ok = self._cond.wait_for(lambda: self._aborted or len(self._items) < self.capacity, timeout_s)
                     if self._aborted or not ok:
                         return False
             self._items.append(item)

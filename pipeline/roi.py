@@ -25,6 +25,7 @@ frame pixels, integers):
 
 A crop that would cover most of the frame (`FULL_FRAME_AREA`) is no crop: the whole frame runs.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -54,8 +55,7 @@ def person_box(mask: np.ndarray, frame_w: int, frame_h: int) -> Box | None:
     return x0, y0, x1 - x0, y1 - y0
 
 
-def crop_around(box: Box, frame_w: int, frame_h: int, aspect: float, margin: float,
-                min_height: float) -> Box | None:
+def crop_around(box: Box, frame_w: int, frame_h: int, aspect: float, margin: float, min_height: float) -> Box | None:
     """The crop for a person's `box`: grown by `margin` × its larger side on every side, widened
     (or heightened) to `aspect` (width / height) about its centre, at least `min_height` × frame
     height tall, clipped to the frame size and shifted inside it. None when it would cover at
@@ -95,9 +95,17 @@ class RoiTracker:
     between whole-frame runs while tracking (acquisitions happen at multiples of it).
     """
 
-    def __init__(self, frame_w: int, frame_h: int, aspect: float, *, margin: float = 0.1,
-                 track_margin: float = 0.2, min_height: float = 0.3,
-                 reacquire_ns: int = 500_000_000):
+    def __init__(
+        self,
+        frame_w: int,
+        frame_h: int,
+        aspect: float,
+        *,
+        margin: float = 0.1,
+        track_margin: float = 0.2,
+        min_height: float = 0.3,
+        reacquire_ns: int = 500_000_000,
+    ):
         self.frame_w, self.frame_h = frame_w, frame_h
         self.aspect, self.margin, self.track_margin, self.min_height = aspect, margin, track_margin, min_height
         self.reacquire_ns = reacquire_ns
@@ -117,8 +125,9 @@ class RoiTracker:
             self.crop = None
             return
         wanted = crop_around(box, self.frame_w, self.frame_h, self.aspect, margin, self.min_height)
-        if self.crop is not None and contains(self.crop, box, self.margin / 2 * max(box[2], box[3]),
-                                              self.frame_w, self.frame_h):
+        if self.crop is not None and contains(
+            self.crop, box, self.margin / 2 * max(box[2], box[3]), self.frame_w, self.frame_h
+        ):
             if wanted is None or self.crop[2] * self.crop[3] <= 2 * wanted[2] * wanted[3]:
                 return
         self.crop = wanted
@@ -157,6 +166,7 @@ def paste_crop_mask(crop_mask: np.ndarray, crop: Box, frame_w: int, frame_h: int
     if x1 <= x0 or y1 <= y0:
         return out
     to_region = np.array([[ax, 0, bx - x0], [0, ay, by - y0]], np.float64)  # crop mask -> out[y0:y1, x0:x1]
-    out[y0:y1, x0:x1] = cv2.warpAffine(crop_mask, to_region, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                                       borderMode=cv2.BORDER_REPLICATE)
+    out[y0:y1, x0:x1] = cv2.warpAffine(
+        crop_mask, to_region, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     return out

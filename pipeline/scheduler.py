@@ -35,6 +35,7 @@ Rules (all times integer ns):
   frame period: a wrong guess costs a couple of frames, not a second of them.
 Every decision is posted on the bus (`tier` messages) and counted.
 """
+
 from __future__ import annotations
 
 import collections
@@ -96,8 +97,9 @@ class TierChange:
 @dataclass
 class _StageState:
     stage: Stage
-    costs_ms: dict[str, float] = field(default_factory=dict)
-    warmed_up: set = field(default_factory=set)
+    costs_ms: dict[str | None, float] = field(default_factory=dict)
+    """Smoothed measured ms per frame by tier (None: a stage without tiers)."""
+    warmed_up: set[str | None] = field(default_factory=set)
     """Tiers whose first (warm-up) measurement has been discarded."""
 
     @property
@@ -113,6 +115,14 @@ class _StageState:
         """The tier in use; None for a stage with one fixed way of working."""
         return cast(Tiered, self.stage).tier if len(self.tiers) > 1 else None
 
+    @property
+    def chosen(self) -> str:
+        """The tier in use, of a stage that offers tiers."""
+        return cast(Tiered, self.stage).tier
+
+    def set_tier(self, tier: str) -> None:
+        cast(Tiered, self.stage).set_tier(tier)
+
     def quality(self, tier: str) -> float:
         return cast(Tiered, self.stage).tier_quality.get(tier, 1.0 - 0.1 * self.tiers.index(tier))
 
@@ -123,7 +133,7 @@ class _StageState:
         measurement scaled by the cost hints, so the estimate follows the machine's present load
         (a measurement taken under a load that has since gone would keep a tier out forever).
         """
-        current = self.tier
+        current = self.chosen
         live = self.costs_ms.get(current)
         if tier == current or live is None:
             return self.costs_ms.get(tier, live if live is not None else 0.0)
@@ -186,8 +196,7 @@ class DeadlineScheduler:
         self._decide(now_ns)
         return False
 
-    def frame_done(self, capture_ns: int, stage_ms: dict[str, float], tiers: dict[str, str],
-                   now_ns: int) -> None:
+    def frame_done(self, capture_ns: int, stage_ms: dict[str, float], tiers: dict[str, str], now_ns: int) -> None:
         """After the fan-out: learn the costs, note lateness, maybe change a tier."""
         alpha = self.config.cost_smoothing
         for state in self._all:
@@ -251,12 +260,12 @@ class DeadlineScheduler:
         quality, and on some machines a lower one costs more (INT8 without VNNI) and is skipped."""
         best, best_score = None, 0.0
         for state in self.stages:
-            index = state.tiers.index(state.tier)
-            current_cost = state.cost_ms(state.tier)
-            lower = next((t for t in state.tiers[index + 1:] if state.cost_ms(t) < current_cost), None)
+            index = state.tiers.index(state.chosen)
+            current_cost = state.cost_ms(state.chosen)
+            lower = next((t for t in state.tiers[index + 1 :] if state.cost_ms(t) < current_cost), None)
             if lower is None:
                 continue
-            loss = max(state.quality(state.tier) - state.quality(lower), 1e-6)
+            loss = max(state.quality(state.chosen) - state.quality(lower), 1e-6)
             score = (current_cost - state.cost_ms(lower)) / loss
             if score > best_score:
                 best, best_score = (state, lower), score
@@ -275,17 +284,19 @@ class DeadlineScheduler:
             _, not_before, others_ms = self._backed_off.get(override, (0, 0, 0.0))
             if now_ns < not_before and self._others_ms(state.name) > LIGHTER * others_ms:
                 return False
-            return (self._bottleneck_ms(override) <= cfg.slack_margin * period_ms
-                    and self.predicted_latency_ns(override) <= cfg.slack_margin * cfg.latency_budget_ns)
+            return (
+                self._bottleneck_ms(override) <= cfg.slack_margin * period_ms
+                and self.predicted_latency_ns(override) <= cfg.slack_margin * cfg.latency_budget_ns
+            )
 
         best, best_score = None, 0.0
         for state in self.stages:
-            index = state.tiers.index(state.tier)
+            index = state.tiers.index(state.chosen)
             higher = next((t for t in reversed(state.tiers[:index]) if fits(state, t)), None)
             if higher is None:
                 continue
-            gain = state.quality(higher) - state.quality(state.tier)
-            added = max(state.cost_ms(higher) - state.cost_ms(state.tier), 1e-3)
+            gain = state.quality(higher) - state.quality(state.chosen)
+            added = max(state.cost_ms(higher) - state.cost_ms(state.chosen), 1e-3)
             if gain / added > best_score:
                 best, best_score = (state, higher), gain / added
         if best is not None:
@@ -294,7 +305,7 @@ class DeadlineScheduler:
             self._slack_since = now_ns  # nothing fits yet: look again after another hold
 
     def _change(self, state: _StageState, tier: str, now_ns: int, reason: str) -> None:
-        old = state.tier
+        old = state.chosen
         if reason == "slack":
             state.costs_ms[tier] = state.cost_ms(tier)  # restart from the estimate that justified the move
             self._upgraded_at[state.name, tier] = now_ns
@@ -302,14 +313,17 @@ class DeadlineScheduler:
         else:
             self._back_off(state.name, old, now_ns)
             self._probe = None
-        state.stage.set_tier(tier)
+        state.set_tier(tier)
         change = TierChange(now_ns, state.name, old, tier, reason)
         self.changes.append(change)
         self._last_change_ns = now_ns
         self._overload_since = self._slack_since = None
         self._events.clear()
-        self.bus.post(Message("tier", state.name, f"{old} -> {tier} ({reason})", now_ns,
-                              {"old": old, "new": tier, "reason": reason}))
+        self.bus.post(
+            Message(
+                "tier", state.name, f"{old} -> {tier} ({reason})", now_ns, {"old": old, "new": tier, "reason": reason}
+            )
+        )
 
     def _others_ms(self, stage: str) -> float:
         """The summed running cost of every stage but `stage` (it rises while the machine is loaded)."""

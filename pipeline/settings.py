@@ -8,6 +8,7 @@ stages' rules across keys (`Stage.check_settings`, e.g. edge_low < edge_high); `
 running graph takes (`pipeline.settings_service`), and `presets_reference()` renders the presets
 reference (`docs/presets.md`, checked against the declarations by a test).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pipeline.errors import UserError
 from pipeline.options import parse_fps, parse_size
 from pipeline.params import Param, check_string, integer_in, number_in
+from pipeline.stage import Stage
 from pipeline.stages.autoframe import AutoFrame
 from pipeline.stages.background import Background
 from pipeline.stages.matte import Matte
@@ -47,24 +49,50 @@ def _sinks(value: Any, key: str) -> list[str]:
 
 RUN_PARAMS = (
     Param("description", check_string, "", "What the preset is for (shown in the presets list).", live=True),
-    Param("size", _size, (1280, 720), "Frame size of camera, synthetic and image input, WIDTHxHEIGHT "
-          "(even, 32x32 to 3840x2160).", flag="--size", metavar="WxH"),
-    Param("fps", _fps, Fraction(30), "Frame rate of camera, synthetic and image input, frames per second "
-          "(more than 0, at most 120; 29.97 and 30000/1001 work).", flag="--fps", metavar="N"),
-    Param("max_in_flight", integer_in(1, 8), 2,
-          "Live: frames allowed inside the graph at once before the head drops new ones."),
-    Param("latency_budget_frames", number_in(1, 10, what="a number of frame periods"), 2.0,
-          "Live: a frame's deadline is its capture time plus this many frame periods."),
-    Param("sinks", _sinks, [], f"Default sinks of `litecam run`, a list drawn from {', '.join(SINK_KINDS)} "
-          "(`--sink` overrides it; none: virtualcam)."),
+    Param(
+        "size",
+        _size,
+        (1280, 720),
+        "Frame size of camera, synthetic and image input, WIDTHxHEIGHT (even, 32x32 to 3840x2160).",
+        flag="--size",
+        metavar="WxH",
+    ),
+    Param(
+        "fps",
+        _fps,
+        Fraction(30),
+        "Frame rate of camera, synthetic and image input, frames per second "
+        "(more than 0, at most 120; 29.97 and 30000/1001 work).",
+        flag="--fps",
+        metavar="N",
+    ),
+    Param(
+        "max_in_flight",
+        integer_in(1, 8),
+        2,
+        "Live: frames allowed inside the graph at once before the head drops new ones.",
+    ),
+    Param(
+        "latency_budget_frames",
+        number_in(1, 10, what="a number of frame periods"),
+        2.0,
+        "Live: a frame's deadline is its capture time plus this many frame periods.",
+    ),
+    Param(
+        "sinks",
+        _sinks,
+        [],
+        f"Default sinks of `litecam run`, a list drawn from {', '.join(SINK_KINDS)} "
+        "(`--sink` overrides it; none: virtualcam).",
+    ),
 )
 """The run's own parameters (not any one stage's)."""
 
-OWNERS = (Segment, Matte, Background, AutoFrame, Upscale)
+OWNERS: tuple[type[Stage], ...] = (Segment, Matte, Background, AutoFrame, Upscale)
 """The stage classes whose `params` make up the settings, in the graph's order."""
 
 PARAMS: dict[str, Param] = {p.key: p for p in RUN_PARAMS}
-OWNER_OF: dict[str, type] = {}
+OWNER_OF: dict[str, type[Stage]] = {}
 """key → the stage class that declares it (the run's own keys have none)."""
 for _owner in OWNERS:
     for _param in _owner.params:
@@ -85,6 +113,7 @@ def _field(param: Param) -> tuple[str, type, Any]:
 
 
 if TYPE_CHECKING:
+
     class Settings:
         """Every setting of a run (a dataclass with one field per key of `PARAMS`)."""
 
@@ -103,7 +132,7 @@ def validate(data: dict, settings: Settings, where: str) -> Settings:
     """`settings` updated with `data` (raw values by key, e.g. a preset's table), every value parsed
     and the stages' cross-key rules checked. `UserError` naming `where`, the key and what is allowed."""
     if not isinstance(data, dict):
-        raise UserError(f"{where}: expected a table of settings, e.g. background = \"blur\"")
+        raise UserError(f'{where}: expected a table of settings, e.g. background = "blur"')
     values = {}
     for key, raw in data.items():
         param = PARAMS.get(key)
@@ -126,6 +155,7 @@ def validate(data: dict, settings: Settings, where: str) -> Settings:
 
 def presets_reference() -> str:
     """The presets reference in Markdown: every key, its default, live or restart, and what it does."""
+
     def shown(value: Any) -> str:
         if isinstance(value, tuple) and len(value) == 2:
             return f'"{value[0]}x{value[1]}"'
@@ -151,8 +181,10 @@ def presets_reference() -> str:
         what = param.help.replace("|", "\\|").replace("\n", " ")
         if owner is not None:
             what = f"{what} ({owner.name} stage)"
-        lines.append(f"| `{param.key}` | `{shown(param.default)}` | {f'`{param.flag}`' if param.flag else ''} "
-                     f"| {'live' if param.live else 'restart'} | {what} |")
+        lines.append(
+            f"| `{param.key}` | `{shown(param.default)}` | {f'`{param.flag}`' if param.flag else ''} "
+            f"| {'live' if param.live else 'restart'} | {what} |"
+        )
     return "\n".join(lines) + "\n"
 
 

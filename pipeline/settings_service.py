@@ -15,16 +15,17 @@ Each change is posted on the bus as a `settings` message (the CLI prints it, the
 an invalid edit is refused with the usual one-line message (a `warning` on the bus) and the running
 settings stay as they were. The preview's `b` key goes through `SettingsService.next_background`.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import os
 import threading
-import tomllib
 from pathlib import Path
 
 from pipeline.errors import UserError
 from pipeline.periodic import Periodic
+from pipeline.presets import read_preset_table
 from pipeline.settings import LIVE_KEYS, OWNER_OF, PARAMS, Settings, validate
 from pipeline.stages.background import read_pause_still
 
@@ -57,8 +58,11 @@ class SettingsService:
     def choices(self) -> dict:
         """What the keys with a fixed set of values may be set to in this run."""
         upscale = self._stages.get("upscale")
-        return {"segmenter": list(PARAMS["segmenter"].choices or ()), "sr_model": list(upscale.tiers) if upscale is not None else [],
-                "matte": "refine" in self._stages}
+        return {
+            "segmenter": list(PARAMS["segmenter"].choices or ()),
+            "sr_model": list(upscale.tiers) if upscale is not None else [],
+            "matte": "refine" in self._stages,
+        }
 
     def note_refusal(self, text: str) -> None:
         """Post a refused change (one line) where every change is shown: terminal, HUD, page."""
@@ -95,8 +99,10 @@ class SettingsService:
             return {}
         restart = sorted(set(changed) - LIVE_KEYS)
         if restart:
-            raise UserError(f"{where}: {', '.join(restart)} cannot change while litecam runs "
-                            f"(restart it to change {'it' if len(restart) == 1 else 'them'})")
+            raise UserError(
+                f"{where}: {', '.join(restart)} cannot change while litecam runs "
+                f"(restart it to change {'it' if len(restart) == 1 else 'them'})"
+            )
         present = {type(stage) for stage in self._stages.values()}
         for key in changed:
             owner = OWNER_OF.get(key)
@@ -128,8 +134,7 @@ class PresetWatcher(Periodic):
     keep winning); what differs from the running settings goes through `service`. An invalid file
     or change is posted as a `warning` naming the file and the problem; nothing changes then."""
 
-    def __init__(self, path: str | os.PathLike, service: SettingsService, overrides: dict,
-                 interval_s: float = 0.5):
+    def __init__(self, path: str | os.PathLike, service: SettingsService, overrides: dict, interval_s: float = 0.5):
         self.path, self.service, self.overrides, self.interval_s = Path(path), service, dict(overrides), interval_s
         self.applied = 0
         """Saved versions applied so far (each refused one is counted in `refused`)."""
@@ -149,11 +154,7 @@ class PresetWatcher(Periodic):
             return
         self._seen = stamp
         try:
-            try:
-                table = tomllib.loads(self.path.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-                raise UserError(f"preset {self.path}: not valid TOML ({exc})") from None
-            new = validate(table, Settings(), where=f"preset {self.path}")
+            new = validate(read_preset_table(self.path), Settings(), where=f"preset {self.path}")
             new = dataclasses.replace(new, **self.overrides)
             self.service.apply_settings(new, f"preset {self.path}")
             self.applied += 1

@@ -25,6 +25,7 @@ parser, default, live or restart, help, flag); `pipeline.settings` gathers them 
 `pipeline.settings_service` hands a running stage the changes of its keys (and of `reads`, keys it
 takes but another stage owns) through `settings_change`.
 """
+
 from __future__ import annotations
 
 import threading
@@ -38,13 +39,15 @@ from pipeline.frame import Frame
 from pipeline.params import Param
 from pipeline.ring import Overflow
 
-
 _UPDATES_LOCK = threading.Lock()
 """Guards every stage's pending `update()` values (changes are rare: one lock is enough)."""
 
 
 class Source:
     name = "source"
+    bus: Bus | None = None
+    clock = SYSTEM_CLOCK
+    """The graph sets both before `open()`: one clock for capture stamps, deadlines and latency."""
 
     def open(self) -> Caps:
         raise NotImplementedError
@@ -60,15 +63,20 @@ class Stage:
     name = "stage"
     bus: Bus | None = None
     clock = SYSTEM_CLOCK
-    tiers: tuple[str, ...] = ()
-    """Quality tiers this stage offers, best first; empty for one fixed way of working. A stage
-    with more than one implements `Tiered`; the `DeadlineScheduler` chooses among them."""
     cpu_runs_elsewhere = False
     """True when `process` waits on a library's own thread (e.g. MediaPipe inference): the graph
     then counts the stage's wall time as its CPU time, since the calling thread's CPU misses it."""
 
-    delay = 0
-    """Frames the stage may hold back before passing them on (offline look-ahead; 0: none)."""
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        """Quality tiers this stage offers, best first; empty for one fixed way of working. A stage
+        with more than one implements `Tiered`; the `DeadlineScheduler` chooses among them."""
+        return ()
+
+    @property
+    def delay(self) -> int:
+        """Frames the stage may hold back before passing them on (offline look-ahead; 0: none)."""
+        return 0
 
     updatable: frozenset[str] = frozenset()
     """Attributes `update()` may set while the graph runs (see the module docstring)."""
@@ -135,7 +143,7 @@ class Sink(Stage):
     def process(self, frame: Frame) -> None:
         raise NotImplementedError
 
-    def close(self, reason: str = "eos") -> None:  # type: ignore[override]
+    def close(self, reason: str = "eos") -> None:
         pass
 
 

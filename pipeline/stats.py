@@ -5,6 +5,7 @@ latency p50/p95 over the interval, frames dropped at the head so far, frames in 
 largest fill each ring has seen, the tier each stage is using, and the tier changes posted since
 the previous snapshot.
 """
+
 from __future__ import annotations
 
 import collections
@@ -75,7 +76,7 @@ class StatsSampler(Periodic):
         first_sink = graph.sinks[0].name
         delivered = graph.counters[first_sink].processed
         latencies = list(graph.latency_ms[first_sink])
-        recent = latencies[-max(delivered - self._last_count, 0):] if delivered > self._last_count else []
+        recent = latencies[-max(delivered - self._last_count, 0) :] if delivered > self._last_count else []
         elapsed_s = (now_ns - self._start_ns) / 1e9
         previous_s = self.snapshots[-1]["t_s"] if self.snapshots else 0.0
         with self._lock:

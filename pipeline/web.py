@@ -11,6 +11,7 @@ same for every page served:
 `inline_page` serves a page's HTML with its script inlined (one response; no file path is ever read
 from a request).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,11 +20,15 @@ import hmac
 import ipaddress
 import socket
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from pipeline.errors import UserError
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
@@ -42,9 +47,11 @@ def is_loopback(host: str) -> bool:
 def parse_address(arg: str, option: str, default_host: str, default_port: int) -> tuple[str, int]:
     """'' → the default; 'HOST:PORT', 'PORT', '[::1]:PORT' → (host, port). `UserError` naming
     `option` (e.g. "--sink overlay") otherwise."""
+
     def bad(reason: str) -> UserError:
-        return UserError(f"{option}:{arg}: {reason}; expected {option}[:HOST:PORT], "
-                         f"e.g. {option}:{default_host}:{default_port}")
+        return UserError(
+            f"{option}:{arg}: {reason}; expected {option}[:HOST:PORT], e.g. {option}:{default_host}:{default_port}"
+        )
 
     if not arg:
         return default_host, default_port
@@ -72,14 +79,15 @@ def token_ok(expected: str | None, given: str | None) -> bool:
     return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
 
 
-def check_exposure(host: str, port: int, token: str | None, what: str, token_option: str,
-                   default_host: str) -> None:
+def check_exposure(host: str, port: int, token: str | None, what: str, token_option: str, default_host: str) -> None:
     """`UserError` for an empty token, or a non-loopback address without one."""
     if token is not None and not token:
         raise UserError(f"{token_option} is empty; give a long random string (e.g. from `openssl rand -hex 16`)")
     if not is_loopback(host) and token is None:
-        raise UserError(f"{what} on {host}:{port} would let anyone who can reach {host} in; add {token_option} "
-                        f"SECRET (the page URL must then carry ?token=SECRET), or bind to loopback ({default_host})")
+        raise UserError(
+            f"{what} on {host}:{port} would let anyone who can reach {host} in; add {token_option} "
+            f"SECRET (the page URL must then carry ?token=SECRET), or bind to loopback ({default_host})"
+        )
 
 
 def origin_ok(request) -> bool:
@@ -107,14 +115,15 @@ class LocalServer:
     user sets the address (e.g. "--sink overlay"), named in errors. max_body_bytes: the largest
     request body read (aiohttp refuses a larger one)."""
 
-    def __init__(self, name: str, host: str, port: int, token: str | None, address_option: str,
-                 max_body_bytes: int = 1024 * 1024):
+    def __init__(
+        self, name: str, host: str, port: int, token: str | None, address_option: str, max_body_bytes: int = 1024 * 1024
+    ):
         self.name, self.host, self.port, self.token = name, host, port, token
         self.max_body_bytes = max_body_bytes
         self.address_option = address_option
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._runner = None
+        self._runner: web.AppRunner | None = None
         self._on_stop: Callable[[], Awaitable[None]] | None = None
 
     @property
@@ -160,11 +169,15 @@ class LocalServer:
             self._thread = None
             exc = failure[0]
             if isinstance(exc, OSError) and exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
-                why = {errno.EADDRINUSE: "is already in use (another litecam or program is serving it)",
-                       errno.EACCES: "is not allowed (ports below 1024 need root)",
-                       errno.EADDRNOTAVAIL: f"cannot be bound: {self.host} is not an address of this machine"}
-                raise UserError(f"{self.name} port {self.port} on {self.host} {why[exc.errno]}; "
-                                f"choose another with {self.address_option}:{self.host}:PORT") from None
+                why = {
+                    errno.EADDRINUSE: "is already in use (another litecam or program is serving it)",
+                    errno.EACCES: "is not allowed (ports below 1024 need root)",
+                    errno.EADDRNOTAVAIL: f"cannot be bound: {self.host} is not an address of this machine",
+                }
+                raise UserError(
+                    f"{self.name} port {self.port} on {self.host} {why[exc.errno]}; "
+                    f"choose another with {self.address_option}:{self.host}:PORT"
+                ) from None
             if isinstance(exc, OSError):
                 raise UserError(f"{self.name} server could not listen on {self.host}:{self.port}: {exc}") from None
             raise exc
@@ -196,16 +209,16 @@ class LocalServer:
 
         app = web.Application(middlewares=[self._guard()], client_max_size=self.max_body_bytes)
         add_routes(app)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        runner = self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
         try:
             await site.start()
         except BaseException:
-            await self._runner.cleanup()
+            await runner.cleanup()
             raise
         if self.port == 0:
-            self.port = self._runner.addresses[0][1]
+            self.port = runner.addresses[0][1]
 
     async def _shutdown(self) -> None:
         if self._on_stop is not None:

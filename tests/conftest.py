@@ -1,4 +1,5 @@
 """Shared fixtures: small real media made with PyAV, and the location of ../shared/data."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -20,8 +21,16 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
-def write_test_video(path: Path, frames: int = 20, size=(160, 120), fps: int = 25, audio: bool = True,
-                     portrait: bool = True, keyint: int | None = None, source=None) -> Path:
+def write_test_video(
+    path: Path,
+    frames: int = 20,
+    size=(160, 120),
+    fps: int = 25,
+    audio: bool = True,
+    portrait: bool = True,
+    keyint: int | None = None,
+    source=None,
+) -> Path:
     """An H.264 MP4 (+ AAC sine) of the synthetic portrait, or of a moving gradient, or of `source`'s
     `render(i)` (an opened source of that size); `keyint`: a keyframe exactly every `keyint` frames
     (x264's B-frames kept), else x264's own choice."""
@@ -56,8 +65,9 @@ def write_test_video(path: Path, frames: int = 20, size=(160, 120), fps: int = 2
             t = np.arange(samples_total) / 48000
             wave = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
             for start in range(0, samples_total, 1024):
-                chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(wave[:, start:start + 1024]),
-                                                   format="fltp", layout="mono")
+                chunk = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(wave[:, start : start + 1024]), format="fltp", layout="mono"
+                )
                 chunk.sample_rate = 48000
                 chunk.pts = start
                 chunk.time_base = Fraction(1, 48000)

@@ -2,6 +2,7 @@
 a fresh virtual environment, run from a folder outside the checkout. Proves that everything read at
 run time (presets, models, page files) ships inside the package, and that the first run compiles
 the kernels before its clock starts, saying so once."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,7 @@ pytestmark = pytest.mark.slow
 
 def run(argv: list, cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "NUMBA_CACHE_DIR")}
-    result = subprocess.run([str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout)
+    result = subprocess.run([str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, f"{argv}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
     return result
 
@@ -42,11 +42,18 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
 
 def test_the_installed_package_is_the_wheel_not_the_checkout(installed):
     bin_dir, work = installed
-    where = run([bin_dir / "python", "-c", "import pipeline, presets, kernels; "
-                 "print(pipeline.__file__, presets.__file__, kernels.__file__)"], cwd=work).stdout.split()
+    where = run(
+        [
+            bin_dir / "python",
+            "-c",
+            "import pipeline, presets, kernels; print(pipeline.__file__, presets.__file__, kernels.__file__)",
+        ],
+        cwd=work,
+    ).stdout.split()
     assert all(str(bin_dir.parent) in path and str(REPO) not in path for path in where), where
-    names = run([bin_dir / "python", "-c", "from pipeline.presets import available_presets as a; print(a())"],
-                cwd=work).stdout
+    names = run(
+        [bin_dir / "python", "-c", "from pipeline.presets import available_presets as a; print(a())"], cwd=work
+    ).stdout
     for preset in ("video-call-720p", "stream-overlay", "transcode", "low-power"):
         assert preset in names
 

@@ -18,6 +18,7 @@ as it stands:
 - `python -m tools.X …`: the module imports, its `--help` exits with 0 and lists every option the
   README line uses.
 """
+
 from __future__ import annotations
 
 import functools
@@ -29,8 +30,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import tomllib
 
+from pipeline.presets import read_preset_table
 from tests.conftest import write_test_video
 
 REPO = Path(__file__).resolve().parents[1]
@@ -109,7 +110,7 @@ def preset_sinks(argv: list[str]) -> list[str]:
     """The sinks `litecam run` would use without `--sink`: its preset's, else the virtual camera."""
     name = argv[argv.index("--preset") + 1] if "--preset" in argv else "video-call-720p"
     path = Path(name) if name.endswith(".toml") else REPO / "presets" / f"{name}.toml"
-    return tomllib.loads(path.read_text(encoding="utf-8")).get("sinks") or ["virtualcam"]
+    return read_preset_table(path).get("sinks") or ["virtualcam"]
 
 
 def run_on_the_clip(argv: list[str]) -> list[str]:
@@ -196,15 +197,17 @@ def test_camera_command_without_a_camera_is_one_clear_line(command, workdir, cap
     assert "Traceback" not in err
     # OpenCV's own log lines ("[ WARN:0@…] … can't open camera by index") and the one-time kernel
     # preparation notes are not litecam's answer; what remains is the one line
-    lines = [line for line in err.splitlines()
-             if line.strip() and not line.startswith("[ WARN") and "kernels" not in line]
+    lines = [
+        line for line in err.splitlines() if line.strip() and not line.startswith("[ WARN") and "kernels" not in line
+    ]
     assert len(lines) == 1 and lines[0].startswith("litecam: error: camera"), err
 
 
 def test_litecam_devices_in_a_process_of_its_own():
     """A process of its own, as from a shell (`python -m pipeline` is the `litecam` script's `main`)."""
-    done = subprocess.run([sys.executable, "-m", "pipeline", "devices"], capture_output=True, text=True,
-                          timeout=120, cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "devices"], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
     assert done.returncode == 0, done.stderr
     assert "cameras:" in done.stdout and "virtual camera:" in done.stdout
 
@@ -241,7 +244,7 @@ def test_make_target_exists(command):
 
 @pytest.mark.parametrize("command", PIP)
 def test_pip_install_gives_the_litecam_command(command):
-    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    project = read_preset_table(REPO / "pyproject.toml")["project"]
     assert project["scripts"]["litecam"] == "pipeline.cli:main"
     assert project["requires-python"] == ">=3.10,<3.13"
     assert "Python 3.10–3.12" in README.read_text(encoding="utf-8")
@@ -249,8 +252,9 @@ def test_pip_install_gives_the_litecam_command(command):
 
 @functools.cache
 def tool_help(module: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
-                          timeout=120, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
 
 
 @pytest.mark.parametrize("command", TOOLS)
@@ -262,5 +266,6 @@ def test_tool_module_imports_and_takes_the_options_shown(command):
         pytest.skip(f"{module} needs the training extra (pip install '.[train]')")
     assert done.returncode == 0, f"python -m {module} --help:\n{done.stderr}"
     for option in (a.split("=")[0] for a in argv[3:] if a.startswith("--")):
-        assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", done.stdout), \
+        assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", done.stdout), (
             f"README: {command!r}, but {module} has no {option}"
+        )

@@ -3,15 +3,24 @@
 Needs Debian's `chromium` and `chromium-driver` (`tools/install_system_deps.sh`) and the `selenium`
 package (the `test` extra). `missing()` says what is absent, in words, or returns None.
 """
+
 from __future__ import annotations
 
 import shutil
 import tempfile
 from contextlib import contextmanager
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def _find(*names: str) -> str | None:
@@ -24,8 +33,10 @@ CHROMEDRIVER = _find("chromedriver")
 
 def missing() -> str | None:
     if not (CHROMIUM and CHROMEDRIVER):
-        return ("needs Chromium and its driver (Debian packages chromium, chromium-driver; "
-                "`make test` installs them as root via tools/install_system_deps.sh)")
+        return (
+            "needs Chromium and its driver (Debian packages chromium, chromium-driver; "
+            "`make test` installs them as root via tools/install_system_deps.sh)"
+        )
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -48,10 +59,13 @@ def headless_chromium(width: int, height: int):
             options.add_argument(flag)
         driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
         try:
-            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
-            driver.execute_cdp_cmd("Emulation.setDefaultBackgroundColorOverride",
-                                   {"color": {"r": 0, "g": 0, "b": 0, "a": 0}})
+            driver.execute_cdp_cmd(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            )
+            driver.execute_cdp_cmd(
+                "Emulation.setDefaultBackgroundColorOverride", {"color": {"r": 0, "g": 0, "b": 0, "a": 0}}
+            )
             yield driver
         finally:
             driver.quit()

@@ -11,7 +11,7 @@ alpha) is binarised at 128 too. Per image:
   outside it (frame edges do not count); precision = fraction of predicted boundary pixels within
   2 px (Chebyshev: a 5x5 square) of a GT boundary pixel, recall = the same the other way round, F = harmonic mean.
 Tables report the mean over images. (With this definition the raw general model scores IoU 0.878,
-boundary F 0.661 on the 290 portraits — the baseline quoted in issue 4; with a Euclidean 2-px
+boundary F 0.661 on the 290 portraits, the baseline the matte is measured against; with a Euclidean 2-px
 tolerance the same prediction scores boundary F 0.602.)
 
 Video (`../shared/data/video`: talking_head, carphone): **flicker** = mean |alpha_t - alpha_{t-1}|
@@ -36,6 +36,7 @@ blends with): the segmenter with the preset's ROI setting, then the `Matte` stag
 (general, landscape). Prints a Markdown table and writes JSON. Exits cleanly (status 0, a message)
 when the shared data is absent.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 SHARED = REPO.parent / "shared" / "data"
 PORTRAITS = SHARED / "seg" / "portraits"
-VIDEOS = {"talking_head": SHARED / "video" / "talking_head_410x412.mp4",
-          "carphone": SHARED / "video" / "carphone_176x144.mp4"}
+VIDEOS = {
+    "talking_head": SHARED / "video" / "talking_head_410x412.mp4",
+    "carphone": SHARED / "video" / "carphone_176x144.mp4",
+}
 MODELS = ("general", "landscape")
 TOLERANCE_PX = 2
 STILL_Y_LEVELS = 2
@@ -136,13 +139,15 @@ class Methods:
             frame.mask = raw_mask
         refined: np.ndarray | None
         if self.matte is None:
-            refined = alpha_from_mask(frame.mask, frame.height, frame.width,
-                                      self.settings.edge_low, self.settings.edge_high)
+            refined = alpha_from_mask(
+                frame.mask, frame.height, frame.width, self.settings.edge_low, self.settings.edge_high
+            )
         else:
             refined = self.matte.process(frame).alpha
             if refined is None:  # temporal only: the compositor upsamples the smoothed mask
-                refined = alpha_from_mask(frame.mask, frame.height, frame.width,
-                                          self.settings.edge_low, self.settings.edge_high)
+                refined = alpha_from_mask(
+                    frame.mask, frame.height, frame.width, self.settings.edge_low, self.settings.edge_high
+                )
         frame.mask = raw_mask
         return raw, refined
 
@@ -221,8 +226,9 @@ def eval_video(methods: Methods, frames: list[np.ndarray]) -> dict:
 def backdrop(width: int, height: int, phase: float = 0.0) -> np.ndarray:
     """A smooth, colourful, person-free background (float32 BGR) for pasting GT cut-outs onto."""
     yy, xx = np.mgrid[0:height, 0:width]
-    return np.dstack([80 + 60 * np.sin(xx / 37.0 + phase), 120 + 50 * np.cos(yy / 23.0),
-                      100 + 40 * np.sin((xx + yy) / 51.0)]).astype(np.float32)
+    return np.dstack(
+        [80 + 60 * np.sin(xx / 37.0 + phase), 120 + 50 * np.cos(yy / 23.0), 100 + 40 * np.sin((xx + yy) / 51.0)]
+    ).astype(np.float32)
 
 
 def paste_person(image: np.ndarray, gt: np.ndarray, canvas: np.ndarray, x: int, height: int) -> np.ndarray:
@@ -235,11 +241,11 @@ def paste_person(image: np.ndarray, gt: np.ndarray, canvas: np.ndarray, x: int, 
     pmask = cv2.resize(gt.astype(np.uint8), (pw, height), interpolation=cv2.INTER_NEAREST)
     soft = cv2.GaussianBlur(pmask.astype(np.float32), (0, 0), 0.7)[..., None]
     xe = min(w, x + pw)
-    region = canvas[h - height:, x:xe]
-    s = soft[:, :xe - x]
-    canvas[h - height:, x:xe] = person[:, :xe - x] * s + region * (1 - s)
+    region = canvas[h - height :, x:xe]
+    s = soft[:, : xe - x]
+    canvas[h - height :, x:xe] = person[:, : xe - x] * s + region * (1 - s)
     pasted = np.zeros((h, w), bool)
-    pasted[h - height:, x:xe] = pmask[:, :xe - x] > 0
+    pasted[h - height :, x:xe] = pmask[:, : xe - x] > 0
     return pasted
 
 
@@ -357,25 +363,48 @@ def bench(width: int = 1280, height: int = 720, repeats: int = 30) -> list[dict]
         return ref.smoothstep_alpha(np.clip(q, 0, 1).astype(np.float64), 0.25, 0.75)
 
     cases = [
-        ("guide: shrink + luma + mask resize", lambda: (cv2.cvtColor(halve(frame, factor), cv2.COLOR_BGR2GRAY),
-                                                       cv2.resize(mask, (gw, gh))),
-         "same (OpenCV)", lambda: (cv2.cvtColor(halve(frame, factor), cv2.COLOR_BGR2GRAY), cv2.resize(mask, (gw, gh)))),
-        ("temporal_update", lambda: temporal_update(p, diff, ema, state, 0.3, 6.0, 0.1, out_t),
-         "reference.temporal_reference (NumPy)", lambda: ref.temporal_reference(p, diff, ema, state, 0.3, 6.0, 0.1)),
-        ("guided_coefficients", lambda: guided_coefficients(luma, target, 2, 1e-4),
-         "cv2.ximgproc.guidedFilter at guide size (OpenCV)",
-         lambda: cv2.ximgproc.guidedFilter(luma, target, 2, 1e-4 * 255 * 255)),
-        ("apply_guided", lambda: apply_guided(frame, coef, 0.25, 0.75, out=alpha),
-         "cv2.resize(coef) + float math + smoothstep", cv2_apply),
-        ("Matte.alpha (whole refinement)", lambda: matte.alpha(frame, mask, out=alpha),
-         "cv2.ximgproc.guidedFilter at full resolution",
-         lambda: cv2.ximgproc.guidedFilter(full_luma, full_p, 8, 1e-4 * 255 * 255)),
-        ("renormalised_blur (no-bleed, 160×90)", lambda: renormalised_blur(small, coverage, no_bleed_sigma),
-         "reference.renormalised_blur_reference (NumPy)",
-         lambda: ref.renormalised_blur_reference(small, coverage, no_bleed_sigma)),
-        ("composite_small_with_alpha", lambda: composite_small_with_alpha(frame, alpha, bg_small, out),
-         "composite_over_small (mask path, before)",
-         lambda: composite_over_small(frame, mask, bg_small, 0.25, 0.75, out)),
+        (
+            "guide: shrink + luma + mask resize",
+            lambda: (cv2.cvtColor(halve(frame, factor), cv2.COLOR_BGR2GRAY), cv2.resize(mask, (gw, gh))),
+            "same (OpenCV)",
+            lambda: (cv2.cvtColor(halve(frame, factor), cv2.COLOR_BGR2GRAY), cv2.resize(mask, (gw, gh))),
+        ),
+        (
+            "temporal_update",
+            lambda: temporal_update(p, diff, ema, state, 0.3, 6.0, 0.1, out_t),
+            "reference.temporal_reference (NumPy)",
+            lambda: ref.temporal_reference(p, diff, ema, state, 0.3, 6.0, 0.1),
+        ),
+        (
+            "guided_coefficients",
+            lambda: guided_coefficients(luma, target, 2, 1e-4),
+            "cv2.ximgproc.guidedFilter at guide size (OpenCV)",
+            lambda: cv2.ximgproc.guidedFilter(luma, target, 2, 1e-4 * 255 * 255),
+        ),
+        (
+            "apply_guided",
+            lambda: apply_guided(frame, coef, 0.25, 0.75, out=alpha),
+            "cv2.resize(coef) + float math + smoothstep",
+            cv2_apply,
+        ),
+        (
+            "Matte.alpha (whole refinement)",
+            lambda: matte.alpha(frame, mask, out=alpha),
+            "cv2.ximgproc.guidedFilter at full resolution",
+            lambda: cv2.ximgproc.guidedFilter(full_luma, full_p, 8, 1e-4 * 255 * 255),
+        ),
+        (
+            "renormalised_blur (no-bleed, 160×90)",
+            lambda: renormalised_blur(small, coverage, no_bleed_sigma),
+            "reference.renormalised_blur_reference (NumPy)",
+            lambda: ref.renormalised_blur_reference(small, coverage, no_bleed_sigma),
+        ),
+        (
+            "composite_small_with_alpha",
+            lambda: composite_small_with_alpha(frame, alpha, bg_small, out),
+            "composite_over_small (mask path, before)",
+            lambda: composite_over_small(frame, mask, bg_small, 0.25, 0.75, out),
+        ),
     ]
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
@@ -391,9 +420,11 @@ def bench(width: int = 1280, height: int = 720, repeats: int = 30) -> list[dict]
 
 # -- main ------------------------------------------------------------------------------------------
 def table(results: dict) -> str:
-    lines = ["| model | method | IoU | boundary F | flicker talking_head | flicker carphone | lag IoU (fast motion) "
-             "| far person IoU | far person boundary F |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| model | method | IoU | boundary F | flicker talking_head | flicker carphone | lag IoU (fast motion) "
+        "| far person IoU | far person boundary F |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for model, r in results.items():
         for method in ("raw", "refined"):
             st = r.get("stills", {}).get(method, {})
@@ -401,9 +432,11 @@ def table(results: dict) -> str:
             mo = r.get("motion", {}).get(method)
             far = r.get("far", {}).get(method, {})
             cell = lambda v, f="{:.3f}": "–" if v is None else f.format(v)  # noqa: E731
-            lines.append(f"| {model} | {method} | {cell(st.get('iou'))} | {cell(st.get('bf'))} | "
-                         f"{cell(fl.get('talking_head'), '{:.2f}')} | {cell(fl.get('carphone'), '{:.2f}')} | "
-                         f"{cell(mo)} | {cell(far.get('iou'))} | {cell(far.get('bf'))} |")
+            lines.append(
+                f"| {model} | {method} | {cell(st.get('iou'))} | {cell(st.get('bf'))} | "
+                f"{cell(fl.get('talking_head'), '{:.2f}')} | {cell(fl.get('carphone'), '{:.2f}')} | "
+                f"{cell(mo)} | {cell(far.get('iou'))} | {cell(far.get('bf'))} |"
+            )
     return "\n".join(lines)
 
 
@@ -438,8 +471,9 @@ def main(argv=None) -> int:
         try:
             r = {"stills": eval_stills(methods, pairs), "far": eval_far(methods, pairs)}
             if not args.skip_video:
-                r["video"] = {name: eval_video(methods, read_video(path))
-                              for name, path in VIDEOS.items() if path.exists()}
+                r["video"] = {
+                    name: eval_video(methods, read_video(path)) for name, path in VIDEOS.items() if path.exists()
+                }
                 frames, masks = motion_clip(pairs[0])
                 r["motion"], kept = eval_motion(methods, frames, masks)
                 if args.strip and model == "general":
@@ -447,7 +481,7 @@ def main(argv=None) -> int:
         finally:
             methods.close()
         results[model] = r
-    shown = {k: getattr(settings, k) for k in ('refine', 'temporal', 'roi') if hasattr(settings, k)}
+    shown = {k: getattr(settings, k) for k in ("refine", "temporal", "roi") if hasattr(settings, k)}
     print(f"preset {args.preset}: {json.dumps(shown)}")
     print(table(results))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

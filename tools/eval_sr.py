@@ -25,6 +25,7 @@ Run it while nothing else loads the machine; the numbers are only comparable wit
 Needs only NumPy, OpenCV and ONNX Runtime (no torch).  Exits 0 with a message when ``../shared/data``
 is absent.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,6 +46,7 @@ BASELINES = [("FSRCNN", "fsrcnn"), ("FSRCNN-small", "fsrcnn"), ("ESPCN", "espcn"
 
 # ----------------------------------------------------------------------------------------- methods
 # Each method is fn(lr_rgb_uint8) -> sr_rgb_uint8 for a fixed scale.
+
 
 def matlab_bicubic(scale: int):
     return lambda lr: imresize(lr, scale, out_uint8=True)
@@ -112,8 +114,10 @@ class LiteSRKernelSR:
 
 
 def find_methods(scale: int, data: Path, models_dir: Path, threads: int) -> list[tuple[str, object]]:
-    methods: list[tuple[str, object]] = [("bicubic (MATLAB)", matlab_bicubic(scale)),
-                                         ("cv2 INTER_CUBIC", cv2_cubic(scale))]
+    methods: list[tuple[str, object]] = [
+        ("bicubic (MATLAB)", matlab_bicubic(scale)),
+        ("cv2 INTER_CUBIC", cv2_cubic(scale)),
+    ]
     for name, algo in BASELINES:
         pb = data / "sr" / "baselines" / f"{name}_x{scale}.pb"
         if pb.is_file():
@@ -126,6 +130,7 @@ def find_methods(scale: int, data: Path, models_dir: Path, threads: int) -> list
 
 
 # ----------------------------------------------------------------------------------------- measure
+
 
 def score(fn, pairs, scale: int) -> tuple[float, float]:
     ps, ss = [], []
@@ -142,9 +147,10 @@ def time_frame(fn, runs: int) -> tuple[float, float | None]:
     """Median ms for a 640×360 RGB frame (a smooth synthetic image with edges; content does not matter
     for these fixed-cost methods); also the median of ``fn.net_s`` for ONNX models."""
     yy, xx = np.mgrid[0:360, 0:640].astype(np.float32)
-    frame = np.stack([128 + 100 * np.sin(xx / 23.0), 128 + 100 * np.cos(yy / 17.0),
-                      (xx + yy) % 256], axis=-1).astype(np.uint8)
-    fn(frame)                                     # warm-up (allocations, OpenCV DNN init)
+    frame = np.stack([128 + 100 * np.sin(xx / 23.0), 128 + 100 * np.cos(yy / 17.0), (xx + yy) % 256], axis=-1).astype(
+        np.uint8
+    )
+    fn(frame)  # warm-up (allocations, OpenCV DNN init)
     ts, nets = [], []
     for _ in range(runs):
         t = time.perf_counter()
@@ -174,9 +180,13 @@ def runtime_methods(scale: int, engines: list[str], threads: int) -> list[tuple[
     from pipeline.stages.upscale.catalogue import tiers_for
     from pipeline.stages.upscale.engines.registry import ENGINE_CLASSES
 
-    return [(f"litecam {tier} x{scale} ({engine}, runtime)", RuntimeSR(tier, scale, engine, threads))
-            for tier in tiers_for(scale) if tier != "bicubic"
-            for engine in engines if ENGINE_CLASSES[engine].runs(tier) and ENGINE_CLASSES[engine].suits_this_cpu()]
+    return [
+        (f"litecam {tier} x{scale} ({engine}, runtime)", RuntimeSR(tier, scale, engine, threads))
+        for tier in tiers_for(scale)
+        if tier != "bicubic"
+        for engine in engines
+        if ENGINE_CLASSES[engine].runs(tier) and ENGINE_CLASSES[engine].suits_this_cpu()
+    ]
 
 
 def main(argv=None) -> int:
@@ -188,9 +198,13 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--no-time", action="store_true")
-    ap.add_argument("--engines", nargs="+", default=[],
-                    help="also score the shipped models through the runtime on these inference engines "
-                         "(e.g. openvino openvino-bf16; those that do not suit this CPU are left out)")
+    ap.add_argument(
+        "--engines",
+        nargs="+",
+        default=[],
+        help="also score the shipped models through the runtime on these inference engines "
+        "(e.g. openvino openvino-bf16; those that do not suit this CPU are left out)",
+    )
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
 
@@ -201,13 +215,15 @@ def main(argv=None) -> int:
     import cv2
 
     cv2.setNumThreads(args.threads)
-    results: dict = {"machine": platform.processor() or platform.machine(), "threads": args.threads,
-                     "command": " ".join([Path(sys.argv[0]).name] + (argv if argv is not None else sys.argv[1:])),
-                     "protocol": "HR modcrop; LR MATLAB bicubic uint8; PSNR-Y/SSIM on BT.601 Y, shave=scale",
-                     "scales": {}}
+    results: dict = {
+        "machine": platform.processor() or platform.machine(),
+        "threads": args.threads,
+        "command": " ".join([Path(sys.argv[0]).name] + (argv if argv is not None else sys.argv[1:])),
+        "protocol": "HR modcrop; LR MATLAB bicubic uint8; PSNR-Y/SSIM on BT.601 Y, shave=scale",
+        "scales": {},
+    }
     for s in args.scales:
-        sets = {name: [degrade(load_rgb(p), s) for p in list_images(data / "sr" / "eval" / name)]
-                for name in args.sets}
+        sets = {name: [degrade(load_rgb(p), s) for p in list_images(data / "sr" / "eval" / name)] for name in args.sets}
         rows = {}
         methods = find_methods(s, data, args.models, args.threads) + runtime_methods(s, args.engines, args.threads)
         for label, fn in methods:
@@ -225,8 +241,14 @@ def main(argv=None) -> int:
         results["scales"][str(s)] = rows
 
     for s, rows in results["scales"].items():
-        print(f"\n### ×{s} (PSNR-Y dB / SSIM-Y)" + (f" — ms: 640×360 → ×2, {args.threads} threads, median"
-                                                   f" of {args.runs}" if s == "2" and not args.no_time else ""))
+        print(
+            f"\n### ×{s} (PSNR-Y dB / SSIM-Y)"
+            + (
+                f" — ms: 640×360 → ×2, {args.threads} threads, median of {args.runs}"
+                if s == "2" and not args.no_time
+                else ""
+            )
+        )
         head = "| method | " + " | ".join(f"{n} ×{s}" for n in args.sets)
         sep = "|---|" + "---|" * len(args.sets)
         if s == "2" and not args.no_time:

@@ -12,6 +12,7 @@ exactly what a run does). The reference is the same region of O, at full resolut
 (BT.601, 4 pixels shaved) of each tier's zoom against the reference, mean over frames, and the gain
 over bicubic. Needs ``../shared/data``; exits 0 with a message without it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,7 @@ def zoom_scores(original: np.ndarray, zoom: int, tiers: list[str], stages: dict,
     from pipeline.frame import Frame
     from pipeline.stages.autoframe import AutoFrame, Framing
 
-    step = 4 * zoom   # D = O / zoom and its crop D / zoom both have even sides: the zoom is exact
+    step = 4 * zoom  # D = O / zoom and its crop D / zoom both have even sides: the zoom is exact
     h, w = original.shape[0] // step * step, original.shape[1] // step * step
     original = original[:h, :w]
     small_rgb = imresize(np.ascontiguousarray(original[..., ::-1]), 1 / zoom, out_uint8=True)
@@ -56,15 +57,16 @@ def zoom_scores(original: np.ndarray, zoom: int, tiers: list[str], stages: dict,
     framed = framer.process(frame)
     assert framed is not None and framed.crop is not None  # no look-ahead: the frame comes straight back, cropped
     x, y, cw, ch = framed.crop
-    reference = original[y * zoom:(y + ch) * zoom, x * zoom:(x + cw) * zoom]
+    reference = original[y * zoom : (y + ch) * zoom, x * zoom : (x + cw) * zoom]
     scores, pictures = {}, {}
     for tier in tiers:
         stage = stages[tier]
-        out, used = stage.reframe(Frame(small, pts_ns=0, seq=0, crop=(x, y, cw, ch)), (x, y, cw, ch),
-                                  stage._model(tier))
+        out, used = stage.reframe(
+            Frame(small, pts_ns=0, seq=0, crop=(x, y, cw, ch)), (x, y, cw, ch), stage._model(tier)
+        )
         assert used == tier, (used, tier)
         picture = out[: ch * zoom, : cw * zoom]
-        if picture.shape != reference.shape:   # the output is D's size: the crop enlarged ×zoom
+        if picture.shape != reference.shape:  # the output is D's size: the crop enlarged ×zoom
             raise RuntimeError(f"zoomed picture {picture.shape} != reference {reference.shape}")
         y_out = rgb_to_y(np.ascontiguousarray(picture[..., ::-1]))
         y_ref = rgb_to_y(np.ascontiguousarray(reference[..., ::-1]))
@@ -101,8 +103,11 @@ def main(argv=None) -> int:
         stages[tier].load()
     segment = Segment("general", roi=False)
     segment.open(Caps(256, 256, Fraction(25)))
-    report = {"zoom": args.zoom, "protocol": "O → MATLAB bicubic ÷zoom → autoframe crop → ×zoom; PSNR-Y vs O's crop, "
-              "4 px shaved", "clips": {}}
+    report = {
+        "zoom": args.zoom,
+        "protocol": "O → MATLAB bicubic ÷zoom → autoframe crop → ×zoom; PSNR-Y vs O's crop, 4 px shaved",
+        "clips": {},
+    }
     first_pictures = None
     for clip in args.clips:
         per_tier: dict[str, list[float]] = {t: [] for t in args.tiers}
@@ -112,10 +117,13 @@ def main(argv=None) -> int:
                 per_tier[tier].append(db)
             first_pictures = first_pictures or pictures
         means = {t: float(np.mean(v)) for t, v in per_tier.items()}
-        report["clips"][clip] = {"frames": len(per_tier[args.tiers[0]]),
-                                 "psnr_y": {t: round(m, 2) for t, m in means.items()},
-                                 "gain_over_bicubic_db": {t: round(m - means["bicubic"], 2) for t, m in means.items()
-                                                          if "bicubic" in means and t != "bicubic"}}
+        report["clips"][clip] = {
+            "frames": len(per_tier[args.tiers[0]]),
+            "psnr_y": {t: round(m, 2) for t, m in means.items()},
+            "gain_over_bicubic_db": {
+                t: round(m - means["bicubic"], 2) for t, m in means.items() if "bicubic" in means and t != "bicubic"
+            },
+        }
     segment.close()
     print("| clip | frames | " + " | ".join(f"{t} PSNR-Y" for t in args.tiers) + " |")
     print("|---|---:|" + "---:|" * len(args.tiers))

@@ -21,6 +21,7 @@ format, uint8 activations and per-channel weights, percentile ranges, first/last
 :func:`quantize`) calibrated on ``--calib-n`` random LR
 patches from the training set, and reports its max abs difference from fp32 on the check inputs.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,9 +60,15 @@ def export(model: torch.nn.Module, out: Path, opset: int = 17) -> None:
         model = model.deploy()
     dummy = torch.rand(1, 3, 64, 64)
     torch.onnx.export(
-        model, (dummy,), str(out), opset_version=opset, input_names=["lr"], output_names=["sr"],
+        model,
+        (dummy,),
+        str(out),
+        opset_version=opset,
+        input_names=["lr"],
+        output_names=["sr"],
         dynamic_axes={"lr": {0: "n", 2: "h", 3: "w"}, "sr": {0: "n", 2: "h_out", 3: "w_out"}},
-        do_constant_folding=True, dynamo=False,
+        do_constant_folding=True,
+        dynamo=False,
     )
     import onnx
 
@@ -156,11 +163,11 @@ def calibration_patches(scale: int, n: int, size: int = 48, seed: int = 0) -> li
         if k not in cache:
             cache[k] = degrade(load_rgb(files[k]), scale)[1]
         lr = cache[k]
-        if min(lr.shape[:2]) < size:          # a few T91 images are smaller than a patch
+        if min(lr.shape[:2]) < size:  # a few T91 images are smaller than a patch
             continue
         y = int(rng.integers(0, lr.shape[0] - size + 1))
         x = int(rng.integers(0, lr.shape[1] - size + 1))
-        p = lr[y: y + size, x: x + size].astype(np.float32) / 255.0
+        p = lr[y : y + size, x : x + size].astype(np.float32) / 255.0
         out.append(np.ascontiguousarray(p.transpose(2, 0, 1)[None]))
     return out
 
@@ -206,10 +213,18 @@ def quantize(fp32_path: Path, int8_path: Path, scale: int, n: int) -> list[str]:
     quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
     keep_float = _first_and_last_convs(pre)
     try:
-        quantize_static(str(pre), str(int8_path), Reader(), quant_format=QuantFormat.QDQ,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QUInt8,
-                        per_channel=True, calibrate_method=CalibrationMethod.Percentile,
-                        extra_options={"CalibPercentile": 99.999}, nodes_to_exclude=keep_float)
+        quantize_static(
+            str(pre),
+            str(int8_path),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QUInt8,
+            per_channel=True,
+            calibrate_method=CalibrationMethod.Percentile,
+            extra_options={"CalibPercentile": 99.999},
+            nodes_to_exclude=keep_float,
+        )
     finally:
         pre.unlink(missing_ok=True)
     return keep_float
@@ -221,8 +236,10 @@ def compare_int8(fp32_path: Path, int8_path: Path, scale: int) -> None:
         ya = a.run(["sr"], {"lr": p})[0]
         yb = b.run(["sr"], {"lr": p})[0]
         d = np.abs(ya - yb)
-        print(f"  int8 vs fp32 on a 64x64 training patch: max {d.max():.4f}, mean {d.mean():.5f} "
-              f"(PSNR {10 * np.log10(1.0 / max(float(np.mean((ya - yb) ** 2)), 1e-12)):.1f} dB)")
+        print(
+            f"  int8 vs fp32 on a 64x64 training patch: max {d.max():.4f}, mean {d.mean():.5f} "
+            f"(PSNR {10 * np.log10(1.0 / max(float(np.mean((ya - yb) ** 2)), 1e-12)):.1f} dB)"
+        )
 
 
 def main(argv=None) -> int:
@@ -252,15 +269,19 @@ def main(argv=None) -> int:
     print(f"exporting {desc}: {count_params(model):,} params -> {args.out}")
     export(model, args.out)
     err = verify(model, args.out, args.tol)
-    print(f"OK: ONNX Runtime matches PyTorch (max abs error {err:.2e} <= {args.tol:.0e}); "
-          f"{args.out.stat().st_size / 1024:.0f} KiB")
+    print(
+        f"OK: ONNX Runtime matches PyTorch (max abs error {err:.2e} <= {args.tol:.0e}); "
+        f"{args.out.stat().st_size / 1024:.0f} KiB"
+    )
     if isinstance(model, LiteSR):
         npz = write_lite_weights(model, args.out)
         print(f"wrote {npz}; the Numba kernel matches PyTorch within {verify_lite_kernel(model, npz)} level(s)")
     if args.int8:
         kept = quantize(args.out, args.int8, scale, args.calib_n)
-        print(f"wrote {args.int8} ({args.int8.stat().st_size / 1024:.0f} KiB), calibrated on {args.calib_n} "
-              f"training LR patches; left in float: {kept}")
+        print(
+            f"wrote {args.int8} ({args.int8.stat().st_size / 1024:.0f} KiB), calibrated on {args.calib_n} "
+            f"training LR patches; left in float: {kept}"
+        )
         compare_int8(args.out, args.int8, scale)
     return 0
 

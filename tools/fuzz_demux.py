@@ -7,6 +7,7 @@ Mutations (seeded, reproducible): random byte flips, overwritten runs, truncatio
 deleted chunk, and the header zeroed. Prints one line per failure and a summary; exit status 1 if
 any mutated file raised something other than `UserError`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,17 +33,17 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
     elif kind == "run":
         start = rng.randrange(len(buf))
         length = rng.randint(1, 4096)
-        buf[start:start + length] = bytes(rng.randrange(256) for _ in range(min(length, len(buf) - start)))
+        buf[start : start + length] = bytes(rng.randrange(256) for _ in range(min(length, len(buf) - start)))
     elif kind == "truncate":
-        del buf[rng.randrange(1, len(buf)):]
+        del buf[rng.randrange(1, len(buf)) :]
     elif kind == "duplicate":
         start = rng.randrange(len(buf))
-        chunk = buf[start:start + rng.randint(1, 8192)]
+        chunk = buf[start : start + rng.randint(1, 8192)]
         at = rng.randrange(len(buf))
         buf[at:at] = chunk
     elif kind == "delete":
         start = rng.randrange(len(buf))
-        del buf[start:start + rng.randint(1, 8192)]
+        del buf[start : start + rng.randint(1, 8192)]
     else:
         buf[:32] = bytes(32)
     return bytes(buf)
@@ -87,8 +88,10 @@ def main(argv=None) -> int:
                 outcomes["other"] += 1
                 print(f"mutant {i}: {type(exc).__name__}: {exc}")
             slowest_s = max(slowest_s, time.monotonic() - t0)
-    print(f"{args.count} mutants: {outcomes['decoded']} decoded, {outcomes['user_error']} clean UserError, "
-          f"{outcomes['other']} other; slowest {slowest_s:.2f} s")
+    print(
+        f"{args.count} mutants: {outcomes['decoded']} decoded, {outcomes['user_error']} clean UserError, "
+        f"{outcomes['other']} other; slowest {slowest_s:.2f} s"
+    )
     return 1 if outcomes["other"] else 0
 
 

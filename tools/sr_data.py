@@ -11,6 +11,7 @@ import it.  The standard SR protocol (see ``../shared/data/README.md``):
 Arrays are H×W×C (RGB) or H×W.  ``imresize`` works on any float or uint8 array and returns float64
 unless ``out_uint8=True``.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,18 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "imresize", "to_uint8", "modcrop", "rgb_to_y", "psnr", "psnr_y", "ssim", "ssim_y",
-    "load_rgb", "degrade", "shared_data_dir", "list_images",
+    "imresize",
+    "to_uint8",
+    "modcrop",
+    "rgb_to_y",
+    "psnr",
+    "psnr_y",
+    "ssim",
+    "ssim_y",
+    "load_rgb",
+    "degrade",
+    "shared_data_dir",
+    "list_images",
 ]
 
 
@@ -30,8 +41,9 @@ def _cubic(x: np.ndarray) -> np.ndarray:
     ax = np.abs(x)
     ax2 = ax * ax
     ax3 = ax2 * ax
-    return ((1.5 * ax3 - 2.5 * ax2 + 1.0) * (ax <= 1)
-            + (-0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0) * ((ax > 1) & (ax <= 2)))
+    return (1.5 * ax3 - 2.5 * ax2 + 1.0) * (ax <= 1) + (-0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0) * (
+        (ax > 1) & (ax <= 2)
+    )
 
 
 @lru_cache(maxsize=256)
@@ -52,7 +64,7 @@ def _weight_matrix(in_len: int, out_len: int, scale: float, antialias: bool = Tr
     u = x / scale + 0.5 * (1.0 - 1.0 / scale)
     left = np.floor(u - kernel_width / 2.0)
     taps = int(math.ceil(kernel_width)) + 2
-    idx = left[:, None] + np.arange(taps)[None, :]          # 1-based input indices
+    idx = left[:, None] + np.arange(taps)[None, :]  # 1-based input indices
     w = kern(u[:, None] - idx)
     w = w / w.sum(axis=1, keepdims=True)
     aux = np.concatenate([np.arange(in_len), np.arange(in_len - 1, -1, -1)])
@@ -64,9 +76,14 @@ def _weight_matrix(in_len: int, out_len: int, scale: float, antialias: bool = Tr
     return mat
 
 
-def imresize(img: np.ndarray, scale: float | None = None, output_shape: tuple[int, int] | None = None,
-             antialias: bool = True, out_uint8: bool = False, round_intermediate: bool = False
-             ) -> np.ndarray:
+def imresize(
+    img: np.ndarray,
+    scale: float | None = None,
+    output_shape: tuple[int, int] | None = None,
+    antialias: bool = True,
+    out_uint8: bool = False,
+    round_intermediate: bool = False,
+) -> np.ndarray:
     """MATLAB ``imresize(img, scale, 'bicubic')``.
 
     ``img``: H×W or H×W×C, uint8 or float.  Give ``scale`` (same for both axes) or ``output_shape``
@@ -123,7 +140,7 @@ def rgb_to_y(img: np.ndarray) -> np.ndarray:
 
 
 def _shave(a: np.ndarray, border: int) -> np.ndarray:
-    return a[border: a.shape[0] - border, border: a.shape[1] - border] if border else a
+    return a[border : a.shape[0] - border, border : a.shape[1] - border] if border else a
 
 
 def psnr(a: np.ndarray, b: np.ndarray, border: int = 0, peak: float = 255.0) -> float:
@@ -151,7 +168,7 @@ def _filter_valid(x: np.ndarray, win: np.ndarray) -> np.ndarray:
     k = win.shape[0]
     full = cv2.filter2D(x, cv2.CV_64F, win, borderType=cv2.BORDER_REFLECT)
     r = k // 2
-    return full[r: x.shape[0] - r, r: x.shape[1] - r]
+    return full[r : x.shape[0] - r, r : x.shape[1] - r]
 
 
 def ssim(a: np.ndarray, b: np.ndarray, border: int = 0, peak: float = 255.0) -> float:
@@ -163,10 +180,10 @@ def ssim(a: np.ndarray, b: np.ndarray, border: int = 0, peak: float = 255.0) -> 
     win = _gaussian_window()
     mu_a = _filter_valid(a, win)
     mu_b = _filter_valid(b, win)
-    s_aa = _filter_valid(a * a, win) - mu_a ** 2
-    s_bb = _filter_valid(b * b, win) - mu_b ** 2
+    s_aa = _filter_valid(a * a, win) - mu_a**2
+    s_bb = _filter_valid(b * b, win) - mu_b**2
     s_ab = _filter_valid(a * b, win) - mu_a * mu_b
-    m = ((2 * mu_a * mu_b + c1) * (2 * s_ab + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (s_aa + s_bb + c2))
+    m = ((2 * mu_a * mu_b + c1) * (2 * s_ab + c2)) / ((mu_a**2 + mu_b**2 + c1) * (s_aa + s_bb + c2))
     return float(m.mean())
 
 
@@ -175,6 +192,7 @@ def ssim_y(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
 
 
 # --------------------------------------------------------------------------- data files
+
 
 def shared_data_dir(repo_root: Path | None = None) -> Path:
     """``../shared/data`` relative to the repository root."""

@@ -15,7 +15,11 @@
 All take ``lr``: float32 N×3×H×W RGB in [0, 1] and return N×3×(H·s)×(W·s).
 
 Run ``python -m tools.sr_models`` to print the parameter counts.
+
+One module (over 500 lines) on purpose: the three networks share blocks and their ONNX-exportable
+unfold/fold, and ``tools.train_sr`` and ``tools.export_onnx`` take any of them by name from here.
 """
+
 from __future__ import annotations
 
 import torch
@@ -79,7 +83,7 @@ class XLSR(nn.Module):
         x = torch.cat([x, y[:, n_head:]], dim=1)
         x = F.relu(self.conv_mix(x))
         x = self.shuffle(self.conv_out(x))
-        return torch.clamp(x, 0.0, 1.0)   # clipped ReLU
+        return torch.clamp(x, 0.0, 1.0)  # clipped ReLU
 
 
 class XLSRDeploy(nn.Module):
@@ -190,18 +194,20 @@ class LiteSR(nn.Module):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
-        for m in self.tail.modules():   # start as plain bicubic
+        for m in self.tail.modules():  # start as plain bicubic
             if isinstance(m, nn.Conv2d):
                 nn.init.normal_(m.weight, std=1e-3)
-        if rep:                          # the identity branches start the body near x → ReLU(x)
+        if rep:  # the identity branches start the body near x → ReLU(x)
             for m in self.body.modules():
                 if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3) and m.bias is None:
                     nn.init.normal_(m.weight, std=1e-2)
 
     def layers(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """(3×3 weight, bias) of every layer, first first, re-parameterised branches fused."""
-        return [m.fused() if isinstance(m, RepConv3x3) else (m.weight.detach(), m.bias.detach())
-                for m in [*self.body, self.tail]]
+        return [
+            m.fused() if isinstance(m, RepConv3x3) else (m.weight.detach(), m.bias.detach())
+            for m in [*self.body, self.tail]
+        ]
 
     @torch.no_grad()
     def start_from_plain(self, state: dict) -> None:
@@ -262,7 +268,7 @@ def unfold3x3(x: torch.Tensor) -> torch.Tensor:
     n, c, h, w = x.shape
     xp = F.pad(x, (1, 1, 1, 1))
     hh, ww = xp.shape[2] - 2, xp.shape[3] - 2
-    shifts = [xp[:, :, ky: ky + hh, kx: kx + ww] for ky in range(3) for kx in range(3)]
+    shifts = [xp[:, :, ky : ky + hh, kx : kx + ww] for ky in range(3) for kx in range(3)]
     return torch.stack(shifts, dim=2).reshape(n, c * 9, hh, ww)
 
 
@@ -377,7 +383,7 @@ class HPB(nn.Module):
         self.arfb_in = ARFB(ch)
         self.hfm = HFM(2)
         self.arfb_high = ARFB(ch)
-        self.arfb_down = ARFB(ch)   # shared weights, applied n_down times (paper: 5)
+        self.arfb_down = ARFB(ch)  # shared weights, applied n_down times (paper: 5)
         self.n_down = n_down
         self.arfb_out = ARFB(ch)
         self.fuse = nn.Conv2d(2 * ch, ch, 1)
@@ -422,11 +428,11 @@ class EMHA(nn.Module):
         self.expand = nn.Linear(self.inner, dim)
         self.scale = (self.inner // heads) ** -0.5
 
-    def forward(self, x):                     # x: B×N×D
+    def forward(self, x):  # x: B×N×D
         b, n, _ = x.shape
         hd = self.inner // self.heads
         qkv = self.qkv(self.reduce(x)).reshape(b, n, 3, self.heads, hd).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]       # B×heads×N×hd
+        q, k, v = qkv[0], qkv[1], qkv[2]  # B×heads×N×hd
         attn = torch.softmax((q @ k.transpose(-1, -2)) * self.scale, dim=-1)
         out = (attn @ v).permute(0, 2, 1, 3).reshape(b, n, self.inner)
         return self.expand(out)
@@ -455,7 +461,7 @@ class ETB(nn.Module):
     def forward(self, x):
         b, c, h, w = x.shape
         ws = self.window
-        t = unfold3x3(x)                                     # B×D×H×W, D = C·9
+        t = unfold3x3(x)  # B×D×H×W, D = C·9
         d = t.shape[1]
         ph, pw = (ws - h % ws) % ws, (ws - w % ws) % ws
         t = F.pad(t, (0, pw, 0, ph))
@@ -465,7 +471,7 @@ class ETB(nn.Module):
         t = t + self.attn(self.norm1(t))
         t = t + self.mlp(self.norm2(t))
         t = t.reshape(b, nh, nw, ws, ws, d).permute(0, 5, 1, 3, 2, 4).reshape(b, d, hp, wp)
-        return fold3x3(t[:, :, :h, :w]) / 9.0                 # overlap-average back to C×H×W
+        return fold3x3(t[:, :, :h, :w]) / 9.0  # overlap-average back to C×H×W
 
 
 ESRT_CONFIGS = {
@@ -531,5 +537,7 @@ if __name__ == "__main__":
     for s in (2, 3):
         print(f"XLSR x{s}: {count_params(XLSR(s)):,} parameters")
     for cfg in ESRT_CONFIGS:
-        print(f"ESRT x2 ({cfg}: ch, HPBs, down-ARFB repeats, ETBs = {ESRT_CONFIGS[cfg]}): "
-              f"{count_params(ESRT(2, cfg)):,} parameters")
+        print(
+            f"ESRT x2 ({cfg}: ch, HPBs, down-ARFB repeats, ETBs = {ESRT_CONFIGS[cfg]}): "
+            f"{count_params(ESRT(2, cfg)):,} parameters"
+        )

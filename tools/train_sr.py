@@ -20,6 +20,7 @@ schedule.  Checkpoints (model, optimizer, schedule, step, every RNG state) go to
 ``--ckpt-minutes`` and at the end; Set5 validation PSNR-Y is logged every ``--val-minutes`` to
 ``OUT/log.txt``.  Always one thread (``torch.set_num_threads(1)``).
 """
+
 from __future__ import annotations
 
 import os
@@ -69,7 +70,7 @@ class PatchSampler:
         self.scale = scale
         self.rng = rng
         areas = np.array([lr.shape[0] * lr.shape[1] for _, lr in pairs], dtype=np.float64)
-        self.prob = areas / areas.sum()       # sample images by area: every LR pixel equally likely
+        self.prob = areas / areas.sum()  # sample images by area: every LR pixel equally likely
 
     def batch(self, n: int, p: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """LR, HR and (with a teacher) the teacher's patches, as float N×3×h×w in [0, 1]."""
@@ -79,15 +80,15 @@ class PatchSampler:
         tes = np.empty((n, p * s, p * s, 3), np.float32) if self.teacher else None
         idx = self.rng.choice(len(self.pairs), size=n, p=self.prob)
         for i, k in enumerate(idx):
-            while min(self.pairs[k][1].shape[:2]) < p:   # a few T91 images are smaller than the largest patch
+            while min(self.pairs[k][1].shape[:2]) < p:  # a few T91 images are smaller than the largest patch
                 k = int(self.rng.choice(len(self.pairs), p=self.prob))
             hr, lr = self.pairs[k]
             y = int(self.rng.integers(0, lr.shape[0] - p + 1))
             x = int(self.rng.integers(0, lr.shape[1] - p + 1))
-            crops = [lr[y: y + p, x: x + p], hr[y * s: (y + p) * s, x * s: (x + p) * s]]
+            crops = [lr[y : y + p, x : x + p], hr[y * s : (y + p) * s, x * s : (x + p) * s]]
             if tes is not None:
                 assert self.teacher is not None  # tes exists only with a teacher
-                crops.append(self.teacher[k][y * s: (y + p) * s, x * s: (x + p) * s])
+                crops.append(self.teacher[k][y * s : (y + p) * s, x * s : (x + p) * s])
             t = int(self.rng.integers(0, 8))
             if t & 1:
                 crops = [c[:, ::-1] for c in crops]
@@ -143,11 +144,21 @@ def set_rng_states(st: dict, np_rng: np.random.Generator) -> None:
 
 def save_ckpt(path: Path, model, opt, sched: dict, step: int, np_rng, args, extra: dict) -> None:
     tmp = path.with_suffix(".tmp")
-    torch.save({
-        "model": model.state_dict(), "optimizer": opt.state_dict(), "schedule": sched, "step": step,
-        "rng": rng_states(np_rng), "args": vars(args), "model_name": args.model, "scale": args.scale,
-        "model_kwargs": model_kwargs(args), **extra,
-    }, tmp)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "schedule": sched,
+            "step": step,
+            "rng": rng_states(np_rng),
+            "args": vars(args),
+            "model_name": args.model,
+            "scale": args.scale,
+            "model_kwargs": model_kwargs(args),
+            **extra,
+        },
+        tmp,
+    )
     os.replace(tmp, path)
 
 
@@ -188,8 +199,12 @@ def main(argv=None) -> int:
     ap.add_argument("--patch-max", type=int, default=48)
     ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     ap.add_argument("--warmup", type=float, default=0.05)
-    ap.add_argument("--steps", type=int, default=0,
-                    help="total steps (0: size from --minutes); with --resume, resizes the stored schedule")
+    ap.add_argument(
+        "--steps",
+        type=int,
+        default=0,
+        help="total steps (0: size from --minutes); with --resume, resizes the stored schedule",
+    )
     ap.add_argument("--calib-steps", type=int, default=60)
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
     ap.add_argument("--val-minutes", type=float, default=5.0)
@@ -197,18 +212,32 @@ def main(argv=None) -> int:
     ap.add_argument("--esrt-config", default="litecam")
     ap.add_argument("--lite-channels", type=int, default=8)
     ap.add_argument("--lite-blocks", type=int, default=1)
-    ap.add_argument("--lite-rep", action="store_true",
-                    help="train each LiteSR conv as re-parameterisable branches (fused at export)")
-    ap.add_argument("--teacher", type=Path, default=None,
-                    help="distil: a checkpoint (e.g. tools/checkpoints/xlsr_x2.pt) whose outputs are a second "
-                         "target, weighted --teacher-weight (the ground truth keeps weight 1)")
+    ap.add_argument(
+        "--lite-rep",
+        action="store_true",
+        help="train each LiteSR conv as re-parameterisable branches (fused at export)",
+    )
+    ap.add_argument(
+        "--teacher",
+        type=Path,
+        default=None,
+        help="distil: a checkpoint (e.g. tools/checkpoints/xlsr_x2.pt) whose outputs are a second "
+        "target, weighted --teacher-weight (the ground truth keeps weight 1)",
+    )
     ap.add_argument("--teacher-weight", type=float, default=0.5)
-    ap.add_argument("--bf16", action="store_true",
-                    help="forward pass under bfloat16 autocast (weights, loss and optimizer stay float32): "
-                         "several times faster where the CPU has AMX-BF16; validation and export stay float32")
-    ap.add_argument("--init-from", type=Path, default=None,
-                    help="start from another checkpoint's weights where names and shapes match "
-                         "(e.g. XLSR x3 from XLSR x2: all but the output conv)")
+    ap.add_argument(
+        "--bf16",
+        action="store_true",
+        help="forward pass under bfloat16 autocast (weights, loss and optimizer stay float32): "
+        "several times faster where the CPU has AMX-BF16; validation and export stay float32",
+    )
+    ap.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="start from another checkpoint's weights where names and shapes match "
+        "(e.g. XLSR x3 from XLSR x2: all but the output conv)",
+    )
     args = ap.parse_args(argv)
 
     torch.set_num_threads(1)
@@ -234,19 +263,22 @@ def main(argv=None) -> int:
     if args.init_from and not args.resume:
         src = torch.load(args.init_from, map_location="cpu", weights_only=False)["model"]
         if getattr(model, "rep", False) and not any(".k3." in k for k in src):
-            model.start_from_plain(src)   # a trained plain LiteSR: the same function, extra branches at zero
+            model.start_from_plain(src)  # a trained plain LiteSR: the same function, extra branches at zero
             print(f"initialised from the plain LiteSR {args.init_from} (re-parameterised branches at zero)", flush=True)
         elif args.model == "litesr" and src["body.0.weight"].shape[0] < model.channels:
-            model.widen_from(src)         # a narrower trained LiteSR: the same function, new channels silent
+            model.widen_from(src)  # a narrower trained LiteSR: the same function, new channels silent
             print(f"widened the LiteSR {args.init_from} to {model.channels} channels (same function)", flush=True)
         else:
             own = model.state_dict()
             same = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
             own.update(same)
             model.load_state_dict(own)
-            print(f"initialised {len(same)}/{len(own)} tensors from {args.init_from}; fresh: "
-                  f"{sorted(set(own) - set(same))}", flush=True)
-    model = model.to(memory_format=torch.channels_last)   # ~25% faster convs on one CPU thread
+            print(
+                f"initialised {len(same)}/{len(own)} tensors from {args.init_from}; fresh: "
+                f"{sorted(set(own) - set(same))}",
+                flush=True,
+            )
+    model = model.to(memory_format=torch.channels_last)  # ~25% faster convs on one CPU thread
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999))
     sched = {"total_steps": args.steps, "max_lr": args.lr, "warmup": args.warmup}
     step = 0
@@ -270,8 +302,11 @@ def main(argv=None) -> int:
             sched["total_steps"] = args.steps
     teacher = teacher_outputs(args.teacher, pairs, args.scale) if args.teacher else None
     sampler = PatchSampler(pairs, args.scale, np_rng, teacher)
-    log(args.out, f"{args.model} x{args.scale}: {count_params(model):,} params; {len(pairs)} train images "
-                  f"loaded + degraded in {time.time() - t0:.1f}s; args {json.dumps(vars(args), default=str)}")
+    log(
+        args.out,
+        f"{args.model} x{args.scale}: {count_params(model):,} params; {len(pairs)} train images "
+        f"loaded + degraded in {time.time() - t0:.1f}s; args {json.dumps(vars(args), default=str)}",
+    )
 
     def do_step(s: int) -> float:
         p = int(np_rng.integers(args.patch_min, args.patch_max + 1))
@@ -301,7 +336,7 @@ def main(argv=None) -> int:
             do_step(step)
             step += 1
         per_step = (time.time() - tc) / args.calib_steps
-        remaining = budget_s - (time.time() - start) - 60.0   # leave a minute for validation/saving
+        remaining = budget_s - (time.time() - start) - 60.0  # leave a minute for validation/saving
         n_val = max(remaining / (args.val_minutes * 60.0), 1)
         val_cost = 20.0 if args.model == "esrt" else 3.0
         sched["total_steps"] = step + max(int((remaining - n_val * val_cost) / per_step), 1)
@@ -319,13 +354,15 @@ def main(argv=None) -> int:
             v = validate(model, val_pairs, args.scale)
             best = max(best, v)
             lr_now = one_cycle_lr(step, sched["total_steps"], sched["max_lr"], sched["warmup"])
-            log(args.out, f"step {step}/{sched['total_steps']} loss {np.mean(losses):.5f} lr {lr_now:.2e} "
-                          f"Set5 x{args.scale} PSNR-Y {v:.3f} dB ({(now - seg_start) / 60 + trained_s / 60:.1f} min)")
+            log(
+                args.out,
+                f"step {step}/{sched['total_steps']} loss {np.mean(losses):.5f} lr {lr_now:.2e} "
+                f"Set5 x{args.scale} PSNR-Y {v:.3f} dB ({(now - seg_start) / 60 + trained_s / 60:.1f} min)",
+            )
             losses = []
             last_val = time.time()
         if now - last_ckpt >= args.ckpt_minutes * 60.0:
-            save_ckpt(ckpt_path, model, opt, sched, step, np_rng, args,
-                      {"trained_s": trained_s + now - seg_start})
+            save_ckpt(ckpt_path, model, opt, sched, step, np_rng, args, {"trained_s": trained_s + now - seg_start})
             last_ckpt = time.time()
         if now - start > budget_s * 1.05 + 120:
             log(args.out, f"wall-clock budget exceeded at step {step}; stopping early (resume to finish)")
@@ -333,8 +370,11 @@ def main(argv=None) -> int:
     trained_s += time.time() - seg_start
     save_ckpt(ckpt_path, model, opt, sched, step, np_rng, args, {"trained_s": trained_s})
     v = validate(model, val_pairs, args.scale) if val_pairs else float("nan")
-    log(args.out, f"done: step {step}/{sched['total_steps']}, trained {trained_s / 60:.1f} min; "
-                  f"final Set5 x{args.scale} PSNR-Y {v:.3f} dB; checkpoint {ckpt_path}")
+    log(
+        args.out,
+        f"done: step {step}/{sched['total_steps']}, trained {trained_s / 60:.1f} min; "
+        f"final Set5 x{args.scale} PSNR-Y {v:.3f} dB; checkpoint {ckpt_path}",
+    )
     return 0
 
 

@@ -5,6 +5,7 @@ frame count, every frame's timestamp (within one tick of the output time base) a
 
     .venv/bin/python -m tools.verify_transcode [VIDEO ...] [--preset transcode] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,17 +47,26 @@ def verify(path: Path, preset: str, out_dir: Path) -> dict:
     tick = result["time_base"]
     # timestamps compared relative to the first frame (a container may start at a non-zero time)
     shift_in, shift_out = source["times"][0], result["times"][0]
-    worst_tick = max((abs((a - shift_in) - (b - shift_out)) / tick for a, b in zip(source["times"], result["times"])),
-                     default=0)
+    worst_tick = max(
+        (abs((a - shift_in) - (b - shift_out)) / tick for a, b in zip(source["times"], result["times"])), default=0
+    )
     frame_s = float(1 / source["rate"]) if source["rate"] else 0.04
     row = {
-        "file": path.name, "status": status, "seconds": round(seconds, 1),
-        "frames_in": len(source["times"]), "frames_out": len(result["times"]),
+        "file": path.name,
+        "status": status,
+        "seconds": round(seconds, 1),
+        "frames_in": len(source["times"]),
+        "frames_out": len(result["times"]),
         "worst_timestamp_error_ticks": float(worst_tick),
-        "audio_in_s": round(source["audio_s"], 4), "audio_out_s": round(result["audio_s"], 4),
+        "audio_in_s": round(source["audio_s"], 4),
+        "audio_out_s": round(result["audio_s"], 4),
     }
-    row["ok"] = (status == 0 and row["frames_in"] == row["frames_out"] and worst_tick <= 1
-                 and abs(source["audio_s"] - result["audio_s"]) <= frame_s)
+    row["ok"] = (
+        status == 0
+        and row["frames_in"] == row["frames_out"]
+        and worst_tick <= 1
+        and abs(source["audio_s"] - result["audio_s"]) <= frame_s
+    )
     return row
 
 
@@ -75,8 +85,10 @@ def main(argv=None) -> int:
     print("\n| file | frames in → out | worst timestamp error (ticks) | audio in → out (s) | transcode s | ok |")
     print("|---|---|---:|---|---:|---|")
     for r in rows:
-        print(f"| {r['file']} | {r['frames_in']} → {r['frames_out']} | {r['worst_timestamp_error_ticks']:.2f} | "
-              f"{r['audio_in_s']} → {r['audio_out_s']} | {r['seconds']} | {'yes' if r['ok'] else 'NO'} |")
+        print(
+            f"| {r['file']} | {r['frames_in']} → {r['frames_out']} | {r['worst_timestamp_error_ticks']:.2f} | "
+            f"{r['audio_in_s']} → {r['audio_out_s']} | {r['seconds']} | {'yes' if r['ok'] else 'NO'} |"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0 if all(r["ok"] for r in rows) else 1

@@ -9,8 +9,9 @@
 
 `LocalBackend`: a pool of `workers` processes on this machine (spawned, so no thread or lock of the
 driver is inherited). `RayBackend`: Ray tasks (one CPU each by default) on the cluster that
-`address` names; see the README for what each machine of a cluster needs.
+`address` names; see docs/batch.md for what each machine of a cluster needs.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -20,6 +21,7 @@ import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from pipeline.batch.worker import TaskSpec, run_task
 from pipeline.errors import UserError
@@ -34,7 +36,7 @@ class WorkerLost:
 
 
 # -- local process pool ---------------------------------------------------------------------------
-_progress_queue = None
+_progress_queue: Any = None
 
 
 def _init_pool_worker(progress_queue) -> None:
@@ -44,6 +46,8 @@ def _init_pool_worker(progress_queue) -> None:
 
 
 def _report_to_queue(message) -> None:
+    if _progress_queue is None:
+        return
     try:
         _progress_queue.put_nowait(message)
     except Exception:  # progress is best-effort: never fail a task over it
@@ -60,13 +64,14 @@ class LocalBackend:
         self.description = f"local process pool, {workers} worker{'s' if workers > 1 else ''}"
         self._ctx = multiprocessing.get_context("spawn")
         self._queue = self._ctx.Queue()
-        self._futures: dict = {}      # future -> spec
+        self._futures: dict = {}  # future -> spec
         self._pids: dict[str, int] = {}  # task_id -> pid of the worker that started it
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_init_pool_worker,
-                                   initargs=(self._queue,))
+        return ProcessPoolExecutor(
+            self.workers, mp_context=self._ctx, initializer=_init_pool_worker, initargs=(self._queue,)
+        )
 
     def submit(self, spec: TaskSpec) -> None:
         self._futures[self._pool.submit(_pool_task, spec)] = spec
@@ -138,16 +143,18 @@ class RayBackend:
             import ray
             from ray.util.queue import Queue
         except ImportError:
-            raise UserError("--cluster ray needs Ray: pip install 'litecam[cluster]' "
-                            "(or use --cluster local)") from None
+            raise UserError(
+                "--cluster ray needs Ray: pip install 'litecam[cluster]' (or use --cluster local)"
+            ) from None
         self._ray = ray
         if not ray.is_initialized():
             try:
-                ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                         configure_logging=False)
+                ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
             except ConnectionError as exc:
-                raise UserError(f"--cluster {address}: no Ray cluster answers there ({exc}); "
-                                f"start one with 'ray start --head' or use --cluster local") from None
+                raise UserError(
+                    f"--cluster {address}: no Ray cluster answers there ({exc}); "
+                    f"start one with 'ray start --head' or use --cluster local"
+                ) from None
         self.description = f"Ray cluster, {ray.cluster_resources().get('CPU', 0):g} CPUs"
         self._queue = Queue()
         self._remote = ray.remote(num_cpus=cpus_per_task, max_retries=0)(_ray_task)

@@ -10,6 +10,7 @@ with `d` the reorder depth (how many packets come before their presentation rank
 delay writes in the middle of a stream — and the first `d` packets step back from ``s[0]`` by the
 first frame interval. Intra-only codecs (ProRes) and VP9 have d = 0: dts = pts.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,7 @@ from pipeline.sinks.encoder import _FORMATS, AudioTrack, partial_path, remove_if
 
 def _decode_order_pts(path: str) -> list[int]:
     with av.open(path) as container:
-        return [p.pts for p in container.demux(container.streams.video[0]) if p.size]
+        return [p.pts for p in container.demux(container.streams.video[0]) if p.size and p.pts is not None]
 
 
 def renumber_dts(chunk_pts: list[list[int]]) -> list[int]:
@@ -38,22 +39,26 @@ def renumber_dts(chunk_pts: list[list[int]]) -> list[int]:
     return [ranked[i - delay] if i >= delay else ranked[0] - (delay - i) * step for i in range(len(order))]
 
 
-def join_chunks(chunk_paths: list[str], source_path: str, output: str, expected_frames: int,
-                audio: bool = True) -> int:
+def join_chunks(chunk_paths: list[str], source_path: str, output: str, expected_frames: int, audio: bool = True) -> int:
     """Write `output` (through a hidden partial file renamed at the end) from the chunk files in
     order plus the audio of `source_path`; returns the number of video packets written, which
     must be `expected_frames` (else `UserError`, and nothing is left behind)."""
     chunk_pts = [_decode_order_pts(p) for p in chunk_paths]
     total = sum(map(len, chunk_pts))
     if total != expected_frames:
-        raise UserError(f"{source_path}: its chunks hold {total} frames, expected {expected_frames} (the "
-                        f"decoder and the packet scan disagree); process this file without --split")
+        raise UserError(
+            f"{source_path}: its chunks hold {total} frames, expected {expected_frames} (the "
+            f"decoder and the packet scan disagree); process this file without --split"
+        )
     dts = iter(renumber_dts(chunk_pts))
     fmt = _FORMATS[os.path.splitext(output)[1].lower()]
     partial = partial_path(output)
     try:
-        with av.open(chunk_paths[0]) as first, av.open(source_path, metadata_errors="replace") as source, \
-                av.open(partial, "w", format=fmt) as out:
+        with (
+            av.open(chunk_paths[0]) as first,
+            av.open(source_path, metadata_errors="replace") as source,
+            av.open(partial, "w", format=fmt) as out,
+        ):
             template = first.streams.video[0]
             video = out.add_stream_from_template(template)
             video.time_base = template.time_base
@@ -67,18 +72,18 @@ def join_chunks(chunk_paths: list[str], source_path: str, output: str, expected_
             for path in chunk_paths:
                 with av.open(path) as chunk:
                     stream = chunk.streams.video[0]
-                    tb = Fraction(stream.time_base)
+                    tb = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
                     for packet in chunk.demux(stream):
                         if not packet.size:
                             continue
                         packet.dts = next(dts)
                         now = packet.dts * tb
-                        while pending is not None and _time(pending) <= now:  # keep the file interleaved
+                        while track is not None and pending is not None and _time(pending) <= now:  # interleaved
                             track.write(pending)
                             pending = next(audio_packets, None)
                         packet.stream = video
                         out.mux(packet)
-            while pending is not None:
+            while track is not None and pending is not None:
                 track.write(pending)
                 pending = next(audio_packets, None)
             if track is not None:

@@ -9,6 +9,7 @@ split file, plus reruns), ``frames``, ``seconds`` (task time),
 whose output exists, and redoes the rest. Only the driver writes it, each time as a whole to a
 temporary file renamed over the old one, so a crash leaves the previous or the new version.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,13 +33,19 @@ class Manifest:
                     raise ValueError("unknown layout")
                 self.entries = data["files"]
             except (OSError, ValueError) as exc:
-                raise UserError(f"{self.path} is not a litecam batch manifest ({exc}); move it away to "
-                                f"start the batch afresh") from None
+                raise UserError(
+                    f"{self.path} is not a litecam batch manifest ({exc}); move it away to start the batch afresh"
+                ) from None
 
     def is_done(self, key: str, settings: str, source: dict, output: str) -> bool:
         entry = self.entries.get(key)
-        return (entry is not None and entry.get("status") == "done" and entry.get("settings") == settings
-                and entry.get("source") == source and os.path.exists(output))
+        return (
+            entry is not None
+            and entry.get("status") == "done"
+            and entry.get("settings") == settings
+            and entry.get("source") == source
+            and os.path.exists(output)
+        )
 
     def update(self, key: str, **fields) -> dict:
         entry = self.entries.setdefault(key, {})

@@ -6,6 +6,7 @@ by up to `warmup_frames` frames that go through the graph but are not written: t
 matte's temporal state, so that the first frames of a chunk look like they do in a single-process
 transcode (which has seen every frame before them).
 """
+
 from __future__ import annotations
 
 import bisect
@@ -20,8 +21,8 @@ from pathlib import Path
 import av
 
 from pipeline.errors import UserError
-from pipeline.paths import is_same_file
 from pipeline.media.av_errors import AVError, one_line
+from pipeline.paths import is_same_file
 from pipeline.sources.file import check_readable_file
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".3gp"}
@@ -87,12 +88,16 @@ def plan_outputs(found: list[tuple[str, str]], out_dir: str, fmt: str) -> list[F
         key = f"{stem}.{fmt}"
         output = os.path.join(os.path.abspath(out_dir), key)
         if output in by_output:
-            raise UserError(f"{by_output[output]} and {src} would both be written to {output}; "
-                            f"rename one, or give their folders as inputs to keep the sub-folders apart")
+            raise UserError(
+                f"{by_output[output]} and {src} would both be written to {output}; "
+                f"rename one, or give their folders as inputs to keep the sub-folders apart"
+            )
         overwritten = next((i for i in inputs if is_same_file(output, i)), None)
         if overwritten is not None:
-            raise UserError(f"{overwritten} would be overwritten by the output of {src} ({output}); "
-                            "litecam never writes over an input: choose another --out-dir or --format")
+            raise UserError(
+                f"{overwritten} would be overwritten by the output of {src} ({output}); "
+                "litecam never writes over an input: choose another --out-dir or --format"
+            )
         by_output[output] = src
         plans.append(FilePlan(key=key, input=src, output=output, frames=None))
     return plans
@@ -116,14 +121,18 @@ def scan_packets(path: str) -> tuple[Fraction, list[int], list[int]] | None:
                 pts.append(packet.pts)
                 if packet.is_keyframe:
                     keyframes.append(packet.pts)
-            return Fraction(video.time_base), sorted(pts), sorted(keyframes)
+            time_base = Fraction(video.time_base) if video.time_base else Fraction(1, 90000)
+            return time_base, sorted(pts), sorted(keyframes)
     except AVError as exc:
-        raise UserError(f"{path}: cannot read its packets to split it (av error: {one_line(exc)}); "
-                        f"run without --split or re-encode the file") from exc
+        raise UserError(
+            f"{path}: cannot read its packets to split it (av error: {one_line(exc)}); "
+            f"run without --split or re-encode the file"
+        ) from exc
 
 
-def split_chunks(time_base: Fraction, pts: list[int], keyframes: list[int], chunk_seconds: float,
-                 warmup_frames: int) -> list[Chunk]:
+def split_chunks(
+    time_base: Fraction, pts: list[int], keyframes: list[int], chunk_seconds: float, warmup_frames: int
+) -> list[Chunk]:
     """Cut at the first keyframe at least `chunk_seconds` after the current chunk's start.
     `pts`: every frame's pts in presentation order (unique); `keyframes`: sorted keyframe pts."""
     if len(set(pts)) != len(pts):

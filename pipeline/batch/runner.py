@@ -6,6 +6,7 @@ their input or the settings (each named with its one-line reason), 1 when a task
 (a stage error, or a worker lost more times than ``--retries`` allows), 130 on Ctrl-C. What
 finished is in the manifest either way, and a re-run does the rest.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -84,7 +85,7 @@ class _Batch:
         self.skipped: list[planning.FilePlan] = []
         self.tasks: list[TaskSpec] = []
         self.task_file: dict[str, str] = {}
-        self.task_frames: dict[str, int] = {}   # frames reported by each task's current attempt
+        self.task_frames: dict[str, int] = {}  # frames reported by each task's current attempt
         self.attempts: dict[str, int] = {}
         for p in plans:
             self._plan_file(p)
@@ -108,9 +109,17 @@ class _Batch:
                 self._plan_chunks(p)
             except UserError as exc:  # this file cannot be read: it fails alone, the others go on
                 state.failed = True
-                self.manifest.update(p.key, input=p.input, output=p.output, settings=self.signature,
-                                     source=source, status="failed", error=str(exc), error_kind="input",
-                                     attempts=attempts)
+                self.manifest.update(
+                    p.key,
+                    input=p.input,
+                    output=p.output,
+                    settings=self.signature,
+                    source=source,
+                    status="failed",
+                    error=str(exc),
+                    error_kind="input",
+                    attempts=attempts,
+                )
                 print(f"litecam: batch: {p.key}: failed: {exc}", file=self.err)
                 return
         if not p.chunks:
@@ -125,12 +134,23 @@ class _Batch:
                 if os.path.exists(path):  # finished by an earlier run (chunk files appear only when complete)
                     state.frames_done += chunk.frames
                     continue
-                self._add_task(state, TaskSpec(f"{p.key}#{chunk.index}", p.input, path, self.settings,
-                                               chunk, chunk.frames))
-        self.manifest.update(p.key, input=p.input, output=p.output, settings=self.signature, source=source,
-                             status="pending", error=None, attempts=attempts, frames=p.frames,
-                             chunks=len(p.chunks) or None, note=p.note or None,
-                             chunks_done=(len(p.chunks) - len(state.tasks_left)) if p.chunks else None)
+                self._add_task(
+                    state, TaskSpec(f"{p.key}#{chunk.index}", p.input, path, self.settings, chunk, chunk.frames)
+                )
+        self.manifest.update(
+            p.key,
+            input=p.input,
+            output=p.output,
+            settings=self.signature,
+            source=source,
+            status="pending",
+            error=None,
+            attempts=attempts,
+            frames=p.frames,
+            chunks=len(p.chunks) or None,
+            note=p.note or None,
+            chunks_done=(len(p.chunks) - len(state.tasks_left)) if p.chunks else None,
+        )
 
     def _plan_chunks(self, p: planning.FilePlan) -> None:
         scan = planning.scan_packets(p.input)
@@ -139,11 +159,14 @@ class _Batch:
             return
         time_base, pts, keyframes = scan
         p.frames = len(pts)
-        p.chunks = planning.split_chunks(time_base, pts, keyframes, self.options.chunk_seconds,
-                                         self.options.warmup_frames)
+        p.chunks = planning.split_chunks(
+            time_base, pts, keyframes, self.options.chunk_seconds, self.options.warmup_frames
+        )
         if not p.chunks:
-            p.note = (f"not split: no keyframe {self.options.chunk_seconds:g} s or more after the start "
-                      f"(or repeated timestamps)")
+            p.note = (
+                f"not split: no keyframe {self.options.chunk_seconds:g} s or more after the start "
+                f"(or repeated timestamps)"
+            )
 
     def _work_dir(self, p: planning.FilePlan, source: dict) -> str:
         ident = f"{p.key}|{self.signature}|{source}|{self.options.chunk_seconds}|{self.options.warmup_frames}"
@@ -168,8 +191,10 @@ class _Batch:
                 self._finish_file(state)
         if self.tasks and any(s.tasks_left for s in self.files.values()):
             backend = make_backend(self.options.cluster, self.options.workers)
-            print(f"litecam: batch: {len(self.files)} file(s), {len(self.tasks)} task(s) on {backend.description}",
-                  file=self.err)
+            print(
+                f"litecam: batch: {len(self.files)} file(s), {len(self.tasks)} task(s) on {backend.description}",
+                file=self.err,
+            )
             interrupted = False
             with ProgressLine(self._progress_text, stream=self.err, final_off_terminal=True):
                 try:
@@ -192,8 +217,10 @@ class _Batch:
                         self.manifest.update(state.plan.key, status="pending", error="interrupted")
                 self._save()
                 print(self._summary(), file=out)
-                print("litecam: batch interrupted: finished work is kept; run the same command again "
-                      "to do the rest", file=self.err)
+                print(
+                    "litecam: batch interrupted: finished work is kept; run the same command again to do the rest",
+                    file=self.err,
+                )
                 return 130
         self._save()
         print(self._summary(), file=out)
@@ -265,6 +292,7 @@ class _Batch:
         p = state.plan
         try:
             if p.chunks:
+                assert p.frames is not None, "a split file's packets were counted by the plan"
                 frames = join_chunks(state.chunk_paths, p.input, p.output, p.frames)
                 shutil.rmtree(os.path.dirname(state.chunk_paths[0]), ignore_errors=True)
                 _remove_if_empty(os.path.join(self.out_dir, WORK_DIR))
@@ -273,8 +301,15 @@ class _Batch:
         except UserError as exc:
             self._fail(state, p.key, str(exc), "input")
             return
-        self.manifest.update(p.key, status="done", error=None, error_kind=None, frames=frames,
-                             seconds=round(state.seconds, 3), worker=None)
+        self.manifest.update(
+            p.key,
+            status="done",
+            error=None,
+            error_kind=None,
+            frames=frames,
+            seconds=round(state.seconds, 3),
+            worker=None,
+        )
         self._save()
 
     def _save(self) -> None:
@@ -294,7 +329,9 @@ class _Batch:
         if self.frames_known and self.frames_total:
             left = self.frames_total - self.frames_done
             eta = f"ETA {left / fps:4.0f} s" if fps > 0 else "ETA    ? s"
-            text += f" | frames {self.frames_done}/{self.frames_total} ({100 * self.frames_done / self.frames_total:3.0f}%)"
+            text += (
+                f" | frames {self.frames_done}/{self.frames_total} ({100 * self.frames_done / self.frames_total:3.0f}%)"
+            )
             return text + f" | {fps:5.1f} fps | {eta}"
         return text + f" | frames {self.frames_done} | {fps:5.1f} fps"
 
@@ -302,17 +339,22 @@ class _Batch:
         rows = ["| file | status | frames | chunks | task s | fps | note |", "|---|---|---:|---:|---:|---:|---|"]
         for p in self.skipped:
             entry = self.manifest.entries[p.key]
-            rows.append(f"| {p.key} | skipped (done) | {entry.get('frames') or ''} | | | | already in {os.path.basename(p.output)} |")
+            done = f"already in {os.path.basename(p.output)}"
+            rows.append(f"| {p.key} | skipped (done) | {entry.get('frames') or ''} | | | | {done} |")
         for key, state in self.files.items():
             entry = self.manifest.entries[key]
             frames = entry.get("frames") if entry.get("status") == "done" else state.frames_done
             fps = f"{frames / state.seconds:.1f}" if state.seconds and frames else ""
             note = entry.get("error") or state.plan.note or ""
             chunks = len(state.plan.chunks) or ""
-            rows.append(f"| {key} | {entry.get('status')} | {frames or 0} | {chunks} | {state.seconds:.1f} | {fps} | {note} |")
+            rows.append(
+                f"| {key} | {entry.get('status')} | {frames or 0} | {chunks} | {state.seconds:.1f} | {fps} | {note} |"
+            )
         wall = time.monotonic() - self.start
-        rows.append(f"\n{self.frames_done} frames in {wall:.1f} s ({self.frames_done / max(wall, 1e-9):.1f} fps); "
-                    f"manifest: {self.manifest.path}")
+        rows.append(
+            f"\n{self.frames_done} frames in {wall:.1f} s ({self.frames_done / max(wall, 1e-9):.1f} fps); "
+            f"manifest: {self.manifest.path}"
+        )
         return "\n".join(rows)
 
     def _exit_status(self) -> int:

@@ -9,6 +9,7 @@ the settings are at fault, retrying will not help; ``stage``: a stage failed on 
 ``internal``: any other exception). Only a crash of the process itself (killed, out of memory)
 escapes as an exception, raised by the backend.
 """
+
 from __future__ import annotations
 
 import os
@@ -55,24 +56,31 @@ def run_task(spec: TaskSpec, report) -> dict:
             source = FileSource(spec.input)
             sink = FileSink(spec.output)
         else:
-            source = FileSource(spec.input, audio=False, seek_pts=chunk.seek_pts,
-                                start_pts=chunk.warmup_pts, end_pts=chunk.end_pts)
+            source = FileSource(
+                spec.input, audio=False, seek_pts=chunk.seek_pts, start_pts=chunk.warmup_pts, end_pts=chunk.end_pts
+            )
             sink = FileSink(spec.output, audio=False, write_from_pts=chunk.start_pts)
         graph = Graph(source, offline_stages(spec.settings), [sink])
         with _FrameReporter(spec.task_id, sink, report):
             graph.run()
         if spec.frames is not None and sink.frames_written != spec.frames:
             remove_if_present(spec.output)
-            raise UserError(f"{spec.input}: wrote {sink.frames_written} of the {spec.frames} frames "
-                            f"expected{_chunk_text(chunk)}; the file may be damaged")
+            raise UserError(
+                f"{spec.input}: wrote {sink.frames_written} of the {spec.frames} frames "
+                f"expected{_chunk_text(chunk)}; the file may be damaged"
+            )
     except UserError as exc:
         return _failed(spec, exc, "input", wall0, cpu0, sink)
     except StageError as exc:
         return _failed(spec, exc, "stage", wall0, cpu0, sink)
     except Exception as exc:  # a bug, not the input's fault: one line in the manifest, the batch goes on
         return _failed(spec, exc, "internal", wall0, cpu0, sink)
-    return {"ok": True, "frames": sink.frames_written, "seconds": time.perf_counter() - wall0,
-            "cpu_s": time.process_time() - cpu0}
+    return {
+        "ok": True,
+        "frames": sink.frames_written,
+        "seconds": time.perf_counter() - wall0,
+        "cpu_s": time.process_time() - cpu0,
+    }
 
 
 def _chunk_text(chunk: Chunk | None) -> str:
@@ -80,9 +88,14 @@ def _chunk_text(chunk: Chunk | None) -> str:
 
 
 def _failed(spec: TaskSpec, exc: Exception, kind: str, wall0: float, cpu0: float, sink) -> dict:
-    return {"ok": False, "error": " ".join(str(exc).split()), "kind": kind,
-            "frames": sink.frames_written if sink is not None else 0,
-            "seconds": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0}
+    return {
+        "ok": False,
+        "error": " ".join(str(exc).split()),
+        "kind": kind,
+        "frames": sink.frames_written if sink is not None else 0,
+        "seconds": time.perf_counter() - wall0,
+        "cpu_s": time.process_time() - cpu0,
+    }
 
 
 class _FrameReporter(Periodic):

@@ -6,6 +6,7 @@ line (`--input`, `litecam upscale`, `litecam matte`) and the folder readers. `re
 renames, so a crash never leaves a half-written image. OpenCV and NumPy are imported inside the
 functions: importing the suffixes costs nothing (the command line imports them at start-up).
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,10 @@ def read_image(path: Path):
     if image is None:
         raise UserError(f"image {path} could not be read (corrupt, or not an image)")
     if image.dtype != np.uint8:
-        raise UserError(f"image {path} has {image.dtype.itemsize * 8} bits per channel; "
-                        "8-bit images only (convert it to an 8-bit PNG or JPEG)")
+        raise UserError(
+            f"image {path} has {image.dtype.itemsize * 8} bits per channel; "
+            "8-bit images only (convert it to an 8-bit PNG or JPEG)"
+        )
     if image.ndim == 2 or image.shape[2] == 1:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     return np.ascontiguousarray(image)

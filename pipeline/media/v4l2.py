@@ -1,4 +1,5 @@
 """Linux video device nodes (`/dev/video*`): capture cameras and v4l2loopback outputs alike."""
+
 from __future__ import annotations
 
 import glob

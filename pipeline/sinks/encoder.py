@@ -43,10 +43,12 @@ timestamps. Packets are copied before muxing, so several sinks may share a frame
 neither pts nor dts cannot be placed: it is skipped, counted in `audio_skipped` and posted as a
 warning. `audio_packets` counts packets written (remux) or taken in (re-encode).
 """
+
 from __future__ import annotations
 
 import os
 from fractions import Fraction
+from typing import Any
 
 import av
 
@@ -201,7 +203,8 @@ class FileSink(Sink):
         self.pts_adjusted = 0
         self.final_path: str | None = None
         """Set by `close()` when the file was finalised and renamed into place."""
-        self._container = None
+        self._container: Any = None
+        """The PyAV output container (`av.open(..., "w")`), from `open()` until `close()`."""
         self._partial: str | None = None
 
     # -- opening ------------------------------------------------------------------------------
@@ -212,8 +215,7 @@ class FileSink(Sink):
         ext = os.path.splitext(path)[1].lower()
         if ext not in _FORMATS:
             raise UserError(
-                f"cannot write {path}: unknown output extension '{ext or '(none)'}'; "
-                f"use one of {', '.join(_FORMATS)}"
+                f"cannot write {path}: unknown output extension '{ext or '(none)'}'; use one of {', '.join(_FORMATS)}"
             )
         check_writable_file(path)
 
@@ -253,7 +255,7 @@ class FileSink(Sink):
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(exc)
             raise UserError(f"cannot write {self.path}: {reason} (choose another output path)") from exc
         try:
-            self._add_video(codec, alpha_fmt if alpha else pix_fmt, caps)
+            self._add_video(codec, alpha_fmt if alpha and alpha_fmt else pix_fmt, caps)
             self._add_audio(caps)
         except UserError:
             self._abandon()
@@ -269,6 +271,7 @@ class FileSink(Sink):
 
     def _add_video(self, codec: str, pix_fmt: str, caps: Caps) -> None:
         fps = Fraction(caps.fps) if caps.fps else Fraction(30)
+        assert self._container is not None, "opened before the streams are added"
         stream = self._container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = caps.width, caps.height, pix_fmt
         options: dict[str, str] = {}
@@ -306,7 +309,11 @@ class FileSink(Sink):
     # -- writing ------------------------------------------------------------------------------
     def _start(self, frame: Frame) -> None:
         caps_tb = self._caps.video_time_base
-        if frame.media_pts is not None and frame.time_base is not None and (caps_tb is None or caps_tb == frame.time_base):
+        if (
+            frame.media_pts is not None
+            and frame.time_base is not None
+            and (caps_tb is None or caps_tb == frame.time_base)
+        ):
             self._time_base = Fraction(frame.time_base)
             self._use_media_pts = True
         else:
@@ -316,13 +323,14 @@ class FileSink(Sink):
         self._vstream.codec_context.time_base = self._time_base
 
     def _pts_of(self, frame: Frame) -> int:
-        tb = self._time_base
+        tb, first_pts_ns = self._time_base, self._first_pts_ns
+        assert tb is not None and first_pts_ns is not None, "set by _start() at the first frame"
         if self._use_media_pts and frame.media_pts is not None and frame.time_base == tb:
             pts = frame.media_pts
         elif self._use_media_pts:  # a frame without media pts in a media-timed stream: absolute time
             pts = round(Fraction(frame.pts_ns, 1_000_000_000) / tb)
         else:
-            pts = round(Fraction(frame.pts_ns - self._first_pts_ns, 1_000_000_000) / tb)
+            pts = round(Fraction(frame.pts_ns - first_pts_ns, 1_000_000_000) / tb)
         if self._last_pts is not None and pts <= self._last_pts:
             if self.pts_adjusted == 0:
                 self.post("warning", f"{self.path}: timestamps do not increase at frame {frame.seq}; moved by one tick")
@@ -341,6 +349,7 @@ class FileSink(Sink):
             vf = av.VideoFrame.from_ndarray(frame.pixels, format=self._in_format)
             vf.pts = self._pts_of(frame)
             vf.time_base = self._time_base
+            assert self._container is not None, "opened by open()"
             for packet in self._vstream.encode(vf):
                 self._container.mux(packet)
             self.frames_written += 1
@@ -363,7 +372,7 @@ class FileSink(Sink):
         self.audio_packets += 1
 
     # -- closing ------------------------------------------------------------------------------
-    def close(self, reason: str = "eos") -> None:  # type: ignore[override]
+    def close(self, reason: str = "eos") -> None:
         if self._container is None:
             return
         if reason == "error":
@@ -380,6 +389,7 @@ class FileSink(Sink):
                 self._audio_track.finish()
             container, self._container = self._container, None
             container.close()
+            assert self._partial is not None, "set by open()"
             os.replace(self._partial, self.path)
         except (OSError, AVError) as exc:
             self._abandon()

@@ -1,4 +1,5 @@
 """Keeps one frame of the stream (by sequence number) for a still picture of the run."""
+
 from __future__ import annotations
 
 from pipeline.frame import Frame

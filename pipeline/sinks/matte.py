@@ -5,6 +5,7 @@ that very array), else `kernels.mask.alpha_from_mask` with the run's edge settin
 composite kernels compute bit-identically. Each PNG is written
 under a temporary name and renamed, so a crash never leaves a half-written image.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,7 @@ import cv2
 
 from kernels.mask import alpha_from_mask
 from pipeline.caps import Caps
-from pipeline.errors import UserError
+from pipeline.errors import GraphError, UserError
 from pipeline.frame import Frame
 from pipeline.media.images import IMAGE_SUFFIXES
 from pipeline.paths import make_folder, refuse_overwriting_inputs
@@ -44,6 +45,8 @@ class MatteSink(Sink):
     def process(self, frame: Frame) -> None:
         alpha = frame.alpha
         if alpha is None:
+            if frame.mask is None:
+                raise GraphError("the matte sink needs frame.mask: put a segment stage before it")
             alpha = alpha_from_mask(frame.mask, frame.height, frame.width, self.edge_lo, self.edge_hi)
         write_png(self.out_dir / (self.single_name or f"{frame.seq:06d}.png"), alpha)
 

@@ -2,6 +2,7 @@
 
 Ring policy BLOCK, like a file sink, so a benchmark measures the whole graph doing all the work.
 """
+
 from __future__ import annotations
 
 from pipeline.caps import Caps
@@ -29,5 +30,5 @@ class NullSink(Sink):
         self.frames += 1
         self.last_pts_ns = frame.pts_ns
 
-    def close(self, reason: str = "eos") -> None:  # type: ignore[override]
+    def close(self, reason: str = "eos") -> None:
         self.close_reason = reason

@@ -50,6 +50,7 @@ Threads: the aiohttp server runs on its own thread with its own event loop, star
 every viewer's socket with 1001 "going away"; the page clears its canvas and reconnects by itself,
 with back-off, so restarting the pipeline needs no reload.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -102,9 +103,14 @@ def encode_alpha_png(alpha: np.ndarray) -> bytes:
     rows = np.zeros((h, w + 1), np.uint8)  # each row starts with its filter type byte (0 = none)
     rows[:, 1:] = alpha
     deflate = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
-    data = deflate.compress(rows) + deflate.flush()
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0))
-            + _PNG_PALETTE + _png_chunk(b"IDAT", data) + _png_chunk(b"IEND", b""))
+    data = deflate.compress(rows.tobytes()) + deflate.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0))
+        + _PNG_PALETTE
+        + _png_chunk(b"IDAT", data)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 class FrameEncoder:
@@ -112,10 +118,10 @@ class FrameEncoder:
 
     Only the person's bounding box is sent: the box of non-zero alpha at half resolution, one
     half-resolution pixel wider on each side (the alpha is 0 all round its border, so the page's
-    bilinear upscaling never bleeds, and the box covers every full-resolution pixel with alpha > 0). Outside it the page stays transparent. A frame with no
-    person sends an empty box (no JPEG at all). BGRA frames give their own alpha; BGR frames use
-    `frame.alpha` when a stage set it, else they are opaque (the whole frame, with a constant alpha
-    PNG encoded once per size).
+    bilinear upscaling never bleeds, and the box covers every full-resolution pixel with alpha > 0).
+    Outside it the page stays transparent. A frame with no person sends an empty box (no JPEG at all).
+    BGRA frames give their own alpha; BGR frames use `frame.alpha` when a stage set it, else they are
+    opaque (the whole frame, with a constant alpha PNG encoded once per size).
     """
 
     def __init__(self, jpeg_quality: int = JPEG_QUALITY, alpha_scale: int = ALPHA_SCALE):
@@ -134,9 +140,9 @@ class FrameEncoder:
         # Point-sampled: the matte is smooth (a bilinear upsampling of a ~256 px model mask), and
         # reading every other row costs half the memory traffic of an area average (0.3 vs 0.55 ms).
         if pixels.shape[2] == 4:
-            small = np.ascontiguousarray(pixels[: s * ah: s, : s * aw: s, 3])
+            small = np.ascontiguousarray(pixels[: s * ah : s, : s * aw : s, 3])
         elif frame.alpha is not None:
-            small = np.ascontiguousarray(frame.alpha[: s * ah: s, : s * aw: s])
+            small = np.ascontiguousarray(frame.alpha[: s * ah : s, : s * aw : s])
         else:
             small = None
         if small is None:  # opaque: the whole frame
@@ -155,16 +161,30 @@ class FrameEncoder:
                 png = encode_alpha_png(small[y0:y1, x0:x1])
                 # a BGRA view goes to the JPEG encoder as it is (it drops the 4th channel row by
                 # row): 0.4 ms cheaper than a cvtColor copy first
-                colour = pixels[s * y0: s * y1, s * x0: s * x1]
-        jpeg = b""
+                colour = pixels[s * y0 : s * y1, s * x0 : s * x1]
+        jpeg: bytes | memoryview = b""
         if colour is not None:
             ok, encoded = cv2.imencode(".jpg", colour, self.jpeg_params)
             if not ok:  # pragma: no cover - OpenCV only fails on invalid input
                 raise RuntimeError("JPEG encoding failed")
             jpeg = encoded.data
         bx, by, bw, bh = box
-        header = HEADER.pack(MAGIC, frame.seq & 0xFFFFFFFF, frame.pts_ns, frame.capture_ns, w, h,
-                             s * bx, s * by, s * bw, s * bh, bw, bh, len(jpeg), len(png))
+        header = HEADER.pack(
+            MAGIC,
+            frame.seq & 0xFFFFFFFF,
+            frame.pts_ns,
+            frame.capture_ns,
+            w,
+            h,
+            s * bx,
+            s * by,
+            s * bw,
+            s * bh,
+            bw,
+            bh,
+            len(jpeg),
+            len(png),
+        )
         return b"".join((header, jpeg, png))
 
 
@@ -174,8 +194,7 @@ def decode_message(message: bytes) -> dict:
     Returns the header fields, 'box' (x, y, w, h of the person's box in frame pixels), 'colour'
     (BGR of the box, or None), 'alpha' (uint8, the box at 1/ALPHA_SCALE, or None), and 'bytes'.
     """
-    (magic, seq, pts_ns, capture_ns, w, h, x, y, cw, ch, aw, ah,
-     n_colour, n_alpha) = HEADER.unpack_from(message)
+    (magic, seq, pts_ns, capture_ns, w, h, x, y, cw, ch, aw, ah, n_colour, n_alpha) = HEADER.unpack_from(message)
     if magic != MAGIC:
         raise ValueError(f"not an overlay message (magic {magic!r})")
     start = HEADER.size
@@ -185,9 +204,18 @@ def decode_message(message: bytes) -> dict:
     if n_alpha:
         rgba = cv2.imdecode(np.frombuffer(message, np.uint8, n_alpha, start + n_colour), cv2.IMREAD_UNCHANGED)
         alpha = rgba[:, :, 3] if rgba.ndim == 3 else rgba
-    return {"seq": seq, "pts_ns": pts_ns, "capture_ns": capture_ns, "width": w, "height": h,
-            "box": (x, y, cw, ch), "alpha_size": (aw, ah), "colour": colour, "alpha": alpha,
-            "bytes": len(message)}
+    return {
+        "seq": seq,
+        "pts_ns": pts_ns,
+        "capture_ns": capture_ns,
+        "width": w,
+        "height": h,
+        "box": (x, y, cw, ch),
+        "alpha_size": (aw, ah),
+        "colour": colour,
+        "alpha": alpha,
+        "bytes": len(message),
+    }
 
 
 def paint(decoded: dict) -> np.ndarray:
@@ -195,8 +223,8 @@ def paint(decoded: dict) -> np.ndarray:
     out = np.zeros((decoded["height"], decoded["width"], 4), np.uint8)
     x, y, cw, ch = decoded["box"]
     if decoded["colour"] is not None:
-        out[y:y + ch, x:x + cw, :3] = decoded["colour"]
-        out[y:y + ch, x:x + cw, 3] = cv2.resize(decoded["alpha"], (cw, ch), interpolation=cv2.INTER_LINEAR)
+        out[y : y + ch, x : x + cw, :3] = decoded["colour"]
+        out[y : y + ch, x : x + cw, 3] = cv2.resize(decoded["alpha"], (cw, ch), interpolation=cv2.INTER_LINEAR)
     return out
 
 
@@ -235,8 +263,15 @@ class OverlaySink(Sink):
     ring_policy = Overflow.DROP_OLDEST
     ring_capacity = 1
 
-    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, token: str | None = None,
-                 name: str = "overlay", jpeg_quality: int = JPEG_QUALITY):
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        *,
+        token: str | None = None,
+        name: str = "overlay",
+        jpeg_quality: int = JPEG_QUALITY,
+    ):
         check_exposure(host, port, token, "--sink overlay (watching the camera)", "--overlay-token", DEFAULT_HOST)
         self.name = name
         self.server = LocalServer(name, host, port, token, "--sink overlay")
@@ -282,7 +317,7 @@ class OverlaySink(Sink):
         self.encode_ms.append((time.thread_time_ns() - c0) / 1e6)
         self.server.call_soon(self._publish, message)
 
-    def close(self, reason: str = "eos") -> None:  # type: ignore[override]
+    def close(self, reason: str = "eos") -> None:
         self.server.stop()
 
     # -- observing ------------------------------------------------------------------------------
@@ -296,8 +331,10 @@ class OverlaySink(Sink):
 
     def viewer_stats(self) -> list[dict]:
         """Per viewer: frames sent, acknowledged, and replaced in the slot by newer ones."""
-        return [{"sent": v.sent, "acked": v.acked, "replaced": v.replaced, "in_flight": v.in_flight}
-                for v in list(self._viewers)]
+        return [
+            {"sent": v.sent, "acked": v.acked, "replaced": v.replaced, "in_flight": v.in_flight}
+            for v in list(self._viewers)
+        ]
 
     def latency_ms(self) -> list[float]:
         """Capture-to-page latencies (graph clock at the ack minus the frame's capture_ns)."""
@@ -343,8 +380,16 @@ class OverlaySink(Sink):
         viewer = _Viewer(ws)
         self._viewers.add(viewer)
         self._viewer_count = len(self._viewers)
-        await ws.send_str(json.dumps({"hello": "litecam-overlay", "width": self._caps.width,
-                                      "height": self._caps.height, "fps": float(self._caps.fps)}))
+        await ws.send_str(
+            json.dumps(
+                {
+                    "hello": "litecam-overlay",
+                    "width": self._caps.width,
+                    "height": self._caps.height,
+                    "fps": float(self._caps.fps),
+                }
+            )
+        )
         sender = asyncio.ensure_future(self._send_loop(viewer))
         try:
             async for msg in ws:

@@ -3,16 +3,18 @@
 HUD: frames per second, per-stage milliseconds, the tier each stage ran, drops at the head.
 Keys: q (or Esc, or closing the window) quits, b cycles the background, p pauses, f turns
 auto-framing on and off, m toggles the mask view, s saves the current output (without the HUD) as a
-PNG. With auto-framing the HUD also shows the crop (its size and where it is in the camera picture). The window is created, drawn and destroyed
-on the sink's own thread (highgui windows belong to the thread that made them). The ring keeps only
-the newest frame: a slow display never holds the pipeline back.
+PNG. With auto-framing the HUD also shows the crop (its size and where it is in the camera picture).
+The window is created, drawn and destroyed on the sink's own thread (highgui windows belong to the
+thread that made them). The ring keeps only the newest frame: a slow display never holds the pipeline
+back.
 """
+
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np

@@ -1,5 +1,6 @@
 """The thumbnail sink: the latest output frame, small, with its tiers, stage times and frame rate,
 for the control page (`pipeline.control`)."""
+
 from __future__ import annotations
 
 import collections
@@ -42,11 +43,13 @@ class ThumbnailSink(Sink):
         cpu = list(self._process_cpu_s)
         with self._lock:
             self._pixels = frame.pixels
-            self._info = {"seq": frame.seq, "tiers": dict(frame.tiers),
-                          "stage_ms": {k: round(v, 2) for k, v in frame.stage_ms.items()},
-                          "fps": round(self._arrivals.per_second(), 1),
-                          "cpu_ms_per_frame": round(1000 * (cpu[-1] - cpu[0]) / (len(cpu) - 1), 1)
-                          if len(cpu) > 1 else 0.0}
+            self._info = {
+                "seq": frame.seq,
+                "tiers": dict(frame.tiers),
+                "stage_ms": {k: round(v, 2) for k, v in frame.stage_ms.items()},
+                "fps": round(self._arrivals.per_second(), 1),
+                "cpu_ms_per_frame": round(1000 * (cpu[-1] - cpu[0]) / (len(cpu) - 1), 1) if len(cpu) > 1 else 0.0,
+            }
 
     def jpeg(self) -> bytes | None:
         """The latest frame, `width` pixels wide, as a JPEG (alpha shown over mid grey); None before any."""

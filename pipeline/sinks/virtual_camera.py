@@ -4,9 +4,11 @@ Linux uses a v4l2loopback device, Windows and macOS the OBS Virtual Camera. Fram
 (the graph's layout, no conversion). The ring keeps only the newest frame: a video call wants the
 freshest image, never a queue.
 """
+
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from pipeline.caps import Caps
 from pipeline.errors import UserError
@@ -43,7 +45,8 @@ class VirtualCameraSink(Sink):
     def __init__(self, device: str | None = None, backend: str | None = None):
         self.device = device
         self.backend = backend
-        self._camera = None
+        self._camera: Any = None
+        """The `pyvirtualcam.Camera` from `open()` on (imported there: only this sink needs it)."""
 
     def open(self, caps: Caps) -> Caps:
         if caps.channels != 3:
@@ -55,13 +58,20 @@ class VirtualCameraSink(Sink):
 
         try:
             self._camera = pyvirtualcam.Camera(
-                width=caps.width, height=caps.height, fps=float(caps.fps),
-                fmt=pyvirtualcam.PixelFormat.BGR, device=self.device, backend=self.backend,
+                width=caps.width,
+                height=caps.height,
+                fps=float(caps.fps),
+                fmt=pyvirtualcam.PixelFormat.BGR,
+                device=self.device,
+                backend=self.backend,
             )
         except (RuntimeError, ValueError) as exc:
             raise UserError(virtual_camera_help(str(exc).strip().replace("\n", " "))) from None
-        self.post("info", f"virtual camera {self._camera.device} ({self._camera.backend}) "
-                          f"{caps.width}x{caps.height}@{float(caps.fps):g}")
+        self.post(
+            "info",
+            f"virtual camera {self._camera.device} ({self._camera.backend}) "
+            f"{caps.width}x{caps.height}@{float(caps.fps):g}",
+        )
         return caps
 
     def process(self, frame: Frame) -> None:

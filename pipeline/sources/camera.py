@@ -9,11 +9,13 @@ source keeps delivering, at the camera's rate, the last good frame dimmed with a
 reconnecting" notice, so a virtual camera or preview stays alive, while it reopens the device with
 exponential back-off (0.25 s doubling to 4 s). The first real frame afterwards is marked `discont`.
 """
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Callable
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -41,7 +43,21 @@ LOST_DIM = 0.4
 """Brightness of the last good frame shown while the camera is lost."""
 
 
-def open_opencv_camera(index: int):
+class VideoDevice(Protocol):
+    """What the camera source uses of OpenCV's `cv2.VideoCapture` (tests pass a scripted device)."""
+
+    def isOpened(self) -> bool: ...
+
+    def read(self) -> tuple[bool, np.ndarray | None]: ...
+
+    def get(self, prop: int) -> float: ...
+
+    def set(self, prop: int, value: float) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+def open_opencv_camera(index: int) -> VideoDevice:
     return cv2.VideoCapture(index, camera_backend())
 
 
@@ -52,8 +68,9 @@ def lost_notice(pixels: np.ndarray) -> np.ndarray:
     text = "camera lost - reconnecting"
     scale = max(w / 900, 0.4)
     (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
-    cv2.putText(image, text, ((w - tw) // 2, (h + th) // 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (255, 255, 255), 2, cv2.LINE_AA)
+    cv2.putText(
+        image, text, ((w - tw) // 2, (h + th) // 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 2, cv2.LINE_AA
+    )
     return image
 
 
@@ -67,9 +84,17 @@ class CameraSource(Source):
     name = "camera"
     bus = None
 
-    def __init__(self, index: int = 0, width: int = 1280, height: int = 720, fps: float = 30,
-                 fourcc: str = "MJPG", *, clock=SYSTEM_CLOCK,
-                 open_device: Callable[[int], object] = open_opencv_camera):
+    def __init__(
+        self,
+        index: int = 0,
+        width: int = 1280,
+        height: int = 720,
+        fps: float = 30,
+        fourcc: str = "MJPG",
+        *,
+        clock=SYSTEM_CLOCK,
+        open_device: Callable[[int], VideoDevice] = open_opencv_camera,
+    ):
         if len(fourcc) != 4:
             raise UserError(f"camera FOURCC {fourcc!r} must be 4 characters, e.g. MJPG or YUYV")
         self.index, self.width, self.height, self.fps, self.fourcc = index, width, height, fps, fourcc
@@ -79,9 +104,12 @@ class CameraSource(Source):
         self.reconnects = 0
         self.reconnect_attempts_ns: list[int] = []
         """Clock times of every attempt to reopen a lost camera (for tests and logs)."""
+        self._cap: VideoDevice | None = None
+        self._pending: np.ndarray | None = None
+        """The first image, read by `open()` to learn the mode, handed out by the first `read()`."""
 
     def _configure(self, cap) -> None:
-        cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*self.fourcc))
+        cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*self.fourcc))
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
         cap.set(cv2.CAP_PROP_FPS, self.fps)
@@ -107,8 +135,12 @@ class CameraSource(Source):
             )
         height, width = first.shape[:2]
         got_fps = cap.get(cv2.CAP_PROP_FPS) or self.fps
-        self.mode = {"fourcc": fourcc_name(cap.get(cv2.CAP_PROP_FOURCC)), "width": width,
-                     "height": height, "fps": got_fps}
+        self.mode = {
+            "fourcc": fourcc_name(cap.get(cv2.CAP_PROP_FOURCC)),
+            "width": width,
+            "height": height,
+            "fps": got_fps,
+        }
         self._cap = cap
         self._pending = first
         self._seq = 0
@@ -134,6 +166,7 @@ class CameraSource(Source):
 
     def _grab(self) -> np.ndarray | None:
         """The next camera image, or None when the camera is lost (and not back yet)."""
+        pixels: np.ndarray | None
         if self._pending is not None:
             pixels, self._pending = self._pending, None
             return pixels
@@ -156,8 +189,9 @@ class CameraSource(Source):
                 if self._usable(ok, pixels):
                     self._cap = cap
                     self.reconnects += 1
-                    self._post("info", f"camera {self.index} back after "
-                                       f"{(now - self._lost_since_ns) / 1e9:.1f} s")
+                    self._post(
+                        "info", f"camera {self.index} back after {(now - (self._lost_since_ns or now)) / 1e9:.1f} s"
+                    )
                     return pixels
             cap.release()
             self._next_try_ns = now + int(self._backoff_s * 1e9)
@@ -185,9 +219,8 @@ class CameraSource(Source):
         return frame
 
     def close(self) -> None:
-        cap = getattr(self, "_cap", None)
-        if cap is not None:
-            cap.release()
+        if self._cap is not None:
+            self._cap.release()
             self._cap = None
 
 
@@ -195,8 +228,11 @@ def probe_cameras() -> list[str]:
     """One line per camera that opens: node or index, name, and the mode it gives by default."""
     found = []
     if sys.platform.startswith("linux"):
-        candidates = [(int(n.removeprefix("/dev/video")), n) for n in list_video_nodes()
-                      if n.removeprefix("/dev/video").isdigit() and not is_loopback_node(n)]
+        candidates = [
+            (int(n.removeprefix("/dev/video")), n)
+            for n in list_video_nodes()
+            if n.removeprefix("/dev/video").isdigit() and not is_loopback_node(n)
+        ]
     else:
         candidates = [(i, f"camera {i}") for i in range(4)]
     for index, label in candidates:
@@ -205,7 +241,9 @@ def probe_cameras() -> list[str]:
             width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
             fps = cap.get(cv2.CAP_PROP_FPS)
             name = node_name(label) if label.startswith("/dev/") else ""
-            found.append(f"{label} {name} ({width}x{height}@{fps:g}, {fourcc_name(cap.get(cv2.CAP_PROP_FOURCC))}) "
-                         f"-> litecam run --camera {index}")
+            found.append(
+                f"{label} {name} ({width}x{height}@{fps:g}, {fourcc_name(cap.get(cv2.CAP_PROP_FOURCC))}) "
+                f"-> litecam run --camera {index}"
+            )
         cap.release()
     return found

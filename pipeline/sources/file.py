@@ -45,11 +45,12 @@ past `end_pts` (decoders return frames in presentation order, so none in the ran
 A ranged source carries no audio (the whole file's audio is remuxed once, when the chunks are
 joined) and does not loop; its `Caps.frame_count` is None.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Generator, Iterator
 from fractions import Fraction
-from typing import Iterator
 
 import av
 import numpy as np
@@ -64,6 +65,7 @@ from pipeline.stage import Source
 _WHAT_WORKS = "try an MP4/MKV/WebM/MOV with H.264, HEVC, VP9, AV1 or MPEG-4 video"
 MAX_INPUT_WIDTH, MAX_INPUT_HEIGHT = 4096, 2304
 """Largest frames accepted (4K UHD and DCI 4K fit): 8K would need ~100 MB per frame in flight."""
+
 
 def _is_url(path: str) -> bool:
     return "://" in path
@@ -112,8 +114,8 @@ class FileSource(Source):
         self.timeout_s = timeout_s
         self.clock = clock
         self.audio = audio
-        self._container = None
-        self._gen: Iterator[Frame] | None = None
+        self._container: av.container.InputContainer | None = None
+        self._gen: Generator[Frame, None, None] | None = None
         self._first: Frame | None = None
         self.frames_read = 0
         self.loops = 0
@@ -134,7 +136,9 @@ class FileSource(Source):
                     f"{self.path} could not be opened (av error: {one_line(exc)}); check the URL and "
                     f"that the server answers within {self.timeout_s:g} s"
                 ) from exc
-            raise UserError(f"{self.path} is not a video PyAV can read (av error: {one_line(exc)}); {_WHAT_WORKS}") from exc
+            raise UserError(
+                f"{self.path} is not a video PyAV can read (av error: {one_line(exc)}); {_WHAT_WORKS}"
+            ) from exc
         except OSError as exc:  # pragma: no cover - permissions races etc.
             raise UserError(f"{self.path} could not be opened: {one_line(exc)}") from exc
         try:
@@ -145,6 +149,7 @@ class FileSource(Source):
 
     def _open_streams(self) -> Caps:
         container = self._container
+        assert container is not None, "opened by open()"
         if not container.streams.video:
             raise UserError(f"{self.path} has no video stream; {_WHAT_WORKS}")
         video = container.streams.video[0]
@@ -192,6 +197,7 @@ class FileSource(Source):
 
     # -- reading ------------------------------------------------------------------------------
     def read(self) -> Frame | None:
+        frame: Frame | None
         if self._first is not None:
             frame, self._first = self._first, None
         else:
@@ -230,10 +236,12 @@ class FileSource(Source):
         pending: list = []
         decoded = 0
         packets = 0
+        container = self._container
+        assert container is not None, "opened by open()"
         try:
             if self.seek_pts is not None:
-                self._container.seek(self.seek_pts, stream=self._video, backward=True, any_frame=False)
-            for packet in self._container.demux(*streams):
+                container.seek(self.seek_pts, stream=self._video, backward=True, any_frame=False)
+            for packet in container.demux(*streams):
                 if packet.stream_index == audio_index:
                     if packet.size:
                         pending.append(packet)
@@ -266,7 +274,7 @@ class FileSource(Source):
             )
 
     def _to_pixels(self, av_frame: av.VideoFrame) -> np.ndarray:
-        pixels = av_frame.to_ndarray(format="bgr24")
+        pixels: np.ndarray = av_frame.to_ndarray(format="bgr24")
         turns = round((av_frame.rotation or 0) / 90) % 4
         if turns:
             pixels = np.rot90(pixels, turns)
@@ -278,7 +286,7 @@ class FileSource(Source):
             pixels = pixels[:even_h, :even_w]
         return np.ascontiguousarray(pixels)
 
-    def _frames(self) -> Iterator[Frame]:
+    def _frames(self) -> Generator[Frame, None, None]:
         tb = self._tb
         seq = 0
         offset = 0  # added to this pass's pts so that looping keeps pts increasing
@@ -303,7 +311,7 @@ class FileSource(Source):
                     return
                 if first_in_pass and next_start is not None:
                     offset = next_start - pts
-                    if self._audio is not None:
+                    if self._audio is not None and self._audio.time_base is not None:
                         shift = offset * tb / Fraction(self._audio.time_base)
                         audio_offset = round(shift)
                 prev_pts, prev_duration = pts, duration
@@ -332,6 +340,7 @@ class FileSource(Source):
             next_start = prev_pts + offset + prev_duration
             self.loops += 1
             try:
+                assert self._container is not None, "opened by open()"
                 self._container.seek(0)
             except AVError as exc:
                 raise UserError(

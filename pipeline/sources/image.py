@@ -12,6 +12,7 @@ each frame with its own copy of the pixels (stages may write in place). `frame_c
 until the graph stops. With `live=True` the source paces itself to real time on its clock
 (`clock.sleep_until_ns(start + pts_ns)`), and `Caps.live` is True so the graph adds its flow limiter.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Deliver any source's frames at their real rate, like a camera: for benchmarks and tests that
 must face real deadlines with a file (e.g. a looped clip) instead of a camera."""
+
 from __future__ import annotations
 
 from pipeline.caps import Caps

@@ -8,11 +8,12 @@ noise planes so noise costs one saturating add). Deterministic for a given seed.
 Pixel layout: BGR uint8, the graph's layout. `pts_ns` = seq × frame period for offline use;
 with `live=True` the source paces itself to real time on the graph clock and stamps capture time.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -83,7 +84,10 @@ class SyntheticSource(Source):
         margin = 1.12
         self._render_w, self._render_h = max(8, self.width // 2), max(8, self.height // 2)
         self._canvas = cover_resize(
-            load_portrait_bgr(), round(self._render_w * margin), round(self._render_h * margin), cv2.INTER_AREA,
+            load_portrait_bgr(),
+            round(self._render_w * margin),
+            round(self._render_h * margin),
+            cv2.INTER_AREA,
             anchor_y=0.05,  # head and shoulders, as a webcam frames them
         )
         rng = np.random.default_rng(self.seed)
@@ -108,8 +112,9 @@ class SyntheticSource(Source):
         # map the canvas centre (plus sway) onto the frame centre
         m[0, 2] += self._render_w / 2 - cw / 2 + dx
         m[1, 2] += self._render_h / 2 - ch / 2 + dy
-        small = cv2.warpAffine(self._canvas, m, (self._render_w, self._render_h), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REFLECT)
+        small = cv2.warpAffine(
+            self._canvas, m, (self._render_w, self._render_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
         gain = 1.0 + 0.08 * math.sin(2 * math.pi * 0.05 * t)
         offset = 6.0 * math.sin(2 * math.pi * 0.09 * t + 2.0)
         small = cv2.convertScaleAbs(small, alpha=gain, beta=offset)
@@ -131,8 +136,15 @@ class SyntheticSource(Source):
         return Frame(pixels, pts_ns=pts_ns, seq=seq, capture_ns=now)
 
 
-WALK_SCRIPT = ((0.0, 0.28, 1.0), (1.0, 0.28, 1.0), (4.0, 0.72, 1.0), (7.0, 0.38, 1.0), (9.0, 0.38, 1.0),
-               (11.0, 0.46, 1.6), (12.5, 0.46, 1.6))
+WALK_SCRIPT = (
+    (0.0, 0.28, 1.0),
+    (1.0, 0.28, 1.0),
+    (4.0, 0.72, 1.0),
+    (7.0, 0.38, 1.0),
+    (9.0, 0.38, 1.0),
+    (11.0, 0.46, 1.6),
+    (12.5, 0.46, 1.6),
+)
 """Keyframes (time s, the person's centre x / frame width, size) of `WalkingPersonSource`, linearly
 interpolated: stands, walks right across the frame, walks back, stops, leans in (grows 1.6×)."""
 
@@ -150,9 +162,16 @@ class WalkingPersonSource(Source):
 
     name = "walker"
 
-    def __init__(self, width: int = 1280, height: int = 720, fps: float | Fraction = 30,
-                 frames: int | None = None, *, person_probability: Callable[[np.ndarray], np.ndarray],
-                 seed: int = 0):
+    def __init__(
+        self,
+        width: int = 1280,
+        height: int = 720,
+        fps: float | Fraction = 30,
+        frames: int | None = None,
+        *,
+        person_probability: Callable[[np.ndarray], np.ndarray],
+        seed: int = 0,
+    ):
         if width < 64 or height < 64 or width % 2 or height % 2:
             raise UserError(f"walker size {width}x{height}: width and height must be even and >= 64")
         self.width, self.height = width, height
@@ -168,25 +187,29 @@ class WalkingPersonSource(Source):
         mask = self.person_probability(portrait)
         alpha = np.clip((mask - 0.3) / 0.4, 0, 1).astype(np.float32)
         x, y, w, h = cv2.boundingRect((alpha > 0.5).astype(np.uint8))
-        self._person, self._alpha = portrait[y:y + h, x:x + w], alpha[y:y + h, x:x + w]
-        yy, xx = np.mgrid[0:self.height, 0:self.width].astype(np.float32)
+        self._person, self._alpha = portrait[y : y + h, x : x + w], alpha[y : y + h, x : x + w]
+        yy, xx = np.mgrid[0 : self.height, 0 : self.width].astype(np.float32)
         room = np.stack([150 + 40 * yy / self.height, 160 + 30 * xx / self.width, 170 - 20 * yy / self.height], -1)
-        room[int(0.78 * self.height):] *= 0.75                                   # the floor
-        room[:, int(0.08 * self.width):int(0.14 * self.width)] *= 0.85           # a door frame
+        room[int(0.78 * self.height) :] *= 0.75  # the floor
+        room[:, int(0.08 * self.width) : int(0.14 * self.width)] *= 0.85  # a door frame
         self._room = room.astype(np.uint8)
         rng = np.random.default_rng(self.seed)
         shape = (self.height, self.width, 3)
-        self._noise = [np.clip(np.abs(rng.normal(0, NOISE_SIGMA_LEVELS, shape)), 0, 255).astype(np.uint8)
-                       for _ in range(NOISE_BANK_SIZE)]
+        self._noise = [
+            np.clip(np.abs(rng.normal(0, NOISE_SIGMA_LEVELS, shape)), 0, 255).astype(np.uint8)
+            for _ in range(NOISE_BANK_SIZE)
+        ]
         self._seq = 0
         return Caps(self.width, self.height, self.fps, frame_count=self.frames)
 
     def _pose(self, seq: int) -> tuple[float, float]:
         """(centre x / width, size) at frame `seq`."""
-        t = (seq / float(self.fps)) % WALK_SCRIPT[-1][0]   # longer runs repeat the script
+        t = (seq / float(self.fps)) % WALK_SCRIPT[-1][0]  # longer runs repeat the script
         times = [k[0] for k in WALK_SCRIPT]
-        return (float(np.interp(t, times, [k[1] for k in WALK_SCRIPT])),
-                float(np.interp(t, times, [k[2] for k in WALK_SCRIPT])))
+        return (
+            float(np.interp(t, times, [k[1] for k in WALK_SCRIPT])),
+            float(np.interp(t, times, [k[2] for k in WALK_SCRIPT])),
+        )
 
     def person_box(self, seq: int) -> tuple[int, int, int, int]:
         """Where the person is in frame `seq`: (x, y, w, h) in frame pixels (clipped to the frame)."""

@@ -3,7 +3,8 @@
 The stage goes after the background stage and before the upscaler. It never resamples: it decides a
 crop — `frame.crop` = (x, y, width, height) in frame pixels, with the frame's aspect ratio — and the
 upscale stage (`pipeline.stages.upscale`) enlarges that crop to the output size, with the network
-tier when the crop is enlarged at least `upscale.stage.NETWORK_MIN_ZOOM` (1.5) times and the scheduler has the time, bicubic otherwise.
+tier when the crop is enlarged at least `upscale.stage.NETWORK_MIN_ZOOM` (1.5) times and the
+scheduler has the time, bicubic otherwise.
 The crop is taken from the composited picture (and its alpha), so the mask, the matte and the
 background were computed once on the whole frame and stay aligned; no model runs on the zoomed view.
 
@@ -31,6 +32,7 @@ which takes out the lag a live operator has; the stage then delays its output by
 Time comes from the frames' `pts_ns` (media time), so a transcode is reproducible and a live run
 follows the camera's clock. Units: pixels of the input frame; speeds per second of media time.
 """
+
 from __future__ import annotations
 
 import collections
@@ -53,12 +55,24 @@ CUT_LEVELS = 40.0
 """Mean absolute change of a 32×18 grey thumbnail (levels) that counts as a scene cut."""
 LOST_S = 1.0
 """Seconds without a person before the camera goes back to the whole frame."""
-LIMITS = {"min_zoom": (1.0, 4.0), "max_zoom": (1.0, 4.0), "dead_zone": (0.0, 0.3), "max_speed": (0.05, 2.0),
-          "head_room": (0.0, 0.3)}
+LIMITS = {
+    "min_zoom": (1.0, 4.0),
+    "max_zoom": (1.0, 4.0),
+    "dead_zone": (0.0, 0.3),
+    "max_speed": (0.05, 2.0),
+    "head_room": (0.0, 0.3),
+}
 """Allowed range of each setting (inclusive); the preset keys are `autoframe_<name>`."""
-AUTOFRAME = Param("autoframe", check_bool, False, "Auto-framing: pan and zoom to keep the person framed; the "
-                  "crop is enlarged to the output size by the upscaler (the network from a 1.5x zoom on).",
-                  live=True, flag="--autoframe", flag_type=bool)
+AUTOFRAME = Param(
+    "autoframe",
+    check_bool,
+    False,
+    "Auto-framing: pan and zoom to keep the person framed; the "
+    "crop is enlarged to the output size by the upscaler (the network from a 1.5x zoom on).",
+    live=True,
+    flag="--autoframe",
+    flag_type=bool,
+)
 _RULES = {
     "min_zoom": (1.0, "the widest view, frame size / crop size (1 = the whole frame)"),
     "max_zoom": (2.0, "the closest view (2 = half the frame's width)"),
@@ -66,8 +80,10 @@ _RULES = {
     "max_speed": (0.5, "the fastest pan, frame widths per second (zoom: this x max_zoom per second)"),
     "head_room": (0.08, "space above the head, a fraction of the crop's height"),
 }
-RULE_PARAMS = {name: Param(f"autoframe_{name}", number_in(*LIMITS[name]), default, f"Auto-framing: {text}.",
-                           live=True) for name, (default, text) in _RULES.items()}
+RULE_PARAMS = {
+    name: Param(f"autoframe_{name}", number_in(*LIMITS[name]), default, f"Auto-framing: {text}.", live=True)
+    for name, (default, text) in _RULES.items()
+}
 """The framing rules as settings (`autoframe_<name>`), ranges from `LIMITS`."""
 
 
@@ -87,14 +103,16 @@ class Framing:
     body_fill: float = 0.85
     """Whole person: the box takes this fraction of the crop's height (or 1/1.25 of its width)."""
 
-    def check(self) -> "Framing":
+    def check(self) -> Framing:
         """`UserError` naming the setting and its range for any value out of `LIMITS`."""
         for name, (lo, hi) in LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
                 raise UserError(f"autoframe_{name} = {value!r}: expected a number from {lo} to {hi}")
         if self.min_zoom > self.max_zoom:
-            raise UserError(f"autoframe_min_zoom ({self.min_zoom}) must not exceed autoframe_max_zoom ({self.max_zoom})")
+            raise UserError(
+                f"autoframe_min_zoom ({self.min_zoom}) must not exceed autoframe_max_zoom ({self.max_zoom})"
+            )
         return self
 
     @classmethod
@@ -113,7 +131,7 @@ class Framing:
             head_h = 0.5 * bw
             eyes_y = by + 0.4 * head_h
             cy = eyes_y - crop_h / 3 + crop_h / 2
-            cy = min(cy, by - self.head_room * crop_h + crop_h / 2)   # never cut the top of the head
+            cy = min(cy, by - self.head_room * crop_h + crop_h / 2)  # never cut the top of the head
         else:
             crop_h = max(bh / self.body_fill, 1.25 * bw * height / width)
             zoom = self.clamp_zoom(height / max(crop_h, 1.0))
@@ -146,7 +164,7 @@ class _Axis:
         limit = max_speed * dt
         if abs(moved) > limit:
             moved = math.copysign(limit, moved)
-        if y0 != 0 and (y0 + moved) * y0 <= 0:   # would reach or pass the goal: stop there
+        if y0 != 0 and (y0 + moved) * y0 <= 0:  # would reach or pass the goal: stop there
             self.x, self.v = goal, 0.0
             return
         self.x += moved
@@ -193,8 +211,11 @@ class VirtualCamera:
             gx, gy, gz = self.goal
             tx, ty, tz = self._clamped(target)
             crop_w, crop_h = self.width / gz, self.height / gz
-            if abs(tx - gx) > f.dead_zone * crop_w or abs(ty - gy) > f.dead_zone * crop_h \
-                    or abs(tz / gz - 1) > ZOOM_DEAD_ZONE:
+            if (
+                abs(tx - gx) > f.dead_zone * crop_w
+                or abs(ty - gy) > f.dead_zone * crop_h
+                or abs(tz / gz - 1) > ZOOM_DEAD_ZONE
+            ):
                 self.goal = (tx, ty, tz)
         omega = 4.0 / f.settle_s
         speeds = (f.max_speed * self.width * slow, f.max_speed * self.width * slow, f.max_speed * f.max_zoom * slow)
@@ -224,7 +245,7 @@ class VirtualCamera:
 
 def _thumbnail(pixels: np.ndarray) -> np.ndarray:
     """32×18 float32 grey picture of a BGR(A) frame (for scene-cut detection)."""
-    step = max(1, min(pixels.shape[0] // 36, pixels.shape[1] // 64))   # every step-th pixel first: cheap
+    step = max(1, min(pixels.shape[0] // 36, pixels.shape[1] // 64))  # every step-th pixel first: cheap
     small = cv2.resize(np.ascontiguousarray(pixels[::step, ::step]), (32, 18), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(small, cv2.COLOR_BGRA2GRAY if small.shape[2] == 4 else cv2.COLOR_BGR2GRAY).astype(np.float32)
 
@@ -240,14 +261,18 @@ class AutoFrame(Stage):
     name = "autoframe"
     updatable = frozenset({"enabled", "framing"})
     params = (AUTOFRAME, *RULE_PARAMS.values())
-    absent_hint = ("this run started without auto-framing, so there is no autoframe stage to change "
-                   "(restart with --autoframe or autoframe = true)")
+    absent_hint = (
+        "this run started without auto-framing, so there is no autoframe stage to change "
+        "(restart with --autoframe or autoframe = true)"
+    )
 
     @classmethod
     def check_settings(cls, settings) -> None:
         if settings.autoframe_min_zoom > settings.autoframe_max_zoom:
-            raise ValueError(f"autoframe_min_zoom ({settings.autoframe_min_zoom}) must not exceed "
-                             f"autoframe_max_zoom ({settings.autoframe_max_zoom})")
+            raise ValueError(
+                f"autoframe_min_zoom ({settings.autoframe_min_zoom}) must not exceed "
+                f"autoframe_max_zoom ({settings.autoframe_max_zoom})"
+            )
 
     def settings_change(self, new, changed: set[str]):
         framing = Framing.from_settings(new).check()
@@ -286,15 +311,15 @@ class AutoFrame(Stage):
 
     def _is_cut(self, frame: Frame) -> bool:
         thumb = _thumbnail(frame.pixels)
-        cut = frame.discont or self._last_thumb is None or \
-            float(np.mean(np.abs(thumb - self._last_thumb))) > CUT_LEVELS
+        cut = frame.discont or self._last_thumb is None or float(np.mean(np.abs(thumb - self._last_thumb))) > CUT_LEVELS
         self._last_thumb = thumb
         return cut
 
     def process(self, frame: Frame) -> Frame | None:
         self.apply_updates()
+        assert self.camera is not None, "open() comes before process()"
         self.camera.framing = self.framing
-        if not self.enabled:   # the whole frame; turned on again, the view glides in from it
+        if not self.enabled:  # the whole frame; turned on again, the view glides in from it
             if self.last_crop is not None:
                 self.camera.snap(None)
                 self.last_crop = None
@@ -335,6 +360,7 @@ class AutoFrame(Stage):
     def _move(self, frame: Frame, target, cut: bool) -> Frame:
         dt = 0.0 if self._last_pts is None else max(frame.pts_ns - self._last_pts, 0) / 1e9
         self._last_pts = frame.pts_ns
+        assert self.camera is not None, "open() comes before process()"
         if cut:
             self.camera.snap(target)
         else:

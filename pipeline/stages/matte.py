@@ -25,6 +25,7 @@ stays at least the mask's longer side: 320x180 for a 720p frame and a 256-wide m
 
 A frame without `frame.mask` raises, naming the fix (put a segment stage first).
 """
+
 from __future__ import annotations
 
 import cv2
@@ -67,10 +68,16 @@ def guide_factor(width: int, height: int, mask_w: int, mask_h: int) -> int:
     return shrink_factor(width, height, max(mask_w, mask_h))
 
 
-REFINE = Param("refine", check_bool, True, "Snap the mask's edge to the frame's edges with a fast guided filter.",
-               live=True)
-TEMPORAL = Param("temporal", check_bool, True, "Motion-adaptive smoothing and hysteresis of the mask (no flicker, "
-                 "no ghosting).", live=True)
+REFINE = Param(
+    "refine", check_bool, True, "Snap the mask's edge to the frame's edges with a fast guided filter.", live=True
+)
+TEMPORAL = Param(
+    "temporal",
+    check_bool,
+    True,
+    "Motion-adaptive smoothing and hysteresis of the mask (no flicker, no ghosting).",
+    live=True,
+)
 
 
 class Matte(Stage):
@@ -80,8 +87,9 @@ class Matte(Stage):
     updatable = frozenset({"edge_lo", "edge_hi", "refine", "temporal"})
     params = (REFINE, TEMPORAL)
     reads = frozenset({EDGE_LOW.key, EDGE_HIGH.key})
-    absent_hint = ("refine/temporal were both off at start, so there is no matte stage to turn on "
-                   "(restart with one of them on)")
+    absent_hint = (
+        "refine/temporal were both off at start, so there is no matte stage to turn on (restart with one of them on)"
+    )
 
     def __init__(
         self,
@@ -112,8 +120,9 @@ class Matte(Stage):
         self.reset()
 
     def settings_change(self, new, changed: set[str]):
-        return lambda: self.update(edge_lo=new.edge_low, edge_hi=new.edge_high, refine=new.refine,
-                                   temporal=new.temporal)
+        return lambda: self.update(
+            edge_lo=new.edge_low, edge_hi=new.edge_high, refine=new.refine, temporal=new.temporal
+        )
 
     def reset(self) -> None:
         """Forget the temporal state (the next frame starts afresh)."""
@@ -137,9 +146,12 @@ class Matte(Stage):
         if not self.temporal:
             np.greater_equal(p, 0.5, out=target, casting="unsafe")
             return target
-        fresh = discont or self._ema is None or self._ema.shape != p.shape
+        prev = self._prev_luma
+        diff: np.ndarray
+        fresh = discont or self._ema is None or prev is None or self._ema.shape != p.shape
         if not fresh:
-            diff = cv2.absdiff(luma, self._prev_luma)
+            assert prev is not None, "kept with the EMA"
+            diff = cv2.absdiff(luma, prev)
             fresh = float(cv2.mean(diff)[0]) > SCENE_CUT_LEVELS
         if fresh:
             self._ema = clean_mask(p)
@@ -149,12 +161,12 @@ class Matte(Stage):
         else:
             diff = cv2.dilate(diff, np.ones((3, 3), np.uint8))
         self._prev_luma = luma
-        temporal_update(p, diff, self._ema, self._state, self.still_weight, self.motion_levels, self.band, target,
-                        soft)
+        temporal_update(p, diff, self._ema, self._state, self.still_weight, self.motion_levels, self.band, target, soft)
         return target
 
-    def smoothed_mask(self, pixels: np.ndarray, mask: np.ndarray, discont: bool = False,
-                      levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    def smoothed_mask(
+        self, pixels: np.ndarray, mask: np.ndarray, discont: bool = False, levels: dict[int, np.ndarray] | None = None
+    ) -> np.ndarray:
         """Without `refine`: the model mask after the motion-adaptive EMA and the soft hysteresis,
         float32 at the mask's own resolution (motion from the guide's luma resized to it); the mask
         as it is without `temporal`. Updates the temporal state; `discont` restarts it. `levels`: the
@@ -172,16 +184,23 @@ class Matte(Stage):
         # so it only changes sides when the state flips (outside the band the EMA is kept as is)
         return self._target(mask, luma, discont, soft=True)
 
-    def alpha(self, pixels: np.ndarray, mask: np.ndarray, discont: bool = False,
-              out: np.ndarray | None = None, levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    def alpha(
+        self,
+        pixels: np.ndarray,
+        mask: np.ndarray,
+        discont: bool = False,
+        out: np.ndarray | None = None,
+        levels: dict[int, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """The uint8 (H, W) alpha of one BGR frame and its model mask: refined (`refine`), else
         `alpha_from_mask` of `smoothed_mask` — what the compositor blends with either way. Updates
         the temporal state; `discont` restarts it."""
         pixels = np.ascontiguousarray(pixels[:, :, :3])
         h, w = pixels.shape[:2]
         if not self.refine:
-            return alpha_from_mask(self.smoothed_mask(pixels, mask, discont, levels), h, w, self.edge_lo,
-                                   self.edge_hi, out=out)
+            return alpha_from_mask(
+                self.smoothed_mask(pixels, mask, discont, levels), h, w, self.edge_lo, self.edge_hi, out=out
+            )
         mask = np.asarray(mask, np.float32)
         factor = guide_factor(w, h, mask.shape[1], mask.shape[0])
         guide = halve(pixels, factor, levels)

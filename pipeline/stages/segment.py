@@ -13,11 +13,13 @@ size per frame size, `roi_mask_size` (the matte stage's guide size: 320×180 at 
 the model's where the crop is small; outside the crop it is 0, except on whole-frame frames, where
 the whole-frame mask fills it.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 # MediaPipe logs through glog/absl to stderr at C level; keep the terminal for our own messages.
@@ -149,11 +151,22 @@ def check_segmenter(name: str) -> str:
     return name
 
 
-SEGMENTER = Param("segmenter", one_of(tuple(SEGMENTER_MODELS)), "landscape",
-                  "Selfie model: general (256x256 input) or landscape (256x144, cheaper).",
-                  live=True, flag="--segmenter", choices=tuple(SEGMENTER_MODELS))
-ROI = Param("roi", check_bool, True, "Run the model on a crop around the person, tracked from frame to frame, "
-            "so a person far from the camera is segmented at a useful resolution.")
+SEGMENTER = Param(
+    "segmenter",
+    one_of(tuple(SEGMENTER_MODELS)),
+    "landscape",
+    "Selfie model: general (256x256 input) or landscape (256x144, cheaper).",
+    live=True,
+    flag="--segmenter",
+    choices=tuple(SEGMENTER_MODELS),
+)
+ROI = Param(
+    "roi",
+    check_bool,
+    True,
+    "Run the model on a crop around the person, tracked from frame to frame, "
+    "so a person far from the camera is segmented at a useful resolution.",
+)
 
 
 class Segment(Stage):
@@ -211,8 +224,9 @@ class Segment(Stage):
     def settings_change(self, new, changed: set[str]):
         return lambda: self.set_model(new.segmenter)
 
-    def segment(self, pixels_bgr: np.ndarray, model: str | None = None,
-                levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    def segment(
+        self, pixels_bgr: np.ndarray, model: str | None = None, levels: dict[int, np.ndarray] | None = None
+    ) -> np.ndarray:
         """The person probability (float32, model resolution) of one BGR(A) image (`levels`: its
         cache of reductions, `Frame.reductions`)."""
         model = model or self.model
@@ -225,8 +239,9 @@ class Segment(Stage):
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
         return self._session(model).run(rgb)
 
-    def person_mask(self, pixels_bgr: np.ndarray, pts_ns: int = 0, discont: bool = True,
-                    levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    def person_mask(
+        self, pixels_bgr: np.ndarray, pts_ns: int = 0, discont: bool = True, levels: dict[int, np.ndarray] | None = None
+    ) -> np.ndarray:
         """The mask `process` attaches for the frame at `pts_ns` with the current model: ROI-tracked
         when `roi` is on (`discont`: an unrelated image, acquire afresh), else the whole frame's.
         `levels`: the frame's cache of reductions."""
@@ -234,8 +249,14 @@ class Segment(Stage):
             return self.segment_tracked(pixels_bgr, self.model, pts_ns, discont, levels)
         return self.segment(pixels_bgr, self.model, levels)
 
-    def segment_tracked(self, pixels_bgr: np.ndarray, model: str, pts_ns: int, discont: bool,
-                        levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    def segment_tracked(
+        self,
+        pixels_bgr: np.ndarray,
+        model: str,
+        pts_ns: int,
+        discont: bool,
+        levels: dict[int, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """The person probability of one frame with ROI tracking (float32, `roi_mask_size`): the
         model on the tracker's crop, and on the whole frame when the tracker asks for it."""
         h, w = pixels_bgr.shape[:2]
@@ -255,7 +276,7 @@ class Segment(Stage):
             crop = tracker.crop
         if crop is not None:
             x, y, cw, ch = crop
-            paste_crop_mask(self.segment(pixels_bgr[y:y + ch, x:x + cw], model), crop, w, h, mask)
+            paste_crop_mask(self.segment(pixels_bgr[y : y + ch, x : x + cw], model), crop, w, h, mask)
         tracker.update(mask)
         return mask
 
@@ -266,8 +287,9 @@ class Segment(Stage):
             frame.mask = self._last_mask
             self._may_reuse_next = False
         else:
-            frame.mask = self._last_mask = self.person_mask(frame.pixels, frame.pts_ns, frame.discont,
-                                                            frame.reductions())
+            frame.mask = self._last_mask = self.person_mask(
+                frame.pixels, frame.pts_ns, frame.discont, frame.reductions()
+            )
             self._may_reuse_next = self.model == HALF_RATE
         frame.tiers[self.name] = self.model
         return frame
@@ -282,7 +304,7 @@ def person_probability(image_bgr: np.ndarray, model: str = "general") -> np.ndar
     """One image's person probability, float32 in [0, 1] at the image's own size (a one-off: the
     model is loaded and released here; for a stream use the `Segment` stage)."""
     segment = Segment(model, roi=False)
-    segment.open(Caps(image_bgr.shape[1], image_bgr.shape[0], 30))
+    segment.open(Caps(image_bgr.shape[1], image_bgr.shape[0], Fraction(30)))
     try:
         return cv2.resize(segment.segment(image_bgr), image_bgr.shape[1::-1], interpolation=cv2.INTER_LINEAR)
     finally:

@@ -1,4 +1,5 @@
 """Reading outputs back for the batch tests: what a transcode wrote, packet by packet and frame by frame."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ from pipeline.cli import main as litecam
 @dataclass
 class Probe:
     frame_pts: list[int]
-    video_packets: list[tuple[int, int]]      # (pts, dts) in decode order
+    video_packets: list[tuple[int, int]]  # (pts, dts) in decode order
     audio_packets: list[tuple[int, int, bytes]]
     time_base: object
     frames: list[np.ndarray]
@@ -35,7 +36,7 @@ def probe(path: Path, pixel_format: str = "bgr24") -> Probe:
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def transcode(src: Path, dst: Path, *options: str) -> Path:

@@ -2,6 +2,7 @@
 
 The process-pool backend here; the Ray backend in test_batch_ray.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,9 @@ def batch(inputs, out_dir: Path, *options: str) -> int:
 
 def leftovers(out_dir: Path) -> list[str]:
     """Anything in the output folder but finished outputs and the manifest."""
-    return sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*")
-                  if p.name.startswith(".") or p.name.endswith(".tmp"))
+    return sorted(
+        str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.name.startswith(".") or p.name.endswith(".tmp")
+    )
 
 
 def test_split_output_is_the_single_transcode_frame_for_frame(gop_clip, gop_single, tmp_path, capsys):
@@ -72,8 +74,12 @@ def test_split_is_bit_exact_with_an_intra_codec_and_no_temporal_state(gop_clip, 
     preset.write_text('segmenter = "general"\nbackground = "transparent"\nrefine = true\ntemporal = false\n')
     single = transcode(gop_clip, tmp_path / "single.mov", "--preset", str(preset))
     out = tmp_path / "out"
-    assert batch([gop_clip], out, "--cluster", "local", "--workers", "2", "--format", "mov",
-                 "--preset", str(preset), *SPLIT) == 0
+    assert (
+        batch(
+            [gop_clip], out, "--cluster", "local", "--workers", "2", "--format", "mov", "--preset", str(preset), *SPLIT
+        )
+        == 0
+    )
     a, b = probe(single, "bgra"), probe(out / "gop.mov", "bgra")
     assert_same_timing(a, b)
     assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames))
@@ -129,8 +135,9 @@ def test_inputs_are_checked_before_any_work(gop_clip, tmp_path, capsys):
 
 def run_in_thread(inputs, out: Path, options: BatchOptions, settings: Settings):
     result: dict = {}
-    thread = threading.Thread(target=lambda: result.setdefault("status", run_batch(
-        [str(p) for p in inputs], settings, options)), daemon=True)
+    thread = threading.Thread(
+        target=lambda: result.setdefault("status", run_batch([str(p) for p in inputs], settings, options)), daemon=True
+    )
     thread.start()
     return thread, result
 
@@ -174,8 +181,22 @@ def test_ctrl_c_stops_the_workers_keeps_nothing_half_written_and_a_rerun_finishe
 
     clip = write_test_video(tmp_path / "long.mp4", frames=150, size=(320, 240), keyint=25)
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "pipeline", "batch", str(clip), "--out-dir", str(out), "--cluster", "local",
-               "--workers", "2", "--split", "--chunk-seconds", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "batch",
+        str(clip),
+        "--out-dir",
+        str(out),
+        "--cluster",
+        "local",
+        "--workers",
+        "2",
+        "--split",
+        "--chunk-seconds",
+        "1",
+    ]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

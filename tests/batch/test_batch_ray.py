@@ -1,5 +1,6 @@
 """`litecam batch` on a local Ray cluster the test starts itself (2 CPUs): the shared clips and
 generated ones, outputs equal to single-process transcodes, and a worker killed mid-run."""
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,12 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.
 pytestmark = pytest.mark.slow
 
 
-RAY_CLIPS = ("bigbuckbunny_1280x720.mp4", "carphone_176x144.mp4", "pedestrians_768x576_msmpeg4.avi",
-             "talking_head_410x412.mp4")
+RAY_CLIPS = (
+    "bigbuckbunny_1280x720.mp4",
+    "carphone_176x144.mp4",
+    "pedestrians_768x576_msmpeg4.avi",
+    "talking_head_410x412.mp4",
+)
 """The shared clips this test transcodes (named: the folder also holds longer recordings)."""
 
 
@@ -35,8 +40,10 @@ def test_shared_clips_on_ray_equal_single_transcodes(ray_cluster, tmp_path, caps
     clips = [shared_data("video", name) for name in RAY_CLIPS]
     out = tmp_path / "out"
     # 20-second chunks: the AVI (keyframes every 25 s) splits in 4; the MP4s have one keyframe each
-    assert main(["batch", *map(str, clips), "--out-dir", str(out), "--cluster", "ray", "--split",
-                 "--chunk-seconds", "20"]) == 0
+    assert (
+        main(["batch", *map(str, clips), "--out-dir", str(out), "--cluster", "ray", "--split", "--chunk-seconds", "20"])
+        == 0
+    )
     assert "on Ray cluster, 2 CPUs" in capsys.readouterr().err
     files = read_manifest(out)
     for clip in clips:

@@ -1,4 +1,5 @@
 """Chunk planning and dts renumbering, on timestamp lists (no media)."""
+
 from fractions import Fraction
 
 from pipeline.batch.join import renumber_dts
@@ -6,7 +7,7 @@ from pipeline.batch.plan import split_chunks
 
 
 def test_chunks_start_at_keyframes_and_cover_every_frame_once():
-    pts = list(range(0, 100))                      # 100 frames, time base 1/10 s
+    pts = list(range(0, 100))  # 100 frames, time base 1/10 s
     keyframes = [0, 12, 24, 36, 48, 60, 72, 84, 96]
     chunks = split_chunks(Fraction(1, 10), pts, keyframes, chunk_seconds=3.0, warmup_frames=5)
     assert [c.start_pts for c in chunks] == [None, 36, 72]
@@ -33,6 +34,6 @@ def test_dts_renumbering_is_what_one_encoder_would_write():
     chunk_pts = [gop, [p + 5 for p in gop]]
     dts = renumber_dts(chunk_pts)
     order = [p for c in chunk_pts for p in c]
-    assert dts == [-2, -1, 0, 1, 2, 3, 4, 5, 6, 7]        # strictly increasing, 2-frame delay
+    assert dts == [-2, -1, 0, 1, 2, 3, 4, 5, 6, 7]  # strictly increasing, 2-frame delay
     assert all(d <= p for d, p in zip(dts, order))
     assert renumber_dts([[0, 1, 2], [3, 4]]) == [0, 1, 2, 3, 4]  # intra-only: dts = pts

@@ -1,4 +1,5 @@
 """The CLI's answer to each bad input: one line naming the thing, exit status 2, no traceback."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -9,8 +10,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def litecam(*args, cwd=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True,
-                          cwd=cwd or REPO, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, cwd=cwd or REPO, timeout=timeout
+    )
 
 
 def assert_user_error(result, *needles):
@@ -39,20 +41,24 @@ def test_unwritable_output_is_refused_before_processing(tmp_path, tiny_video):
 
 
 def test_missing_background_image(tmp_path, tiny_video):
-    result = litecam("transcode", str(tiny_video), str(tmp_path / "o.mp4"),
-                     "--background", f"image:{tmp_path / 'no-such.jpg'}")
+    result = litecam(
+        "transcode", str(tiny_video), str(tmp_path / "o.mp4"), "--background", f"image:{tmp_path / 'no-such.jpg'}"
+    )
     assert_user_error(result, "no-such.jpg")
 
 
-@pytest.mark.parametrize("option, value, needle", [
-    ("--background", "sparkles", "sparkles"),
-    ("--size", "641x479", "even"),
-    ("--size", "1x1", "1x1"),
-    ("--size", "7680x4320", "7680x4320"),
-    ("--fps", "0", "--fps"),
-    ("--fps", "fast", "fast"),
-    ("--preset", "no-such-preset", "no-such-preset"),
-])
+@pytest.mark.parametrize(
+    "option, value, needle",
+    [
+        ("--background", "sparkles", "sparkles"),
+        ("--size", "641x479", "even"),
+        ("--size", "1x1", "1x1"),
+        ("--size", "7680x4320", "7680x4320"),
+        ("--fps", "0", "--fps"),
+        ("--fps", "fast", "fast"),
+        ("--preset", "no-such-preset", "no-such-preset"),
+    ],
+)
 def test_bad_option_values(option, value, needle, tmp_path):
     assert_user_error(litecam("demo", "--out", str(tmp_path / "d.mp4"), "--frames", "2", option, value), needle)
 
@@ -60,8 +66,9 @@ def test_bad_option_values(option, value, needle, tmp_path):
 def test_bad_preset_file_names_file_and_key(tmp_path):
     preset = tmp_path / "mine.toml"
     preset.write_text('edge_low = "high"\n')
-    assert_user_error(litecam("demo", "--out", str(tmp_path / "d.mp4"), "--preset", str(preset)),
-                      "mine.toml", "edge_low")
+    assert_user_error(
+        litecam("demo", "--out", str(tmp_path / "d.mp4"), "--preset", str(preset)), "mine.toml", "edge_low"
+    )
 
 
 def test_transparent_background_to_mp4_is_refused(tmp_path, tiny_video):
@@ -76,8 +83,7 @@ def test_missing_camera_says_what_to_do(tmp_path):
 
 def test_virtual_camera_without_device_gives_modprobe_line():
     result = litecam("run", "--input", "synthetic", "--sink", "virtualcam", "--size", "320x240")
-    assert_user_error(result, "modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=litecam",
-                      "Chrome")
+    assert_user_error(result, "modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=litecam", "Chrome")
 
 
 def test_devices_lists_cameras_and_virtual_camera_state():

@@ -1,4 +1,5 @@
 """Whole commands end to end on real media: demo, transcode, matte."""
+
 from pathlib import Path
 
 import av
@@ -50,7 +51,7 @@ def test_transparent_transcode_keeps_alpha(tmp_path, tiny_video, suffix):
         stream = container.streams.video[0]
         codec = av.CodecContext.create("libvpx-vp9", "r") if suffix == ".webm" else None
         packets = [p for p in container.demux(stream) if p.size]
-        frame = (codec.decode(packets[0])[0] if codec else next(iter(stream.codec_context.decode(packets[0]))))
+        frame = codec.decode(packets[0])[0] if codec else next(iter(stream.codec_context.decode(packets[0])))
         bgra = frame.to_ndarray(format="bgra")
     assert len(packets) == 20
     alpha = bgra[:, :, 3]
@@ -116,8 +117,12 @@ def start_long_transcode(tmp_path, out: Path):
     import time
 
     source = write_test_video(tmp_path / "long.mp4", frames=400, size=(320, 240))
-    process = subprocess.Popen([sys.executable, "-m", "pipeline", "transcode", str(source), str(out)],
-                               cwd=Path(__file__).resolve().parents[2], stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "transcode", str(source), str(out)],
+        cwd=Path(__file__).resolve().parents[2],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         partial = list(tmp_path.glob(f".{out.stem}.partial*"))
@@ -163,9 +168,26 @@ def test_live_run_writes_stats_lines_and_stops_cleanly_on_sigterm(tmp_path):
 
     stats = tmp_path / "live.jsonl"
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", "--input", "synthetic", "--sink", "null",
-         "--size", "320x180", "--fps", "15", "--stats", str(stats)],
-        cwd=Path(__file__).resolve().parents[2], stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            "--input",
+            "synthetic",
+            "--sink",
+            "null",
+            "--size",
+            "320x180",
+            "--fps",
+            "15",
+            "--stats",
+            str(stats),
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and (not stats.exists() or len(stats.read_text().splitlines()) < 3):
         time.sleep(0.2)
@@ -175,8 +197,11 @@ def test_live_run_writes_stats_lines_and_stops_cleanly_on_sigterm(tmp_path):
     lines = [json.loads(line) for line in stats.read_text().splitlines()]
     assert len(lines) >= 3
     assert {"t_s", "fps", "latency_ms_p95", "dropped_at_head", "tiers", "tier_changes"} <= set(lines[-1])
-    assert lines[-1]["delivered"] > 0 and lines[-1]["tiers"]["segment"] in ("general", "landscape",
-                                                                          "landscape-half-rate")
+    assert lines[-1]["delivered"] > 0 and lines[-1]["tiers"]["segment"] in (
+        "general",
+        "landscape",
+        "landscape-half-rate",
+    )
     assert "frames captured" in stderr
 
 
@@ -193,9 +218,14 @@ def test_disk_full_mid_transcode_is_a_clear_error_and_leaves_no_file(tmp_path):
     def limit_file_size():
         resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
 
-    result = subprocess.run([sys.executable, "-m", "pipeline", "transcode", str(source), str(out_dir / "o.mp4")],
-                            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
-                            preexec_fn=limit_file_size, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "transcode", str(source), str(out_dir / "o.mp4")],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_file_size,
+        timeout=120,
+    )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     # the limit may be hit while frames are written or while the file is finished: either way

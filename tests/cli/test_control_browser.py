@@ -8,6 +8,7 @@ Needs Debian's `chromium` and `chromium-driver` (`make test` installs them as ro
 skips with the reason otherwise. Run with `-s` to see the click-to-frame times and what serving the
 page costs.
 """
+
 from __future__ import annotations
 
 import time
@@ -68,6 +69,7 @@ def test_the_page_changes_the_running_output(browser, tmp_path):
             def act():
                 browser.find_element(By.CSS_SELECTOR, f"input[name=mode][value={mode}]").click()
                 browser.find_element(By.ID, "apply-background").click()
+
             return act
 
         def set_colour():
@@ -80,8 +82,11 @@ def test_the_page_changes_the_running_output(browser, tmp_path):
         change(pick("blur"), lambda c: c != GREEN and abs(int(c[0]) - int(c[1])) < 120, "blur")
         picture = tmp_path / "red.png"
         cv2.imwrite(str(picture), np.full((90, 160, 3), (0, 0, 255), np.uint8))
-        change(lambda: browser.find_element(By.ID, "file").send_keys(str(picture)),
-               lambda c: c == (0, 0, 255), "uploaded image")
+        change(
+            lambda: browser.find_element(By.ID, "file").send_keys(str(picture)),
+            lambda c: c == (0, 0, 255),
+            "uploaded image",
+        )
         change(lambda: browser.find_element(By.ID, "pause").click(), lambda c: c == (40, 40, 40), "pause")
         assert wait_for(lambda: browser.find_element(By.ID, "pause").text == "Resume", 10)
         change(lambda: browser.find_element(By.ID, "pause").click(), lambda c: c == (0, 0, 255), "resume")

@@ -7,6 +7,7 @@ may run on and encode differently with each, so the file sink fixes the count
 (`pipeline.sinks.encoder.ENCODER_THREADS`); and x264 (FFmpeg 8 through PyAV 18) was seen to encode
 the very same frames differently now and then under CPU load even on one thread, so encoded outputs
 are compared within compression noise (`tests/batch/test_batch_ray.py`)."""
+
 import os
 import subprocess
 import sys
@@ -16,16 +17,22 @@ import pytest
 from tests.cli.test_cli_errors import REPO
 from tests.conftest import write_test_video
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
-                                reason="needs a machine with 2 or more CPUs and sched_setaffinity")
+pytestmark = pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs a machine with 2 or more CPUs and sched_setaffinity",
+)
 
 
 def mattes_on(cpus: set[int], src, out_dir) -> dict[str, bytes]:
     """Run `litecam matte` on `cpus` only; the PNGs it wrote, by name."""
     result = subprocess.run(
         [sys.executable, "-m", "pipeline", "matte", str(src), str(out_dir)],
-        capture_output=True, text=True, cwd=REPO, timeout=300,
-        preexec_fn=lambda: os.sched_setaffinity(0, cpus))
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        preexec_fn=lambda: os.sched_setaffinity(0, cpus),
+    )
     assert result.returncode == 0, result.stderr
     return {p.name: p.read_bytes() for p in sorted(out_dir.iterdir())}
 

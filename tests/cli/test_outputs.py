@@ -1,6 +1,7 @@
 """Every command that writes files refuses, before writing anything, an output that is one of its
 inputs (by path, through a link or another spelling) and a location it cannot write: one line naming
 the path, exit status 2, the input untouched, nothing left behind."""
+
 from __future__ import annotations
 
 import hashlib
@@ -56,8 +57,12 @@ def images(tmp_path) -> Path:
 @pytest.mark.parametrize("spelling", ["same", "symlink", "hardlink", "dotdot"])
 def test_transcode_onto_its_input_is_refused(tmp_path, capsys, video, spelling):
     before = digest(video)
-    output = {"same": video, "symlink": tmp_path / "link.mp4", "hardlink": tmp_path / "hard.mp4",
-              "dotdot": tmp_path / "sub" / ".." / "clip.mp4"}[spelling]
+    output = {
+        "same": video,
+        "symlink": tmp_path / "link.mp4",
+        "hardlink": tmp_path / "hard.mp4",
+        "dotdot": tmp_path / "sub" / ".." / "clip.mp4",
+    }[spelling]
     if spelling == "symlink":
         output.symlink_to(video)
     elif spelling == "hardlink":
@@ -74,8 +79,12 @@ def test_stats_file_and_background_video_are_inputs_or_outputs_too(tmp_path, cap
     before = digest(video)
     refused(capsys, ["transcode", str(video), str(tmp_path / "o.mp4"), "--stats", str(video)], "is the input")
     backdrop = write_test_video(tmp_path / "backdrop.mp4", frames=4, portrait=False)
-    refused(capsys, ["transcode", str(video), str(backdrop), "--background", f"video:{backdrop}"],
-            str(backdrop), "is the input")
+    refused(
+        capsys,
+        ["transcode", str(video), str(backdrop), "--background", f"video:{backdrop}"],
+        str(backdrop),
+        "is the input",
+    )
     refused(capsys, ["run", "--input", str(video), "--sink", f"file:{video}"], "is the input")
     assert digest(video) == before
     assert not (tmp_path / "o.mp4").exists()
@@ -85,8 +94,12 @@ def test_demo_side_by_side_may_not_replace_the_background_image(tmp_path, capsys
     side = images / "x-side-by-side.png"  # the side-by-side picture of --out x.mp4
     cv2.imwrite(str(side), np.zeros((8, 8, 3), np.uint8))
     before = digest(side)
-    refused(capsys, ["demo", "--out", str(images / "x.mp4"), "--background", f"image:{side}", "--frames", "2"],
-            str(side), "is the input")
+    refused(
+        capsys,
+        ["demo", "--out", str(images / "x.mp4"), "--background", f"image:{side}", "--frames", "2"],
+        str(side),
+        "is the input",
+    )
     assert digest(side) == before
     assert not (images / "x.mp4").exists()
 
@@ -112,8 +125,13 @@ def test_batch_into_an_input_folder_is_refused_where_names_collide(tmp_path, cap
     folder.mkdir()
     clip = write_test_video(folder / "talk.mp4", frames=4)
     before = digest(clip)
-    refused(capsys, ["batch", str(folder), "--out-dir", str(folder), "--cluster", "local"],
-            str(clip), "overwritten", "--out-dir")
+    refused(
+        capsys,
+        ["batch", str(folder), "--out-dir", str(folder), "--cluster", "local"],
+        str(clip),
+        "overwritten",
+        "--out-dir",
+    )
     link = tmp_path / "same-folder"
     link.symlink_to(folder)
     refused(capsys, ["batch", str(clip), "--out-dir", str(link), "--cluster", "local"], "overwritten")
@@ -122,19 +140,33 @@ def test_batch_into_an_input_folder_is_refused_where_names_collide(tmp_path, cap
 
 
 # -- a location that cannot be written -------------------------------------------------------------
-@pytest.mark.parametrize("command", [
-    lambda v, i: ["demo", "--out", f"{UNWRITABLE}/o.mp4", "--frames", "2"],
-    lambda v, i: ["transcode", str(v), f"{UNWRITABLE}/o.mp4"],
-    lambda v, i: ["transcode", str(v), f"{v.parent}/o.mp4", "--stats", f"{UNWRITABLE}/s.jsonl"],
-    lambda v, i: ["run", "--input", "synthetic", "--sink", f"file:{UNWRITABLE}/o.mp4"],
-    lambda v, i: ["upscale", str(i / "a.png"), f"{UNWRITABLE}/a.png"],
-    lambda v, i: ["upscale", str(i), f"{UNWRITABLE}/up"],
-    lambda v, i: ["upscale", str(v), f"{UNWRITABLE}/o.mp4"],
-    lambda v, i: ["matte", str(i), f"{UNWRITABLE}/m"],
-    lambda v, i: ["matte", str(v), f"{UNWRITABLE}/m"],
-    lambda v, i: ["batch", str(v), "--out-dir", f"{UNWRITABLE}/d", "--cluster", "local"],
-], ids=["demo", "transcode", "transcode-stats", "run-file-sink", "upscale-image", "upscale-folder",
-        "upscale-video", "matte-folder", "matte-video", "batch"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        lambda v, i: ["demo", "--out", f"{UNWRITABLE}/o.mp4", "--frames", "2"],
+        lambda v, i: ["transcode", str(v), f"{UNWRITABLE}/o.mp4"],
+        lambda v, i: ["transcode", str(v), f"{v.parent}/o.mp4", "--stats", f"{UNWRITABLE}/s.jsonl"],
+        lambda v, i: ["run", "--input", "synthetic", "--sink", f"file:{UNWRITABLE}/o.mp4"],
+        lambda v, i: ["upscale", str(i / "a.png"), f"{UNWRITABLE}/a.png"],
+        lambda v, i: ["upscale", str(i), f"{UNWRITABLE}/up"],
+        lambda v, i: ["upscale", str(v), f"{UNWRITABLE}/o.mp4"],
+        lambda v, i: ["matte", str(i), f"{UNWRITABLE}/m"],
+        lambda v, i: ["matte", str(v), f"{UNWRITABLE}/m"],
+        lambda v, i: ["batch", str(v), "--out-dir", f"{UNWRITABLE}/d", "--cluster", "local"],
+    ],
+    ids=[
+        "demo",
+        "transcode",
+        "transcode-stats",
+        "run-file-sink",
+        "upscale-image",
+        "upscale-folder",
+        "upscale-video",
+        "matte-folder",
+        "matte-video",
+        "batch",
+    ],
+)
 def test_an_unwritable_output_location_is_one_line_and_status_2(tmp_path, capsys, video, images, command):
     if not Path("/proc").is_dir():
         pytest.skip("needs /proc (a folder nobody can create files in)")

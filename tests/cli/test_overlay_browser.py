@@ -5,6 +5,7 @@ Needs Debian's `chromium` and `chromium-driver` (installed by `tools/install_sys
 `make test` runs as root) and the `selenium` package (the `test` extra); skips with the reason
 otherwise. Run with `-s` to see the measured frame rate and latency.
 """
+
 from __future__ import annotations
 
 import base64
@@ -69,9 +70,12 @@ def wait_page(driver, predicate, what: str, timeout_s: float = 60.0, pipeline: P
 
 
 def canvas_alpha(driver, points: list[tuple[int, int]]) -> list[int]:
-    return driver.execute_script("""
+    return driver.execute_script(
+        """
         const c = document.getElementById('overlay'), ctx = c.getContext('2d');
-        return arguments[0].map(([x, y]) => ctx.getImageData(x, y, 1, 1).data[3]);""", points)
+        return arguments[0].map(([x, y]) => ctx.getImageData(x, y, 1, 1).data[3]);""",
+        points,
+    )
 
 
 def screenshot_bgra(driver) -> np.ndarray:
@@ -94,10 +98,15 @@ def measurements(pipeline: Pipeline, driver, page_fps: float) -> dict:
     graph = list(pipeline.graph.latency_ms[pipeline.sink.name])[-recent:]
     page = page_state(driver)["pageMs"]
     encode = list(pipeline.sink.encode_ms)[-recent:]
-    return {"page fps": page_fps, "latency p50 ms": _p(latency, 0.5), "latency p95 ms": _p(latency, 0.95),
-            "graph p95 ms": _p(graph, 0.95), "send-to-ack p95 ms": _p(pipeline.sink.round_trip_ms()[-recent:], 0.95),
-            "page decode+draw p95 ms": _p(page, 0.95),
-            "encode median CPU-ms": _p(encode, 0.5)}
+    return {
+        "page fps": page_fps,
+        "latency p50 ms": _p(latency, 0.5),
+        "latency p95 ms": _p(latency, 0.95),
+        "graph p95 ms": _p(graph, 0.95),
+        "send-to-ack p95 ms": _p(pipeline.sink.round_trip_ms()[-recent:], 0.95),
+        "page decode+draw p95 ms": _p(page, 0.95),
+        "encode median CPU-ms": _p(encode, 0.5),
+    }
 
 
 def test_page_shows_the_person_on_a_transparent_background_and_reconnects(browser):
@@ -126,7 +135,7 @@ def test_page_shows_the_person_on_a_transparent_background_and_reconnects(browse
         corner_alpha = [int(shot[y, x, 3]) for x, y in corners]
         assert max(corner_alpha) <= 8, f"background not transparent in the screenshot: {corner_alpha}"
         assert shot[face[1], face[0], 3] >= 245, "the person is not opaque in the screenshot"
-        face_region = shot[face[1] - 5: face[1] + 5, face[0] - 5: face[0] + 5]
+        face_region = shot[face[1] - 5 : face[1] + 5, face[0] - 5 : face[0] + 5]
         assert face_region[:, :, 3].min() >= 240 and face_region[:, :, :3].mean() > 40  # a real face, not black
         canvas = canvas_alpha(browser, corners + [face])
         assert max(canvas[:4]) <= 8 and canvas[4] >= 245, canvas
@@ -137,8 +146,12 @@ def test_page_shows_the_person_on_a_transparent_background_and_reconnects(browse
         assert max(canvas_alpha(browser, corners + [face])) == 0, "a stale frame stayed on the page"
         drawn_before = page_state(browser)["drawn"]
         pipeline = Pipeline(port=port)
-        state = wait_page(browser, lambda s: s["connections"] >= 2 and s["drawn"] >= drawn_before + 5,
-                          "reconnected and drew new frames", pipeline=pipeline)
+        state = wait_page(
+            browser,
+            lambda s: s["connections"] >= 2 and s["drawn"] >= drawn_before + 5,
+            "reconnected and drew new frames",
+            pipeline=pipeline,
+        )
         assert state["connected"]
         assert canvas_alpha(browser, [face])[0] >= 245
     finally:

@@ -1,4 +1,5 @@
 """The preview sink in a real OpenCV window under Xvfb, driven with real key presses (xdotool)."""
+
 import os
 import shutil
 import subprocess
@@ -22,8 +23,11 @@ def display():
     for number in range(90, 110):
         if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
             break
-    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while not Path(f"/tmp/.X11-unix/X{number}").exists():
         if time.monotonic() > deadline or server.poll() is not None:
@@ -54,9 +58,25 @@ def run_preview(tmp_path, display, extra_args, keys, pause_s=0.5):
     (exit status, stderr, the snapshot PNGs written before q)."""
     env = dict(os.environ, DISPLAY=display)
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", "--input", "synthetic", "--sink", "preview",
-         "--size", "320x240", "--fps", "15", *extra_args],
-        cwd=tmp_path, env=env | {"PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            "--input",
+            "synthetic",
+            "--sink",
+            "preview",
+            "--size",
+            "320x240",
+            "--fps",
+            "15",
+            *extra_args,
+        ],
+        cwd=tmp_path,
+        env=env | {"PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
@@ -87,9 +107,10 @@ def test_preview_window_shows_stream_and_obeys_keys(tmp_path, display):
 
 
 def test_f_turns_auto_framing_off_and_on(tmp_path, display):
-    status, stderr, snapshots = run_preview(tmp_path, display, ["--autoframe", "--model", "litesr"],
-                                            ("f", "f", "s"), pause_s=0.7)
+    status, stderr, snapshots = run_preview(
+        tmp_path, display, ["--autoframe", "--model", "litesr"], ("f", "f", "s"), pause_s=0.7
+    )
     assert status == 0, stderr
     assert "key f: autoframe = False" in stderr and "key f: autoframe = True" in stderr
     (snapshot,) = snapshots
-    assert cv2.imread(str(snapshot)).shape == (240, 320, 3)   # the crop, enlarged back to the camera's size
+    assert cv2.imread(str(snapshot)).shape == (240, 320, 3)  # the crop, enlarged back to the camera's size

@@ -1,4 +1,5 @@
 """Unusual but valid videos are processed correctly; impossible ones are refused with one line."""
+
 from fractions import Fraction
 
 import av
@@ -29,11 +30,14 @@ def frame_count(path):
         return sum(1 for _ in container.decode(video=0))
 
 
-@pytest.mark.parametrize("name, codec, pix_fmt", [
-    ("ten_bit.mov", "prores_ks", "yuv422p10le"),
-    ("ten_bit_h264.mp4", "libx264", "yuv420p10le"),
-    ("four_four_four.mp4", "libx264", "yuv444p"),
-])
+@pytest.mark.parametrize(
+    "name, codec, pix_fmt",
+    [
+        ("ten_bit.mov", "prores_ks", "yuv422p10le"),
+        ("ten_bit_h264.mp4", "libx264", "yuv420p10le"),
+        ("four_four_four.mp4", "libx264", "yuv444p"),
+    ],
+)
 def test_ten_bit_and_444_inputs_are_converted_and_every_frame_kept(tmp_path, name, codec, pix_fmt):
     source = encode(tmp_path / name, codec, pix_fmt, (128, 96))
     out = tmp_path / "out.mp4"
@@ -42,8 +46,7 @@ def test_ten_bit_and_444_inputs_are_converted_and_every_frame_kept(tmp_path, nam
 
 
 def test_eight_k_video_is_refused_before_decoding(tmp_path):
-    source = encode(tmp_path / "8k.mp4", "libx264", "yuv420p", (7680, 4320), frames=1,
-                    options={"preset": "ultrafast"})
+    source = encode(tmp_path / "8k.mp4", "libx264", "yuv420p", (7680, 4320), frames=1, options={"preset": "ultrafast"})
     assert_user_error(litecam("transcode", str(source), str(tmp_path / "o.mp4")), "7680x4320", "downscale")
     assert not (tmp_path / "o.mp4").exists()
 

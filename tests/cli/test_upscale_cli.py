@@ -1,4 +1,5 @@
 """`litecam upscale` (image, folder, video) and --scale/--model on transcode and run."""
+
 from __future__ import annotations
 
 import re
@@ -84,16 +85,22 @@ def test_upscale_a_video_keeps_every_frame_and_the_audio(tmp_path, tiny_video, f
         stream = container.streams.video[0]
         assert (stream.width, stream.height) == (320, 240)
     summary = capsys.readouterr().out
-    assert re.search(r"20 frames, x2 xlsr on (onnxruntime|openvino|openvino-bf16): [\d.]+ fps over [\d.]+ s, "
-                     r"after [\d.]+ s of set-up", summary), summary
+    assert re.search(
+        r"20 frames, x2 xlsr on (onnxruntime|openvino|openvino-bf16): [\d.]+ fps over [\d.]+ s, "
+        r"after [\d.]+ s of set-up",
+        summary,
+    ), summary
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--model", "esrt", "--scale", "3"], "no ×3 model"),
-    (["--model", "xlsr-int8", "--scale", "3"], "no ×3 model"),
-    (["--scale", "4"], "×2 or ×3"),
-    (["--model", "fsrcnn"], "choose one of"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--model", "esrt", "--scale", "3"], "no ×3 model"),
+        (["--model", "xlsr-int8", "--scale", "3"], "no ×3 model"),
+        (["--scale", "4"], "×2 or ×3"),
+        (["--model", "fsrcnn"], "choose one of"),
+    ],
+)
 def test_upscale_refuses_impossible_choices(tmp_path, capsys, args, needle):
     src = tmp_path / "in.png"
     cv2.imwrite(str(src), portrait(32, 32))
@@ -130,17 +137,46 @@ def test_upscale_with_a_missing_model_is_one_line_naming_the_file(tmp_path, monk
 
 
 def test_upscale_error_exits_2_in_a_real_process(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "pipeline", "upscale", str(tmp_path / "x.png"),
-                             str(tmp_path / "o.png"), "--model", "esrt", "--scale", "3"],
-                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "upscale",
+            str(tmp_path / "x.png"),
+            str(tmp_path / "o.png"),
+            "--model",
+            "esrt",
+            "--scale",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0 and "esrt" in result.stderr
 
 
 def test_transcode_with_scale_adds_the_upscale_stage(tmp_path, tiny_video):
     out = tmp_path / "x2.mp4"
-    assert main(["transcode", str(tiny_video), str(out), "--background", "color:#00ff00",
-                 "--scale", "2", "--model", "bicubic"]) == 0
+    assert (
+        main(
+            [
+                "transcode",
+                str(tiny_video),
+                str(out),
+                "--background",
+                "color:#00ff00",
+                "--scale",
+                "2",
+                "--model",
+                "bicubic",
+            ]
+        )
+        == 0
+    )
     out_pts, _, out_audio, _ = probe(out)
     assert len(out_pts) == 20 and out_audio > 0
     with av.open(str(out)) as container:

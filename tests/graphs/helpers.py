@@ -1,4 +1,5 @@
 """Small sources, stages and sinks of known behaviour for whole-graph tests."""
+
 from __future__ import annotations
 
 import threading

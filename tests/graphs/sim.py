@@ -6,6 +6,7 @@ the scheduler to admit each one; admitted frames pass the stages in order, each 
 the frame and the stage are free. Completions are reported to the scheduler in time order before
 each arrival, all on integer nanoseconds: no threads, no wall clock.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -32,8 +33,14 @@ class KnownCostStage:
         self.tier = tier
 
 
-def simulate(scheduler: DeadlineScheduler, stages, *, seconds: float, period_ns: int,
-             load: Callable[[int], float] = lambda t: 1.0) -> list[dict]:
+def simulate(
+    scheduler: DeadlineScheduler,
+    stages,
+    *,
+    seconds: float,
+    period_ns: int,
+    load: Callable[[int], float] = lambda t: 1.0,
+) -> list[dict]:
     """Run the simulation; returns one record per captured frame (admitted or not)."""
     stage_free_ns = [0] * len(stages)
     pending: list[tuple[int, int, dict]] = []  # (finish time, seq, record) of frames in flight

@@ -1,4 +1,5 @@
 """`python -m tools.bench` effect runs: the report's table row is the median of `--repeat` runs."""
+
 import json
 
 from tools.bench.__main__ import main
@@ -6,8 +7,26 @@ from tools.bench.__main__ import main
 
 def test_repeat_reports_the_median_run_and_every_runs_figure(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert main(["--width", "320", "--height", "180", "--frames", "8", "--paced-frames", "8",
-                 "--repeat", "3", "--no-kernels", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--width",
+                "320",
+                "--height",
+                "180",
+                "--frames",
+                "8",
+                "--paced-frames",
+                "8",
+                "--repeat",
+                "3",
+                "--no-kernels",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     for key in ("litecam-throughput", "litecam-paced", "litecam-no-refine-paced"):
         effects = report["repeats"][key]

@@ -1,4 +1,5 @@
 """`python -m tools.bench --upscale`: whole `litecam upscale` runs, checked and compared with bicubic."""
+
 import json
 
 import av

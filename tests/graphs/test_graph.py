@@ -181,7 +181,7 @@ class HoldTwo(Stage):
 def test_a_look_ahead_stage_passes_every_frame_on_in_order_offline_and_is_an_error_live():
     sink = Collect()
     Graph(CountingSource(10), [HoldTwo(), AddOne()], [sink]).run()
-    assert [f.seq for f in sink.frames] == list(range(10))   # the last two came from flush()
+    assert [f.seq for f in sink.frames] == list(range(10))  # the last two came from flush()
     assert [int(f.pixels[0, 0, 0]) for f in sink.frames] == [i + 1 for i in range(10)]
-    with pytest.raises(StageError, match="returned None"):    # live, a frame held back would be late
+    with pytest.raises(StageError, match="returned None"):  # live, a frame held back would be late
         Graph(CountingSource(5, live=True), [HoldTwo()], [Collect()]).run()

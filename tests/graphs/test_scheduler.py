@@ -1,4 +1,5 @@
 """The DeadlineScheduler's decisions, exactly, on simulated stages of known cost (see sim.py)."""
+
 from pipeline.bus import Bus
 from pipeline.scheduler import DeadlineScheduler, SchedulerConfig
 from tests.graphs.sim import MS, KnownCostStage, simulate
@@ -8,11 +9,17 @@ BUDGET_NS = 2 * PERIOD_NS
 
 
 def make_stages():
-    segment = KnownCostStage("segment", {"general": 10.0, "landscape": 6.0, "landscape-half-rate": 3.5},
-                             {"general": 1.0, "landscape": 0.95, "landscape-half-rate": 0.8})
+    segment = KnownCostStage(
+        "segment",
+        {"general": 10.0, "landscape": 6.0, "landscape-half-rate": 3.5},
+        {"general": 1.0, "landscape": 0.95, "landscape-half-rate": 0.8},
+    )
     background = KnownCostStage("background", {"blur": 3.0}, {"blur": 1.0})
-    upscale = KnownCostStage("upscale", {"esrt": 28.0, "xlsr": 12.0, "xlsr-int8": 9.0, "bicubic": 2.0},
-                             {"esrt": 1.0, "xlsr": 0.93, "xlsr-int8": 0.92, "bicubic": 0.6})
+    upscale = KnownCostStage(
+        "upscale",
+        {"esrt": 28.0, "xlsr": 12.0, "xlsr-int8": 9.0, "bicubic": 2.0},
+        {"esrt": 1.0, "xlsr": 0.93, "xlsr-int8": 0.92, "bicubic": 0.6},
+    )
     return [segment, background, upscale]
 
 
@@ -37,8 +44,9 @@ def test_drops_at_the_head_a_frame_predicted_to_miss_its_deadline():
     stages = make_stages()
     scheduler = make_scheduler(stages)
     for _ in range(2):  # the first report of each tier is warm-up and is not learnt from
-        scheduler.frame_done(0, {"segment": 10.0, "background": 3.0, "upscale": 28.0},
-                             {"segment": "general", "upscale": "esrt"}, 41 * MS)
+        scheduler.frame_done(
+            0, {"segment": 10.0, "background": 3.0, "upscale": 28.0}, {"segment": "general", "upscale": "esrt"}, 41 * MS
+        )
     assert scheduler.admit(capture_ns=100 * MS, now_ns=100 * MS)  # done at 141 ms: within 166.7
     assert scheduler.admit(capture_ns=110 * MS, now_ns=110 * MS)  # waits for the upscaler: 169 ms
     assert not scheduler.admit(capture_ns=115 * MS, now_ns=115 * MS)  # 169 + 28 = 197 ms > 181.7
@@ -154,8 +162,9 @@ def test_live_graph_with_scheduler_downgrades_a_too_slow_stage():
 
 def test_a_lower_tier_that_costs_more_is_skipped():
     """INT8 slower than fp32 (no VNNI): overload moves xlsr straight to bicubic."""
-    upscale = KnownCostStage("upscale", {"xlsr": 60.0, "xlsr-int8": 90.0, "bicubic": 2.0},
-                             {"xlsr": 0.9, "xlsr-int8": 0.88, "bicubic": 0.5})
+    upscale = KnownCostStage(
+        "upscale", {"xlsr": 60.0, "xlsr-int8": 90.0, "bicubic": 2.0}, {"xlsr": 0.9, "xlsr-int8": 0.88, "bicubic": 0.5}
+    )
     segment = KnownCostStage("segment", {"landscape": 6.0}, {"landscape": 1.0})
     scheduler = make_scheduler([segment, upscale])
     simulate(scheduler, [segment, upscale], seconds=4, period_ns=PERIOD_NS)
@@ -165,8 +174,9 @@ def test_a_lower_tier_that_costs_more_is_skipped():
 
 def test_an_upgrade_that_does_not_fit_is_retried_ever_more_rarely():
     # the hint says litesr costs 5x bicubic (10 ms, fits); on this machine it takes 45 ms
-    upscale = KnownCostStage("upscale", {"litesr": 45.0, "bicubic": 2.0}, {"litesr": 0.9, "bicubic": 0.6},
-                             tier="bicubic")
+    upscale = KnownCostStage(
+        "upscale", {"litesr": 45.0, "bicubic": 2.0}, {"litesr": 0.9, "bicubic": 0.6}, tier="bicubic"
+    )
     upscale.tier_cost_hint = {"litesr": 10.0, "bicubic": 2.0}
     stages = [KnownCostStage("segment", {"general": 8.0}, {"general": 1.0}), upscale]
     scheduler = make_scheduler(stages)

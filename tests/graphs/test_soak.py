@@ -3,9 +3,13 @@
 Resident memory rises for the first ~12 s (allocator arenas of the stage threads, MediaPipe's
 buffers) and is flat after that, so growth is measured from 12 s on; `python -m tools.bench --soak`
 runs the long version."""
+
+import pytest
+
 from tools.bench.soak import soak
 
 
+@pytest.mark.slow
 def test_short_live_soak_is_steady():
     report = soak(minutes=30 / 60, width=320, height=180, fps=15, warmup_s=12, sample_s=1)
     print({k: v for k, v in report.items() if k != "samples"}, report["samples"])

@@ -1,4 +1,5 @@
 """downscaled_blur, upsampled the way the compositor samples it, looks like a full-resolution Gaussian."""
+
 import math
 
 import cv2

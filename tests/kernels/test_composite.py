@@ -1,4 +1,5 @@
 """The fused compositing kernels against their NumPy references (bit-exact, alpha included)."""
+
 import cv2
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
 """Guided-filter, temporal and full-alpha compositing kernels against their NumPy references."""
+
 import cv2
 import numpy as np
 import pytest
@@ -76,8 +77,12 @@ def test_apply_guided_fills_flat_cells_exactly():
 def random_temporal_inputs(seed):
     """(p, diff, ema, state) of a 30x40 matte: random masks, small luma changes, random states."""
     rng = np.random.default_rng(seed)
-    return (rng.random((30, 40)).astype(np.float32), rng.integers(0, 12, (30, 40), dtype=np.uint8),
-            rng.random((30, 40)).astype(np.float32), (rng.random((30, 40)) > 0.5).astype(np.uint8))
+    return (
+        rng.random((30, 40)).astype(np.float32),
+        rng.integers(0, 12, (30, 40), dtype=np.uint8),
+        rng.random((30, 40)).astype(np.float32),
+        (rng.random((30, 40)) > 0.5).astype(np.uint8),
+    )
 
 
 def test_temporal_update_matches_reference_and_keeps_state_in_the_band():
@@ -129,8 +134,9 @@ def test_full_alpha_composites_equal_the_blend_reference():
     assert np.array_equal(composite_full_with_alpha(frame, alpha, bg, out), ref.blend_reference(frame, bg, alpha))
     flat = np.empty_like(frame)
     flat[:] = (10, 200, 30)
-    assert np.array_equal(composite_color_with_alpha(frame, alpha, (10, 200, 30), out),
-                          ref.blend_reference(frame, flat, alpha))
+    assert np.array_equal(
+        composite_color_with_alpha(frame, alpha, (10, 200, 30), out), ref.blend_reference(frame, flat, alpha)
+    )
     out4 = np.empty((72, 128, 4), np.uint8)
     assert np.array_equal(composite_rgba_with_alpha(frame, alpha, out4), np.dstack([frame, alpha]))
 

@@ -1,5 +1,6 @@
 """Light wrap: the weight's shape, the kernel against a plain float reference, and the background
 stage using it."""
+
 from fractions import Fraction
 
 import cv2

@@ -1,4 +1,5 @@
 """kernels.litesr (the live super-resolution network as fused band kernels) against its NumPy reference."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,19 +31,19 @@ def test_matches_the_reference_across_band_edges_and_odd_sizes(h, w):
     out = litesr_reference(frame, [np.zeros_like(x) for x in weights], [np.zeros_like(b) for b in biases], 2)
     LiteSRKernel(weights, biases, 2).add_detail(frame, out)
     diff = np.abs(out.astype(int) - ref)
-    assert diff.max() <= 1 and diff.mean() < 0.02   # float32 sums against float64: rounding at .5 only
+    assert diff.max() <= 1 and diff.mean() < 0.02  # float32 sums against float64: rounding at .5 only
     detail = litesr_detail_reference(frame, weights, biases, 2)
-    assert np.abs(detail).max() > 20   # the layers really add detail: this is not comparing bicubic with itself
+    assert np.abs(detail).max() > 20  # the layers really add detail: this is not comparing bicubic with itself
 
 
 @pytest.mark.parametrize("scale", [2, 3])
 def test_depth_to_space_order_and_scale(scale):
     """Channel dy·s + dx of the last layer lands on output pixel (s·y + dy, s·x + dx)."""
     w0 = np.zeros((1, 1, 3, 3), np.float32)
-    w0[0, 0, 1, 1] = 1.0                                      # identity on luma
+    w0[0, 0, 1, 1] = 1.0  # identity on luma
     w1 = np.zeros((scale * scale, 1, 3, 3), np.float32)
     b1 = np.zeros(scale * scale, np.float32)
-    b1[scale + 1 if scale > 1 else 0] = 10 / 255            # +10 levels on subpixel (1, 1) only
+    b1[scale + 1 if scale > 1 else 0] = 10 / 255  # +10 levels on subpixel (1, 1) only
     frame = np.full((6, 8, 3), 100, np.uint8)
     out = np.full((6 * scale, 8 * scale, 3), 100, np.uint8)
     LiteSRKernel([w0, w1], [np.zeros(1, np.float32), b1], scale).add_detail(frame, out)
@@ -54,11 +55,12 @@ def test_depth_to_space_order_and_scale(scale):
 def test_clips_and_leaves_alpha_and_works_on_strided_crops_and_bgra():
     weights, biases = random_layers(seed=3)
     big = smooth_frame(60, 80, channels=4)
-    crop = big[5:45, 10:70]                                   # a strided view, BGRA
+    crop = big[5:45, 10:70]  # a strided view, BGRA
     ref = litesr_reference(np.ascontiguousarray(crop), weights, biases, 2)
     out = np.zeros((80, 120, 4), np.uint8)
-    out[...] = litesr_reference(np.ascontiguousarray(crop), [np.zeros_like(x) for x in weights],
-                                [np.zeros_like(b) for b in biases], 2)
+    out[...] = litesr_reference(
+        np.ascontiguousarray(crop), [np.zeros_like(x) for x in weights], [np.zeros_like(b) for b in biases], 2
+    )
     alpha_before = out[..., 3].copy()
     LiteSRKernel(weights, biases, 2).add_detail(crop, out)
     assert np.abs(out[..., :3].astype(int) - ref[..., :3]).max() <= 1
@@ -66,7 +68,7 @@ def test_clips_and_leaves_alpha_and_works_on_strided_crops_and_bgra():
     strong = [w * 20 for w in weights]
     out3 = np.full((80, 120, 3), 128, np.uint8)
     LiteSRKernel(strong, biases, 2).add_detail(crop, out3)
-    assert out3.min() == 0 and out3.max() == 255              # clipped, not wrapped
+    assert out3.min() == 0 and out3.max() == 255  # clipped, not wrapped
 
 
 def test_refuses_layers_that_do_not_chain_and_outputs_of_the_wrong_size():

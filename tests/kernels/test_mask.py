@@ -1,4 +1,5 @@
 """alpha_from_mask against its NumPy reference (bit-exact) and against cv2.resize (within 1 level)."""
+
 import numpy as np
 import pytest
 

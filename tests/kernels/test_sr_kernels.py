@@ -1,4 +1,5 @@
 """kernels.sr against their NumPy references (bit for bit)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,18 +52,23 @@ def test_shuffled_to_bgr_equals_reference_and_the_pixel_shuffle(scale, planes, c
     assert np.array_equal(out[..., :3], shuffled_to_bgr_reference(t, scale))
     band = np.zeros((3 * scale, 9 * scale, channels), np.uint8)  # input rows 2..4 only
     shuffled_to_bgr(t, scale, 2, band)
-    assert np.array_equal(band[..., :3], out[2 * scale:5 * scale, :, :3])
+    assert np.array_equal(band[..., :3], out[2 * scale : 5 * scale, :, :3])
     # channel c·s² + i·s + j is colour c (RGB) at (y·s + i, x·s + j): B is the output's channel 0
     last = scale - 1
-    expected_red = np.uint8(np.int32(np.clip(t[0, last * scale + last, 3, 4], 0, 1) * np.float32(255)
-                                     + np.float32(0.5)))
+    expected_red = np.uint8(
+        np.int32(np.clip(t[0, last * scale + last, 3, 4], 0, 1) * np.float32(255) + np.float32(0.5))
+    )
     assert out[3 * scale + last, 4 * scale + last, 2] == expected_red
     assert out[0, 0, 2] == 0  # NaN -> 0
     if channels == 4:
         assert (out[..., 3] == 7).all()
     # the same as shuffling first and converting with tensor_to_bgr
-    shuffled = np.ascontiguousarray(t[0, : 3 * scale * scale].reshape(3, scale, scale, 7, 9)
-                                    .transpose(0, 3, 1, 4, 2).reshape(1, 3, 7 * scale, 9 * scale))
+    shuffled = np.ascontiguousarray(
+        t[0, : 3 * scale * scale]
+        .reshape(3, scale, scale, 7, 9)
+        .transpose(0, 3, 1, 4, 2)
+        .reshape(1, 3, 7 * scale, 9 * scale)
+    )
     assert np.array_equal(out[..., :3], tensor_to_bgr(shuffled, np.empty((7 * scale, 9 * scale, 3), np.uint8)))
 
 
@@ -75,14 +81,17 @@ def test_tensor_roundtrip_is_exact():
     assert np.array_equal(out, frame)
 
 
-@pytest.mark.parametrize("x0, y0, h, w, feather", [
-    (10, 6, 20, 30, 8),    # interior: all four edges feathered
-    (0, 0, 20, 30, 8),     # touches the top-left corner: only right and bottom feathered
-    (34, 24, 16, 30, 5),   # touches the bottom-right corner
-    (0, 0, 40, 64, 8),     # the whole frame: a plain copy
-    (10, 6, 20, 30, 0),    # no feather: a hard paste
-    (10, 6, 6, 5, 8),      # smaller than the feather band
-])
+@pytest.mark.parametrize(
+    "x0, y0, h, w, feather",
+    [
+        (10, 6, 20, 30, 8),  # interior: all four edges feathered
+        (0, 0, 20, 30, 8),  # touches the top-left corner: only right and bottom feathered
+        (34, 24, 16, 30, 5),  # touches the bottom-right corner
+        (0, 0, 40, 64, 8),  # the whole frame: a plain copy
+        (10, 6, 20, 30, 0),  # no feather: a hard paste
+        (10, 6, 6, 5, 8),  # smaller than the feather band
+    ],
+)
 def test_blend_roi_equals_reference(x0, y0, h, w, feather):
     rng = np.random.default_rng(4)
     dst = rng.integers(0, 256, (40, 64, 3), dtype=np.uint8)
@@ -99,7 +108,7 @@ def test_blend_roi_takes_a_view_and_keeps_the_outside():
     out = blend_roi(dst.copy(), roi, 12, 8, 8)
     assert np.array_equal(out, blend_roi_reference(dst, np.ascontiguousarray(roi), 12, 8, 8))
     assert (out[:8] == 0).all() and (out[:, :12] == 0).all()
-    assert (out[8 + 8:8 + 20 - 8, 12 + 8:12 + 30 - 8] == 200).all()  # interior: the ROI itself
+    assert (out[8 + 8 : 8 + 20 - 8, 12 + 8 : 12 + 30 - 8] == 200).all()  # interior: the ROI itself
 
 
 def test_roi_weights_ramp_monotonically_over_the_feather():

@@ -4,6 +4,7 @@ compiled new signatures after the warm-up (empty when the warm-up covered everyt
 
 python -m tests.kernels.warmup_probe WORK_DIR
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,8 +28,15 @@ def dispatchers() -> dict[str, object]:
     import kernels.temporal
 
     found = {}
-    for module in (kernels.blur, kernels.composite, kernels.guided, kernels.lightwrap, kernels.mask, kernels.sr,
-                   kernels.temporal):
+    for module in (
+        kernels.blur,
+        kernels.composite,
+        kernels.guided,
+        kernels.lightwrap,
+        kernels.mask,
+        kernels.sr,
+        kernels.temporal,
+    ):
         for name, obj in vars(module).items():
             if isinstance(obj, numba.core.registry.CPUDispatcher) and obj.__module__ == module.__name__:
                 found[f"{module.__name__}.{name}"] = obj
@@ -48,11 +56,11 @@ def run_chains(work: Path) -> None:
     picture = work / "backdrop.png"
     cv2.imwrite(str(picture), np.random.default_rng(1).integers(0, 255, (90, 160, 3), dtype=np.uint8))
     wrap = work / "wrap.toml"
-    wrap.write_text('light_wrap = 0.6\nrefine = true\n')
+    wrap.write_text("light_wrap = 0.6\nrefine = true\n")
     wrap_fast = work / "wrap-fast.toml"
-    wrap_fast.write_text('light_wrap = 0.6\nrefine = false\ntemporal = true\n')
+    wrap_fast.write_text("light_wrap = 0.6\nrefine = false\ntemporal = true\n")
     plain = work / "plain.toml"
-    plain.write_text('refine = false\ntemporal = false\n')
+    plain.write_text("refine = false\ntemporal = false\n")
     backgrounds = ["blur", f"image:{picture}", f"video:{clip}", "color:#203040", "chroma", "none"]
     runs = []
     for preset in ("video-call-720p", "transcode", "low-power", str(wrap), str(wrap_fast), str(plain)):
@@ -84,8 +92,15 @@ def main() -> None:
     before = signatures()
     run_chains(Path(sys.argv[1]))
     after = signatures()
-    print(json.dumps({name: sorted(set(after[name]) - set(before[name])) for name in after
-                      if set(after[name]) - set(before[name])}))
+    print(
+        json.dumps(
+            {
+                name: sorted(set(after[name]) - set(before[name]))
+                for name in after
+                if set(after[name]) - set(before[name])
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """The background stage on a synthetic frame and mask (no MediaPipe needed)."""
+
 import threading
 from fractions import Fraction
 
@@ -10,7 +11,8 @@ from kernels.mask import alpha_from_mask
 from pipeline.caps import Caps
 from pipeline.errors import GraphError, UserError
 from pipeline.frame import Frame
-from pipeline.stages.background import Background, BackgroundSpec, cover_fit, parse_background
+from pipeline.stages.backdrops import BackgroundSpec, cover_fit, parse_background
+from pipeline.stages.background import Background
 
 W, H = 64, 48
 CAPS = Caps(W, H, Fraction(30))
@@ -232,8 +234,24 @@ def test_parse_background_accepts_the_documented_forms(text, expected):
 
 
 @pytest.mark.parametrize(
-    "text", ["", "blurry", "blur:", "blur:0", "blur:-3", "blur:nan", "blur:x", "image:", "video:",
-             "color:", "color:#12345", "color:#GG0000", "color:red", "transparent:1", "none:x"]
+    "text",
+    [
+        "",
+        "blurry",
+        "blur:",
+        "blur:0",
+        "blur:-3",
+        "blur:nan",
+        "blur:x",
+        "image:",
+        "video:",
+        "color:",
+        "color:#12345",
+        "color:#GG0000",
+        "color:red",
+        "transparent:1",
+        "none:x",
+    ],
 )
 def test_parse_background_rejects_bad_input_naming_the_allowed_forms(text):
     with pytest.raises(UserError, match="allowed: blur"):
@@ -268,7 +286,7 @@ from hypothesis import strategies as st  # noqa: E402
 @given(st.text(max_size=24))
 def test_parse_background_accepts_or_raises_user_error_only(text):
     from pipeline.errors import UserError
-    from pipeline.stages.background import parse_background
+    from pipeline.stages.backdrops import parse_background
 
     try:
         spec = parse_background(text)

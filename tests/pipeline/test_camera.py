@@ -3,6 +3,7 @@
 There is no camera on the test machines, so the device is scripted: an object with OpenCV's
 VideoCapture interface whose reads succeed or fail on cue.
 """
+
 import cv2
 import numpy as np
 import pytest
@@ -65,8 +66,15 @@ def test_fourcc_is_set_before_size_and_rate_and_the_real_mode_is_reported():
 
 def test_lost_camera_shows_dimmed_notice_reconnects_with_backoff_and_resumes():
     clock = ManualClock(start_ns=1_000_000_000)
-    devices = iter([ScriptedCamera(4), ScriptedCamera(0, opens=False), ScriptedCamera(0, opens=False),
-                    ScriptedCamera(0), ScriptedCamera(100, level=160)])
+    devices = iter(
+        [
+            ScriptedCamera(4),
+            ScriptedCamera(0, opens=False),
+            ScriptedCamera(0, opens=False),
+            ScriptedCamera(0),
+            ScriptedCamera(100, level=160),
+        ]
+    )
     source = CameraSource(0, 320, 240, 25, clock=clock, open_device=lambda i: next(devices))
     source.bus = Bus()
     source.open()

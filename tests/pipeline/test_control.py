@@ -1,5 +1,6 @@
 """The control page's server on a running graph: real HTTP requests on loopback change the effects
 at a frame boundary; bad requests are refused and change nothing."""
+
 from __future__ import annotations
 
 import http.client
@@ -30,8 +31,11 @@ class Running:
         self.settings = Settings(size=(320, 180), refine=False, temporal=True, background="blur")
         self.corners, self.thumbnail = Corners(), ThumbnailSink()
         effects, _ = make_effects(self.settings)
-        self.graph = Graph(SyntheticSource(320, 180, 30, frames=frames), [AtFrame({}, pace_s=0.025), *effects],
-                           [self.corners, self.thumbnail])
+        self.graph = Graph(
+            SyntheticSource(320, 180, 30, frames=frames),
+            [AtFrame({}, pace_s=0.025), *effects],
+            [self.corners, self.thumbnail],
+        )
         self.service = SettingsService(self.settings, self.graph.stages, self.graph.bus)
         self.control = ControlServer(self.service, self.thumbnail, "127.0.0.1", 0, token=token)
         self.control.start()
@@ -47,8 +51,9 @@ class Running:
             connection.close()
 
     def post_json(self, values, path: str = "/settings", **headers):
-        status, body = self.request("POST", path, json.dumps(values).encode(),
-                                    {"Content-Type": "application/json", **headers})
+        status, body = self.request(
+            "POST", path, json.dumps(values).encode(), {"Content-Type": "application/json", **headers}
+        )
         return status, json.loads(body)
 
     def stop(self) -> None:
@@ -148,8 +153,12 @@ def test_a_token_is_required_off_loopback_and_checked_when_set():
     run = Running(token="s3cret")
     try:
         assert run.request("GET", "/state")[0] == 403
-        assert run.request("POST", "/settings?token=wrong", b'{"background": "none"}',
-                           {"Content-Type": "application/json"})[0] == 403
+        assert (
+            run.request(
+                "POST", "/settings?token=wrong", b'{"background": "none"}', {"Content-Type": "application/json"}
+            )[0]
+            == 403
+        )
         assert run.post_json({"background": "none"}, path="/settings?token=s3cret")[0] == 200
         assert run.control.url.endswith("/?token=s3cret")
     finally:

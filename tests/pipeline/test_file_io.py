@@ -1,7 +1,9 @@
 """PyAV media in and out: FileSource / ImageSource → Graph → FileSink / NullSink, on real media.
 
-All media are made here with PyAV into tmp_path and kept tiny (64×48, about a second).
+All media are made here with PyAV into tmp_path and kept tiny (64×48, about a second). One module
+(over 500 lines) on purpose: the round trips share their media-making helpers and fixtures.
 """
+
 from __future__ import annotations
 
 import os
@@ -499,8 +501,10 @@ def _damaged(tmp_path: Path, kind: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind, pattern", [("corrupt-middle", r"decode error after \d+ frame"),
-                                           ("truncated-faststart", r"ended after \d+ of the 60 frames")])
+@pytest.mark.parametrize(
+    "kind, pattern",
+    [("corrupt-middle", r"decode error after \d+ frame"), ("truncated-faststart", r"ended after \d+ of the 60 frames")],
+)
 def test_damage_after_the_start_stops_the_graph_with_a_user_error_not_a_silent_drop(tmp_path, kind, pattern):
     path = _damaged(tmp_path, kind)
     out = tmp_path / "out"

@@ -1,4 +1,5 @@
 """The matte stage: refined alpha, temporal behaviour, and one alpha shared by compositor and matte."""
+
 from fractions import Fraction
 
 import cv2
@@ -57,8 +58,16 @@ def test_still_frames_with_a_jittering_mask_give_a_steady_alpha():
     for seq in range(12):
         jitter = np.clip(mask + rng.normal(0, 0.12, mask.shape).astype(np.float32), 0, 1)
         alphas.append(stage.alpha(pixels, jitter, discont=seq == 0).astype(int))
-    raw = [ref.alpha_reference(np.clip(mask + np.random.default_rng(s).normal(0, 0.12, mask.shape), 0, 1)
-                               .astype(np.float32), H, W, 0.25, 0.75).astype(int) for s in range(12)]
+    raw = [
+        ref.alpha_reference(
+            np.clip(mask + np.random.default_rng(s).normal(0, 0.12, mask.shape), 0, 1).astype(np.float32),
+            H,
+            W,
+            0.25,
+            0.75,
+        ).astype(int)
+        for s in range(12)
+    ]
     flicker = np.mean([np.abs(a - b).mean() for a, b in zip(alphas[4:], alphas[5:])])
     raw_flicker = np.mean([np.abs(a - b).mean() for a, b in zip(raw[4:], raw[5:])])
     assert flicker < 0.5 * raw_flicker
@@ -103,6 +112,7 @@ class _Frames(Source):
 
 class _FakeSegment(Stage):
     """Stands in for MediaPipe: the mask of the frame's ellipse."""
+
     name = "segment"
 
     def process(self, frame):
@@ -124,8 +134,11 @@ class _Keep(Sink):
 @pytest.mark.parametrize("background", ["transparent", "color:#00FF00"])
 def test_matte_output_is_exactly_the_alpha_the_compositor_blends_with(tmp_path, background, refine):
     keep = _Keep()
-    graph = Graph(_Frames(6), [_FakeSegment(), Matte(refine=refine), Background(background, keep_alpha=True)],
-                  [MatteSink(tmp_path, 0.25, 0.75), keep])
+    graph = Graph(
+        _Frames(6),
+        [_FakeSegment(), Matte(refine=refine), Background(background, keep_alpha=True)],
+        [MatteSink(tmp_path, 0.25, 0.75), keep],
+    )
     graph.run()
     assert len(keep.frames) == 6
     for seq, out in keep.frames:
@@ -143,7 +156,8 @@ def test_matte_output_is_exactly_the_alpha_the_compositor_blends_with(tmp_path, 
 def test_no_bleed_blur_keeps_the_persons_colour_out_of_the_background(person):
     """From the refined full-resolution alpha, or from a low-resolution model mask (the live
     presets' temporal-only path)."""
-    from pipeline.stages.background import downscaled_blur, person_free_blur
+    from kernels.blur import downscaled_blur
+    from pipeline.stages.backdrops import person_free_blur
 
     frame = np.full((72, 128, 3), 40, np.uint8)
     frame[:, :64] = (0, 0, 250)  # a red 'person' on the left half

@@ -1,6 +1,7 @@
 """The OpenVINO graph rewrites (`pipeline.stages.upscale.openvino_rewrites`), each on its own, on
 tiny models built with `onnx.helper` or OpenVINO's opset (real OpenVINO, no mocks), and on the
 shipped XLSR files where they are there."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,9 @@ def tail_model(clip=(0.0, 1.0), mode="depth_first", first_channel=0):
     lr = op.parameter(ov.PartialShape([1, 3, -1, -1]), ov.Type.f32, name="lr")
     weights = np.random.default_rng(0).standard_normal((16, 3, 3, 3)).astype(np.float32)
     features = op.convolution(lr, op.constant(weights), [1, 1], [1, 1], [1, 1], [1, 1])
-    picked = op.slice(features,
-                      *(op.constant(np.array([v], np.int64)) for v in (first_channel, first_channel + 12, 1, 1)))
+    picked = op.slice(
+        features, *(op.constant(np.array([v], np.int64)) for v in (first_channel, first_channel + 12, 1, 1))
+    )
     return ov.Model([op.clamp(op.depth_to_space(picked, mode, 2), *clip)], [lr])
 
 
@@ -59,16 +61,21 @@ def onnx_tail_model(path, clip_ops=("Max", "Min")):
     x = helper.make_tensor_value_info("lr", TensorProto.FLOAT, ["n", 3, "h", "w"])
     y = helper.make_tensor_value_info("sr", TensorProto.FLOAT, ["n", 3, "ho", "wo"])
     weights = np.random.default_rng(1).standard_normal((12, 3, 3, 3)).astype(np.float32)
-    inits = [helper.make_tensor("w", TensorProto.FLOAT, weights.shape, weights.ravel()),
-             helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]),
-             helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])]
-    nodes = [helper.make_node("Conv", ["lr", "w"], ["f"], pads=[1, 1, 1, 1]),
-             helper.make_node("DepthToSpace", ["f"], ["t0"], blocksize=2, mode="CRD")]
+    inits = [
+        helper.make_tensor("w", TensorProto.FLOAT, weights.shape, weights.ravel()),
+        helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]),
+        helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["lr", "w"], ["f"], pads=[1, 1, 1, 1]),
+        helper.make_node("DepthToSpace", ["f"], ["t0"], blocksize=2, mode="CRD"),
+    ]
     for i, op in enumerate(clip_ops):
         out = "sr" if i == len(clip_ops) - 1 else f"t{i + 1}"
         nodes.append(helper.make_node(op, [f"t{i}", "zero" if op == "Max" else "one"], [out]))
-    model = helper.make_model(helper.make_graph(nodes, "tail", [x], [y], initializer=inits),
-                              opset_imports=[helper.make_opsetid("", 17)])
+    model = helper.make_model(
+        helper.make_graph(nodes, "tail", [x], [y], initializer=inits), opset_imports=[helper.make_opsetid("", 17)]
+    )
     model.ir_version = 8
     path.write_bytes(model.SerializeToString())
     return ov.Core().read_model(str(path))
@@ -110,8 +117,9 @@ def test_cut_before_shuffle_gives_the_shuffled_tensor_as_the_output(tmp_path):
     whole = onnx_tail_model(tmp_path / "tail.onnx")
     cut, channels = cut_before_shuffle(onnx_tail_model(tmp_path / "tail.onnx"), 2)
     assert channels == 12 and len(cut.outputs) == 1
-    assert ([p.get_friendly_name() for p in cut.get_parameters()]
-            == [p.get_friendly_name() for p in whole.get_parameters()])
+    assert [p.get_friendly_name() for p in cut.get_parameters()] == [
+        p.get_friendly_name() for p in whole.get_parameters()
+    ]
     x = np.random.default_rng(3).random((1, 3, 10, 14), dtype=np.float32)
     config = {"INFERENCE_PRECISION_HINT": "f32"}
     expected = np.array(core.compile_model(whole, "CPU", config).create_infer_request().infer({0: x})[0])
@@ -137,8 +145,10 @@ def test_openvino_stops_the_shipped_xlsr_models_before_their_pixel_shuffle():
         assert source is not None and source.get_partial_shape()[1].get_length() == channels, path.name
         whole_model = core.compile_model(core.read_model(str(path)), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
         x = bgr_to_tensor(pixels, np.empty((1, 3, 64, 96), np.float32))
-        expected = tensor_to_bgr(np.array(whole_model.create_infer_request().infer({0: x})[0]),
-                                 np.empty((64 * scale, 96 * scale, 3), np.uint8))
+        expected = tensor_to_bgr(
+            np.array(whole_model.create_infer_request().infer({0: x})[0]),
+            np.empty((64 * scale, 96 * scale, 3), np.uint8),
+        )
         cut = OpenVinoEngine(path, scale, 1)
         assert cut._shuffle_channels == channels
         out = np.empty_like(expected)
@@ -147,6 +157,12 @@ def test_openvino_stops_the_shipped_xlsr_models_before_their_pixel_shuffle():
 
 
 # -- dense grouped convolutions ------------------------------------------------------------------
+def f32_outputs(core, models, x: np.ndarray) -> list[np.ndarray]:
+    """Each OpenVINO model's first output for input `x`, compiled for the CPU in f32."""
+    config = {"INFERENCE_PRECISION_HINT": "f32"}
+    return [np.array(core.compile_model(m, "CPU", config).create_infer_request().infer({0: x})[0]) for m in models]
+
+
 def test_dense_grouped_convolutions_compute_the_same_function():
     """XLSR's three grouped 3×3 convolutions, made dense (block-diagonal weights): the same output in
     f32 to float rounding, and no GroupConvolution left."""
@@ -156,13 +172,9 @@ def test_dense_grouped_convolutions_compute_the_same_function():
     grouped, dense = core.read_model(str(path)), core.read_model(str(path))
     assert densify_grouped_convolutions(dense) == 3
     assert not [op for op in dense.get_ordered_ops() if op.get_type_name() == "GroupConvolution"]
-    x = np.random.default_rng(5).random((1, 3, 40, 56), dtype=np.float32)
-    config = {"INFERENCE_PRECISION_HINT": "f32"}
-    outputs = [np.array(core.compile_model(m, "CPU", config).create_infer_request().infer({0: x})[0])
-               for m in (grouped, dense)]
+    outputs = f32_outputs(core, (grouped, dense), np.random.default_rng(5).random((1, 3, 40, 56), dtype=np.float32))
     assert outputs[0].shape == (1, 3, 80, 112)
     assert np.abs(outputs[0] - outputs[1]).max() < 1e-5
-
 
 
 def test_dense_grouped_convolutions_on_a_tiny_grouped_model(tmp_path):
@@ -175,9 +187,13 @@ def test_dense_grouped_convolutions_on_a_tiny_grouped_model(tmp_path):
     x = helper.make_tensor_value_info("lr", TensorProto.FLOAT, [1, 4, "h", "w"])
     y = helper.make_tensor_value_info("sr", TensorProto.FLOAT, [1, 6, "h", "w"])
     weights = np.random.default_rng(2).standard_normal((6, 2, 3, 3)).astype(np.float32)
-    graph = helper.make_graph([helper.make_node("Conv", ["lr", "w"], ["sr"], pads=[1, 1, 1, 1], group=2)],
-                              "grouped", [x], [y],
-                              initializer=[helper.make_tensor("w", TensorProto.FLOAT, weights.shape, weights.ravel())])
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["lr", "w"], ["sr"], pads=[1, 1, 1, 1], group=2)],
+        "grouped",
+        [x],
+        [y],
+        initializer=[helper.make_tensor("w", TensorProto.FLOAT, weights.shape, weights.ravel())],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     path = tmp_path / "grouped.onnx"
@@ -187,10 +203,7 @@ def test_dense_grouped_convolutions_on_a_tiny_grouped_model(tmp_path):
     assert densify_grouped_convolutions(dense) == 1
     kinds = [op.get_type_name() for op in dense.get_ordered_ops()]
     assert "GroupConvolution" not in kinds and "Convolution" in kinds
-    inp = np.random.default_rng(4).random((1, 4, 12, 9), dtype=np.float32)
-    config = {"INFERENCE_PRECISION_HINT": "f32"}
-    outputs = [np.array(core.compile_model(m, "CPU", config).create_infer_request().infer({0: inp})[0])
-               for m in (grouped, dense)]
+    outputs = f32_outputs(core, (grouped, dense), np.random.default_rng(4).random((1, 4, 12, 9), dtype=np.float32))
     assert outputs[0].shape == (1, 6, 12, 9)
     assert np.abs(outputs[0] - outputs[1]).max() < 1e-5
     assert densify_grouped_convolutions(dense) == 0

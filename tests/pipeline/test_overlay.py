@@ -2,6 +2,7 @@
 
 The browser side (a real headless Chromium drawing the page) is tests/cli/test_overlay_browser.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,7 @@ CAPS = Caps(W, H, Fraction(30), channels=4, live=True)
 def bgra_frame(seq: int, width: int = W, height: int = H) -> Frame:
     pixels = np.zeros((height, width, 4), np.uint8)
     pixels[:, :, 1] = 200
-    pixels[height // 4: 3 * height // 4, width // 4: 3 * width // 4, 3] = 255
+    pixels[height // 4 : 3 * height // 4, width // 4 : 3 * width // 4, 3] = 255
     return Frame(pixels, pts_ns=seq * 33_333_333, seq=seq, capture_ns=time.monotonic_ns())
 
 
@@ -91,8 +92,11 @@ class Client:
                                 self.frames.append(frame)
                                 if self.ack:
                                     await ws.send_json({"seq": frame["seq"], "capture_ns": str(frame["capture_ns"])})
-                            elif msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
-                                              aiohttp.WSMsgType.CLOSING):
+                            elif msg.type in (
+                                aiohttp.WSMsgType.CLOSE,
+                                aiohttp.WSMsgType.CLOSED,
+                                aiohttp.WSMsgType.CLOSING,
+                            ):
                                 break
                         self.closes.append(ws.close_code)
                 except (aiohttp.ClientError, OSError) as exc:
@@ -121,8 +125,10 @@ def stalled_viewer(port: int) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
-    sock.sendall(f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    sock.sendall(
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
     response = b""
     while b"\r\n\r\n" not in response:
         response += sock.recv(1)
@@ -132,8 +138,9 @@ def stalled_viewer(port: int) -> socket.socket:
 
 def http_get(port: int, path: str, host: str | None = None) -> tuple[int, str]:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host or f'127.0.0.1:{port}'}\r\n"
-                     "Connection: close\r\n\r\n".encode())
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {host or f'127.0.0.1:{port}'}\r\nConnection: close\r\n\r\n".encode()
+        )
         data = b""
         while chunk := sock.recv(65536):
             data += chunk
@@ -188,11 +195,11 @@ def test_bgr_frame_is_opaque_unless_it_carries_frame_alpha():
     opaque = decode_message(FrameEncoder().encode(Frame(pixels, 0, 0)))
     assert opaque["box"] == (0, 0, W, H) and (opaque["alpha"] == 255).all()
     alpha = np.zeros((H, W), np.uint8)
-    alpha[:, W // 2:] = 255
+    alpha[:, W // 2 :] = 255
     cut = decode_message(FrameEncoder().encode(Frame(pixels, 0, 1, alpha=alpha)))
     assert cut["box"] == (W // 2 - 2, 0, W // 2 + 2, H)
     shown = paint(cut)  # a hard edge comes back as a ramp about two pixels wide (half-size alpha)
-    assert (shown[:, W // 2 + 1:, 3] == 255).all() and shown[:, : W // 2 - 2, 3].max() == 0
+    assert (shown[:, W // 2 + 1 :, 3] == 255).all() and shown[:, : W // 2 - 2, 3].max() == 0
 
 
 # -- addresses and tokens -------------------------------------------------------------------------
@@ -200,7 +207,7 @@ def test_loopback_is_the_default():
     assert parse_overlay_address("") == (DEFAULT_HOST, DEFAULT_PORT) == ("127.0.0.1", 8765)
     sink = OverlaySink()
     assert (sink.host, sink.port, sink.token) == ("127.0.0.1", 8765, None)
-    from pipeline.cli import parse_sink
+    from pipeline.commands import parse_sink
 
     assert parse_sink("overlay", {}).host == "127.0.0.1"
     assert parse_sink("overlay:9000", {}).port == 9000
@@ -220,7 +227,7 @@ def test_address_forms_and_loopback_names():
 def test_refuses_a_public_bind_without_token(host):
     with pytest.raises(UserError, match="--overlay-token"):
         OverlaySink(host, 8765)
-    from pipeline.cli import parse_sink
+    from pipeline.commands import parse_sink
 
     with pytest.raises(UserError, match="--overlay-token"):
         parse_sink(f"overlay:{host}:8765" if ":" not in host else f"overlay:[{host}]:8765", {})
@@ -257,8 +264,14 @@ def test_token_is_required_by_page_and_websocket(server):
 def test_serves_only_its_page_and_stream(server):
     sink = server()
     assert http_get(sink.port, "/")[0] == 200
-    for path in ("/overlay.js", "/index.html", "/../pipeline/cli.py", "/%2e%2e/%2e%2e/etc/passwd",
-                 "/static/../../README.md", "/etc/passwd"):
+    for path in (
+        "/overlay.js",
+        "/index.html",
+        "/../pipeline/cli.py",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/static/../../README.md",
+        "/etc/passwd",
+    ):
         assert http_get(sink.port, path)[0] == 404, path
 
 
@@ -356,7 +369,8 @@ def test_pipeline_restart_closes_viewers_and_they_reconnect(server):
 
 # -- chroma background, preset --------------------------------------------------------------------
 def test_chroma_background_is_pure_green():
-    from pipeline.stages.background import Background, parse_background
+    from pipeline.stages.backdrops import parse_background
+    from pipeline.stages.background import Background
 
     spec = parse_background("chroma")
     assert spec.mode == "chroma" and spec.bgr == (0, 255, 0) and str(spec) == "chroma" and spec.channels == 3
@@ -383,8 +397,12 @@ def test_cli_refuses_a_public_overlay_without_token():
 
     from tests.conftest import REPO
 
-    result = subprocess.run([sys.executable, "-m", "pipeline", "run", "--input", "synthetic",
-                             "--sink", "overlay:0.0.0.0:8765"], capture_output=True, text=True, cwd=REPO,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", "--input", "synthetic", "--sink", "overlay:0.0.0.0:8765"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "--overlay-token" in result.stderr.splitlines()[-1]

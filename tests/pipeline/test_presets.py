@@ -23,21 +23,24 @@ def write(tmp_path, text):
     return str(path)
 
 
-@pytest.mark.parametrize("text, needles", [
-    ('colour = "red"\n', ["unknown key 'colour'", "allowed keys"]),
-    ('fps = "fast"\n', ["fps"]),
-    ('edge_low = 2.0\n', ["edge_low", "0 to 1"]),
-    ('edge_low = 0.8\nedge_high = 0.2\n', ["edge_low", "below edge_high"]),
-    ('max_in_flight = 0\n', ["max_in_flight", "1 to 8"]),
-    ('segmenter = "huge"\n', ["huge", "general"]),
-    ('sinks = ["tv"]\n', ["sinks"]),
-    ('size = "640x481"\n', ["size", "even"]),
-    ('size = [640, 480]\n', ["size", "1280x720"]),
-    ('light_wrap = 1.5\n', ["light_wrap", "0 to 1"]),
-    ('light_wrap_px = 0\n', ["light_wrap_px", "pixels"]),
-    ('roi = "yes"\n', ["roi", "true or false"]),
-    ('this is not toml', ["not valid TOML"]),
-])
+@pytest.mark.parametrize(
+    "text, needles",
+    [
+        ('colour = "red"\n', ["unknown key 'colour'", "allowed keys"]),
+        ('fps = "fast"\n', ["fps"]),
+        ("edge_low = 2.0\n", ["edge_low", "0 to 1"]),
+        ("edge_low = 0.8\nedge_high = 0.2\n", ["edge_low", "below edge_high"]),
+        ("max_in_flight = 0\n", ["max_in_flight", "1 to 8"]),
+        ('segmenter = "huge"\n', ["huge", "general"]),
+        ('sinks = ["tv"]\n', ["sinks"]),
+        ('size = "640x481"\n', ["size", "even"]),
+        ("size = [640, 480]\n", ["size", "1280x720"]),
+        ("light_wrap = 1.5\n", ["light_wrap", "0 to 1"]),
+        ("light_wrap_px = 0\n", ["light_wrap_px", "pixels"]),
+        ('roi = "yes"\n', ["roi", "true or false"]),
+        ("this is not toml", ["not valid TOML"]),
+    ],
+)
 def test_bad_presets_name_file_key_and_what_is_allowed(tmp_path, text, needles):
     with pytest.raises(UserError) as info:
         load_preset(write(tmp_path, text))
@@ -83,9 +86,18 @@ def test_fps_in_range(value):
 
 
 @settings(max_examples=60)
-@given(st.dictionaries(st.sampled_from(sorted(PARAMS) + ["bogus"]),
-                       st.one_of(st.integers(-5, 5), st.floats(allow_nan=False), st.text(max_size=8),
-                                 st.booleans(), st.lists(st.text(max_size=5), max_size=2))))
+@given(
+    st.dictionaries(
+        st.sampled_from(sorted(PARAMS) + ["bogus"]),
+        st.one_of(
+            st.integers(-5, 5),
+            st.floats(allow_nan=False),
+            st.text(max_size=8),
+            st.booleans(),
+            st.lists(st.text(max_size=5), max_size=2),
+        ),
+    )
+)
 def test_preset_values_either_validate_or_raise_user_error(data):
     try:
         result = validate(data, Settings(), where="preset test")
@@ -113,8 +125,9 @@ def test_the_presets_reference_is_generated_from_the_declarations():
     from pipeline.settings import presets_reference
 
     doc = Path(__file__).resolve().parents[2] / "docs" / "presets.md"
-    assert doc.read_text(encoding="utf-8") == presets_reference(), \
+    assert doc.read_text(encoding="utf-8") == presets_reference(), (
         "docs/presets.md is stale: run python -m pipeline.settings > docs/presets.md"
+    )
 
 
 def test_every_live_key_reaches_a_stage_that_takes_it():
@@ -141,23 +154,47 @@ def test_stage_defaults_are_the_declared_defaults():
     framing = Framing()
     for name in ("min_zoom", "max_zoom", "dead_zone", "max_speed", "head_room"):
         assert getattr(framing, name) == PARAMS[f"autoframe_{name}"].default
-    defaults = {kind: {n: p.default for n, p in inspect.signature(kind).parameters.items()}
-                for kind in (Background, Matte, Segment)}
+    defaults = {
+        kind: {n: p.default for n, p in inspect.signature(kind).parameters.items()}
+        for kind in (Background, Matte, Segment)
+    }
     assert defaults[Segment]["model"] == PARAMS["segmenter"].default
     assert defaults[Segment]["roi"] == PARAMS["roi"].default
     for kind in (Background, Matte):
-        assert (defaults[kind]["edge_lo"], defaults[kind]["edge_hi"]) == (PARAMS["edge_low"].default,
-                                                                          PARAMS["edge_high"].default)
+        assert (defaults[kind]["edge_lo"], defaults[kind]["edge_hi"]) == (
+            PARAMS["edge_low"].default,
+            PARAMS["edge_high"].default,
+        )
 
 
 def test_command_line_flags_come_from_the_declarations():
-    from pipeline.cli import build_parser, command_line_overrides
+    from pipeline.cli import build_parser
+    from pipeline.commands import command_line_overrides
     from pipeline.settings import PARAMS
 
     flagged = {p.flag: key for key, p in PARAMS.items() if p.flag}
-    args = build_parser().parse_args(["transcode", "in.mp4", "out.mp4", "--size", "640x360", "--fps", "25",
-                                      "--segmenter", "general", "--background", "blur:4", "--scale", "2",
-                                      "--model", "litesr", "--engine", "onnxruntime", "--autoframe"])
+    args = build_parser().parse_args(
+        [
+            "transcode",
+            "in.mp4",
+            "out.mp4",
+            "--size",
+            "640x360",
+            "--fps",
+            "25",
+            "--segmenter",
+            "general",
+            "--background",
+            "blur:4",
+            "--scale",
+            "2",
+            "--model",
+            "litesr",
+            "--engine",
+            "onnxruntime",
+            "--autoframe",
+        ]
+    )
     overrides = command_line_overrides(args)
     assert set(overrides) == set(flagged.values())
     assert overrides["size"] == (640, 360) and overrides["scale"] == 2 and overrides["autoframe"] is True

@@ -1,5 +1,6 @@
 """Region-of-interest tracking: crop choice, hysteresis, re-acquisition, the mask pasting, and the
 real model on a person far from the camera."""
+
 import cv2
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ def mask_with_box(x, y, w, h, size=(320, 180)):
     """A whole-frame mask (stretched to W×H) with the person filling frame box (x, y, w, h)."""
     mw, mh = size
     mask = np.zeros((mh, mw), np.float32)
-    mask[y * mh // H:(y + h) * mh // H, x * mw // W:(x + w) * mw // W] = 1
+    mask[y * mh // H : (y + h) * mh // H, x * mw // W : (x + w) * mw // W] = 1
     return mask
 
 
@@ -105,8 +106,9 @@ def test_paste_maps_pixel_centres_exactly():
     rows = slice(45, 135)  # out rows whose centres lie inside the crop's 180..540
     assert (out[:, ~inside] == -1).all() and (out[:44] == -1).all() and (out[136:] == -1).all()
     inner = inside & (out_x > frame_x[0]) & (out_x < frame_x[-1])
-    np.testing.assert_allclose(out[rows][:, inner], np.tile((out_x[inner] - 300) / 600, (90, 1)),
-                               atol=2e-4)  # warpAffine places samples to 1/32 px: 1/32 of a step of 0.003
+    np.testing.assert_allclose(
+        out[rows][:, inner], np.tile((out_x[inner] - 300) / 600, (90, 1)), atol=2e-4
+    )  # warpAffine places samples to 1/32 px: 1/32 of a step of 0.003
     assert (out[rows][:, inside] >= ramp.min() - 1e-6).all()  # the edge columns replicate
 
 
@@ -130,14 +132,15 @@ def far_scene():
     small_w, small_h = int(W * 0.4), int(H * 0.4)
     x0, y0 = 700, H - small_h
     yy, xx = np.mgrid[0:H, 0:W]
-    canvas = np.dstack([90 + 50 * np.sin(xx / 41.0), 130 + 40 * np.cos(yy / 29.0),
-                        110 + 30 * np.sin((xx + yy) / 57.0)]).astype(np.uint8)
+    canvas = np.dstack(
+        [90 + 50 * np.sin(xx / 41.0), 130 + 40 * np.cos(yy / 29.0), 110 + 30 * np.sin((xx + yy) / 57.0)]
+    ).astype(np.uint8)
     small = cv2.resize(pixels, (small_w, small_h), interpolation=cv2.INTER_AREA)
     small_mask = cv2.resize(person.astype(np.uint8), (small_w, small_h), interpolation=cv2.INTER_NEAREST) > 0
-    region = canvas[y0:, x0:x0 + small_w]
+    region = canvas[y0:, x0 : x0 + small_w]
     region[small_mask] = small[small_mask]
     gt = np.zeros((H, W), bool)
-    gt[y0:, x0:x0 + small_w] = small_mask
+    gt[y0:, x0 : x0 + small_w] = small_mask
     return canvas, gt
 
 

@@ -1,4 +1,5 @@
 """The real MediaPipe selfie models on the synthetic portrait."""
+
 import cv2
 import numpy as np
 import pytest

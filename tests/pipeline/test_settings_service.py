@@ -1,6 +1,7 @@
 """Live settings: changes validated like a preset, applied by their stage at a frame boundary while
 frames keep flowing; a watched preset file applies when saved; bad changes refused, nothing changed.
 Real graphs: the synthetic camera, MediaPipe's selfie model, the matte and background stages."""
+
 from __future__ import annotations
 
 import re
@@ -70,12 +71,16 @@ def small(**values) -> Settings:
 def test_changes_apply_from_the_next_frame_and_no_frame_is_lost():
     settings = small(background="blur")
     calls = {}
-    graph, service, sink = graph_with(settings, {
-        10: lambda: calls.setdefault(10, service.apply({"background": "color:#00FF00"}, "test")),
-        20: lambda: calls.setdefault(20, service.apply({"background": "none", "edge_low": 0.3}, "test")),
-        30: lambda: calls.setdefault(30, service.apply({"background": "color:#00FF00", "segmenter": "general"},
-                                                       "test")),
-    })
+    graph, service, sink = graph_with(
+        settings,
+        {
+            10: lambda: calls.setdefault(10, service.apply({"background": "color:#00FF00"}, "test")),
+            20: lambda: calls.setdefault(20, service.apply({"background": "none", "edge_low": 0.3}, "test")),
+            30: lambda: calls.setdefault(
+                30, service.apply({"background": "color:#00FF00", "segmenter": "general"}, "test")
+            ),
+        },
+    )
     graph.run()
     seqs = [seq for seq, _ in sink.seen]
     assert seqs == list(range(40))  # every frame, in order: nothing dropped while settings changed
@@ -84,8 +89,11 @@ def test_changes_apply_from_the_next_frame_and_no_frame_is_lost():
     assert all(corner[s] == GREEN for s in range(10, 20))  # from the very frame after the request
     assert all(corner[s] != GREEN for s in range(20, 30))  # none: the camera's own pixels
     assert all(corner[s] == GREEN for s in range(30, 40))
-    assert calls == {10: {"background": "color:#00FF00"}, 20: {"background": "none", "edge_low": 0.3},
-                     30: {"background": "color:#00FF00", "segmenter": "general"}}
+    assert calls == {
+        10: {"background": "color:#00FF00"},
+        20: {"background": "none", "edge_low": 0.3},
+        30: {"background": "color:#00FF00", "segmenter": "general"},
+    }
     assert graph.stages[1].tier == "general" and graph.stages[-1].edge_lo == 0.3
     texts = [m.text for m in graph.bus.messages("settings")]
     assert texts[0] == "test: background = color:#00FF00" and len(texts) == 3
@@ -129,10 +137,15 @@ def test_a_saved_preset_applies_live_and_an_invalid_edit_is_refused(tmp_path):
 
         os.utime(preset, ns=(stamp + 1_000_000_000, stamp + 1_000_000_000))  # a new mtime, however coarse
 
-    graph, service, sink = graph_with(settings, {
-        15: lambda: save('size = "320x180"\nrefine = false\nbackground = "color:#00FF00"\n'),
-        45: lambda: save('size = "320x180"\nrefine = false\nbackground = "blur"\nedge_low = 2\n'),
-    }, frames=75, pace_s=0.02)
+    graph, service, sink = graph_with(
+        settings,
+        {
+            15: lambda: save('size = "320x180"\nrefine = false\nbackground = "color:#00FF00"\n'),
+            45: lambda: save('size = "320x180"\nrefine = false\nbackground = "blur"\nedge_low = 2\n'),
+        },
+        frames=75,
+        pace_s=0.02,
+    )
     with PresetWatcher(preset, service, {"segmenter": "landscape"}, interval_s=0.05) as watcher:
         holder["watcher"] = watcher
         graph.run()
@@ -161,7 +174,10 @@ def test_litecam_run_applies_a_saved_preset_and_refuses_a_broken_one(tmp_path):
     preset.write_text('size = "320x180"\nfps = 15\nbackground = "blur"\n')
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "run", "--input", "synthetic", "--sink", "null", "--preset", str(preset)],
-        cwd=REPO, stderr=subprocess.PIPE, text=True)
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(process.stderr.readline, "")), daemon=True)
     reader.start()
@@ -193,11 +209,14 @@ def test_pause_shows_a_still_while_frames_keep_flowing(tmp_path):
     import cv2
 
     cv2.imwrite(str(picture), np.full((90, 160, 3), (10, 20, 200), np.uint8))
-    graph, service, sink = graph_with(settings, {
-        10: lambda: service.apply({"pause": True}, "test"),
-        20: lambda: service.apply({"pause_image": str(picture)}, "test"),
-        30: lambda: service.apply({"pause": False}, "test"),
-    })
+    graph, service, sink = graph_with(
+        settings,
+        {
+            10: lambda: service.apply({"pause": True}, "test"),
+            20: lambda: service.apply({"pause_image": str(picture)}, "test"),
+            30: lambda: service.apply({"pause": False}, "test"),
+        },
+    )
     with pytest.raises(UserError, match="could not be read"):
         service.apply({"pause": True, "pause_image": str(tmp_path / "nope.png")}, "test")
     assert service.settings.pause is False
@@ -210,8 +229,9 @@ def test_pause_shows_a_still_while_frames_keep_flowing(tmp_path):
 
 
 def test_a_preset_may_start_paused():
-    graph, service, sink = graph_with(small(background="blur", pause=True), {
-        5: lambda: service.apply({"pause": False}, "test")}, frames=10)
+    graph, service, sink = graph_with(
+        small(background="blur", pause=True), {5: lambda: service.apply({"pause": False}, "test")}, frames=10
+    )
     graph.run()
     corner = dict(sink.seen)
     assert all(corner[s] == (40, 40, 40) for s in range(5)) and corner[9] != (40, 40, 40)

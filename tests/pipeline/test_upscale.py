@@ -6,6 +6,7 @@ no torch): the real models come from a training run and may be absent. Tests tha
 files skip, saying so. The catalogue, the engines and the OpenVINO rewrites have test files of their
 own (`test_upscale_catalogue`, `test_upscale_engines`, `test_openvino_rewrites`).
 """
+
 from __future__ import annotations
 
 import threading
@@ -28,14 +29,7 @@ from tests.pipeline.upscale_helpers import (
     opened,
     portrait,
     shipped,
-    write_fake_models,
 )
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    """Every model file, throwaway (`write_fake_models`)."""
-    return write_fake_models(tmp_path_factory.mktemp("models"))
 
 
 # -- output ----------------------------------------------------------------------------------------
@@ -188,13 +182,16 @@ def test_person_only_is_full_sr_inside_bicubic_outside_and_has_no_seam(model_dir
     full.open(Caps(w, h, Fraction(25)))
     sr = full.upscale(pixels).copy()
     bic = cv2.resize(pixels, (w * s, h * s), interpolation=cv2.INTER_CUBIC).astype(int)
-    stage, _, _ = opened(Upscale(s, "xlsr", model_dir=model_dir, engine="onnxruntime", person_only=True,
-                                 feather_px=feather), w, h)
+    stage, _, _ = opened(
+        Upscale(s, "xlsr", model_dir=model_dir, engine="onnxruntime", person_only=True, feather_px=feather), w, h
+    )
     out = stage.process(frame_of(pixels, mask)).pixels.astype(int)
     x0, y0, x1, y1 = (v * s for v in stage.last_box)
     assert 0 < (x1 - x0) * (y1 - y0) < 0.8 * w * h * s * s  # a real box, not the whole frame
-    inside = (slice(y0 + feather, y1 - feather if y1 < h * s else y1),
-              slice(x0 + feather, x1 - feather if x1 < w * s else x1))
+    inside = (
+        slice(y0 + feather, y1 - feather if y1 < h * s else y1),
+        slice(x0 + feather, x1 - feather if x1 < w * s else x1),
+    )
     assert np.abs(out[inside] - sr[inside]).max() <= 1
     outside = np.ones(out.shape[:2], bool)
     outside[y0:y1, x0:x1] = False
@@ -227,8 +224,9 @@ def test_person_only_is_full_sr_inside_bicubic_outside_and_has_no_seam(model_dir
     step_out = np.abs(out[y0:y1, x0] - out[y0:y1, x0 - 1]).max()
     step_bic = np.abs(bic[y0:y1, x0] - bic[y0:y1, x0 - 1]).max()
     assert step_out <= step_bic + gap / (2 * feather) + 1
-    hard, _, _ = opened(Upscale(s, "xlsr", model_dir=model_dir, engine="onnxruntime", person_only=True,
-                                feather_px=0), w, h)
+    hard, _, _ = opened(
+        Upscale(s, "xlsr", model_dir=model_dir, engine="onnxruntime", person_only=True, feather_px=0), w, h
+    )
     assert border_excess(hard.process(frame_of(pixels, mask)).pixels.astype(int))[0] > gap / 2
 
 
@@ -263,6 +261,7 @@ def test_person_only_keeps_bgra_alpha_bicubic(model_dir):
 
 # -- the shipped models ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("tier, engine", [("xlsr", "auto"), ("litesr", "numba"), ("litesr", "onnxruntime")])
 def test_shipped_x2_models_beat_bicubic_on_the_portrait(tier, engine):
     """The demo portrait itself (the 512×512 photo, a 320×384 crop), MATLAB-bicubic ÷2, then ×2 by the
@@ -291,6 +290,7 @@ def test_shipped_models_load_and_run(tier, scale):
 
 # -- a model that fails on real frames -------------------------------------------------------------
 
+
 def _synthetic_graph(model_dir: Path, live: bool):
     from pipeline.graph import Graph
     from pipeline.sinks.null import NullSink
@@ -311,9 +311,9 @@ def test_live_graph_falls_back_to_the_next_tier_when_a_model_fails_on_frames(tmp
     warnings = [m.text for m in graph.bus.messages("warning")]
     failure = next(text for text in warnings if "failed on frame" in text)
     assert "upscale failed on frame 0 with tier xlsr" in failure and "going on with bicubic" in failure
-    assert seen and set(seen) == {"bicubic"}            # the stream went on, on bicubic
-    assert graph.counters["upscale"].dropped == 1       # only the frame that failed
-    assert "xlsr" not in graph.stages[0].tiers          # the scheduler will not pick it again
+    assert seen and set(seen) == {"bicubic"}  # the stream went on, on bicubic
+    assert graph.counters["upscale"].dropped == 1  # only the frame that failed
+    assert "xlsr" not in graph.stages[0].tiers  # the scheduler will not pick it again
 
 
 def test_offline_graph_stops_with_the_stage_and_frame_named(tmp_path):
@@ -324,4 +324,3 @@ def test_offline_graph_stops_with_the_stage_and_frame_named(tmp_path):
     with pytest.raises(StageError, match=r"upscale.*frame 0"):
         graph.run()
     assert seen == []
-

@@ -1,5 +1,6 @@
 """The upscaler's catalogue: tiers ranked by measured quality, the live ladder, the checks on
 `--scale`/`--model`/`--engine`, the one list of engine names, and that the catalogue stays light."""
+
 from __future__ import annotations
 
 import subprocess
@@ -58,19 +59,24 @@ def test_the_live_ladder_leaves_out_offline_only_and_lossy_int8_tiers(monkeypatc
     assert Upscale(2, "xlsr", strict=True).tiers == TIERS
 
 
-@pytest.mark.parametrize("scale, model, words", [
-    (3, "esrt", "no ×3 model"), (3, "xlsr-int8", "no ×3 model"), (4, "xlsr", "×2 or ×3"),
-    (1, "bicubic", "×2 or ×3"), (2, "edsr", "choose one of"),
-])
+@pytest.mark.parametrize(
+    "scale, model, words",
+    [
+        (3, "esrt", "no ×3 model"),
+        (3, "xlsr-int8", "no ×3 model"),
+        (4, "xlsr", "×2 or ×3"),
+        (1, "bicubic", "×2 or ×3"),
+        (2, "edsr", "choose one of"),
+    ],
+)
 def test_impossible_combinations_are_user_errors(scale, model, words):
     with pytest.raises(UserError, match=words):
         check_upscale(scale, model)
-    if scale == 1:   # the stage itself takes ×1: it then only enlarges auto-framing's crops
+    if scale == 1:  # the stage itself takes ×1: it then only enlarges auto-framing's crops
         assert Upscale(1, model).net_scale == 2
         return
     with pytest.raises(UserError):
         Upscale(scale, model)
-
 
 
 def test_the_halo_of_a_band_covers_the_receptive_radius():
@@ -89,9 +95,12 @@ def test_unknown_engines_are_user_errors_naming_the_choices():
 def test_the_catalogue_imports_without_numpy_opencv_or_an_engine():
     """The command line and the preset loader import the catalogue to check names: it must not pull in
     the heavy stack (nor may the package's `__init__`)."""
-    code = ("import sys, pipeline.stages.upscale, pipeline.stages.upscale.catalogue; "
-            "print(sorted(m for m in ('numpy', 'cv2', 'onnxruntime', 'openvino', 'numba') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60,
-                            check=False)
+    code = (
+        "import sys, pipeline.stages.upscale, pipeline.stages.upscale.catalogue; "
+        "print(sorted(m for m in ('numpy', 'cv2', 'onnxruntime', 'openvino', 'numba') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

@@ -2,10 +2,10 @@
 frames, ONNX Runtime's session options, OpenVINO's row bands and bf16, the Numba LiteSR engine,
 `auto`'s race, fallbacks when an engine is missing or cannot run a model, and that the registry
 offers exactly the catalogue's engine names."""
+
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -33,14 +33,7 @@ from tests.pipeline.upscale_helpers import (
     outputs_by_engine,
     portrait,
     shipped,
-    write_fake_models,
 )
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    """Every model file, throwaway (`write_fake_models`)."""
-    return write_fake_models(tmp_path_factory.mktemp("models"))
 
 
 # -- the protocol ----------------------------------------------------------------------------------
@@ -85,6 +78,7 @@ def test_session_options_threads_and_preallocated_io(model_dir):
 
 # -- inference engines -----------------------------------------------------------------------------
 
+
 def test_engines_agree_on_a_real_frame_with_the_shipped_model():
     """ONNX Runtime and OpenVINO run the same file: outputs within 1 level (float error ~1e-6)."""
     pytest.importorskip("openvino", reason="OpenVINO is not installed (a default dependency: pip install .)")
@@ -109,8 +103,8 @@ def test_bf16_engine_stays_within_a_few_levels_of_f32_on_a_real_frame():
     assert 0 < diff.max() <= 6 and diff.mean() < 0.5
 
 
-
 # -- OpenVINO row bands ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("engine", ["openvino", "openvino-bf16"])
 def test_row_bands_on_two_threads_give_the_whole_frame_output(engine):
@@ -149,7 +143,6 @@ def test_the_receptive_radius_is_the_halo_bands_need_and_no_less():
             assert differs.size > 0 and differs.min() >= 2 * (90 - radius) and differs.max() < 2 * (90 + radius)
 
 
-
 def test_bf16_engine_on_a_cpu_without_bf16(model_dir, monkeypatch):
     """Where the CPU flags lack AMX-BF16/AVX512-BF16, auto does not try it (no warning), and asked for
     by name it is one warning live (then ONNX Runtime) and a clear error offline."""
@@ -175,7 +168,7 @@ def test_litesr_engines_agree_on_a_real_frame_with_the_shipped_model():
     pixels = portrait(320, 180)
     outputs = outputs_by_engine("litesr", ("numba", "onnxruntime", "openvino"), pixels)
     bicubic = cv2.resize(pixels, (640, 360), interpolation=cv2.INTER_CUBIC).astype(int)
-    assert np.abs(outputs["numba"] - bicubic).mean() > 0.3   # the network does change the picture
+    assert np.abs(outputs["numba"] - bicubic).mean() > 0.3  # the network does change the picture
     for engine in ("onnxruntime", "openvino"):
         diff = np.abs(outputs["numba"] - outputs[engine])
         assert diff.max() <= 2 and diff.mean() < 0.35, engine
@@ -204,7 +197,6 @@ def test_auto_measures_the_installed_engines_and_keeps_the_fastest(model_dir):
     assert set(info.data["ms"]) == {"onnxruntime", "openvino"} | bf16
     assert stage.engines["xlsr"] == info.data["engine"] == min(info.data["ms"], key=info.data["ms"].get)
     assert "160x96" in info.text
-
 
 
 def test_the_command_line_and_presets_offer_exactly_the_stages_engines(tmp_path):
@@ -239,4 +231,3 @@ def test_an_engine_that_is_not_installed(model_dir, monkeypatch):
         opened(Upscale(2, "xlsr", model_dir=model_dir, engine="openvino", strict=True))
     with pytest.raises(UserError, match="choose one of auto, openvino, openvino-bf16, onnxruntime, numba"):
         Upscale(2, "xlsr", engine="tensorrt")
-

@@ -3,6 +3,7 @@ synthetic portrait, an opened stage, and the shipped-model and OpenVINO skips.
 
 The real models come from a training run and may be absent: `shipped` skips, saying so.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -36,8 +37,10 @@ def make_fake_model(path: Path, scale: int, kind: str = "sharp", names=("lr", "s
     hi = helper.make_tensor("hi", TensorProto.FLOAT, [], [1.0])
     if kind == "cubic":
         scales = helper.make_tensor("scales", TensorProto.FLOAT, [4], [1, 1, s, s])
-        nodes = [helper.make_node("Resize", ["lr_in", "", "scales"], ["up"], mode="cubic"),
-                 helper.make_node("Clip", ["up", "lo", "hi"], [names[1]])]
+        nodes = [
+            helper.make_node("Resize", ["lr_in", "", "scales"], ["up"], mode="cubic"),
+            helper.make_node("Clip", ["up", "lo", "hi"], [names[1]]),
+        ]
         inits = [scales, lo, hi]
     else:
         w = np.zeros((3 * s * s, 3, 3, 3), np.float32)
@@ -47,9 +50,11 @@ def make_fake_model(path: Path, scale: int, kind: str = "sharp", names=("lr", "s
                 w[o, c, 1, 1] = 1.0 + 0.6
                 w[o, c, 0, 1] = w[o, c, 2, 1] = w[o, c, 1, 0] = w[o, c, 1, 2] = -0.15
         weights = helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.ravel())
-        nodes = [helper.make_node("Conv", ["lr_in", "w"], ["f"], pads=[1, 1, 1, 1]),
-                 helper.make_node("DepthToSpace", ["f"], ["up"], blocksize=s, mode="CRD"),
-                 helper.make_node("Clip", ["up", "lo", "hi"], [names[1]])]
+        nodes = [
+            helper.make_node("Conv", ["lr_in", "w"], ["f"], pads=[1, 1, 1, 1]),
+            helper.make_node("DepthToSpace", ["f"], ["up"], blocksize=s, mode="CRD"),
+            helper.make_node("Clip", ["up", "lo", "hi"], [names[1]]),
+        ]
         inits = [weights, lo, hi]
     nodes.insert(0, helper.make_node("Identity", [names[0]], ["lr_in"]))
     graph = helper.make_graph(nodes, "fake_sr", [x], [y], initializer=inits)
@@ -64,8 +69,13 @@ def make_fake_lite_weights(path: Path, scale: int, detail: float = 0.0) -> Path:
     """LiteSR weights for the numba engine (`<name>.npz`: 1 → 2 → s² channels): with detail 0 it adds
     nothing to bicubic, like a `cubic` fake ONNX model, so every engine gives the same picture."""
     rng = np.random.default_rng(0)
-    np.savez(path, w0=rng.random((2, 1, 3, 3), dtype=np.float32), b0=np.zeros(2, np.float32),
-             w1=np.full((scale * scale, 2, 3, 3), detail, np.float32), b1=np.zeros(scale * scale, np.float32))
+    np.savez(
+        path,
+        w0=rng.random((2, 1, 3, 3), dtype=np.float32),
+        b0=np.zeros(2, np.float32),
+        w1=np.full((scale * scale, 2, 3, 3), detail, np.float32),
+        b1=np.zeros(scale * scale, np.float32),
+    )
     return path
 
 
@@ -107,10 +117,8 @@ def shipped(name: str) -> Path:
     return path
 
 
-
 def needs_openvino():
     return pytest.importorskip("openvino", reason="OpenVINO is not installed (a default dependency: pip install .)")
-
 
 
 def make_fixed_8x8_model(path: Path) -> Path:
@@ -122,13 +130,17 @@ def make_fixed_8x8_model(path: Path) -> Path:
     x = helper.make_tensor_value_info("lr", TensorProto.FLOAT, [1, 3, 8, 8])
     y = helper.make_tensor_value_info("sr", TensorProto.FLOAT, [1, 3, 16, 16])
     scales = helper.make_tensor("scales", TensorProto.FLOAT, [4], [1, 1, 2, 2])
-    graph = helper.make_graph([helper.make_node("Resize", ["lr", "", "scales"], ["sr"], mode="nearest")],
-                              "fixed", [x], [y], initializer=[scales])
+    graph = helper.make_graph(
+        [helper.make_node("Resize", ["lr", "", "scales"], ["sr"], mode="nearest")],
+        "fixed",
+        [x],
+        [y],
+        initializer=[scales],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     path.write_bytes(model.SerializeToString())
     return path
-
 
 
 def outputs_by_engine(tier: str, engines, pixels: np.ndarray) -> dict[str, np.ndarray]:
@@ -140,4 +152,3 @@ def outputs_by_engine(tier: str, engines, pixels: np.ndarray) -> dict[str, np.nd
         assert stage.engines == {tier: engine}
         outputs[engine] = stage.upscale(pixels).astype(int)
     return outputs
-

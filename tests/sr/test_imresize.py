@@ -1,4 +1,5 @@
 """MATLAB-compatible bicubic imresize and the PSNR-Y / SSIM metrics (tools.sr_data)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,7 +42,7 @@ def test_uint8_output_rounds_and_clips():
     img[:, 8:] = 255
     out = sd.imresize(img, 2, out_uint8=True)
     assert out.dtype == np.uint8 and out.shape == (32, 32)
-    assert out.min() == 0 and out.max() == 255          # overshoot clipped
+    assert out.min() == 0 and out.max() == 255  # overshoot clipped
 
 
 def test_y_channel_range_and_grey():
@@ -56,8 +57,8 @@ def test_metrics_identical_and_known_noise():
     a = rng.uniform(16, 235, (64, 64))
     assert sd.psnr(a, a) == float("inf")
     assert sd.ssim(a, a) == pytest.approx(1.0)
-    b = a + 2.0                                          # MSE 4 → 10·log10(255²/4)
-    assert sd.psnr(a, b, border=2) == pytest.approx(10 * np.log10(255 ** 2 / 4.0))
+    b = a + 2.0  # MSE 4 → 10·log10(255²/4)
+    assert sd.psnr(a, b, border=2) == pytest.approx(10 * np.log10(255**2 / 4.0))
     noise = rng.normal(0, 1, a.shape)
     assert 1.0 > sd.ssim(a, a + 5 * noise) > sd.ssim(a, a + 20 * noise) > sd.ssim(a, a + 60 * noise)
 

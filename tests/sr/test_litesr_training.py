@@ -1,5 +1,6 @@
 """Train-time helpers of LiteSR (tools.sr_models): starting a wider model from a trained narrower
 one. Needs PyTorch (a train-time tool, not a runtime dependency): skipped without it."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,7 +14,7 @@ def test_a_widened_litesr_computes_the_same_function_and_its_new_channels_can_le
     narrow = LiteSR(2, channels=5, blocks=3)
     with torch.no_grad():
         for p in narrow.tail.parameters():
-            p.normal_(std=0.1)   # a "trained" tail: the detail is not zero
+            p.normal_(std=0.1)  # a "trained" tail: the detail is not zero
     wide = LiteSR(2, channels=6, blocks=3)
     wide.widen_from(narrow.state_dict())
     x = torch.rand(1, 3, 24, 32)

@@ -1,4 +1,5 @@
 """The shipped super-resolution ONNX models (pipeline/models) run in ONNX Runtime at any size."""
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,10 @@ def _scale(name: str) -> int:
 def _test_image(h: int, w: int) -> np.ndarray:
     """A 1×3×h×w float32 image in [0, 1] with edges and texture (no data files needed)."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    img = np.stack([0.5 + 0.4 * np.sin(xx / 5.0 + yy / 9.0), ((xx // 7 + yy // 7) % 2) * 0.8 + 0.1,
-                    (xx + 2 * yy) / (w + 2 * h)], axis=0)
+    img = np.stack(
+        [0.5 + 0.4 * np.sin(xx / 5.0 + yy / 9.0), ((xx // 7 + yy // 7) % 2) * 0.8 + 0.1, (xx + 2 * yy) / (w + 2 * h)],
+        axis=0,
+    )
     return np.ascontiguousarray(img[None], dtype=np.float32)
 
 
@@ -65,7 +68,7 @@ def test_int8_xlsr_is_close_to_fp32():
     fp = _session(MODELS / "xlsr_x2.onnx").run(["sr"], {"lr": x})[0]
     q = _session(MODELS / "xlsr_x2_int8.onnx").run(["sr"], {"lr": x})[0]
     mse = float(np.mean((fp - q) ** 2))
-    assert 10 * np.log10(1.0 / mse) > 35.0            # the two agree to better than 35 dB
+    assert 10 * np.log10(1.0 / mse) > 35.0  # the two agree to better than 35 dB
     assert np.abs(fp - q).mean() < 0.01
 
 

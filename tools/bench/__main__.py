@@ -1,4 +1,5 @@
 """The command line of `python -m tools.bench`: the options of every mode, and the mode's module."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,8 +12,14 @@ from kernels.warmup import prepare_kernels
 from tools.bench import batch, control, effect, live, overlay, soak, upscale
 from tools.bench.common import machine
 
-MODES = (("overlay_page", overlay), ("batch", batch), ("upscale", upscale), ("control", control),
-         ("soak", soak), ("live", live))
+MODES = (
+    ("overlay_page", overlay),
+    ("batch", batch),
+    ("upscale", upscale),
+    ("control", control),
+    ("soak", soak),
+    ("live", live),
+)
 """(the option that selects a mode, its module): the first one given runs; none given: `effect`."""
 
 
@@ -27,26 +34,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", default="video-call-720p", help="the litecam chain's settings")
     parser.add_argument("--segmenter", default="landscape")
     parser.add_argument("--blur", type=float, default=12, help="blur strength (Gaussian sigma, px)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="runs of each litecam chain (the baseline runs once); the table shows the median")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of each litecam chain (the baseline runs once); the table shows the median",
+    )
     parser.add_argument("--no-kernels", action="store_true", help="skip the per-kernel table")
     parser.add_argument("--overlay", action="store_true", help="also time the overlay sink's per-frame encoding")
     parser.add_argument("--json", type=Path, help="write the report here")
     group = parser.add_argument_group("--live: the deadline scheduler on a paced camera")
     group.add_argument("--live", action="store_true")
-    group.add_argument("--input", default="synthetic",
-                       help="synthetic (a close-up), walker (a person walking about), "
-                            "or a video file looped at its rate")
-    group.add_argument("--autoframe", action="store_true",
-                       help="auto-framing after the background; "
-                            "the crop is enlarged by the upscaler (at --scale 1 too)")
+    group.add_argument(
+        "--input",
+        default="synthetic",
+        help="synthetic (a close-up), walker (a person walking about), or a video file looped at its rate",
+    )
+    group.add_argument(
+        "--autoframe",
+        action="store_true",
+        help="auto-framing after the background; the crop is enlarged by the upscaler (at --scale 1 too)",
+    )
     group.add_argument("--size", default="640x360", help="camera size (before upscaling)")
     group.add_argument("--scale", type=int, default=2, help="upscale factor (1: none)")
     group.add_argument("--sr-threads", type=int, default=1, help="ONNX Runtime threads of the upscaler")
     group.add_argument("--sr-model", default="xlsr", help="the upscale tier to start on (the scheduler moves it)")
     group.add_argument("--sr-engine", default="auto", help="the upscaler's inference engine (auto: measured here)")
-    group.add_argument("--sr-whole-frame", action="store_true",
-                       help="upscale the whole frame with the network (default: the person's box, as live presets do)")
+    group.add_argument(
+        "--sr-whole-frame",
+        action="store_true",
+        help="upscale the whole frame with the network (default: the person's box, as live presets do)",
+    )
     group.add_argument("--seconds", type=float, default=30)
     group.add_argument("--budget-frames", type=float, default=2, help="latency budget in frame periods")
     group.add_argument("--load-at", type=float, default=10, help="start of the CPU load, s")
@@ -56,23 +74,44 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--overlay-page", action="store_true")
     group.add_argument("--page-preset", default="stream-overlay", help="chain feeding the page (default: %(default)s)")
     group = parser.add_argument_group("--batch: litecam batch throughput, 1 vs 2 workers")
-    group.add_argument("--batch", nargs="*", type=Path, metavar="VIDEO",
-                       help="videos to batch (default: every clip in ../shared/data/video)")
+    group.add_argument(
+        "--batch",
+        nargs="*",
+        type=Path,
+        metavar="VIDEO",
+        help="videos to batch (default: every clip in ../shared/data/video)",
+    )
     group.add_argument("--batch-workers", default="1,2", help="pool sizes to compare (default: %(default)s)")
     group.add_argument("--batch-ray", action="store_true", help="also run on a local Ray cluster")
     group.add_argument("--chunk-seconds", type=float, default=20.0, help="--split chunk length (default: %(default)s)")
     group = parser.add_argument_group("--upscale: litecam upscale x2 of a 640x360 video, whole runs")
-    group.add_argument("--upscale", nargs="?", type=Path, const=Path(), metavar="VIDEO",
-                       help="the video (default: ../shared/data's Big Buck Bunny at 640x360, looped "
-                            "--upscale-loops times, made once in out/)")
+    group.add_argument(
+        "--upscale",
+        nargs="?",
+        type=Path,
+        const=Path(),
+        metavar="VIDEO",
+        help="the video (default: ../shared/data's Big Buck Bunny at 640x360, looped "
+        "--upscale-loops times, made once in out/)",
+    )
     group.add_argument("--upscale-loops", type=int, default=6, help="default: %(default)s (33 s, 792 frames)")
-    group.add_argument("--upscale-engines", default="auto",
-                       help="engines to run xlsr on, comma-separated (bicubic runs first as the baseline)")
-    parser.add_argument("--control", action="store_true",
-                        help="the control page's server: request-to-frame latency of a change, and the CPU "
-                             "its polling costs (720p, --preset's chain)")
-    parser.add_argument("--soak", type=float, metavar="MINUTES",
-                        help="a long live run (720p synthetic camera, blur): memory, threads, latency drift")
+    group.add_argument(
+        "--upscale-engines",
+        default="auto",
+        help="engines to run xlsr on, comma-separated (bicubic runs first as the baseline)",
+    )
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="the control page's server: request-to-frame latency of a change, and the CPU "
+        "its polling costs (720p, --preset's chain)",
+    )
+    parser.add_argument(
+        "--soak",
+        type=float,
+        metavar="MINUTES",
+        help="a long live run (720p synthetic camera, blur): memory, threads, latency drift",
+    )
     return parser
 
 

@@ -6,6 +6,7 @@ every clip in ../shared/data/video) with each of `--batch-workers` local pool wo
 another in this process: wall seconds and frames per second of wall time per run, and each run's
 fps ratio to the baseline.
 """
+
 from __future__ import annotations
 
 import time
@@ -49,6 +50,7 @@ def batch_bench(videos: list[Path], workers: list[int], with_ray: bool, chunk_se
         def job(folder: Path) -> int:
             options = BatchOptions(str(folder), split=True, chunk_seconds=chunk_seconds, cluster=cluster, workers=n)
             return run_batch([str(v) for v in videos], settings, options, out=io.StringIO(), err=io.StringIO())
+
         return job
 
     timed("transcode, one after another", sequential)
@@ -63,8 +65,13 @@ def batch_bench(videos: list[Path], workers: list[int], with_ray: bool, chunk_se
         finally:
             ray.shutdown()
     base = runs["transcode, one after another"]["fps"]
-    return {"videos": [str(v) for v in videos], "frames": frames, "chunk_seconds": chunk_seconds,
-            "runs": runs, "fps_ratio_vs_sequential": {k: round(r["fps"] / base, 3) for k, r in runs.items()}}
+    return {
+        "videos": [str(v) for v in videos],
+        "frames": frames,
+        "chunk_seconds": chunk_seconds,
+        "runs": runs,
+        "fps_ratio_vs_sequential": {k: round(r["fps"] / base, 3) for k, r in runs.items()},
+    }
 
 
 def run(args) -> int:

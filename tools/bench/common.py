@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark modes: the machine a figure was taken on, percentiles, resident
 memory, the report writer, media packet counts, and the looped 640×360 test clip."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,12 @@ ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_i
 def machine() -> dict:
     """The machine a figure was taken on: CPU model, the ISA features above it has, cores, Python."""
     model, flags = cpu_model_and_flags()
-    return {"cpu": model, "isa": [f for f in ISA_FLAGS if f in flags], "cpus": len(os.sched_getaffinity(0))
-            if hasattr(os, "sched_getaffinity") else os.cpu_count(), "python": platform.python_version()}
+    return {
+        "cpu": model,
+        "isa": [f for f in ISA_FLAGS if f in flags],
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "python": platform.python_version(),
+    }
 
 
 def percentile(values, q: float) -> float:
@@ -82,8 +87,10 @@ def looped_640x360(source: Path, loops: int, out: Path) -> Path:
     with av.open(str(source)) as src:
         video_in = src.streams.video[0]
         audio_in = src.streams.audio[0] if src.streams.audio else None
-        frames = [cv2.resize(f.to_ndarray(format="bgr24"), (640, 360), interpolation=cv2.INTER_AREA)
-                  for f in src.decode(video_in)]
+        frames = [
+            cv2.resize(f.to_ndarray(format="bgr24"), (640, 360), interpolation=cv2.INTER_AREA)
+            for f in src.decode(video_in)
+        ]
         rate = video_in.average_rate
         samples = []
         if audio_in is not None:

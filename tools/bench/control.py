@@ -7,6 +7,7 @@ and blur, each timed from sending the request to the first frame at the sink tha
 polling (state + thumbnail, twice a second, as control.js does) and 10 s without, and the difference
 as CPU-ms per frame.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,11 +87,18 @@ def control_bench(preset: str, width: int, height: int, fps: float, changes: int
         graph.stop()
         runner.join(30)
         control.stop()
-    return {"preset": preset, "size": f"{width}x{height}", "fps": fps, "changes": changes,
-            "request_to_frame_ms_median": percentile(latencies, 50),
-            "request_to_frame_ms_p95": percentile(latencies, 95),
-            "request_to_frame_ms": latencies, "cpu_ms_per_s_page_polling": polled, "cpu_ms_per_s_no_page": idle,
-            "page_cost_cpu_ms_per_frame": (polled - idle) / fps}
+    return {
+        "preset": preset,
+        "size": f"{width}x{height}",
+        "fps": fps,
+        "changes": changes,
+        "request_to_frame_ms_median": percentile(latencies, 50),
+        "request_to_frame_ms_p95": percentile(latencies, 95),
+        "request_to_frame_ms": latencies,
+        "cpu_ms_per_s_page_polling": polled,
+        "cpu_ms_per_s_no_page": idle,
+        "page_cost_cpu_ms_per_frame": (polled - idle) / fps,
+    }
 
 
 def run(args) -> int:

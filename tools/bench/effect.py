@@ -18,6 +18,7 @@ and wall-ms per frame, frames dropped at the head, peak RSS (MB), with `--overla
 encoding CPU-ms per frame (see `tools.bench.overlay`), and unless `--no-kernels` the per-kernel
 table (Numba against the reference, ms).
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,7 @@ def effect_chains(args) -> dict:
     from pipeline.chain import make_effects
     from pipeline.presets import load_preset
 
-    settings = dataclasses.replace(load_preset(args.preset), segmenter=args.segmenter,
-                                   background=f"blur:{args.blur:g}")
+    settings = dataclasses.replace(load_preset(args.preset), segmenter=args.segmenter, background=f"blur:{args.blur:g}")
     plain = dataclasses.replace(settings, refine=False, temporal=False, no_bleed=False)
     return {
         "litecam": lambda: make_effects(settings)[0],
@@ -115,17 +115,23 @@ def run(args) -> int:
             for _ in range(repeats):
                 r = run_once(make_stages(), args, paced=paced)
                 runs.append(r)
-                print(f"{key:22s} {r['fps']:6.1f} fps  effect {r['cpu_ms_per_frame_effect']:6.2f} CPU-ms/frame  "
-                      f"latency p50 {r['latency_ms_p50']:6.1f} p95 {r['latency_ms_p95']:6.1f} ms  "
-                      f"dropped {r['dropped_at_head']}", flush=True)
+                print(
+                    f"{key:22s} {r['fps']:6.1f} fps  effect {r['cpu_ms_per_frame_effect']:6.2f} CPU-ms/frame  "
+                    f"latency p50 {r['latency_ms_p50']:6.1f} p95 {r['latency_ms_p95']:6.1f} ms  "
+                    f"dropped {r['dropped_at_head']}",
+                    flush=True,
+                )
             runs.sort(key=lambda run: run["cpu_ms_per_frame_effect"])
             report["runs"][key] = runs[(len(runs) - 1) // 2]  # the median run (the lower one of an even count)
             if repeats > 1:
                 effects = [run["cpu_ms_per_frame_effect"] for run in runs]
                 report.setdefault("repeats", {})[key] = effects
                 median = report["runs"][key]["cpu_ms_per_frame_effect"]
-                print(f"{key:22s} median of {repeats}: {median:.2f} CPU-ms/frame "
-                      f"(range {effects[0]:.2f}-{effects[-1]:.2f})", flush=True)
+                print(
+                    f"{key:22s} median of {repeats}: {median:.2f} CPU-ms/frame "
+                    f"(range {effects[0]:.2f}-{effects[-1]:.2f})",
+                    flush=True,
+                )
     ours, base = report["runs"]["litecam-throughput"], report["runs"]["baseline-throughput"]
     report["ratios_vs_baseline"] = {
         "cpu_ms_per_frame": ours["cpu_ms_per_frame_effect"] / base["cpu_ms_per_frame_effect"],
@@ -134,24 +140,31 @@ def run(args) -> int:
         / base["stages"]["background"]["cpu_ms_per_frame"],
     }
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("\n| run | fps | effect CPU-ms/frame | segment ms | refine CPU ms | background CPU ms"
-          " | latency p50 / p95 ms |")
+    print(
+        "\n| run | fps | effect CPU-ms/frame | segment ms | refine CPU ms | background CPU ms | latency p50 / p95 ms |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for key, r in report["runs"].items():
         refine = r["stages"].get("refine", {}).get("cpu_ms_per_frame")
-        print(f"| {key} | {r['fps']:.1f} | {r['cpu_ms_per_frame_effect']:.2f} | "
-              f"{r['stages']['segment']['wall_ms_per_frame']:.2f} | "
-              f"{'-' if refine is None else f'{refine:.2f}'} | "
-              f"{r['stages']['background']['cpu_ms_per_frame']:.2f} | "
-              f"{r['latency_ms_p50']:.1f} / {r['latency_ms_p95']:.1f} |")
+        print(
+            f"| {key} | {r['fps']:.1f} | {r['cpu_ms_per_frame_effect']:.2f} | "
+            f"{r['stages']['segment']['wall_ms_per_frame']:.2f} | "
+            f"{'-' if refine is None else f'{refine:.2f}'} | "
+            f"{r['stages']['background']['cpu_ms_per_frame']:.2f} | "
+            f"{r['latency_ms_p50']:.1f} / {r['latency_ms_p95']:.1f} |"
+        )
     ratios = report["ratios_vs_baseline"]
-    print(f"\nlitecam / baseline: CPU per frame x{ratios['cpu_ms_per_frame']:.2f}, fps x{ratios['fps']:.2f}, "
-          f"background stage CPU x{ratios['background_stage_cpu_ms']:.2f}; peak RSS {report['peak_rss_mb']:.0f} MB")
+    print(
+        f"\nlitecam / baseline: CPU per frame x{ratios['cpu_ms_per_frame']:.2f}, fps x{ratios['fps']:.2f}, "
+        f"background stage CPU x{ratios['background_stage_cpu_ms']:.2f}; peak RSS {report['peak_rss_mb']:.0f} MB"
+    )
     if args.overlay:
         report["overlay_encode"] = row = overlay_encode_bench(args.width, args.height)
-        print(f"\noverlay encode {row['width']}x{row['height']}: {row['encode_cpu_ms_median']:.2f} CPU-ms median, "
-              f"p95 {row['encode_cpu_ms_p95']:.2f}, {row['message_kib']:.0f} KiB per frame "
-              f"(opaque BGR frames {row['opaque_encode_cpu_ms_median']:.2f} ms)")
+        print(
+            f"\noverlay encode {row['width']}x{row['height']}: {row['encode_cpu_ms_median']:.2f} CPU-ms median, "
+            f"p95 {row['encode_cpu_ms_p95']:.2f}, {row['message_kib']:.0f} KiB per frame "
+            f"(opaque BGR frames {row['opaque_encode_cpu_ms_median']:.2f} ms)"
+        )
     if not args.no_kernels:
         from kernels.bench import bench_kernels
 

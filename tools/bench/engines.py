@@ -10,6 +10,7 @@ and `--repeat` times timed. Prints a Markdown table: wall ms and thread-CPU ms (
 only, so with 2 threads it misses the engine's worker threads), and the person box with person_only.
 Bicubic runs once, on one thread. These figures set `Upscale.tier_cost_hint`'s ratios.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,11 @@ def main(argv=None) -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--tiers", default="", help="tiers to time, comma-separated (default: all)")
-    ap.add_argument("--engines", default=",".join(ENGINE_CLASSES),
-                    help="engines to time, comma-separated (each only on the tiers it runs)")
+    ap.add_argument(
+        "--engines",
+        default=",".join(ENGINE_CLASSES),
+        help="engines to time, comma-separated (each only on the tiers it runs)",
+    )
     args = ap.parse_args(argv)
     src = SyntheticSource(640, 360, 25, frames=1)
     src.open()
@@ -51,13 +55,20 @@ def main(argv=None) -> None:
             if args.tiers and tier not in args.tiers.split(","):
                 continue
             engines = [e for e in args.engines.split(",") if ENGINE_CLASSES[e].runs(tier)]
-            for engine in (("onnxruntime",) if tier == "bicubic" else engines):
+            for engine in ("onnxruntime",) if tier == "bicubic" else engines:
                 for threads in [int(t) for t in args.threads.split(",")]:
-                    for person_only in ((False,) if tier == "bicubic" else (False, True)):
+                    for person_only in (False,) if tier == "bicubic" else (False, True):
                         if tier == "bicubic" and threads > 1:
                             continue
-                        stage = Upscale(scale, tier, threads=threads, model_dir=args.model_dir,
-                                        person_only=person_only, engine=engine, strict=True)
+                        stage = Upscale(
+                            scale,
+                            tier,
+                            threads=threads,
+                            model_dir=args.model_dir,
+                            person_only=person_only,
+                            engine=engine,
+                            strict=True,
+                        )
                         stage.open(Caps(640, 360, Fraction(25)))
                         stage.upscale(pixels, mask=mask)
                         wall, cpu = [], []
@@ -66,9 +77,12 @@ def main(argv=None) -> None:
                             stage.upscale(pixels, mask=mask)
                             wall.append((time.perf_counter() - t0) * 1e3)
                             cpu.append((time.thread_time() - c0) * 1e3)
-                        print(f"| ×{scale} | {tier} | {stage.engines.get(tier, '')} | {threads} | "
-                              f"{'yes' if person_only else 'no'} | {np.median(wall):.1f} | {np.median(cpu):.1f} | "
-                              f"{stage.last_box if person_only else ''} |", flush=True)
+                        print(
+                            f"| ×{scale} | {tier} | {stage.engines.get(tier, '')} | {threads} | "
+                            f"{'yes' if person_only else 'no'} | {np.median(wall):.1f} | {np.median(cpu):.1f} | "
+                            f"{stage.last_box if person_only else ''} |",
+                            flush=True,
+                        )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ capacity; the upscaler's tier shares and engines; after the load, the seconds un
 tiers and the network tier are back; the sampler's timeline. `--plot` draws fps, latency and tiers
 over time as a PNG.
 """
+
 from __future__ import annotations
 
 import sys
@@ -23,8 +24,10 @@ from pipeline.stage import Source
 from tools.bench.common import emit, percentile
 from tools.bench.effect import effect_chains
 
-SPIN_SCRIPT = ("import sys, time\ntime.sleep(float(sys.argv[1]))\nend = time.monotonic() + float(sys.argv[2])\n"
-               "while time.monotonic() < end:\n    pass\n")
+SPIN_SCRIPT = (
+    "import sys, time\ntime.sleep(float(sys.argv[1]))\nend = time.monotonic() + float(sys.argv[2])\n"
+    "while time.monotonic() < end:\n    pass\n"
+)
 
 
 def spin_one_core(after_s: float, for_s: float):
@@ -51,8 +54,9 @@ def live_bench(args) -> dict:
         from pipeline.sources.synthetic import WalkingPersonSource
         from pipeline.stages.segment import person_probability
 
-        source = PacedSource(WalkingPersonSource(width, height, args.fps, frames=frames,
-                                                 person_probability=person_probability))
+        source = PacedSource(
+            WalkingPersonSource(width, height, args.fps, frames=frames, person_probability=person_probability)
+        )
     else:
         from pipeline.sources.file import FileSource
 
@@ -63,8 +67,15 @@ def live_bench(args) -> dict:
 
         stages.append(AutoFrame())
     if args.scale > 1 or args.autoframe:
-        stages.append(Upscale(args.scale, args.sr_model, threads=args.sr_threads, engine=args.sr_engine,
-                              person_only=not args.sr_whole_frame))
+        stages.append(
+            Upscale(
+                args.scale,
+                args.sr_model,
+                threads=args.sr_threads,
+                engine=args.sr_engine,
+                person_only=not args.sr_whole_frame,
+            )
+        )
     period_ns = round(1e9 / args.fps)
     config = SchedulerConfig(latency_budget_ns=args.budget_frames * period_ns, period_ns=period_ns)
     scheduler = DeadlineScheduler(stages, config)
@@ -98,8 +109,12 @@ def live_bench(args) -> dict:
         sel = [(c, d) for c, d in per_frame if lo_s <= (c - t0) / 1e9 < hi_s]
         lat = [(d - c) / 1e6 for c, d in sel]
         span = max(hi_s - lo_s, 1e-9)
-        return {"fps": len(sel) / span, "latency_ms_p50": percentile(lat, 50),
-                "latency_ms_p95": percentile(lat, 95), "frames": len(sel)}
+        return {
+            "fps": len(sel) / span,
+            "latency_ms_p50": percentile(lat, 50),
+            "latency_ms_p95": percentile(lat, 95),
+            "frames": len(sel),
+        }
 
     # skip the first 2 s: model warm-up and the scheduler's first measurements. The run's clock
     # starts at the first delivered frame; the source's started earlier, while the stages opened
@@ -135,14 +150,20 @@ def live_bench(args) -> dict:
         if args.scale > 1:
             # from the end of the load to the first frame captured after it that the network upscaled
             # (0: the network tier was never left); None: not back on a network tier by the end
-            after = [((c - t0) / 1e9 - load_end, tier) for (c, _), tier in zip(per_frame, upscale_tiers)
-                     if (c - t0) / 1e9 >= load_end]
+            after = [
+                ((c - t0) / 1e9 - load_end, tier)
+                for (c, _), tier in zip(per_frame, upscale_tiers)
+                if (c - t0) / 1e9 >= load_end
+            ]
             report["network_back_s_after_load"] = next(
-                (max(t, 0.0) for t, tier in after if tier not in ("bicubic", "")), None)
-            during = [tier for (c, _), tier in zip(per_frame, upscale_tiers)
-                      if args.load_at <= (c - t0) / 1e9 < load_end]
-            report["under_load"]["network_tier_fraction"] = (
-                sum(t not in ("bicubic", "") for t in during) / max(len(during), 1))
+                (max(t, 0.0) for t, tier in after if tier not in ("bicubic", "")), None
+            )
+            during = [
+                tier for (c, _), tier in zip(per_frame, upscale_tiers) if args.load_at <= (c - t0) / 1e9 < load_end
+            ]
+            report["under_load"]["network_tier_fraction"] = sum(t not in ("bicubic", "") for t in during) / max(
+                len(during), 1
+            )
     return report
 
 

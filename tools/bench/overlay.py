@@ -11,6 +11,7 @@ acknowledgement, on the graph clock, ms p50 / p95) and its parts (graph latency,
 acknowledgement, the page's decode and draw, ms p95), the sink's encoding CPU-ms per frame (median)
 and the process's CPU-ms per frame drawn. Needs Debian's `chromium` and `chromium-driver`, and selenium.
 """
+
 from __future__ import annotations
 
 import functools
@@ -61,18 +62,24 @@ def overlay_encode_bench(width: int = 1280, height: int = 720, frames: int = 30)
     opaque, _ = timed([Frame(np.ascontiguousarray(f.pixels[:, :, :3]), f.pts_ns, f.seq) for f in kept])
     cut.sort()
     opaque.sort()
-    half = [cv2.resize(np.ascontiguousarray(f.pixels[:, :, 3]), (width // 2, height // 2),
-                       interpolation=cv2.INTER_AREA) for f in kept]
+    half = [
+        cv2.resize(np.ascontiguousarray(f.pixels[:, :, 3]), (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+        for f in kept
+    ]
     fast_png = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
     encoders = {
         "palette_png_ours": encode_alpha_png,
         "opencv_grey_png_rle_level1": lambda a: cv2.imencode(".png", a, fast_png),
         "opencv_grey_png_default": lambda a: cv2.imencode(".png", a),
     }
-    png_ms = {name: float(np.median([_thread_ms(functools.partial(encode, a)) for a in half * 4]))
-              for name, encode in encoders.items()}
+    png_ms = {
+        name: float(np.median([_thread_ms(functools.partial(encode, a)) for a in half * 4]))
+        for name, encode in encoders.items()
+    }
     return {
-        "width": width, "height": height, "frames": frames,
+        "width": width,
+        "height": height,
+        "frames": frames,
         "encode_cpu_ms_median": cut[len(cut) // 2],
         "encode_cpu_ms_p95": cut[min(len(cut) - 1, int(0.95 * len(cut)))],
         "message_kib": size / 1024,
@@ -103,8 +110,12 @@ def overlay_page_bench(preset: str, width: int, height: int, fps: float, seconds
         raise SystemExit(f"bench --overlay-page: {missing()}")
     settings = dataclasses.replace(load_preset(preset), size=(width, height))
     sink = OverlaySink("127.0.0.1", 0)
-    graph = Graph(SyntheticSource(width, height, fps, frames=None, live=True), make_effects(settings)[0], [sink],
-                  max_in_flight=settings.max_in_flight)
+    graph = Graph(
+        SyntheticSource(width, height, fps, frames=None, live=True),
+        make_effects(settings)[0],
+        [sink],
+        max_in_flight=settings.max_in_flight,
+    )
     runner = threading.Thread(target=graph.run, daemon=True)
     runner.start()
     try:
@@ -126,16 +137,20 @@ def overlay_page_bench(preset: str, width: int, height: int, fps: float, seconds
         runner.join(30)
     latency = sink.latency_ms()[-recent:]
     return {
-        "preset": preset, "width": width, "height": height, "fps_target": fps, "seconds": seconds,
+        "preset": preset,
+        "width": width,
+        "height": height,
+        "fps_target": fps,
+        "seconds": seconds,
         "page_fps": round((f1 - f0) / (t1 - t0), 2),
-        "latency_ms_p50": round(percentile(latency, 50), 1), "latency_ms_p95": round(percentile(latency, 95), 1),
+        "latency_ms_p50": round(percentile(latency, 50), 1),
+        "latency_ms_p95": round(percentile(latency, 95), 1),
         "graph_latency_ms_p95": round(percentile(list(graph.latency_ms[sink.name])[-recent:], 95), 1),
         "send_to_ack_ms_p95": round(percentile(sink.round_trip_ms()[-recent:], 95), 1),
         "page_decode_draw_ms_p95": round(percentile(page_ms, 95), 1),
         "encode_cpu_ms_median": round(percentile(list(sink.encode_ms)[-recent:], 50), 2),
         "pipeline_process_cpu_ms_per_frame": round(1000 * (time.process_time() - cpu0) / max(f1 - f0, 1), 1),
     }
-
 
 
 def run(args) -> int:

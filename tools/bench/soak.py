@@ -6,6 +6,7 @@ end and its growth, the thread count then and at the end, the latency p95 (ms) o
 last minute (or fifth of the run), every ring's high-water mark against its capacity, the number of
 tier changes, frames delivered and dropped at the head, and the samples.
 """
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,15 @@ from pipeline.sources.synthetic import SyntheticSource
 from tools.bench.common import emit, percentile, resident_mb
 
 
-def soak(minutes: float, width: int = 1280, height: int = 720, fps: float = 30, warmup_s: float = 20,
-         sample_s: float = 5, preset: str = "video-call-720p") -> dict:
+def soak(
+    minutes: float,
+    width: int = 1280,
+    height: int = 720,
+    fps: float = 30,
+    warmup_s: float = 20,
+    sample_s: float = 5,
+    preset: str = "video-call-720p",
+) -> dict:
     """A long live run on the paced synthetic camera through `preset`'s effect chain: memory,
     threads, latency and rings over time.
 
@@ -40,7 +48,7 @@ def soak(minutes: float, width: int = 1280, height: int = 720, fps: float = 30, 
     samples: list[dict] = []
     window_s = min(60.0, total_s / 5)
     first: list[float] = []  # latencies (ms) of the first window after warm-up, and of the last window:
-    last: list[float] = []   # only those are kept, so that the harness itself does not grow
+    last: list[float] = []  # only those are kept, so that the harness itself does not grow
     first_capture_ns: list[int] = []
 
     def on_frame_done(frame) -> None:
@@ -59,9 +67,15 @@ def soak(minutes: float, width: int = 1280, height: int = 720, fps: float = 30, 
 
     def sampler():
         while not stop.wait(sample_s):
-            samples.append({"t_s": round(time.monotonic() - start, 1), "rss_mb": resident_mb(),
-                            "threads": threading.active_count(), "delivered": sink.frames,
-                            "dropped_at_head": graph.counters[source.name].dropped})
+            samples.append(
+                {
+                    "t_s": round(time.monotonic() - start, 1),
+                    "rss_mb": resident_mb(),
+                    "threads": threading.active_count(),
+                    "delivered": sink.frames,
+                    "dropped_at_head": graph.counters[source.name].dropped,
+                }
+            )
 
     thread = threading.Thread(target=sampler, daemon=True)
     thread.start()
@@ -71,8 +85,12 @@ def soak(minutes: float, width: int = 1280, height: int = 720, fps: float = 30, 
     steady = [s for s in samples if s["t_s"] >= warmup_s] or samples
     rings = stats["rings"]
     return {
-        "minutes": minutes, "size": f"{width}x{height}", "fps_target": fps, "preset": preset,
-        "frames_delivered": sink.frames, "dropped_at_head": stats["nodes"][source.name]["dropped"],
+        "minutes": minutes,
+        "size": f"{width}x{height}",
+        "fps_target": fps,
+        "preset": preset,
+        "frames_delivered": sink.frames,
+        "dropped_at_head": stats["nodes"][source.name]["dropped"],
         "rss_mb_after_warmup": steady[0]["rss_mb"] if steady else None,
         "rss_mb_end": steady[-1]["rss_mb"] if steady else None,
         "rss_growth_mb": (steady[-1]["rss_mb"] - steady[0]["rss_mb"]) if steady else None,

@@ -7,6 +7,7 @@ the engine it ran on, CPU seconds; the median run of each, and its wall-time rat
 output is checked to keep every frame and the audio. Without VIDEO: ../shared/data's Big Buck Bunny
 scaled to 640×360 and looped `--upscale-loops` times, made once in out/.
 """
+
 from __future__ import annotations
 
 import resource
@@ -35,40 +36,77 @@ def upscale_bench(video: Path, runs: list[tuple[str, str]], repeat: int) -> dict
                 out = Path(folder) / f"{key}.mp4"
                 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t0 = time.perf_counter()
-                done = subprocess.run([sys.executable, "-m", "pipeline", "upscale", str(video), str(out),
-                                       "--model", model, "--engine", engine], capture_output=True, text=True)
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "pipeline",
+                        "upscale",
+                        str(video),
+                        str(out),
+                        "--model",
+                        model,
+                        "--engine",
+                        engine,
+                    ],
+                    capture_output=True,
+                    text=True,
+                )
                 wall = time.perf_counter() - t0
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 if done.returncode != 0:
-                    raise SystemExit(f"bench: litecam upscale --model {model} --engine {engine} exited "
-                                     f"{done.returncode}: {done.stderr.strip()[-500:]}")
+                    raise SystemExit(
+                        f"bench: litecam upscale --model {model} --engine {engine} exited "
+                        f"{done.returncode}: {done.stderr.strip()[-500:]}"
+                    )
                 line = done.stdout.strip().splitlines()[-1]
                 running = re.search(r"x\d [\w-]+(?: on ([\w-]+))?: ([\d.]+) fps over", line)
                 out_frames, out_audio = packet_counts(out)
                 out.unlink()
-                run = {"wall_s": round(wall, 2), "fps": round(frames / wall, 2),
-                       "fps_once_running": float(running.group(2)) if running else None,
-                       "engine": running.group(1) if running else None,
-                       "cpu_s": round(after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime, 2),
-                       "frames_out": out_frames, "audio_packets_out": out_audio}
+                run = {
+                    "wall_s": round(wall, 2),
+                    "fps": round(frames / wall, 2),
+                    "fps_once_running": float(running.group(2)) if running else None,
+                    "engine": running.group(1) if running else None,
+                    "cpu_s": round(after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime, 2),
+                    "frames_out": out_frames,
+                    "audio_packets_out": out_audio,
+                }
                 if out_frames != frames or (audio_packets and not out_audio):
                     raise SystemExit(f"bench: {key} wrote {out_frames}/{frames} frames, {out_audio} audio packets")
                 results.setdefault(key, []).append(run)
-                print(f"{key:24s} {wall:6.1f} s  {run['fps']:5.1f} fps  (once running {run['fps_once_running']} fps "
-                      f"on {run['engine']})  CPU {run['cpu_s']:.1f} s", flush=True)
+                print(
+                    f"{key:24s} {wall:6.1f} s  {run['fps']:5.1f} fps  (once running {run['fps_once_running']} fps "
+                    f"on {run['engine']})  CPU {run['cpu_s']:.1f} s",
+                    flush=True,
+                )
     median = {key: sorted(rs, key=lambda r: r["wall_s"])[(len(rs) - 1) // 2] for key, rs in results.items()}
     base = median[f"{runs[0][0]}@{runs[0][1]}"]
-    return {"video": str(video), "frames": frames, "audio_packets": audio_packets, "runs": results,
-            "median": median, "wall_ratio_vs_baseline": {k: round(r["wall_s"] / base["wall_s"], 3)
-                                                         for k, r in median.items()}}
+    return {
+        "video": str(video),
+        "frames": frames,
+        "audio_packets": audio_packets,
+        "runs": results,
+        "median": median,
+        "wall_ratio_vs_baseline": {k: round(r["wall_s"] / base["wall_s"], 3) for k, r in median.items()},
+    }
 
 
 def run(args) -> int:
     """`--upscale`: print the medians and ratios, write `args.json`."""
-    video = args.upscale if args.upscale != Path() else looped_640x360(
-        SHARED_VIDEO / "bigbuckbunny_1280x720.mp4", args.upscale_loops,
-        Path("out") / f"bbb_640x360_x{args.upscale_loops}.mp4")
+    video = (
+        args.upscale
+        if args.upscale != Path()
+        else looped_640x360(
+            SHARED_VIDEO / "bigbuckbunny_1280x720.mp4",
+            args.upscale_loops,
+            Path("out") / f"bbb_640x360_x{args.upscale_loops}.mp4",
+        )
+    )
     runs = [("bicubic", "auto")] + [("xlsr", e) for e in args.upscale_engines.split(",")]
     report = upscale_bench(video, runs, args.repeat)
-    return emit(report, args.json, summary=lambda r: {"median": r["median"],
-                                                      "wall_ratio_vs_baseline": r["wall_ratio_vs_baseline"]})
+    return emit(
+        report,
+        args.json,
+        summary=lambda r: {"median": r["median"], "wall_ratio_vs_baseline": r["wall_ratio_vs_baseline"]},
+    )

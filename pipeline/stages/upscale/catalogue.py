@@ -22,6 +22,7 @@ dynamic H and W, output `sr` float32 N×3×(sH)×(sW) in [0, 1]. The models are 
 and take any H×W (ESRT pads to its attention window inside the graph), so `PAD_MULTIPLE` is 1 for
 all.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -41,12 +42,16 @@ MODEL_FILES: dict[str, dict[int, str]] = {
 }
 """tier -> scale -> file name in the model folder (bicubic has none)."""
 SR_SCORES: dict[tuple[str, int], tuple[float, float]] = {
-    ("xlsr", 2): (36.95, 32.65), ("xlsr-int8", 2): (36.67, 32.52), ("esrt", 2): (37.31, 32.93),
+    ("xlsr", 2): (36.95, 32.65),
+    ("xlsr-int8", 2): (36.67, 32.52),
+    ("esrt", 2): (37.31, 32.93),
     ("litesr", 2): (36.37, 32.27),
-    ("bicubic", 2): (33.68, 30.33), ("xlsr", 3): (32.99, 29.44), ("bicubic", 3): (30.41, 27.63),
+    ("bicubic", 2): (33.68, 30.33),
+    ("xlsr", 3): (32.99, 29.44),
+    ("bicubic", 3): (30.41, 27.63),
 }
 """Measured quality of each tier: PSNR-Y dB on (Set5, Set14) by the standard protocol
-(`python -m tools.eval_sr`; the model card and the README's Super-resolution table). The tiers are
+(`python -m tools.eval_sr`; the model card and docs/benchmarks.md). The tiers are
 ranked by these numbers, not by name: a retrained model ranks higher once its scores are entered."""
 OFFLINE_ONLY = frozenset({"esrt"})
 """Tiers never offered to the live scheduler: ESRT costs tens of times XLSR per frame (seconds on a
@@ -92,6 +97,7 @@ def cpu_has_int8_dot() -> bool:
 def live_tiers(scale: int) -> tuple[str, ...]:
     """The ladder the live scheduler may use at `scale`, best first: `tiers_for` without the
     offline-only tiers and without INT8 tiers that fail `INT8_MAX_LOSS_DB` or lack VNNI/AMX here."""
+
     def offered(tier: str) -> bool:
         if tier in OFFLINE_ONLY:
             return False
@@ -111,8 +117,7 @@ def check_upscale(scale: int, model: str) -> None:
     if model not in TIERS:
         raise UserError(f"--model {model!r}: choose one of {', '.join(TIERS)}")
     if model not in tiers_for(scale):
-        raise UserError(f"--model {model} has no ×{scale} model; at ×{scale} use one of "
-                        f"{', '.join(tiers_for(scale))}")
+        raise UserError(f"--model {model} has no ×{scale} model; at ×{scale} use one of {', '.join(tiers_for(scale))}")
 
 
 def check_engine(engine: str) -> None:
@@ -127,16 +132,43 @@ def _scale(value: object, key: str) -> int:
     return value
 
 
-SCALE = Param("scale", _scale, 1, "Enlarge the output this many times after the effects: 1 (no upscale stage), "
-              "2 or 3.", flag="--scale", flag_type=int, metavar="N")
-SR_MODEL = Param("sr_model", one_of(TIERS), "xlsr", "Upscaler for --scale (and auto-framing's zoom): "
-                 f"{' | '.join(TIERS)}; litesr is the fast live model, esrt the best offline one (x2).",
-                 live=True, flag="--model", metavar="NAME")
-SR_ENGINE = Param("sr_engine", one_of(ENGINES), "auto", "Inference engine of the upscaler: auto (the one measured "
-                  "fastest on this machine), openvino, openvino-bf16 (CPUs with native bf16), onnxruntime, or "
-                  "numba (litesr only).", flag="--engine", metavar="NAME", choices=ENGINES)
-SR_PERSON_ONLY = Param("sr_person_only", check_bool, True, "Live runs with a replaced background: the network "
-                       "upscales only the person's box, bicubic the rest (blurred or replaced anyway).")
+SCALE = Param(
+    "scale",
+    _scale,
+    1,
+    "Enlarge the output this many times after the effects: 1 (no upscale stage), 2 or 3.",
+    flag="--scale",
+    flag_type=int,
+    metavar="N",
+)
+SR_MODEL = Param(
+    "sr_model",
+    one_of(TIERS),
+    "xlsr",
+    "Upscaler for --scale (and auto-framing's zoom): "
+    f"{' | '.join(TIERS)}; litesr is the fast live model, esrt the best offline one (x2).",
+    live=True,
+    flag="--model",
+    metavar="NAME",
+)
+SR_ENGINE = Param(
+    "sr_engine",
+    one_of(ENGINES),
+    "auto",
+    "Inference engine of the upscaler: auto (the one measured "
+    "fastest on this machine), openvino, openvino-bf16 (CPUs with native bf16), onnxruntime, or "
+    "numba (litesr only).",
+    flag="--engine",
+    metavar="NAME",
+    choices=ENGINES,
+)
+SR_PERSON_ONLY = Param(
+    "sr_person_only",
+    check_bool,
+    True,
+    "Live runs with a replaced background: the network "
+    "upscales only the person's box, bicubic the rest (blurred or replaced anyway).",
+)
 PARAMS = (SCALE, SR_MODEL, SR_ENGINE, SR_PERSON_ONLY)
 """The upscale stage's settings (`pipeline.params`), declared here so that they load without the stage."""
 

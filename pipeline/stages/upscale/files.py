@@ -1,8 +1,9 @@
 """`litecam upscale` on still images: one image, or every image of a folder, through an `Upscale` stage.
 
 Lives in the upscale package (it drives the stage outside a graph); reading and writing the files is
-`pipeline.media.images`. Videos go through a graph instead (`pipeline.cli.cmd_upscale`).
+`pipeline.media.images`. Videos go through a graph instead (`pipeline.commands.cmd_upscale`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection
@@ -28,8 +29,10 @@ def upscale_files(stage: Upscale, source: Path, out: Path, suffixes: Collection[
         stems = [p.stem for p in images]
         clash = sorted({s for s in stems if stems.count(s) > 1})
         if clash:
-            raise UserError(f"folder {source}: images {clash} share a name but not an extension; "
-                            "the outputs would overwrite each other (STEM.png)")
+            raise UserError(
+                f"folder {source}: images {clash} share a name but not an extension; "
+                "the outputs would overwrite each other (STEM.png)"
+            )
         if out.exists() and not out.is_dir():
             raise UserError(f"upscale output {out} exists and is not a folder (a folder input needs a folder output)")
         targets = [(p, out / f"{p.stem}.png") for p in images]
@@ -37,8 +40,9 @@ def upscale_files(stage: Upscale, source: Path, out: Path, suffixes: Collection[
         make_folder(out, "output folder")
     else:
         if out.suffix.lower() not in suffixes:
-            raise UserError(f"upscale output {out}: an image input needs an image output "
-                            f"({', '.join(sorted(suffixes))})")
+            raise UserError(
+                f"upscale output {out}: an image input needs an image output ({', '.join(sorted(suffixes))})"
+            )
         refuse_overwriting_inputs([out], [source])
         check_writable_file(out, "upscale output")
         targets = [(source, out)]

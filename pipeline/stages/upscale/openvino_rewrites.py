@@ -13,6 +13,7 @@ contract alone and computes the same picture):
 
 OpenVINO is imported inside the functions that build nodes, so importing this module needs NumPy only.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,7 +50,7 @@ def output_before_shuffle(model, scale: int):
             return None
         data = 0 if values[1] is not None else 1
         bound = values[1 - data]
-        if bound.size != 1:
+        if bound is None or bound.size != 1:
             return None
         bounds.add((kind, float(bound.reshape(-1)[0])))
         node = node.input_value(data).get_node()
@@ -62,8 +63,14 @@ def output_before_shuffle(model, scale: int):
     producer = source.get_node()
     if producer.get_type_name() == "Slice" and producer.get_input_size() == 5:
         start, _, step, axes = (constant_values(producer.input_value(i)) for i in range(1, 5))
-        if all(v is not None for v in (start, step, axes)) and start.tolist() == [0] \
-                and step.tolist() == [1] and axes.tolist() in ([1], [-3]):
+        if (
+            start is not None
+            and step is not None
+            and axes is not None
+            and start.tolist() == [0]
+            and step.tolist() == [1]
+            and axes.tolist() in ([1], [-3])
+        ):
             source = producer.input_value(0)
     channels = source.get_partial_shape()[1]
     if channels.is_dynamic or channels.get_length() < 3 * scale * scale:
@@ -80,8 +87,9 @@ def cut_before_shuffle(model, scale: int):
         return model, 0
     import openvino as ov
 
-    return ov.Model([source], model.get_parameters(), model.get_friendly_name()), \
-        source.get_partial_shape()[1].get_length()
+    return ov.Model([source], model.get_parameters(), model.get_friendly_name()), source.get_partial_shape()[
+        1
+    ].get_length()
 
 
 def densify_grouped_convolutions(model) -> int:
@@ -108,10 +116,17 @@ def densify_grouped_convolutions(model) -> int:
         groups, out_per_group, in_per_group = weights.shape[:3]
         dense = np.zeros((groups * out_per_group, groups * in_per_group, *weights.shape[3:]), np.float32)
         for g in range(groups):
-            dense[g * out_per_group:(g + 1) * out_per_group, g * in_per_group:(g + 1) * in_per_group] = weights[g]
+            dense[g * out_per_group : (g + 1) * out_per_group, g * in_per_group : (g + 1) * in_per_group] = weights[g]
         attrs = op.get_attributes()
-        conv = opset.convolution(op.input_value(0), opset.constant(dense), attrs["strides"], attrs["pads_begin"],
-                                 attrs["pads_end"], attrs["dilations"], attrs["auto_pad"])
+        conv = opset.convolution(
+            op.input_value(0),
+            opset.constant(dense),
+            attrs["strides"],
+            attrs["pads_begin"],
+            attrs["pads_end"],
+            attrs["dilations"],
+            attrs["auto_pad"],
+        )
         op.output(0).replace(conv.output(0))
         replaced += 1
     return replaced

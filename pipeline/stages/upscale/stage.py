@@ -32,6 +32,7 @@ The saving is the share of the frame outside the box.
 Output pixels go to new arrays from a small pool, reused only once nothing else references them;
 `frame.alpha`, if set, is enlarged too (bilinear) so it keeps matching the pixels.
 """
+
 from __future__ import annotations
 
 import threading
@@ -65,8 +66,16 @@ NETWORK_MIN_ZOOM = 1.5
 least this much; below it the network's gain over bicubic is small."""
 
 
-def person_box(height: int, width: int, *, alpha: np.ndarray | None = None, mask: np.ndarray | None = None,
-               threshold: float = 0.1, margin_px: int = 16, align: int = ALIGN_PX):
+def person_box(
+    height: int,
+    width: int,
+    *,
+    alpha: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+    threshold: float = 0.1,
+    margin_px: int = 16,
+    align: int = ALIGN_PX,
+):
     """The person's box in frame pixels, (x0, y0, x1, y1) (end exclusive), or None if no person.
 
     From `alpha` (uint8 (height, width)) where alpha > threshold·255, else from `mask` (float
@@ -133,7 +142,7 @@ class Upscale(Stage):
         preload: bool | None = None,
         engine: str = catalogue.SR_ENGINE.default,
     ):
-        if scale == 1:   # reframing only (auto-framing without upscaling): the ×2 models enlarge crops
+        if scale == 1:  # reframing only (auto-framing without upscaling): the ×2 models enlarge crops
             check_upscale(2, model)
         else:
             check_upscale(scale, model)
@@ -159,8 +168,9 @@ class Upscale(Stage):
         self._probe_hw = (360, 640)
         """Frame size (h, w) the `auto` engine choice is measured at: the input's, from `open()`."""
         net = self.net_scale
-        self._all_tiers = tiers_for(net) if strict else \
-            tuple(t for t in tiers_for(net) if t in live_tiers(net) or t == model)
+        self._all_tiers = (
+            tiers_for(net) if strict else tuple(t for t in tiers_for(net) if t in live_tiers(net) or t == model)
+        )
         self._switch = TierSwitch(self, model)
         self._lock = threading.Lock()
         """Guards `_failed` together with the tier requested of `_switch`."""
@@ -208,8 +218,9 @@ class Upscale(Stage):
         ValueError for a name that is not a tier at this scale; a tier whose model failed to load
         means bicubic."""
         if name not in self._all_tiers:
-            raise ValueError(f"upscale tier {name!r} does not exist at ×{self.net_scale}; "
-                             f"choose one of {self._all_tiers}")
+            raise ValueError(
+                f"upscale tier {name!r} does not exist at ×{self.net_scale}; choose one of {self._all_tiers}"
+            )
         with self._lock:
             self._switch.request("bicubic" if name in self._failed else name)
 
@@ -227,7 +238,7 @@ class Upscale(Stage):
         with self._lock:
             self._failed[tier] = reason
             self._models.pop(tier, None)
-            below = self._all_tiers[self._all_tiers.index(tier) + 1:]
+            below = self._all_tiers[self._all_tiers.index(tier) + 1 :]
             fallback = next(t for t in below if t not in self._failed)
             self._switch.request(fallback)
             return fallback
@@ -245,22 +256,35 @@ class Upscale(Stage):
         if model is None:
             path = self.model_path(tier)
             try:
-                model = load_engine(self.engine, tier, path, self.net_scale, self.threads, strict=self.strict,
-                                    post=self.post, probe_hw=self._probe_hw)
+                model = load_engine(
+                    self.engine,
+                    tier,
+                    path,
+                    self.net_scale,
+                    self.threads,
+                    strict=self.strict,
+                    post=self.post,
+                    probe_hw=self._probe_hw,
+                )
             except UserError:
                 raise
             except Exception as exc:  # missing, truncated, not ONNX, wrong contract: fall back
                 reason = first_line(exc)
                 if self.strict and not quiet:
-                    raise UserError(f"upscale model {path} could not be loaded ({reason}); "
-                                    f"reinstall litecam or use --model bicubic") from None
+                    raise UserError(
+                        f"upscale model {path} could not be loaded ({reason}); reinstall litecam or use --model bicubic"
+                    ) from None
                 with self._lock:
                     self._failed[tier] = reason
                     if self._switch.requested == tier:
                         self._switch.request("bicubic")
                 if not quiet:
-                    self.post("warning", f"model {path} could not be loaded ({reason}); "
-                              f"upscaling with bicubic instead of {tier}", tier=tier, path=str(path))
+                    self.post(
+                        "warning",
+                        f"model {path} could not be loaded ({reason}); upscaling with bicubic instead of {tier}",
+                        tier=tier,
+                        path=str(path),
+                    )
                 return None
             self._models[tier] = model
             self.engines[tier] = model.engine
@@ -284,8 +308,12 @@ class Upscale(Stage):
                 self._model(tier, quiet=True)
             missing = [t for t in others if t in self._failed]
             if missing:
-                self.post("warning", "tiers not offered, their models could not be loaded: " + "; ".join(
-                    f"{t} ({self.model_path(t)}: {self._failed[t][:120]})" for t in missing), tiers=missing)
+                self.post(
+                    "warning",
+                    "tiers not offered, their models could not be loaded: "
+                    + "; ".join(f"{t} ({self.model_path(t)}: {self._failed[t][:120]})" for t in missing),
+                    tiers=missing,
+                )
         return caps.with_(width=caps.width * self.scale, height=caps.height * self.scale)
 
     def process(self, frame: Frame) -> Frame:
@@ -295,7 +323,7 @@ class Upscale(Stage):
         crop = frame.crop if frame.crop is not None and tuple(frame.crop) != (0, 0, w, h) else None
         if crop is not None:
             out, used = self.reframe(frame, crop, model)
-        elif self.scale == 1:   # reframing only, and this frame shows the whole picture
+        elif self.scale == 1:  # reframing only, and this frame shows the whole picture
             out, used = frame.pixels, "bicubic"
         else:
             used = requested if model is not None else "bicubic"
@@ -319,7 +347,7 @@ class Upscale(Stage):
         x, y, cw, ch = crop
         h, w, c = frame.pixels.shape
         out_w, out_h = w * self.scale, h * self.scale
-        region = frame.pixels[y:y + ch, x:x + cw]
+        region = frame.pixels[y : y + ch, x : x + cw]
         out = self._pool.get((out_h, out_w, c))
         enlargement = out_w / cw
         if model is not None and enlargement >= NETWORK_MIN_ZOOM:
@@ -330,20 +358,28 @@ class Upscale(Stage):
                 enlarged = self._roi_pool.get((ch * n, cw * n, 3))
                 model.upscale_into(region, enlarged)
                 shrink = cw * n > out_w
-                resized = cv2.resize(enlarged, (out_w, out_h), dst=out if c == 3 else None,
-                                     interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+                resized = cv2.resize(
+                    enlarged,
+                    (out_w, out_h),
+                    dst=out if c == 3 else None,
+                    interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC,
+                )
                 if c == 4:
                     out[..., :3] = resized
             if c == 4:
-                out[..., 3] = cv2.resize(np.ascontiguousarray(region[..., 3]), (out_w, out_h),
-                                         interpolation=cv2.INTER_CUBIC)
+                out[..., 3] = cv2.resize(
+                    np.ascontiguousarray(region[..., 3]), (out_w, out_h), interpolation=cv2.INTER_CUBIC
+                )
             used = self._tier_of(model)
         else:
-            cv2.resize(region, (out_w, out_h), dst=out,
-                       interpolation=cv2.INTER_CUBIC if enlargement >= 1 else cv2.INTER_AREA)
+            cv2.resize(
+                region, (out_w, out_h), dst=out, interpolation=cv2.INTER_CUBIC if enlargement >= 1 else cv2.INTER_AREA
+            )
             used = "bicubic"
         if frame.alpha is not None:
-            frame.alpha = cv2.resize(frame.alpha[y:y + ch, x:x + cw], (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+            frame.alpha = cv2.resize(
+                frame.alpha[y : y + ch, x : x + cw], (out_w, out_h), interpolation=cv2.INTER_LINEAR
+            )
         if frame.mask is not None:
             mh, mw = frame.mask.shape
             mx0, my0 = int(x * mw / w), int(y * mh / h)
@@ -355,8 +391,14 @@ class Upscale(Stage):
         self._models.clear()
 
     # -- the work ---------------------------------------------------------------------------------
-    def upscale(self, pixels: np.ndarray, *, model: Engine | None | str = "current",
-                mask: np.ndarray | None = None, alpha: np.ndarray | None = None) -> np.ndarray:
+    def upscale(
+        self,
+        pixels: np.ndarray,
+        *,
+        model: Engine | None | str = "current",
+        mask: np.ndarray | None = None,
+        alpha: np.ndarray | None = None,
+    ) -> np.ndarray:
         """uint8 (H, W, 3|4) → uint8 (sH, sW, 3|4) with `model` (default: the requested tier's).
 
         Any H and W (the graph's frames are even; single images need not be). `mask`/`alpha` are
@@ -380,8 +422,9 @@ class Upscale(Stage):
             self.last_box = box
             model.upscale_into(pixels, out)
             if c == 4:
-                out[..., 3] = cv2.resize(np.ascontiguousarray(pixels[..., 3]), (w * s, h * s),
-                                         interpolation=cv2.INTER_CUBIC)
+                out[..., 3] = cv2.resize(
+                    np.ascontiguousarray(pixels[..., 3]), (w * s, h * s), interpolation=cv2.INTER_CUBIC
+                )
             return out
         x0, y0, x1, y1 = box
         ctx = CONTEXT_PX.get(self._tier_of(model), 8)
@@ -389,7 +432,7 @@ class Upscale(Stage):
         cx1, cy1 = min(w, x1 + ctx), min(h, y1 + ctx)
         roi = self._roi_pool.get(((cy1 - cy0) * s, (cx1 - cx0) * s, 3))
         model.upscale_into(pixels[cy0:cy1, cx0:cx1], roi)
-        inner = roi[(y0 - cy0) * s:(y1 - cy0) * s, (x0 - cx0) * s:(x1 - cx0) * s]
+        inner = roi[(y0 - cy0) * s : (y1 - cy0) * s, (x0 - cx0) * s : (x1 - cx0) * s]
         blend_roi(out, inner, x0 * s, y0 * s, self.feather_px)
         return out
 
@@ -398,4 +441,3 @@ class Upscale(Stage):
             if m is model:
                 return tier
         return "xlsr"
-

@@ -4,6 +4,7 @@
 kernel all implement it); `TensorEngine` is the shared machinery of the engines that run the ONNX
 model on a float tensor (preallocated input/output buffers bound once per frame size).
 """
+
 from __future__ import annotations
 
 import abc
@@ -54,6 +55,10 @@ class Engine(abc.ABC):
     """Row bands a frame is cut into and run in parallel (1: whole frames)."""
     path: Path
     scale: int
+
+    @abc.abstractmethod
+    def __init__(self, path: Path, scale: int, threads: int, pad_multiple: int = 1, halo: int | None = None):
+        """Load the model file `path` (see the class docstring)."""
 
     @staticmethod
     def runs(tier: str) -> bool:
@@ -121,7 +126,7 @@ class TensorEngine(Engine):
         """The engine's output `result`, from its input row `first_row` on, into uint8 BGR `out`
         (as many rows and columns as `out` has; channels 0..2)."""
         s = self.scale
-        tensor_to_bgr(result[:, :, first_row * s:first_row * s + out.shape[0]], out)
+        tensor_to_bgr(result[:, :, first_row * s : first_row * s + out.shape[0]], out)
 
     # -- shared --------------------------------------------------------------------------------------
     def _bind(self, h: int, w: int, band: int = 0):

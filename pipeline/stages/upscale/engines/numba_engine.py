@@ -4,6 +4,7 @@ OpenCV's bicubic enlargement into the output, then the network's luma detail add
 the CPU's caches: the same picture as the `litesr` ONNX model (bicubic inside the graph) to within
 rounding. Reads the weights file written beside the ONNX file (`<name>.npz`); runs no other network.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

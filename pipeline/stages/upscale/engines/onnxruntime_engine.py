@@ -6,6 +6,7 @@ no spin-waiting between ops (a spinning ORT thread would steal the core the segm
 needs). The input and output tensors are NumPy buffers bound once per frame size through
 `io_binding()` (OrtValues over the same memory), so a frame allocates nothing.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,8 +35,9 @@ class OnnxRuntimeEngine(TensorEngine):
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if [i.name for i in inputs] != ["lr"] or [o.name for o in outputs] != ["sr"]:
-            raise ValueError(f"expected input 'lr' and output 'sr', found {[i.name for i in inputs]} "
-                             f"-> {[o.name for o in outputs]}")
+            raise ValueError(
+                f"expected input 'lr' and output 'sr', found {[i.name for i in inputs]} -> {[o.name for o in outputs]}"
+            )
         self._ort = ort
 
     def _plain_run(self, x: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ engine on an AMX CPU runs grouped convolutions dense. Given two or more threads 
 bounded receptive field (a `halo`, `catalogue.RECEPTIVE_RADIUS_PX`), a frame runs as overlapping row
 bands at once, one thread each: the same output as the whole frame.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,17 +50,30 @@ class OpenVinoEngine(TensorEngine):
         core = ov.Core()
         model = core.read_model(str(path))
         inputs, outputs = model.inputs, model.outputs
-        if len(inputs) != 1 or "lr" not in inputs[0].get_names() or len(outputs) != 1 \
-                or "sr" not in outputs[0].get_names():
-            raise ValueError(f"expected input 'lr' and output 'sr', found "
-                             f"{[sorted(i.get_names()) for i in inputs]} -> {[sorted(o.get_names()) for o in outputs]}")
+        if (
+            len(inputs) != 1
+            or "lr" not in inputs[0].get_names()
+            or len(outputs) != 1
+            or "sr" not in outputs[0].get_names()
+        ):
+            raise ValueError(
+                f"expected input 'lr' and output 'sr', found "
+                f"{[sorted(i.get_names()) for i in inputs]} -> {[sorted(o.get_names()) for o in outputs]}"
+            )
         self._ov = ov
         model = self._rewrite(model)
         self.bands = threads if self.halo is not None else 1
-        self._compiled = core.compile_model(model, "CPU", {
-            "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": self.bands,
-            "PERFORMANCE_HINT": "LATENCY" if self.bands == 1 else "THROUGHPUT",
-            "ENABLE_CPU_PINNING": False, "INFERENCE_PRECISION_HINT": self.precision})
+        self._compiled = core.compile_model(
+            model,
+            "CPU",
+            {
+                "INFERENCE_NUM_THREADS": threads,
+                "NUM_STREAMS": self.bands,
+                "PERFORMANCE_HINT": "LATENCY" if self.bands == 1 else "THROUGHPUT",
+                "ENABLE_CPU_PINNING": False,
+                "INFERENCE_PRECISION_HINT": self.precision,
+            },
+        )
         self._requests = [self._compiled.create_infer_request() for _ in range(self.bands)]
         self._request = self._requests[0]
 
@@ -96,6 +110,7 @@ class OpenVinoEngine(TensorEngine):
             super().upscale_into(pixels, out)
             return
         s, halo = self.scale, self.halo
+        assert halo is not None, "row bands only for tiers of bounded receptive field (a halo)"
         edges = [round(i * h / self.bands) for i in range(self.bands + 1)]
         running = []
         try:
@@ -107,7 +122,7 @@ class OpenVinoEngine(TensorEngine):
                 request.set_input_tensor(tensors[0])
                 request.set_output_tensor(tensors[1])
                 request.start_async()
-                running.append((request, result, y0 - top, out[y0 * s:y1 * s]))
+                running.append((request, result, y0 - top, out[y0 * s : y1 * s]))
             while running:  # the first band is converted while the others still run
                 request, result, first_row, target = running[0]
                 request.wait()

@@ -6,6 +6,7 @@ checks the two agree). `load_engine` loads a tier's model on the engine asked fo
 that runs it and suits this CPU (`candidates`), keeping the one `race` measures fastest on a frame
 of the input's size: on a given CPU the order differs by tier, frame size and thread count.
 """
+
 from __future__ import annotations
 
 import time
@@ -29,8 +30,10 @@ from pipeline.stages.upscale.engines.openvino_engine import (
 )
 
 ENGINE_CLASSES: dict[str, type[Engine]] = {
-    "openvino": OpenVinoEngine, "openvino-bf16": OpenVinoBf16Engine,
-    "onnxruntime": OnnxRuntimeEngine, "numba": NumbaLiteEngine,
+    "openvino": OpenVinoEngine,
+    "openvino-bf16": OpenVinoBf16Engine,
+    "onnxruntime": OnnxRuntimeEngine,
+    "numba": NumbaLiteEngine,
 }
 """Engine name → class, in `catalogue.ENGINES`' order (which is `auto`'s loading order)."""
 FALLBACK_ENGINE = "onnxruntime"
@@ -77,11 +80,20 @@ def race(loaded: dict[str, Engine], height: int, width: int, scale: int) -> tupl
     times = {name: float(np.median(r)) for name, r in runs.items()}
     if not times:
         return (FALLBACK_ENGINE if FALLBACK_ENGINE in loaded else next(iter(loaded))), times
-    return min(times, key=times.get), times
+    return min(times, key=times.__getitem__), times
 
 
-def load_engine(engine: str, tier: str, path: Path, scale: int, threads: int, *, strict: bool,
-                post: Callable[..., None], probe_hw: tuple[int, int]) -> Engine:
+def load_engine(
+    engine: str,
+    tier: str,
+    path: Path,
+    scale: int,
+    threads: int,
+    *,
+    strict: bool,
+    post: Callable[..., None],
+    probe_hw: tuple[int, int],
+) -> Engine:
     """`tier`'s ×`scale` model file `path` on `engine` (a name of `catalogue.ENGINES`), padded to
     `PAD_MULTIPLE[tier]`, with `CONTEXT_PX[tier]` rows of halo where its receptive field is bounded.
 
@@ -101,10 +113,12 @@ def load_engine(engine: str, tier: str, path: Path, scale: int, threads: int, *,
                 raise  # the file's fault, not the engine's: handled by the caller
             reason = engine_failure(exc)
             if strict:
-                raise UserError(f"--engine {engine} cannot run {path} ({reason}); "
-                                f"use --engine {FALLBACK_ENGINE} or auto") from None
-            post("warning", f"engine {engine} cannot run {path.name} ({reason}); using {FALLBACK_ENGINE}",
-                 engine=engine)
+                raise UserError(
+                    f"--engine {engine} cannot run {path} ({reason}); use --engine {FALLBACK_ENGINE} or auto"
+                ) from None
+            post(
+                "warning", f"engine {engine} cannot run {path.name} ({reason}); using {FALLBACK_ENGINE}", engine=engine
+            )
             return ENGINE_CLASSES[FALLBACK_ENGINE](*args)
     loaded: dict[str, Engine] = {}
     failure: Exception | None = None
@@ -116,8 +130,11 @@ def load_engine(engine: str, tier: str, path: Path, scale: int, threads: int, *,
         except Exception as exc:
             failure = exc
             if name != FALLBACK_ENGINE and path.is_file():
-                post("warning", f"engine {name} cannot run {path.name} ({engine_failure(exc)}); using the others",
-                     engine=name)
+                post(
+                    "warning",
+                    f"engine {name} cannot run {path.name} ({engine_failure(exc)}); using the others",
+                    engine=name,
+                )
     if not loaded:
         raise failure or RuntimeError("no inference engine is installed (pip install onnxruntime)")
     if len(loaded) == 1:
@@ -125,7 +142,13 @@ def load_engine(engine: str, tier: str, path: Path, scale: int, threads: int, *,
     h, w = probe_hw
     chosen, times = race(loaded, h, w, scale)
     if times:
-        post("info", f"{tier} ×{scale} on {w}x{h}, {threads} thread(s): " + ", ".join(
-            f"{name} {ms:.0f} ms" for name, ms in sorted(times.items(), key=lambda kv: kv[1])) + f" -> {chosen}",
-             tier=tier, engine=chosen, ms=times)
+        post(
+            "info",
+            f"{tier} ×{scale} on {w}x{h}, {threads} thread(s): "
+            + ", ".join(f"{name} {ms:.0f} ms" for name, ms in sorted(times.items(), key=lambda kv: kv[1]))
+            + f" -> {chosen}",
+            tier=tier,
+            engine=chosen,
+            ms=times,
+        )
     return loaded[chosen]

@@ -1,10 +1,12 @@
-# Everything a fresh machine needs: `make demo` (install + built-in demo), `make test` (install + tests).
+# Everything a fresh machine needs: `make demo` (install + built-in demo), `make test` (install + lint + tests).
+# `make test-fast` skips the slow tests (soak, browsers, Ray, real-footage evaluations); `make lint` is
+# ruff (lint and format check) and mypy; `make docs` regenerates docs/presets.md from the declarations.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench install system-deps clean
+.PHONY: demo test test-fast lint docs bench install system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +25,19 @@ demo: $(STAMP)
 system-deps:
 	-@bash tools/install_system_deps.sh
 
-test: $(STAMP) system-deps
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: $(STAMP) system-deps lint
 	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+docs: $(STAMP)
+	$(PY) -m pipeline.settings > docs/presets.md
 
 bench: $(STAMP)
 	mkdir -p out

@@ -25,6 +25,7 @@ from pipeline.commands import (
     cmd_upscale,
 )
 from pipeline.errors import StageError, UserError
+from pipeline.media.containers import OUTPUT_FORMATS
 from pipeline.options import parse_fps
 from pipeline.settings import PARAMS
 from pipeline.stages.upscale.catalogue import ENGINES
@@ -147,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--format",
         default="mp4",
-        choices=["mp4", "mkv", "webm", "mov"],
+        choices=OUTPUT_FORMATS,
         help="output container (default: %(default)s; webm/mov keep alpha for --background transparent)",
     )
     batch.add_argument(

@@ -383,8 +383,41 @@ def cmd_batch(args) -> int:
     return run_batch(args.inputs, settings, options)
 
 
+def write_folder_mattes(in_dir: Path, out_dir: Path, settings: Settings) -> int:
+    """`litecam matte FOLDER`: one PNG per image of `in_dir` (same stem), at each image's own size, each
+    image segmented on its own (no temporal state carried between unrelated images). Returns the count."""
+    import cv2
+
+    from kernels.mask import alpha_from_mask
+    from pipeline.sinks.matte import write_png
+    from pipeline.stages.matte import matte_for
+    from pipeline.stages.segment import Segment
+
+    images = sorted(p for p in in_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        raise UserError(f"folder {in_dir} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    refuse_overwriting_inputs([out_dir / f"{path.stem}.png" for path in images], images)
+    make_folder(out_dir, "matte folder")
+    segment = Segment(settings.segmenter, roi=settings.roi)
+    matte = matte_for(settings)
+    try:
+        for path in images:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise UserError(f"image {path} could not be read (corrupt, or not an image)")
+            mask = segment.person_mask(image)
+            if matte is not None:  # unrelated images: each one starts the temporal state afresh
+                alpha = matte.alpha(image, mask, discont=True)
+            else:
+                alpha = alpha_from_mask(mask, image.shape[0], image.shape[1], settings.edge_low, settings.edge_high)
+            write_png(out_dir / f"{path.stem}.png", alpha)
+    finally:
+        segment.close()
+    return len(images)
+
+
 def cmd_matte(args) -> int:
-    from pipeline.sinks.matte import MatteSink, write_folder_mattes
+    from pipeline.sinks.matte import MatteSink
 
     settings = settings_from(args, default_preset="transcode")
     out_dir = Path(args.output)

@@ -20,7 +20,8 @@ import av
 
 from pipeline.errors import UserError
 from pipeline.media.av_errors import AVError, one_line
-from pipeline.sinks.encoder import _FORMATS, AudioTrack, partial_path, remove_if_present
+from pipeline.media.containers import OUTPUT_CONTAINERS
+from pipeline.sinks.encoder import AudioTrack, partial_path, remove_if_present
 
 
 def _decode_order_pts(path: str) -> list[int]:
@@ -51,7 +52,7 @@ def join_chunks(chunk_paths: list[str], source_path: str, output: str, expected_
             f"decoder and the packet scan disagree); process this file without --split"
         )
     dts = iter(renumber_dts(chunk_pts))
-    fmt = _FORMATS[os.path.splitext(output)[1].lower()]
+    fmt = OUTPUT_CONTAINERS[os.path.splitext(output)[1].lower()]
     partial = partial_path(output)
     try:
         with (

@@ -22,11 +22,11 @@ import av
 
 from pipeline.errors import UserError
 from pipeline.media.av_errors import AVError, one_line
+from pipeline.media.containers import OUTPUT_FORMATS
 from pipeline.paths import is_same_file
 from pipeline.sources.file import check_readable_file
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".3gp"}
-OUTPUT_FORMATS = ("mp4", "mkv", "webm", "mov")
 
 
 @dataclass(frozen=True)

@@ -109,17 +109,7 @@ class _Batch:
                 self._plan_chunks(p)
             except UserError as exc:  # this file cannot be read: it fails alone, the others go on
                 state.failed = True
-                self.manifest.update(
-                    p.key,
-                    input=p.input,
-                    output=p.output,
-                    settings=self.signature,
-                    source=source,
-                    status="failed",
-                    error=str(exc),
-                    error_kind="input",
-                    attempts=attempts,
-                )
+                self._record_plan(p, source, attempts, status="failed", error=str(exc), error_kind="input")
                 print(f"litecam: batch: {p.key}: failed: {exc}", file=self.err)
                 return
         if not p.chunks:
@@ -137,19 +127,22 @@ class _Batch:
                 self._add_task(
                     state, TaskSpec(f"{p.key}#{chunk.index}", p.input, path, self.settings, chunk, chunk.frames)
                 )
-        self.manifest.update(
-            p.key,
-            input=p.input,
-            output=p.output,
-            settings=self.signature,
-            source=source,
+        self._record_plan(
+            p,
+            source,
+            attempts,
             status="pending",
             error=None,
-            attempts=attempts,
             frames=p.frames,
             chunks=len(p.chunks) or None,
             note=p.note or None,
             chunks_done=(len(p.chunks) - len(state.tasks_left)) if p.chunks else None,
+        )
+
+    def _record_plan(self, p: planning.FilePlan, source, attempts: int, **fields) -> None:
+        """Write file `p`'s manifest entry: what it is made from and with, plus `fields` (its status…)."""
+        self.manifest.update(
+            p.key, input=p.input, output=p.output, settings=self.signature, source=source, attempts=attempts, **fields
         )
 
     def _plan_chunks(self, p: planning.FilePlan) -> None:

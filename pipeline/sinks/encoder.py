@@ -56,11 +56,10 @@ from pipeline.caps import Caps
 from pipeline.errors import UserError
 from pipeline.frame import Frame
 from pipeline.media.av_errors import AVError, one_line
+from pipeline.media.containers import OUTPUT_CONTAINERS
 from pipeline.paths import check_writable_file
 from pipeline.ring import Overflow
 from pipeline.stage import Sink
-
-_FORMATS = {".mp4": "mp4", ".mkv": "matroska", ".webm": "webm", ".mov": "mov"}
 
 # codec -> (pixel format without alpha, pixel format with alpha or None)
 _CODECS = {
@@ -213,9 +212,10 @@ class FileSink(Sink):
         if os.path.isdir(path):
             raise UserError(f"output {path} is a folder; give a file name such as {os.path.join(path, 'out.mp4')}")
         ext = os.path.splitext(path)[1].lower()
-        if ext not in _FORMATS:
+        if ext not in OUTPUT_CONTAINERS:
             raise UserError(
-                f"cannot write {path}: unknown output extension '{ext or '(none)'}'; use one of {', '.join(_FORMATS)}"
+                f"cannot write {path}: unknown output extension '{ext or '(none)'}'; "
+                f"use one of {', '.join(OUTPUT_CONTAINERS)}"
             )
         check_writable_file(path)
 
@@ -249,7 +249,7 @@ class FileSink(Sink):
             # look-ahead): create it now so that an unwritable location fails before any frame.
             with open(self._partial, "wb"):
                 pass
-            self._container = av.open(self._partial, "w", format=_FORMATS[ext])
+            self._container = av.open(self._partial, "w", format=OUTPUT_CONTAINERS[ext])
         except (OSError, AVError) as exc:
             self._partial_cleanup()
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(exc)

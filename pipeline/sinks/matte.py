@@ -17,8 +17,7 @@ from kernels.mask import alpha_from_mask
 from pipeline.caps import Caps
 from pipeline.errors import GraphError, UserError
 from pipeline.frame import Frame
-from pipeline.media.images import IMAGE_SUFFIXES
-from pipeline.paths import make_folder, refuse_overwriting_inputs
+from pipeline.paths import make_folder
 from pipeline.stage import Sink
 
 
@@ -49,31 +48,3 @@ class MatteSink(Sink):
                 raise GraphError("the matte sink needs frame.mask: put a segment stage before it")
             alpha = alpha_from_mask(frame.mask, frame.height, frame.width, self.edge_lo, self.edge_hi)
         write_png(self.out_dir / (self.single_name or f"{frame.seq:06d}.png"), alpha)
-
-
-def write_folder_mattes(in_dir: Path, out_dir: Path, settings) -> int:
-    """One PNG per image of `in_dir` (same stem), at each image's own size. Returns the count."""
-    from pipeline.stages.matte import matte_for
-    from pipeline.stages.segment import Segment
-
-    images = sorted(p for p in in_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not images:
-        raise UserError(f"folder {in_dir} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    refuse_overwriting_inputs([out_dir / f"{path.stem}.png" for path in images], images)
-    make_folder(out_dir, "matte folder")
-    segment = Segment(settings.segmenter, roi=settings.roi)
-    matte = matte_for(settings)
-    try:
-        for path in images:
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
-                raise UserError(f"image {path} could not be read (corrupt, or not an image)")
-            mask = segment.person_mask(image)
-            if matte is not None:  # unrelated images: each one starts the temporal state afresh
-                alpha = matte.alpha(image, mask, discont=True)
-            else:
-                alpha = alpha_from_mask(mask, image.shape[0], image.shape[1], settings.edge_low, settings.edge_high)
-            write_png(out_dir / f"{path.stem}.png", alpha)
-    finally:
-        segment.close()
-    return len(images)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from pipeline.commands import (
     EFFECT_FLAGS,
@@ -24,11 +25,14 @@ from pipeline.commands import (
     cmd_transcode,
     cmd_upscale,
 )
-from pipeline.errors import StageError, UserError
+from pipeline.errors import StageError, UserError, terminal_safe
 from pipeline.media.containers import OUTPUT_FORMATS
 from pipeline.options import parse_fps
 from pipeline.settings import PARAMS
 from pipeline.stages.upscale.catalogue import ENGINES
+
+MAX_FRAMES = 100_000
+"""The most frames `litecam demo --frames` renders (about an hour at 30 fps)."""
 
 
 # -- options from the settings' declarations -------------------------------------------------------
@@ -73,17 +77,96 @@ def positive_fps(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit status 2, like every
+    other error of litecam (argparse's own print the usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, terminal_safe(f"litecam: error: {message} (see {self.prog} --help)") + "\n")
+
+
+def whole_number(lo: int, hi: int):
+    """argparse type: an integer from `lo` to `hi` (a usage error naming the range otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: {lo} to {hi}")
+        return value
+
+    return parse
+
+
+def number_from(lo: float, hi: float):
+    """argparse type: a finite number from `lo` to `hi`."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
+        if not lo <= value <= hi:  # (NaN fails too)
+            raise argparse.ArgumentTypeError(f"{text[:40]} is out of range: {lo:g} to {hi:g}")
+        return value
+
+    return parse
+
+
+VALUE_FLAGS = frozenset(
+    {
+        "--size",
+        "--fps",
+        "--max-fps",
+        "--frames",
+        "--camera",
+        "--threads",
+        "--workers",
+        "--retries",
+        "--chunk-seconds",
+        "--warmup-frames",
+        "--scale",
+    }
+)
+"""Options whose value may look like a negative number or option (`--size -5x10`): joined to it as
+`--size=-5x10` before parsing, so the user hears what is wrong with the value, not "expected one argument"."""
+
+
+def join_dash_values(argv: list[str]) -> list[str]:
+    """`argv` with each `VALUE_FLAGS` option and a following value that starts with "-" joined by "="."""
+    joined: list[str] = []
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if (
+            token in VALUE_FLAGS
+            and index + 1 < len(argv)
+            and argv[index + 1][:1] == "-"
+            and argv[index + 1][1:2] != "-"
+        ):
+            joined.append(f"{token}={argv[index + 1]}")
+            index += 2
+        else:
+            joined.append(token)
+            index += 1
+    return joined
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="litecam", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="litecam", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="built-in synthetic clip -> MP4 + side-by-side PNG + timings")
     demo.add_argument("--out", default="out/demo.mp4", help="output video (default: %(default)s)")
-    demo.add_argument("--frames", type=int, default=90, help="frames to render (default: %(default)s)")
+    demo.add_argument(
+        "--frames", type=whole_number(1, MAX_FRAMES), default=90, help="frames to render (default: %(default)s)"
+    )
     add_common_options(demo)
 
     run = commands.add_parser("run", help="live: camera -> effects -> virtual camera and/or preview")
-    run.add_argument("--camera", type=int, default=0, help="camera number (default: %(default)s)")
+    run.add_argument("--camera", type=whole_number(0, 63), default=0, help="camera number (default: %(default)s)")
     run.add_argument("--input", help="instead of a camera: synthetic, an image, or a video file/URL")
     run.add_argument(
         "--fourcc",
@@ -157,7 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="WHERE",
         help="auto (Ray if a cluster is running, else local) | local | ray | ray://HOST:PORT (default: %(default)s)",
     )
-    batch.add_argument("--workers", type=int, metavar="N", help="local pool size (default: one per CPU core)")
+    batch.add_argument(
+        "--workers", type=whole_number(1, 64), metavar="N", help="local pool size (default: one per CPU core)"
+    )
     batch.add_argument(
         "--split",
         action="store_true",
@@ -165,21 +250,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     batch.add_argument(
         "--chunk-seconds",
-        type=float,
+        type=number_from(1, 86400),
         default=30.0,
         metavar="S",
         help="--split: chunk length, up to the next keyframe (default: %(default)s)",
     )
     batch.add_argument(
         "--warmup-frames",
-        type=int,
+        type=whole_number(0, 1000),
         default=50,
         metavar="N",
         help="--split: frames before a chunk that prime the matte, not written (default: %(default)s)",
     )
     batch.add_argument(
         "--retries",
-        type=int,
+        type=whole_number(0, 10),
         default=1,
         metavar="N",
         help="run a task again this many times when its worker dies (default: %(default)s)",
@@ -204,7 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     upscale.add_argument("--scale", type=int, default=2, help="2 (default) or 3")
     upscale.add_argument(
-        "--threads", type=int, default=2, help="inference threads (default: %(default)s; the only heavy stage here)"
+        "--threads",
+        type=whole_number(1, 64),
+        default=2,
+        help="inference threads (default: %(default)s; the only heavy stage here)",
     )
     upscale.add_argument(
         "--engine",
@@ -232,19 +320,16 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if getattr(args, "frames", 1) is not None and getattr(args, "frames", 1) < 1:
-        print("litecam: error: --frames must be at least 1", file=sys.stderr)
-        return EXIT_USER_ERROR
+    args = build_parser().parse_args(join_dash_values(sys.argv[1:] if argv is None else list(argv)))
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
-        print(f"litecam: error: {exc}", file=sys.stderr)
+        print(terminal_safe(f"litecam: error: {exc}"), file=sys.stderr)
         return EXIT_USER_ERROR
     except StageError as exc:
         if args.debug:
             raise
-        print(f"litecam: error: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        print(terminal_safe(f"litecam: error: {exc} (run with --debug for the traceback)"), file=sys.stderr)
         return EXIT_STAGE_ERROR
     except KeyboardInterrupt:
         print("litecam: interrupted", file=sys.stderr)

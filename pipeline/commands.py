@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from pipeline.chain import make_effects, make_upscale, offline_stages
-from pipeline.errors import UserError
-from pipeline.media.images import IMAGE_SUFFIXES
+from pipeline.errors import UserError, terminal_safe
+from pipeline.media.images import IMAGE_SUFFIXES, read_image_file
 from pipeline.paths import background_inputs, check_writable_file, make_folder, refuse_overwriting_inputs
 from pipeline.periodic import ProgressLine
 from pipeline.presets import is_user_preset, load_preset, resolve_preset
@@ -116,7 +116,7 @@ def print_messages(graph) -> None:
 
     def show(m):
         if m.kind in ("info", "warning", "tier", "settings"):
-            print(f"litecam: {m.origin}: {m.text}", file=sys.stderr)
+            print(terminal_safe(f"litecam: {m.origin}: {m.text}"), file=sys.stderr)
 
     for message in graph.bus.messages():
         show(message)
@@ -188,7 +188,9 @@ def run_graph(
 
     While it runs, signals only *tell* the graph (no KeyboardInterrupt can strike in the middle
     of the main thread's work): SIGINT → `graph.interrupt()` (the first drains and finalises, a
-    second aborts at once; exit 130), SIGTERM → `graph.stop()` (a clean end, exit 0).
+    second aborts at once; exit 130), SIGTERM → `graph.stop()` (a clean end, exit 0). When the
+    statistics could not be written (a full disk), the run goes on to its end and then `UserError`
+    says so (exit 2); the file keeps its whole lines.
     """
     from pipeline.stats import StatsSampler
 
@@ -196,17 +198,21 @@ def run_graph(
     if threading.current_thread() is threading.main_thread():
         handlers[signal.SIGINT] = signal.signal(signal.SIGINT, lambda *_: graph.interrupt())
         handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, lambda *_: graph.stop())
+    sampler = None
     try:
         with contextlib.ExitStack() as stack:
             if stats_path:
-                stack.enter_context(StatsSampler(graph, path=stats_path))
+                sampler = stack.enter_context(StatsSampler(graph, path=stats_path))
             if progress_label:
                 counters = graph.counters[progress_node]
                 stack.enter_context(Progress(progress_label, graph.caps[0].frame_count, lambda: counters.processed))
-            return graph.run()
+            stats = graph.run()
     finally:
         for signum, previous in handlers.items():
             signal.signal(signum, previous)
+    if sampler is not None and sampler.write_error:  # the run went on; its statistics did not
+        raise UserError(sampler.write_error)
+    return stats
 
 
 def timing_table(graph, wall_s: float, cpu_s: float, frames: int) -> str:
@@ -402,9 +408,7 @@ def write_folder_mattes(in_dir: Path, out_dir: Path, settings: Settings) -> int:
     matte = matte_for(settings)
     try:
         for path in images:
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
-                raise UserError(f"image {path} could not be read (corrupt, or not an image)")
+            image = read_image_file(path, "image", cv2.IMREAD_COLOR)
             mask = segment.person_mask(image)
             if matte is not None:  # unrelated images: each one starts the temporal state afresh
                 alpha = matte.alpha(image, mask, discont=True)
@@ -461,8 +465,6 @@ def cmd_upscale(args) -> int:
     is_url = "://" in args.input
     if not is_url and not source_path.exists():
         raise UserError(f"upscale input {args.input} not found (give an image, a folder of images or a video)")
-    if args.threads < 1:
-        raise UserError(f"--threads {args.threads}: must be at least 1")
     prepare_kernels()
     stage = Upscale(args.scale, args.model, strict=True, threads=args.threads, engine=args.engine)
     if source_path.is_dir() or source_path.suffix.lower() in IMAGE_SUFFIXES:

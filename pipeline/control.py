@@ -24,10 +24,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from pipeline.errors import UserError
+from pipeline.media.images import header_size
 from pipeline.settings import LIVE_KEYS
 from pipeline.settings_service import SettingsService
 from pipeline.sinks.thumbnail import ThumbnailSink
@@ -39,6 +37,10 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 """Largest background image accepted (bytes of the file)."""
 MAX_SETTINGS_BYTES = 16 * 1024
 UPLOAD_TYPES = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/bmp": ".bmp"}
+WHERE = "control page"
+"""How changes and refusals made through the page are labelled on the terminal, the HUD and the page."""
+CONTROL_PAGE_HEADERS = {**PAGE_HEADERS, "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+"""The page changes the camera: no other site may frame it (clickjacking)."""
 PAGE_DIR = Path(__file__).resolve().parent / "control_page"
 
 
@@ -100,7 +102,7 @@ class ControlServer:
     async def _page_handler(self, request):
         from aiohttp import web
 
-        return web.Response(body=self._page, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+        return web.Response(body=self._page, content_type="text/html", charset="utf-8", headers=CONTROL_PAGE_HEADERS)
 
     async def _state(self, request):
         from aiohttp import web
@@ -123,20 +125,24 @@ class ControlServer:
         data = await asyncio.get_running_loop().run_in_executor(None, self.thumbnail.jpeg)
         if data is None:
             return web.Response(status=404, text="no frame yet\n")
-        return web.Response(body=data, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+        return web.Response(
+            body=data,
+            content_type="image/jpeg",
+            headers={"Cache-Control": "no-store", "Cross-Origin-Resource-Policy": "same-origin"},
+        )
 
     def _refuse(self, status: int, message: str):
         from aiohttp import web
 
         self.last = {"error": message}
-        self.service.note_refusal(f"control page: {message}")
+        self.service.note_refusal(message if message.startswith(WHERE) else f"{WHERE}: {message}")
         return web.json_response({"error": message}, status=status)
 
     async def _apply(self, values: dict):
         from aiohttp import web
 
         try:
-            changed = await asyncio.get_running_loop().run_in_executor(None, self.service.apply, values, "control page")
+            changed = await asyncio.get_running_loop().run_in_executor(None, self.service.apply, values, WHERE)
         except UserError as exc:
             return self._refuse(400, str(exc))
         self.last = {"changed": changed}
@@ -151,8 +157,8 @@ class ControlServer:
             return self._refuse(413, f"settings must be a JSON object of at most {MAX_SETTINGS_BYTES} bytes")
         try:
             values = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            return self._refuse(400, "settings: not valid JSON")
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return self._refuse(400, "settings: not valid JSON (or nested too deep)")
         if not isinstance(values, dict):
             return self._refuse(400, 'settings must be a JSON object of preset keys, e.g. {"background": "blur"}')
         return await self._apply(values)
@@ -174,16 +180,17 @@ class ControlServer:
                 "(or of unknown size); send a smaller image",
             )
         data = await request.read()
-        path = await asyncio.get_running_loop().run_in_executor(None, self._store_upload, data, suffix)
-        if path is None:
-            return self._refuse(400, "background upload: the file could not be decoded as an image")
+        try:
+            path = await asyncio.get_running_loop().run_in_executor(None, self._store_upload, data, suffix)
+        except UserError as exc:
+            return self._refuse(400, str(exc))
         return await self._apply({"background": f"image:{path}"})
 
-    def _store_upload(self, data: bytes, suffix: str) -> Path | None:
-        """Decode (to refuse non-images whatever their type says) and keep the file for the run."""
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if image is None or self._uploads is None:
-            return None
+    def _store_upload(self, data: bytes, suffix: str) -> Path:
+        """Keep the uploaded file for the run, once its header says it is an image of a size litecam
+        decodes (whatever its type says; `UserError` otherwise). The background stage decodes it."""
+        header_size(data, "background upload")
+        assert self._uploads is not None, "created by start()"
         path = Path(tempfile.mkstemp(suffix=suffix, dir=self._uploads)[1])
         path.write_bytes(data)
         return path

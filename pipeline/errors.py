@@ -7,6 +7,16 @@ message on one line and exits with status 2, no traceback. `StageError` is raise
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with every control character (newlines, escape sequences…) written as an escape such as
+    `\\x1b`: a value the user or a web page supplied cannot forge lines or move the cursor when printed."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
 
 class UserError(Exception):
     """A problem with the user's input: one line naming the thing and what would work."""

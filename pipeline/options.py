@@ -6,6 +6,7 @@ allowed form, so the CLI and the preset loader reject bad input with one line.
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
@@ -35,12 +36,25 @@ def parse_size(text: str, option: str = "--size") -> tuple[int, int]:
     return width, height
 
 
+_FPS_RE = re.compile(r"^\s*(\d{1,6}(\.\d{1,9})?|\.\d{1,9}|\d{1,9}/\d{1,9})\s*$")
+"""A frame rate as text: a decimal (at most 6 + 9 digits) or a fraction of integers; short on purpose,
+so that no value can make the exact parse slow (an exponent such as 1e999999999 is refused)."""
+
+
 def parse_fps(text: str | float, option: str = "--fps") -> Fraction:
-    """'30', '29.97' or '30000/1001' -> a Fraction in (0, 120]."""
-    try:
-        value = Fraction(str(text).strip()).limit_denominator(1001)
-    except (ValueError, ZeroDivisionError):
-        raise UserError(f"{option} {text!r}: expected a number of frames per second, e.g. 30 or 29.97") from None
+    """'30', '29.97' or '30000/1001' (or a number) -> a Fraction in (0, 120]."""
+    expected = f"{option} {str(text)[:40]!r}: expected a number of frames per second, e.g. 30 or 29.97"
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if not math.isfinite(text) or not 0 < text <= MAX_FPS:
+            raise UserError(f"{option} {str(text)[:40]}: must be more than 0 and at most {MAX_FPS}")
+        value = Fraction(text).limit_denominator(1001)
+    elif isinstance(text, str) and _FPS_RE.match(text):
+        try:
+            value = Fraction(text.strip()).limit_denominator(1001)
+        except ZeroDivisionError:
+            raise UserError(expected) from None
+    else:
+        raise UserError(expected)
     if not 0 < value <= MAX_FPS:
         raise UserError(f"{option} {text}: must be more than 0 and at most {MAX_FPS}")
     return value

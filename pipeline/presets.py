@@ -58,10 +58,24 @@ def load_preset(name_or_path: str, base: Settings | None = None) -> Settings:
     return validate(read_preset_table(path), base or Settings(), where=f"preset {path}")
 
 
+MAX_PRESET_BYTES = 64 * 1024
+"""Largest preset file read (the built-in ones are under 1 KB)."""
+
+
 def read_preset_table(path) -> dict[str, Any]:
-    """The table of a preset file (`path`: a `Path` or a packaged `Traversable`); `UserError` naming
-    the file when it cannot be read as UTF-8 TOML."""
+    """The table of a preset file (`path`: a `Path` or a packaged `Traversable`), at most
+    `MAX_PRESET_BYTES` of UTF-8 TOML in a regular file (not a device such as /dev/zero, nor a FIFO);
+    `UserError` naming the file otherwise."""
+    if isinstance(path, Path) and not path.is_file():
+        raise UserError(f"preset {path} is not a regular file (give a .toml file)")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        with path.open("rb") as file:
+            data = file.read(MAX_PRESET_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"preset {path} could not be read: {exc.strerror or exc}") from None
+    if len(data) > MAX_PRESET_BYTES:
+        raise UserError(f"preset {path} is larger than {MAX_PRESET_BYTES // 1024} KB; a preset is a short TOML file")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"preset {path}: not valid TOML ({exc})") from None

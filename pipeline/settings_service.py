@@ -132,7 +132,9 @@ class PresetWatcher(Periodic):
 
     The new settings are the defaults, then the file, then `overrides` (the command line's, which
     keep winning); what differs from the running settings goes through `service`. An invalid file
-    or change is posted as a `warning` naming the file and the problem; nothing changes then."""
+    or change is posted as a `warning` naming the file and the problem; nothing changes then. A save
+    is applied once the file has stayed the same for one check (an editor that truncates, then
+    writes, is never read half-way), never when it is empty; a deleted file is reported once."""
 
     def __init__(self, path: str | os.PathLike, service: SettingsService, overrides: dict, interval_s: float = 0.5):
         self.path, self.service, self.overrides, self.interval_s = Path(path), service, dict(overrides), interval_s
@@ -140,6 +142,9 @@ class PresetWatcher(Periodic):
         """Saved versions applied so far (each refused one is counted in `refused`)."""
         self.refused = 0
         self._seen = self._stamp()
+        """The file's (mtime, size) when last applied or refused; None while it is missing."""
+        self._pending: tuple[int, int] | None = None
+        """A new (mtime, size) seen at the last check, applied if the next check sees it again."""
 
     def _stamp(self):
         try:
@@ -150,9 +155,21 @@ class PresetWatcher(Periodic):
 
     def tick(self) -> None:
         stamp = self._stamp()
-        if stamp is None or stamp == self._seen:
+        if stamp is None:
+            if self._seen is not None:
+                self._seen = self._pending = None
+                self.service.note_refusal(f"preset {self.path} was deleted; the running settings stay as they are")
             return
-        self._seen = stamp
+        if stamp == self._seen:
+            return
+        if stamp != self._pending:  # still being written, perhaps: look again at the next check
+            self._pending = stamp
+            return
+        self._seen, self._pending = stamp, None
+        if stamp[1] == 0 and self.path.is_file():
+            self.refused += 1
+            self.service.note_refusal(f"preset {self.path} is empty; the running settings are unchanged")
+            return
         try:
             new = validate(read_preset_table(self.path), Settings(), where=f"preset {self.path}")
             new = dataclasses.replace(new, **self.overrides)

@@ -45,9 +45,14 @@ class StatsSampler(Periodic):
         self._lock = threading.Lock()
         graph.bus.subscribe(self._on_message)
         self._file = None
+        self.path = path
+        self.write_error: str | None = None
+        """Why the statistics file stopped being written (a full disk…), or None; the file then holds
+        every whole line written before."""
+        self._whole_bytes = 0
         if path is not None:
             try:
-                self._file = open(path, "w", encoding="utf-8")
+                self._file = open(path, "wb", buffering=0)  # unbuffered: a failed write is known at once
             except OSError as exc:
                 raise UserError(f"--stats {path}: cannot write ({exc.strerror})") from None
 
@@ -96,6 +101,29 @@ class StatsSampler(Periodic):
         self._last_count = delivered
         self.snapshots.append(snapshot)
         if self._file is not None:
-            self._file.write(json.dumps(snapshot) + "\n")
-            self._file.flush()
+            self._write_line(json.dumps(snapshot) + "\n")
         return snapshot
+
+    def _write_line(self, line: str) -> None:
+        """Append one JSON line; on a write error (a full disk…) cut the file back to its whole lines,
+        stop writing, and post the reason (`write_error`) as a warning."""
+        assert self._file is not None
+        data = line.encode("utf-8")
+        try:
+            written = 0
+            while written < len(data):
+                written += self._file.write(data[written:]) or 0
+            self._whole_bytes += len(data)
+        except OSError as exc:
+            file, self._file = self._file, None
+            self.write_error = (
+                f"--stats {self.path}: could not write ({exc.strerror or exc}); it holds the whole lines written before"
+            )
+            try:
+                file.truncate(self._whole_bytes)
+                file.close()
+            except OSError:
+                pass
+            from pipeline.bus import Message
+
+            self.graph.bus.post(Message("warning", "stats", self.write_error))

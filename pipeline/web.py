@@ -18,6 +18,7 @@ import asyncio
 import errno
 import hmac
 import ipaddress
+import logging
 import socket
 import threading
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,14 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
+IDLE_TIMEOUT_S = 15.0
+"""An idle keep-alive connection is closed after this long, so idle clients cannot hold every descriptor."""
+_QUIET_LOG = logging.getLogger("litecam.web")
+_QUIET_LOG.addHandler(logging.NullHandler())
+_QUIET_LOG.propagate = False
+"""aiohttp's request-handling log: a malformed or abandoned request (a duplicate Host header, a bad
+Content-Length, a client gone mid-body) is the client's problem, answered 400 by aiohttp; it must not
+print a traceback on the user's terminal."""
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
 
 
@@ -209,7 +218,14 @@ class LocalServer:
 
         app = web.Application(middlewares=[self._guard()], client_max_size=self.max_body_bytes)
         add_routes(app)
-        runner = self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        runner = self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1.0,
+            keepalive_timeout=IDLE_TIMEOUT_S,
+            logger=_QUIET_LOG,
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
         try:

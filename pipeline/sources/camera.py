@@ -58,7 +58,14 @@ class VideoDevice(Protocol):
 
 
 def open_opencv_camera(index: int) -> VideoDevice:
-    return cv2.VideoCapture(index, camera_backend())
+    """Camera `index` through OpenCV, its own log lines silenced while it opens (a camera that cannot
+    open is reported by litecam in one line, not by OpenCV's [ WARN ] lines above it)."""
+    level = cv2.getLogLevel()
+    cv2.setLogLevel(0)  # silent
+    try:
+        return cv2.VideoCapture(index, camera_backend())
+    finally:
+        cv2.setLogLevel(level)
 
 
 def lost_notice(pixels: np.ndarray) -> np.ndarray:
@@ -236,7 +243,7 @@ def probe_cameras() -> list[str]:
     else:
         candidates = [(i, f"camera {i}") for i in range(4)]
     for index, label in candidates:
-        cap = cv2.VideoCapture(index, camera_backend())
+        cap = open_opencv_camera(index)
         if cap.isOpened():
             width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
             fps = cap.get(cv2.CAP_PROP_FPS)

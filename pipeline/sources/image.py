@@ -18,13 +18,13 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 
-import cv2
 import numpy as np
 
 from pipeline.caps import Caps
 from pipeline.clock import SYSTEM_CLOCK
 from pipeline.errors import UserError
 from pipeline.frame import Frame
+from pipeline.media.images import read_image_file
 from pipeline.sources.file import check_readable_file
 from pipeline.stage import Source
 
@@ -34,10 +34,7 @@ _CONVERT = "convert it to an 8-bit RGB PNG or JPEG"
 def load_bgr_image(path: str) -> np.ndarray:
     """Read `path` as BGR uint8 (H, W, 3), even-sized; `UserError` for anything else."""
     check_readable_file(path, "image")
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise UserError(f"{path} is not an image OpenCV can read; use a PNG, JPEG, BMP or WebP file")
+    image = read_image_file(path)
     if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
         raise UserError(f"{path} is a greyscale image; colour images only ({_CONVERT})")
     if image.shape[2] == 4:

@@ -42,12 +42,14 @@ from kernels.mask import alpha_from_mask, edge_lut
 from pipeline.caps import Caps
 from pipeline.errors import GraphError, UserError
 from pipeline.frame import Frame
+from pipeline.media.images import read_image_file
 from pipeline.params import Param, check_bool, check_string, number_in
 from pipeline.pool import ArrayPool
 from pipeline.stage import Stage
 from pipeline.stages.backdrops import (
     ALLOWED_FORMS,
     DEFAULT_STRENGTH,
+    MAX_STRENGTH,
     Backdrop,
     BackgroundSpec,
     be_right_back_card,
@@ -132,12 +134,7 @@ def read_pause_still(path: str) -> np.ndarray:
     for a file that cannot be read as an image)."""
     if not path:
         return be_right_back_card()
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise UserError(
-            f'pause_image {path!r} could not be read as an image (give a PNG or JPEG, or "" for the built-in card)'
-        )
-    return image
+    return read_image_file(path, "pause_image", cv2.IMREAD_COLOR)
 
 
 class Background(Stage):
@@ -177,8 +174,10 @@ class Background(Stage):
         light_wrap: float = LIGHT_WRAP.default,
         light_wrap_px: float = LIGHT_WRAP_PX.default,
     ):
-        if not (math.isfinite(strength) and strength > 0):
-            raise UserError(f"blur strength must be a number > 0 (sigma in pixels), got {strength!r}")
+        if not (math.isfinite(strength) and 0 < strength <= MAX_STRENGTH):
+            raise UserError(
+                f"blur strength must be more than 0 and at most {MAX_STRENGTH:g} (sigma in pixels), got {strength!r}"
+            )
         try:
             edge_lut(edge_lo, edge_hi)
         except ValueError as exc:
@@ -200,6 +199,9 @@ class Background(Stage):
             if s.channels == first.channels and s not in specs:
                 specs.append(s)
         self._backdrops = [make_backdrop(s, self.strength) for s in specs]
+        self._cycle_len = len(self._backdrops)
+        """The first backdrops are the cycle's, kept for the run; those set later are released once
+        neither requested nor in use (an uploaded 24-megapixel photo is ~70 MB fitted)."""
         self._index = 0
         self._requested = 0
         self.paused_still: np.ndarray | None = None
@@ -261,11 +263,19 @@ class Background(Stage):
         return known
 
     def _show(self, backdrop: Backdrop) -> None:
-        """Composite over `backdrop` from the next frame on (thread-safe)."""
+        """Composite over `backdrop` from the next frame on (thread-safe); release the backdrops set
+        earlier that are neither the cycle's nor in use by the frame being composited now."""
         with self._lock:
             if backdrop not in self._backdrops:
                 self._backdrops.append(backdrop)
-            self._requested = self._backdrops.index(backdrop)
+            in_use = self._backdrops[self._index]
+            keep = [*self._backdrops[: self._cycle_len], in_use, backdrop]
+            retired = [b for b in self._backdrops if all(b is not k for k in keep)]
+            self._backdrops = [b for b in self._backdrops if any(b is k for k in keep)]
+            self._index = next(i for i, b in enumerate(self._backdrops) if b is in_use)
+            self._requested = next(i for i, b in enumerate(self._backdrops) if b is backdrop)
+        for old in retired:
+            old.close()
 
     def set_pause(self, still: np.ndarray | None) -> None:
         """From the next frame on, output `still` (uint8 BGR, any size: cover-fitted here, on the

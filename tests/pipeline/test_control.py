@@ -127,7 +127,7 @@ def test_bad_requests_are_refused_and_change_nothing(running):
     status, body = running.request("POST", "/background", b"GIF89a not really", {"Content-Type": "image/gif"})
     cases.append(((status, json.loads(body)), 415, "not an image"))
     status, body = running.request("POST", "/background", b"\x89PNG but broken" * 100, {"Content-Type": "image/png"})
-    cases.append(((status, json.loads(body)), 400, "could not be decoded"))
+    cases.append(((status, json.loads(body)), 400, "not an image litecam reads"))
     # a 200 MB upload: refused from its declared length, before any of it is read
     connection = http.client.HTTPConnection("127.0.0.1", running.control.server.port, timeout=30)
     connection.putrequest("POST", "/background")

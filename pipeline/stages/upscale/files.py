@@ -21,7 +21,9 @@ def upscale_files(stage: Upscale, source: Path, out: Path, suffixes: Collection[
 
     Everything is checked before the first image is written: a folder with no images, two images
     that would write the same `STEM.png`, an output that is (or would overwrite) an input, an
-    unwritable output; each is a `UserError`. `suffixes`: the extensions taken as images."""
+    unwritable output; each is a `UserError`. An image of a folder that cannot be read (corrupt, too
+    large) is skipped and the others are written; then `UserError` names every one skipped.
+    `suffixes`: the extensions taken as images."""
     if source.is_dir():
         images = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
         if not images:
@@ -47,6 +49,20 @@ def upscale_files(stage: Upscale, source: Path, out: Path, suffixes: Collection[
         check_writable_file(out, "upscale output")
         targets = [(source, out)]
     stage.load()
+    skipped = []
     for src, dst in targets:
-        write_image(dst, stage.upscale(read_image(src)))
+        try:
+            image = read_image(src)
+        except UserError as exc:
+            if len(targets) == 1:
+                raise
+            skipped.append(str(exc))
+            continue
+        write_image(dst, stage.upscale(image))
+    if skipped:
+        raise UserError(
+            f"wrote {len(targets) - len(skipped)} of {len(targets)} images to {out}; skipped {len(skipped)}: "
+            + "; ".join(skipped[:3])
+            + (" …" if len(skipped) > 3 else "")
+        )
     return len(targets)

@@ -315,3 +315,36 @@ def test_upscaling_a_folder_writes_every_good_image_and_names_the_bad_ones(tmp_p
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "d.png", "e.png"]
     line = one_error_line(capsys)
     assert "wrote 4 of 5 images" in line and "c.png" in line
+
+
+def test_stalled_connections_are_closed(monkeypatch):
+    """Clients that say nothing, stop half-way through a request, or keep an idle connection open
+    cannot hold the server's descriptors: each is closed after `IDLE_TIMEOUT_S`."""
+    from pipeline import web
+
+    monkeypatch.setattr(web, "IDLE_TIMEOUT_S", 0.5)
+    server = web.LocalServer("test", "127.0.0.1", 0, None, "--test")
+
+    def routes(app):
+        from aiohttp import web as aiohttp_web
+
+        async def hello(request):
+            return aiohttp_web.Response(text="hello")
+
+        app.router.add_get("/", hello)
+
+    server.start(routes)
+    try:
+        silent = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        half = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        half.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        idle = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        idle.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert b"hello" in idle.recv(1000)
+        started = time.monotonic()
+        for connection in (silent, half, idle):
+            assert connection.recv(100) == b""  # closed by the server, not by the 10-s timeout
+            connection.close()
+        assert time.monotonic() - started < 5
+    finally:
+        server.stop()

@@ -169,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--camera", type=whole_number(0, 63), default=0, help="camera number (default: %(default)s)")
     run.add_argument("--input", help="instead of a camera: synthetic, an image, or a video file/URL")
     run.add_argument(
+        "--realtime",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="a video --input plays at its own frame rate, as a camera would (default); "
+        "--no-realtime: as fast as it decodes",
+    )
+    run.add_argument(
         "--fourcc",
         default="MJPG",
         help="camera pixel format to ask for (default: %(default)s; YUYV for cameras without MJPG)",

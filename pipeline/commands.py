@@ -88,8 +88,17 @@ def prepare_kernels() -> None:
 
 
 # -- building blocks ------------------------------------------------------------------------------
-def make_source(spec: str, settings: Settings, *, live: bool, frames: int | None = None, fourcc: str = "MJPG"):
-    """'synthetic', 'camera:N', an image file, or a video file/URL."""
+def make_source(
+    spec: str,
+    settings: Settings,
+    *,
+    live: bool,
+    frames: int | None = None,
+    fourcc: str = "MJPG",
+    realtime: bool = True,
+):
+    """'synthetic', 'camera:N', an image file, or a video file/URL. A video in a live run plays at its
+    own frame rate when `realtime` (it stands in for a camera), else as fast as it decodes."""
     width, height = settings.size
     if spec == "synthetic":
         from pipeline.sources.synthetic import SyntheticSource
@@ -108,6 +117,10 @@ def make_source(spec: str, settings: Settings, *, live: bool, frames: int | None
         return ImageSource(spec, fps=settings.fps, frame_count=frames, live=live)
     from pipeline.sources.file import FileSource
 
+    if live and realtime:
+        from pipeline.sources.paced import PacedSource
+
+        return PacedSource(FileSource(spec))
     return FileSource(spec)
 
 
@@ -288,7 +301,7 @@ def cmd_run(args) -> int:
         stats=args.stats,
     )
     prepare_kernels()
-    source = make_source(source_spec, settings, live=True, fourcc=args.fourcc)
+    source = make_source(source_spec, settings, live=True, fourcc=args.fourcc, realtime=args.realtime)
     effects, _ = make_effects(settings)
     graph_ref: dict = {}
     sinks = [parse_sink(spec, graph_ref, overlay_token=args.overlay_token) for spec in sink_specs]

@@ -15,21 +15,26 @@ class PacedSource(Source):
     first read (a camera streams from when the graph starts reading, however long the stages took
     to open). A frame read late (the graph fell behind) keeps its due time, as a camera's frame
     keeps its capture time, so the graph drops it at the head instead of getting a burst of frames
-    faster than the camera's rate."""
+    faster than the camera's rate. `seconds`: end the stream after that much media time (a looped
+    file never ends by itself); None: when `inner` ends."""
 
-    def __init__(self, inner: Source, clock=SYSTEM_CLOCK):
+    def __init__(self, inner: Source, clock=SYSTEM_CLOCK, seconds: float | None = None):
         self.inner = inner
         self.clock = clock
+        self.seconds = seconds
         self.name = f"paced-{inner.name}"
 
     def open(self) -> Caps:
         caps = self.inner.open()
         self.period_ns = round(1e9 / caps.fps)
+        self._limit = None if self.seconds is None else round(self.seconds * float(caps.fps))
         self._start_ns: int | None = None
         self._count = 0
         return caps.with_(live=True, frame_count=None)
 
     def read(self) -> Frame | None:
+        if self._limit is not None and self._count >= self._limit:
+            return None
         frame = self.inner.read()
         if frame is None:
             return None

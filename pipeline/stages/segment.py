@@ -175,7 +175,6 @@ class Segment(Stage):
     name = "segment"
     params = (SEGMENTER, ROI)
     cpu_runs_elsewhere = True  # inference runs on MediaPipe's own thread: count wall time as CPU
-    tiers = SEGMENTER_TIERS
     tier_quality = {"general": 1.0, "landscape": 0.95, HALF_RATE: 0.8}
     tier_cost_hint = {"general": 1.7, "landscape": 1.0, HALF_RATE: 0.55}
 
@@ -184,6 +183,8 @@ class Segment(Stage):
         self.roi = bool(roi)
         self._tracker: RoiTracker | None = None
         self._switch = TierSwitch(self, self.model, label="segmenter ", used=self.model)
+        self._ceiling = self.model
+        """The model the settings ask for: the best tier offered (the scheduler may go below it, never above)."""
         self._sessions: dict[str, SelfieGraph] = {}
         self._last_mask: np.ndarray | None = None
         self._may_reuse_next = False
@@ -204,13 +205,19 @@ class Segment(Stage):
         return caps
 
     @property
+    def tiers(self) -> tuple[str, ...]:
+        """`SEGMENTER_TIERS` from the model the settings ask for down: a run set to landscape never
+        switches to the general model, whatever the slack."""
+        return SEGMENTER_TIERS[SEGMENTER_TIERS.index(self._ceiling) :]
+
+    @property
     def tier(self) -> str:
         return self._switch.requested
 
     def set_tier(self, tier: str) -> None:
-        """Switch tier at the next frame (thread-safe; used by presets and the scheduler)."""
-        if tier not in SEGMENTER_TIERS:
-            raise ValueError(f"segment tier {tier!r}: choose one of {SEGMENTER_TIERS}")
+        """Switch tier at the next frame (thread-safe; the scheduler's choice among `tiers`)."""
+        if tier not in self.tiers:
+            raise ValueError(f"segment tier {tier!r}: choose one of {self.tiers}")
         self._switch.request(tier)
 
     def tier_failed(self, tier: str, reason: str) -> str | None:
@@ -218,8 +225,10 @@ class Segment(Stage):
         return None
 
     def set_model(self, model: str) -> None:
-        """Switch model at the next frame (`UserError` for an unknown model name)."""
-        self.set_tier(check_segmenter(model))
+        """Use `model` from the next frame on, and offer no tier above it (`UserError` for an unknown
+        model name)."""
+        self._ceiling = check_segmenter(model)
+        self.set_tier(model)
 
     def settings_change(self, new, changed: set[str]):
         return lambda: self.set_model(new.segmenter)

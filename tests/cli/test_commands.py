@@ -250,3 +250,17 @@ def test_second_ctrl_c_exits_at_once_and_the_file_is_still_playable(tmp_path):
     assert process.returncode == 130 and "Traceback" not in stderr, stderr
     with av.open(str(out)) as container:
         assert sum(1 for _ in container.decode(video=0)) > 0
+
+
+def test_a_video_standing_in_for_a_camera_plays_at_its_own_rate(tmp_path):
+    """`litecam run --input VIDEO` delivers the file at its frame rate, as a camera would (50 frames
+    at 25 fps: two seconds at least, frames dropped only if the effects fall behind)."""
+    import time
+
+    from pipeline.cli import main
+
+    clip = write_test_video(tmp_path / "clip.mp4", frames=50, size=(160, 120), fps=25)
+    main(["run", "--input", str(clip), "--sink", "null", "--no-realtime"])  # warm: models, kernels
+    started = time.perf_counter()
+    assert main(["run", "--input", str(clip), "--sink", "null"]) == 0
+    assert time.perf_counter() - started >= 50 / 25 - 0.05

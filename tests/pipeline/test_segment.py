@@ -110,3 +110,29 @@ def test_whole_frame_shrink_leaves_its_halvings_on_the_frame_for_the_next_stages
         np.testing.assert_array_equal(frame.mask, stage.segment(portrait_frames[0].copy()))
     finally:
         stage.close()
+
+
+def test_the_settings_model_is_the_best_tier_offered():
+    """A run set to landscape (the video-call presets) holds it from the first frame: the scheduler may
+    go down to the half-rate tier under load and back, never up to the general model."""
+    from fractions import Fraction
+
+    from pipeline.bus import Bus
+    from pipeline.scheduler import DeadlineScheduler, live_config
+
+    assert Segment("general", roi=False).tiers == ("general", "landscape", "landscape-half-rate")
+    stage = Segment("landscape", roi=False)
+    assert stage.tiers == ("landscape", "landscape-half-rate")
+    with pytest.raises(ValueError):
+        stage.set_tier("general")
+    stage.set_tier("landscape-half-rate")
+    scheduler = DeadlineScheduler([stage], live_config(Fraction(30), 2.0), Bus())
+    period = 33_333_333
+    for seq in range(900):  # 30 s of frames that cost 2 ms: all the slack there is
+        now = seq * period
+        assert scheduler.admit(now, now, 0)
+        scheduler.frame_done(now, {"segment": 2.0}, {"segment": stage.tier}, now + 2_000_000)
+        assert stage.tier != "general"
+    assert stage.tier == "landscape"  # moved up from half rate, and no further
+    stage.set_model("general")  # a live change of the setting raises the ceiling
+    assert stage.tiers[0] == "general" and stage.tier == "general"

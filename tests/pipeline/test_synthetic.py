@@ -59,3 +59,14 @@ def test_paced_source_starts_at_the_first_read_and_stamps_late_frames_with_their
     assert [f.capture_ns - first.capture_ns for f in late] == [40_000_000, 80_000_000]
     assert source.read().capture_ns - first.capture_ns == 120_000_000  # on time again: waited for it
     assert clock.now_ns() == first.capture_ns + 120_000_000
+
+
+def test_paced_source_ends_after_its_seconds_even_when_the_input_never_does():
+    """A looped file stands in for a camera in the live benchmark: `seconds` ends the stream."""
+    from pipeline.sources.paced import PacedSource
+
+    clock = ManualClock(start_ns=0)
+    source = PacedSource(SyntheticSource(64, 48, 25, frames=None), clock=clock, seconds=2)
+    source.open()
+    frames = iter(source.read, None)
+    assert sum(1 for _ in frames) == 50 and clock.now_ns() == 49 * 40_000_000

@@ -60,7 +60,7 @@ def live_bench(args) -> dict:
     else:
         from pipeline.sources.file import FileSource
 
-        source = PacedSource(FileSource(args.input, loop=True))
+        source = PacedSource(FileSource(args.input, loop=True), seconds=args.seconds)  # looped: ends by time
     stages = effect_chains(args)["litecam"]()
     if args.autoframe:
         from pipeline.stages.autoframe import AutoFrame

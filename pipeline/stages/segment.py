@@ -189,6 +189,8 @@ class Segment(Stage):
         self._last_mask: np.ndarray | None = None
         self._may_reuse_next = False
         """True right after a half-rate frame ran the model: the next frame may reuse its mask."""
+        self.model_runs = 0
+        """Frames the model ran on (the others reused the previous mask), for model runs per second."""
 
     def _session(self, model: str) -> SelfieGraph:
         if model not in self._sessions:
@@ -296,6 +298,7 @@ class Segment(Stage):
             frame.mask = self._last_mask
             self._may_reuse_next = False
         else:
+            self.model_runs += 1
             frame.mask = self._last_mask = self.person_mask(
                 frame.pixels, frame.pts_ns, frame.discont, frame.reductions()
             )

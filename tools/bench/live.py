@@ -15,12 +15,14 @@ over time as a PNG.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from pipeline.graph import Graph
 from pipeline.sinks.null import NullSink
 from pipeline.sources.synthetic import SyntheticSource
 from pipeline.stage import Source
+from pipeline.stages.segment import Segment
 from tools.bench.common import emit, percentile
 from tools.bench.effect import effect_chains
 
@@ -94,11 +96,13 @@ def live_bench(args) -> dict:
         upscale_tiers.append(frame.tiers.get("upscale", ""))
 
     graph.on_frame_done = on_done
-    start_tiers = {s.name: s.tier for s in stages if len(getattr(s, "tiers", ())) > 1}
+    start_tiers = {s.name: s.tier for s in stages if len(s.tiers) > 1}
     loader = spin_one_core(args.load_at, args.load_seconds) if args.load_seconds > 0 else None
     try:
+        cpu_before_s, wall_before_s = time.process_time(), time.perf_counter()
         with StatsSampler(graph, interval_s=0.5) as sampler:
             stats = graph.run()
+        cpu_s, wall_s = time.process_time() - cpu_before_s, time.perf_counter() - wall_before_s
     finally:
         if loader is not None:
             loader.kill()
@@ -132,6 +136,10 @@ def live_bench(args) -> dict:
         "ring_capacity": {r["name"]: r["capacity"] for r in stats["rings"]},
     }
     report["stage_cpu_ms_per_frame"] = {s.name: round(stats["nodes"][s.name]["cpu_ms_per_frame"], 2) for s in stages}
+    report["process_cpu_ms_per_frame"] = round(1000 * cpu_s / max(len(per_frame), 1), 2)  # every thread
+    segments = [s for s in stages if isinstance(s, Segment)]
+    if segments:
+        report["model_runs_per_second"] = round(segments[0].model_runs / max(wall_s, 1e-9), 2)
     if args.scale > 1 or args.autoframe:
         ups = tier_counts.get("upscale", {})
         total = max(sum(ups.values()), 1)

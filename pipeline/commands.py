@@ -1,5 +1,8 @@
 """What each `litecam` command does (`pipeline.cli` parses the command line and calls these).
 
+One module for the seven commands and the helpers they share (a little over 500 lines): each command
+reads as one function from settings to exit status.
+
 Each `cmd_*` takes the parsed arguments and returns the exit status; a user error raises `UserError`
 (the entry point prints its one line and exits with `EXIT_USER_ERROR`). The helpers build a run's
 settings (defaults, then the preset, then the command line), its source and sinks, and run a graph
@@ -19,7 +22,7 @@ from pathlib import Path
 
 from pipeline.chain import make_effects, make_upscale, offline_stages
 from pipeline.errors import UserError, terminal_safe
-from pipeline.media.images import IMAGE_SUFFIXES, read_image_file
+from pipeline.media.images import IMAGE_SUFFIXES, read_image_file, write_image
 from pipeline.paths import background_inputs, check_writable_file, make_folder, refuse_overwriting_inputs
 from pipeline.periodic import ProgressLine
 from pipeline.presets import is_user_preset, load_preset, resolve_preset
@@ -408,7 +411,6 @@ def write_folder_mattes(in_dir: Path, out_dir: Path, settings: Settings) -> int:
     import cv2
 
     from kernels.mask import alpha_from_mask
-    from pipeline.sinks.matte import write_png
     from pipeline.stages.matte import matte_for
     from pipeline.stages.segment import Segment
 
@@ -427,7 +429,7 @@ def write_folder_mattes(in_dir: Path, out_dir: Path, settings: Settings) -> int:
                 alpha = matte.alpha(image, mask, discont=True)
             else:
                 alpha = alpha_from_mask(mask, image.shape[0], image.shape[1], settings.edge_low, settings.edge_high)
-            write_png(out_dir / f"{path.stem}.png", alpha)
+            write_image(out_dir / f"{path.stem}.png", alpha)
     finally:
         segment.close()
     return len(images)

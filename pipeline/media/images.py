@@ -92,12 +92,12 @@ def read_image(path: Path):
 
 
 def write_image(path: Path, image) -> None:
-    """Write uint8 (H, W, 3|4) BGR(A) `image` to `path`, format by its extension: under a temporary
+    """Write uint8 (H, W) grey or (H, W, 3|4) BGR(A) `image` to `path`, format by its extension: under a temporary
     name (`.STEM.partialSUFFIX`), then renamed (never a half-written image); JPEG drops alpha.
     `UserError` when it cannot be written."""
     import cv2
 
-    if path.suffix.lower() in (".jpg", ".jpeg") and image.shape[2] == 4:
+    if path.suffix.lower() in (".jpg", ".jpeg") and image.ndim == 3 and image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     partial = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:

@@ -8,25 +8,15 @@ under a temporary name and renamed, so a crash never leaves a half-written image
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import cv2
 
 from kernels.mask import alpha_from_mask
 from pipeline.caps import Caps
-from pipeline.errors import GraphError, UserError
+from pipeline.errors import GraphError
 from pipeline.frame import Frame
+from pipeline.media.images import write_image
 from pipeline.paths import make_folder
 from pipeline.stage import Sink
-
-
-def write_png(path: Path, image) -> None:
-    partial = path.with_name(f".{path.name}.partial.png")
-    if not cv2.imwrite(str(partial), image):
-        partial.unlink(missing_ok=True)
-        raise UserError(f"could not write {path} (disk full or folder removed?)")
-    os.replace(partial, path)
 
 
 class MatteSink(Sink):
@@ -47,4 +37,4 @@ class MatteSink(Sink):
             if frame.mask is None:
                 raise GraphError("the matte sink needs frame.mask: put a segment stage before it")
             alpha = alpha_from_mask(frame.mask, frame.height, frame.width, self.edge_lo, self.edge_hi)
-        write_png(self.out_dir / (self.single_name or f"{frame.seq:06d}.png"), alpha)
+        write_image(self.out_dir / (self.single_name or f"{frame.seq:06d}.png"), alpha)

@@ -50,6 +50,7 @@ from pipeline.stage import Stage, TierSwitch
 from pipeline.stages.upscale import catalogue
 from pipeline.stages.upscale.catalogue import (
     CONTEXT_PX,
+    RECEPTIVE_RADIUS_PX,
     SR_SCORES,
     check_engine,
     check_upscale,
@@ -61,6 +62,10 @@ from pipeline.stages.upscale.engines.registry import load_engine
 
 ALIGN_PX = 8
 """person_only: the box's edges are aligned outward to multiples of this many input pixels."""
+TILE_PX = 192
+"""Largest input tile (pixels a side) an unbounded-receptive-field tier (ESRT) runs on at once."""
+TILE_CONTEXT_PX = 32
+"""Input pixels of real image around each such tile, seen by the network and then cut away."""
 NETWORK_MIN_ZOOM = 1.5
 """A crop (`frame.crop`, from auto-framing) goes through the network only when it is enlarged at
 least this much; below it the network's gain over bicubic is small."""
@@ -420,7 +425,7 @@ class Upscale(Stage):
                 return out
         else:  # the network on the whole frame
             self.last_box = box
-            model.upscale_into(pixels, out)
+            self._whole_frame(model, pixels, out)
             if c == 4:
                 out[..., 3] = cv2.resize(
                     np.ascontiguousarray(pixels[..., 3]), (w * s, h * s), interpolation=cv2.INTER_CUBIC
@@ -435,6 +440,27 @@ class Upscale(Stage):
         inner = roi[(y0 - cy0) * s : (y1 - cy0) * s, (x0 - cx0) * s : (x1 - cx0) * s]
         blend_roi(out, inner, x0 * s, y0 * s, self.feather_px)
         return out
+
+    def _whole_frame(self, model: Engine, pixels: np.ndarray, out: np.ndarray) -> None:
+        """`model` on all of `pixels` into channels 0..2 of `out`. A tier whose receptive field has no
+        bound (ESRT's attention) runs in tiles of at most `TILE_PX`² input pixels, each with
+        `TILE_CONTEXT_PX` of real image around it and only its interior kept: its memory then stays
+        bounded whatever the frame size (the whole-frame output is matched within a few hundredths of
+        a dB). The convolution-only tiers run whole (their engines cut frames into exact row bands)."""
+        h, w = pixels.shape[:2]
+        if self._tier_of(model) in RECEPTIVE_RADIUS_PX or (h <= TILE_PX and w <= TILE_PX):
+            model.upscale_into(pixels, out)
+            return
+        s, ctx = self.net_scale, TILE_CONTEXT_PX
+        for y0 in range(0, h, TILE_PX):
+            for x0 in range(0, w, TILE_PX):
+                y1, x1 = min(h, y0 + TILE_PX), min(w, x0 + TILE_PX)
+                cy0, cx0, cy1, cx1 = max(0, y0 - ctx), max(0, x0 - ctx), min(h, y1 + ctx), min(w, x1 + ctx)
+                tile = np.empty(((cy1 - cy0) * s, (cx1 - cx0) * s, 3), np.uint8)
+                model.upscale_into(pixels[cy0:cy1, cx0:cx1], tile)
+                out[y0 * s : y1 * s, x0 * s : x1 * s, :3] = tile[
+                    (y0 - cy0) * s : (y1 - cy0) * s, (x0 - cx0) * s : (x1 - cx0) * s
+                ]
 
     def _tier_of(self, model: Engine) -> str:
         for tier, m in self._models.items():

@@ -85,7 +85,7 @@ class Stage:
     """The run settings this stage declares (see the module docstring)."""
     reads: frozenset[str] = frozenset()
     """Settings declared by another stage that this one also takes while running (e.g. the edges)."""
-    absent_hint = ""
+    absent_hint = "this run has no stage that takes it (restart with it in the graph)"
     """Why a run may lack this stage and how to get it, for a live change of its keys in such a run."""
 
     @classmethod

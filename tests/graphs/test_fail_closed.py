@@ -7,7 +7,8 @@ completely, so the share of its amplitude in an output frame's fine detail in th
 leak: about 1 for the raw camera picture, about 0 for any blurred or replaced background. Every output frame is
 measured, under faults: a stage that stalls at random, both cores hogged by other processes, tier
 switches forced many times a second, settings changed many times a second (backgrounds, segmenter,
-edges, pause and resume). The count of leaking frames is printed and must be zero.
+edges, pause and resume), a stage failing mid-stream, the camera lost for a second and back. The
+count of leaking frames is printed and must be zero.
 """
 
 from __future__ import annotations
@@ -140,15 +141,17 @@ def run_live(
     settings_changes: bool = False,
     tier_switches: bool = False,
     raise_at: int | None = None,
+    source=None,
 ):
-    """The live graph for `seconds` under the faults asked for; returns the leak meter."""
+    """The live graph for `seconds` under the faults asked for (`source`: default the marked clip);
+    returns the leak meter."""
     settings = Settings(size=(WIDTH, HEIGHT), background="blur:12", refine=True, temporal=True)
     effects, _ = make_effects(settings)
     meter = LeakMeter(raw_reference())
     stages = [Stall(stall_ms), *effects] if stall_ms else list(effects)
     if raise_at is not None:  # between the segmenter and the compositor: the frame has a mask, no composite
         stages.insert(1, RaiseAt(raise_at))
-    graph = Graph(MarkedSource(), stages, [meter], max_in_flight=2)
+    graph = Graph(source or MarkedSource(), stages, [meter], max_in_flight=2)
     graph.scheduler = DeadlineScheduler(graph.stages, live_config(graph.caps[0].fps, 2.0), graph.bus)
     service = SettingsService(settings, graph.stages, graph.bus)
     done = threading.Event()
@@ -239,3 +242,43 @@ def test_a_failing_stage_ends_the_stream_without_letting_a_raw_frame_out():
     assert meter.failures and "injected failure" in str(meter.failures[0])
     assert 5 < len(meter.scores) <= 150
     assert count_leaks(meter, "a stage failing mid-stream") == 0
+
+
+class FlakyCamera:
+    """A camera (OpenCV's VideoCapture interface) showing the marked clip at 30 fps that is lost for
+    a second after its first `good` frames, then comes back (the source reopens it)."""
+
+    def __init__(self, clip: MarkedSource, state: dict, good: int = 60, lost_s: float = 1.0):
+        self.clip, self.state, self.good, self.lost_s = clip, state, good, lost_s
+
+    def isOpened(self) -> bool:
+        return time.monotonic() >= self.state.get("back_at", 0.0)
+
+    def set(self, prop, value) -> bool:
+        return True
+
+    def get(self, prop) -> float:
+        return 30.0 if prop == cv2.CAP_PROP_FPS else 0.0
+
+    def read(self):
+        time.sleep(1 / 30)
+        seq = self.state["seq"] = self.state.get("seq", -1) + 1
+        if seq == self.good:  # unplugged: every read fails until it is back
+            self.state["back_at"] = time.monotonic() + self.lost_s
+        if time.monotonic() < self.state.get("back_at", 0.0):
+            return False, None
+        return True, self.clip.render(seq)
+
+    def release(self) -> None:
+        pass
+
+
+def test_no_frame_leaks_when_the_camera_is_lost_and_comes_back():
+    from pipeline.sources.camera import CameraSource
+
+    clip, state = MarkedSource(), {}
+    clip.open()
+    camera = CameraSource(0, WIDTH, HEIGHT, 30, open_device=lambda index: FlakyCamera(clip, state))
+    meter = run_live(6, source=camera)
+    assert camera.reconnects == 1 and len(meter.scores) > 30
+    assert count_leaks(meter, "camera lost and back") == 0

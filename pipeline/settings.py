@@ -48,7 +48,7 @@ def _sinks(value: Any, key: str) -> list[str]:
 
 
 RUN_PARAMS = (
-    Param("description", check_string, "", "What the preset is for (shown in the presets list).", live=True),
+    Param("description", check_string, "", "What the preset is for, in words (for whoever reads the file).", live=True),
     Param(
         "size",
         _size,

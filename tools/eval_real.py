@@ -1,0 +1,206 @@
+"""Super-resolution on real video, degraded the way cameras and calls degrade it.
+
+Each evaluation clip's frames (the originals, HR) are downscaled ×2 the way a camera or a capture
+pipeline does (`box`: 2×2 average, `bilinear`), then passed through what a recording or a call does to
+them (`lossless`: nothing; `crf18`, `crf23`, `crf28`: a real libx264 round trip through PyAV, preset
+medium, yuv420p, the whole sequence so that inter-frame coding is real; `jpeg75`: MJPEG-like JPEG at
+quality 75 per frame), decoded, and enlarged ×2 by litecam's upscaler (`bicubic` and the networks).
+Scores: PSNR-Y and SSIM (Y) against the originals, per clip and degradation, and each model's mean
+gain over bicubic.
+
+Clips: `EVAL_CLIPS`, real webcam recordings in `../shared/data/video/webcam` never used for training
+or tuning (the others, `TRAIN_CLIPS`, are the ones a training set may take), and the talking head.
+
+    python -m tools.eval_real [--models litesr,xlsr] [--frames 8] [--json out/eval-real.json] [--png out/real.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from tools.sr_data import psnr_y, ssim_y
+
+VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "video"
+WEBCAM = sorted(p.name for p in (VIDEO / "webcam").glob("asl_*.mkv")) if (VIDEO / "webcam").is_dir() else []
+EVAL_CLIPS = [f"webcam/{name}" for name in WEBCAM[::4]] + ["talking_head_410x412.mp4"]
+"""Never trained or tuned on: every fourth webcam recording (sorted by name) and the talking head."""
+TRAIN_CLIPS = [f"webcam/{name}" for name in WEBCAM if f"webcam/{name}" not in EVAL_CLIPS]
+"""The recordings a training set may use."""
+DOWNSCALES = ("box", "bilinear")
+CODECS = ("lossless", "crf18", "crf23", "crf28", "jpeg75")
+
+
+def read_frames(path: Path, count: int) -> list[np.ndarray]:
+    """Up to `count` frames spread over the clip, BGR, cropped to multiples of 4 (so that the ×½
+    frames have even sides, as 4:2:0 video needs)."""
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+    step = max(1, len(frames) // count)
+    picked = frames[::step][:count]
+    return [np.ascontiguousarray(f[: f.shape[0] // 4 * 4, : f.shape[1] // 4 * 4]) for f in picked]
+
+
+def downscale(frame: np.ndarray, how: str) -> np.ndarray:
+    """×½ as a camera or a capture pipeline does it: `box`, the 2×2 average (OpenCV's INTER_AREA, and its
+    INTER_LINEAR too at exactly ½); `bilinear`, a scaler that interpolates between two neighbours at a
+    quarter-pixel phase without averaging the rest (aliasing, as cheap scalers give)."""
+    h, w = frame.shape[:2]
+    if how == "box":
+        return cv2.resize(frame, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    to_source = np.array([[2, 0, 0.25], [0, 2, 0.25]], np.float32)  # output pixel (x, y) reads input (2x + ¼, 2y + ¼)
+    return cv2.warpAffine(
+        frame, to_source, (w // 2, h // 2), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT
+    )
+
+
+def through_codec(frames: list[np.ndarray], codec: str, fps: int = 30) -> list[np.ndarray]:
+    """The frames after `codec` (see the module docstring), decoded back to BGR."""
+    if codec == "lossless":
+        return frames
+    if codec.startswith("jpeg"):
+        quality = int(codec.removeprefix("jpeg"))
+        return [
+            cv2.imdecode(cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_COLOR)
+            for f in frames
+        ]
+    crf = codec.removeprefix("crf")
+    h, w = frames[0].shape[:2]
+    import io
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="matroska") as out:
+        stream = out.add_stream("libx264", rate=Fraction(fps))
+        stream.width, stream.height, stream.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
+        stream.options = {"crf": crf, "preset": "medium"}
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame[: h - h % 2, : w - w % 2], format="bgr24")):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    buffer.seek(0)
+    with av.open(buffer, "r") as decoded:
+        return [f.to_ndarray(format="bgr24") for f in decoded.decode(video=0)]
+
+
+def scores(sr: np.ndarray, hr: np.ndarray) -> tuple[float, float]:
+    """(PSNR-Y, SSIM-Y) of BGR frames as the SR protocol computes them (BT.601 Y, 2-px border shaved)."""
+    return psnr_y(sr[:, :, ::-1], hr[:, :, ::-1], 2), ssim_y(sr[:, :, ::-1], hr[:, :, ::-1], 2)
+
+
+def _network(stage, frame: np.ndarray) -> np.ndarray:
+    return stage.upscale(frame).copy()  # (the stage's output buffer is reused by its next call)
+
+
+def upscalers(models: list[str]) -> dict:
+    """name → function BGR → BGR ×2 (`bicubic` first: the baseline)."""
+    from pipeline.stages.upscale.stage import Upscale
+
+    def bicubic(frame: np.ndarray) -> np.ndarray:
+        return cv2.resize(frame, (frame.shape[1] * 2, frame.shape[0] * 2), interpolation=cv2.INTER_CUBIC)
+
+    out: dict[str, Callable[[np.ndarray], np.ndarray]] = {"bicubic": bicubic}
+    for model in models:
+        stage = Upscale(2, model, strict=True, threads=2)
+        stage.load()
+        out[model] = functools.partial(_network, stage)
+    return out
+
+
+def evaluate(clips: list[str], models: list[str], frames: int) -> dict:
+    """Scores of every clip × downscale × codec × method (see the module docstring)."""
+    methods = upscalers(models)
+    rows = []
+    for clip in clips:
+        originals = read_frames(VIDEO / clip, frames)
+        for how in DOWNSCALES:
+            small = [downscale(f, how) for f in originals]
+            for codec in CODECS:
+                degraded = through_codec(small, codec)
+                for name, enlarge in methods.items():
+                    measured = [scores(enlarge(f), h) for f, h in zip(degraded, originals)]
+                    rows.append(
+                        {
+                            "clip": clip,
+                            "downscale": how,
+                            "codec": codec,
+                            "method": name,
+                            "psnr_y": float(np.mean([m[0] for m in measured])),
+                            "ssim_y": float(np.mean([m[1] for m in measured])),
+                        }
+                    )
+    return {"clips": clips, "frames_per_clip": frames, "rows": rows, "gains": gains(rows)}
+
+
+def gains(rows: list[dict]) -> dict:
+    """Mean PSNR-Y gain over bicubic per method × downscale × codec, and the worst clip's."""
+    base = {(r["clip"], r["downscale"], r["codec"]): r["psnr_y"] for r in rows if r["method"] == "bicubic"}
+    table: dict = {}
+    for r in rows:
+        if r["method"] == "bicubic":
+            continue
+        gain = r["psnr_y"] - base[r["clip"], r["downscale"], r["codec"]]
+        table.setdefault(r["method"], {}).setdefault(f"{r['downscale']}/{r['codec']}", []).append(gain)
+    return {
+        method: {case: {"mean": float(np.mean(g)), "worst": float(min(g))} for case, g in cases.items()}
+        for method, cases in table.items()
+    }
+
+
+def side_by_side(clip: str, model: str, path: Path, codec: str = "crf28") -> None:
+    """A PNG: bicubic | `model` | original, a 160×160 crop of one frame (box ↓, then `codec`)."""
+    original = read_frames(VIDEO / clip, 1)[0]
+    degraded = through_codec([downscale(original, "box")], codec)[0]
+    methods = upscalers([model])
+    h, w = original.shape[:2]
+    y, x = max(0, h // 2 - 80), max(0, w // 2 - 80)
+    crops = [methods[m](degraded)[y : y + 160, x : x + 160] for m in ("bicubic", model)] + [
+        original[y : y + 160, x : x + 160]
+    ]
+    cv2.imwrite(str(path), np.hstack([cv2.resize(c, (320, 320), interpolation=cv2.INTER_NEAREST) for c in crops]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.eval_real", description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="litesr,xlsr", help="networks besides bicubic (default: %(default)s)")
+    parser.add_argument("--frames", type=int, default=8, help="frames per clip, spread over it (default: %(default)s)")
+    parser.add_argument(
+        "--clips", default="eval", help="eval (default), or comma-separated paths under shared/data/video"
+    )
+    parser.add_argument("--json", type=Path, help="write the report here")
+    parser.add_argument("--png", type=Path, help="write a bicubic | model | original picture here")
+    args = parser.parse_args(argv)
+    clips = EVAL_CLIPS if args.clips == "eval" else args.clips.split(",")
+    missing = [c for c in clips if not (VIDEO / c).is_file()]
+    if missing:
+        print(f"eval_real: not found under {VIDEO}: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    models = [m for m in args.models.split(",") if m]
+    report = evaluate(clips, models, args.frames)
+    print("| method | " + " | ".join(f"{d}/{c}" for d in DOWNSCALES for c in CODECS) + " |")
+    print("|---|" + "---:|" * (len(DOWNSCALES) * len(CODECS)))
+    for method, cases in report["gains"].items():
+        cells = [
+            f"{cases[f'{d}/{c}']['mean']:+.2f} ({cases[f'{d}/{c}']['worst']:+.2f})" for d in DOWNSCALES for c in CODECS
+        ]
+        print(f"| {method} gain over bicubic, dB (worst clip) | " + " | ".join(cells) + " |")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+    if args.png and models:
+        args.png.parent.mkdir(parents=True, exist_ok=True)
+        side_by_side(clips[0], models[-1], args.png)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -131,11 +131,13 @@ class ControlServer:
             headers={"Cache-Control": "no-store", "Cross-Origin-Resource-Policy": "same-origin"},
         )
 
-    def _refuse(self, status: int, message: str):
+    def _refuse(self, status: int, message: str, *, labelled: bool = False):
+        """Answer `status` with `message`, and post it where every refusal is shown, labelled as the
+        page's (`labelled`: the message already names it, as the settings service's refusals do)."""
         from aiohttp import web
 
         self.last = {"error": message}
-        self.service.note_refusal(message if message.startswith(WHERE) else f"{WHERE}: {message}")
+        self.service.note_refusal(message if labelled else f"{WHERE}: {message}")
         return web.json_response({"error": message}, status=status)
 
     async def _apply(self, values: dict):
@@ -144,7 +146,7 @@ class ControlServer:
         try:
             changed = await asyncio.get_running_loop().run_in_executor(None, self.service.apply, values, WHERE)
         except UserError as exc:
-            return self._refuse(400, str(exc))
+            return self._refuse(400, str(exc), labelled=True)
         self.last = {"changed": changed}
         return web.json_response({"changed": changed})
 

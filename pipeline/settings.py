@@ -148,7 +148,7 @@ def validate(data: dict, settings: Settings, where: str) -> Settings:
     for owner in OWNERS:
         try:
             owner.check_settings(updated)
-        except ValueError as exc:
+        except UserError as exc:
             raise UserError(f"{where}: {exc}") from None
     return updated
 

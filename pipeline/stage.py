@@ -90,7 +90,7 @@ class Stage:
 
     @classmethod
     def check_settings(cls, settings: Any) -> None:
-        """`ValueError` (one line naming the keys) when this stage's settings disagree with each other."""
+        """`UserError` (one line naming the keys) when this stage's settings disagree with each other."""
 
     def settings_change(self, new: Any, changed: set[str]) -> Callable[[], None]:
         """Prepare a live change of `changed` (keys of `params` or `reads`) to the values in `new` (a

@@ -268,11 +268,7 @@ class AutoFrame(Stage):
 
     @classmethod
     def check_settings(cls, settings) -> None:
-        if settings.autoframe_min_zoom > settings.autoframe_max_zoom:
-            raise ValueError(
-                f"autoframe_min_zoom ({settings.autoframe_min_zoom}) must not exceed "
-                f"autoframe_max_zoom ({settings.autoframe_max_zoom})"
-            )
+        Framing.from_settings(settings).check()
 
     def settings_change(self, new, changed: set[str]):
         framing = Framing.from_settings(new).check()

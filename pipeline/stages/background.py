@@ -69,8 +69,7 @@ def _background(value, key: str) -> str:
     return value
 
 
-def _edge(value, key: str) -> float:
-    return number_in(0, 1)(value, key)
+_edge = number_in(0, 1)
 
 
 BACKGROUND = Param(
@@ -159,7 +158,7 @@ class Background(Stage):
     @classmethod
     def check_settings(cls, settings) -> None:
         if settings.edge_low >= settings.edge_high:
-            raise ValueError(f"edge_low ({settings.edge_low}) must be below edge_high ({settings.edge_high})")
+            raise UserError(f"edge_low ({settings.edge_low}) must be below edge_high ({settings.edge_high})")
 
     def __init__(
         self,

@@ -20,6 +20,7 @@ from pipeline.media.images import MAX_IMAGE_PIXELS, header_size
 from pipeline.options import parse_fps
 from pipeline.settings import Settings, validate
 from pipeline.stages.backdrops import MAX_STRENGTH, parse_background
+from tests.cli.test_upscale_cli import one_error_line
 from tests.pipeline.test_control import Running, wait_for
 
 
@@ -33,13 +34,6 @@ def png_declaring(width: int, height: int) -> bytes:
     rows = zlib.compress(bytes(4 * (1 + 3 * width)))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
-
-
-def one_error_line(capsys) -> str:
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("litecam: error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 # -- numbers ------------------------------------------------------------------------------------------

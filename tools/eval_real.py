@@ -8,16 +8,23 @@ quality 75 per frame), decoded, and enlarged ×2 by litecam's upscaler (`bicubic
 Scores: PSNR-Y and SSIM (Y) against the originals, per clip and degradation, and each model's mean
 gain over bicubic.
 
+`--restore` scores the ×1 restoration instead: each clip at its own size through each codec, the restore
+stage on the decoded frames, PSNR-Y and SSIM against the originals, gain over the decoded frames.
+
 Clips: `EVAL_CLIPS`, real webcam recordings in `../shared/data/video/webcam` never used for training
-or tuning (the others, `TRAIN_CLIPS`, are the ones a training set may take), and the talking head.
+or tuning (the others, `TRAIN_CLIPS`, are the ones a training set may take), the talking head and a
+fixed camera's room with people walking through it. The RGB↔YUV conversions around the codec are
+OpenCV's, correctly rounded (see `x264_round_trip`).
 
     python -m tools.eval_real [--models litesr,xlsr] [--frames 8] [--json out/eval-real.json] [--png out/real.png]
+    python -m tools.eval_real --restore [--json out/eval-restore.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -32,8 +39,9 @@ from tools.sr_data import psnr_y, ssim_y
 
 VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "video"
 WEBCAM = sorted(p.name for p in (VIDEO / "webcam").glob("asl_*.mkv")) if (VIDEO / "webcam").is_dir() else []
-EVAL_CLIPS = [f"webcam/{name}" for name in WEBCAM[::4]] + ["talking_head_410x412.mp4"]
-"""Never trained or tuned on: every fourth webcam recording (sorted by name) and the talking head."""
+EVAL_CLIPS = [f"webcam/{name}" for name in WEBCAM[::4]] + ["talking_head_410x412.mp4", "people_one_by_one_768x432.mp4"]
+"""Never trained or tuned on: every fourth webcam recording (sorted by name), the talking head and the
+room with people walking through it."""
 TRAIN_CLIPS = [f"webcam/{name}" for name in WEBCAM if f"webcam/{name}" not in EVAL_CLIPS]
 """The recordings a training set may use."""
 DOWNSCALES = ("box", "bilinear")
@@ -73,23 +81,32 @@ def through_codec(frames: list[np.ndarray], codec: str, fps: int = 30) -> list[n
             cv2.imdecode(cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_COLOR)
             for f in frames
         ]
-    crf = codec.removeprefix("crf")
     h, w = frames[0].shape[:2]
-    import io
+    planes = [cv2.cvtColor(f[: h - h % 2, : w - w % 2], cv2.COLOR_BGR2YUV_I420) for f in frames]
+    coded = x264_round_trip(planes, int(codec.removeprefix("crf")), "medium", fps)
+    return [cv2.cvtColor(p, cv2.COLOR_YUV2BGR_I420) for p in coded]
 
+
+def x264_round_trip(planes: list[np.ndarray], crf: int, preset: str, fps: int = 30) -> list[np.ndarray]:
+    """I420 frames (OpenCV's planar layout, (3h/2)×w uint8, BT.601 video range) through libx264 and
+    back, as one sequence: inter-frame coding is real. The RGB↔YUV conversions are the caller's, done
+    with OpenCV's correctly rounded ones: FFmpeg's default swscale conversions truncate, darkening a
+    round trip by about 2 levels, a bias a network would learn to undo and a measurement would credit."""
+    h, w = planes[0].shape[0] * 2 // 3, planes[0].shape[1]
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="matroska") as out:
         stream = out.add_stream("libx264", rate=Fraction(fps))
-        stream.width, stream.height, stream.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
-        stream.options = {"crf": crf, "preset": "medium"}
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame[: h - h % 2, : w - w % 2], format="bgr24")):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"crf": str(crf), "preset": preset}
+        for plane in planes:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(plane, format="yuv420p")))
+        out.mux(stream.encode(None))
     buffer.seek(0)
     with av.open(buffer, "r") as decoded:
-        return [f.to_ndarray(format="bgr24") for f in decoded.decode(video=0)]
+        result = [np.ascontiguousarray(f.to_ndarray()) for f in decoded.decode(video=0)]
+    if len(result) != len(planes):
+        raise RuntimeError(f"x264 round trip returned {len(result)} of {len(planes)} frames")
+    return result
 
 
 def scores(sr: np.ndarray, hr: np.ndarray) -> tuple[float, float]:
@@ -101,8 +118,9 @@ def _network(stage, frame: np.ndarray) -> np.ndarray:
     return stage.upscale(frame).copy()  # (the stage's output buffer is reused by its next call)
 
 
-def upscalers(models: list[str]) -> dict:
-    """name → function BGR → BGR ×2 (`bicubic` first: the baseline)."""
+def upscalers(models: list[str], model_dir: Path | None = None) -> dict:
+    """name → function BGR → BGR ×2 (`bicubic` first: the baseline); the networks' files from `model_dir`
+    (default: the shipped ones)."""
     from pipeline.stages.upscale.stage import Upscale
 
     def bicubic(frame: np.ndarray) -> np.ndarray:
@@ -110,15 +128,15 @@ def upscalers(models: list[str]) -> dict:
 
     out: dict[str, Callable[[np.ndarray], np.ndarray]] = {"bicubic": bicubic}
     for model in models:
-        stage = Upscale(2, model, strict=True, threads=2)
+        stage = Upscale(2, model, strict=True, threads=2, model_dir=model_dir)
         stage.load()
         out[model] = functools.partial(_network, stage)
     return out
 
 
-def evaluate(clips: list[str], models: list[str], frames: int) -> dict:
+def evaluate(clips: list[str], models: list[str], frames: int, model_dir: Path | None = None) -> dict:
     """Scores of every clip × downscale × codec × method (see the module docstring)."""
-    methods = upscalers(models)
+    methods = upscalers(models, model_dir)
     rows = []
     for clip in clips:
         originals = read_frames(VIDEO / clip, frames)
@@ -141,12 +159,38 @@ def evaluate(clips: list[str], models: list[str], frames: int) -> dict:
     return {"clips": clips, "frames_per_clip": frames, "rows": rows, "gains": gains(rows)}
 
 
-def gains(rows: list[dict]) -> dict:
-    """Mean PSNR-Y gain over bicubic per method × downscale × codec, and the worst clip's."""
-    base = {(r["clip"], r["downscale"], r["codec"]): r["psnr_y"] for r in rows if r["method"] == "bicubic"}
+def evaluate_restore(clips: list[str], frames: int, model_dir: Path | None = None) -> dict:
+    """Scores of every clip × codec for the decoded frames (`decoded`, the baseline) and the restore stage."""
+    from pipeline.stages.restore import MODEL_FILE, Restore
+
+    stage = Restore(strict=True, model_path=model_dir / MODEL_FILE if model_dir else None)
+    stage.load()
+    rows = []
+    for clip in clips:
+        originals = read_frames(VIDEO / clip, frames)
+        for codec in CODECS[1:]:
+            degraded = through_codec(originals, codec)
+            for name, method in (("decoded", lambda f: f), ("restore", stage.restore)):
+                measured = [scores(method(f), h) for f, h in zip(degraded, originals)]
+                rows.append(
+                    {
+                        "clip": clip,
+                        "downscale": "none",
+                        "codec": codec,
+                        "method": name,
+                        "psnr_y": float(np.mean([m[0] for m in measured])),
+                        "ssim_y": float(np.mean([m[1] for m in measured])),
+                    }
+                )
+    return {"clips": clips, "frames_per_clip": frames, "rows": rows, "gains": gains(rows, "decoded")}
+
+
+def gains(rows: list[dict], baseline: str = "bicubic") -> dict:
+    """Mean PSNR-Y gain over `baseline` per method × downscale × codec, and the worst clip's."""
+    base = {(r["clip"], r["downscale"], r["codec"]): r["psnr_y"] for r in rows if r["method"] == baseline}
     table: dict = {}
     for r in rows:
-        if r["method"] == "bicubic":
+        if r["method"] == baseline:
             continue
         gain = r["psnr_y"] - base[r["clip"], r["downscale"], r["codec"]]
         table.setdefault(r["method"], {}).setdefault(f"{r['downscale']}/{r['codec']}", []).append(gain)
@@ -156,11 +200,11 @@ def gains(rows: list[dict]) -> dict:
     }
 
 
-def side_by_side(clip: str, model: str, path: Path, codec: str = "crf28") -> None:
+def side_by_side(clip: str, model: str, path: Path, codec: str = "crf28", model_dir: Path | None = None) -> None:
     """A PNG: bicubic | `model` | original, a 160×160 crop of one frame (box ↓, then `codec`)."""
     original = read_frames(VIDEO / clip, 1)[0]
     degraded = through_codec([downscale(original, "box")], codec)[0]
-    methods = upscalers([model])
+    methods = upscalers([model], model_dir)
     h, w = original.shape[:2]
     y, x = max(0, h // 2 - 80), max(0, w // 2 - 80)
     crops = [methods[m](degraded)[y : y + 160, x : x + 160] for m in ("bicubic", model)] + [
@@ -178,6 +222,10 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write the report here")
     parser.add_argument("--png", type=Path, help="write a bicubic | model | original picture here")
+    parser.add_argument("--model-dir", type=Path, help="read the networks from here (default: the shipped ones)")
+    parser.add_argument(
+        "--restore", action="store_true", help="score the x1 restore stage against the decoded frames instead"
+    )
     args = parser.parse_args(argv)
     clips = EVAL_CLIPS if args.clips == "eval" else args.clips.split(",")
     missing = [c for c in clips if not (VIDEO / c).is_file()]
@@ -185,20 +233,25 @@ def main(argv=None) -> int:
         print(f"eval_real: not found under {VIDEO}: {', '.join(missing)}", file=sys.stderr)
         return 2
     models = [m for m in args.models.split(",") if m]
-    report = evaluate(clips, models, args.frames)
-    print("| method | " + " | ".join(f"{d}/{c}" for d in DOWNSCALES for c in CODECS) + " |")
-    print("|---|" + "---:|" * (len(DOWNSCALES) * len(CODECS)))
-    for method, cases in report["gains"].items():
-        cells = [
-            f"{cases[f'{d}/{c}']['mean']:+.2f} ({cases[f'{d}/{c}']['worst']:+.2f})" for d in DOWNSCALES for c in CODECS
-        ]
-        print(f"| {method} gain over bicubic, dB (worst clip) | " + " | ".join(cells) + " |")
+    if args.restore:
+        report = evaluate_restore(clips, args.frames, args.model_dir)
+        cases = [f"none/{c}" for c in CODECS[1:]]
+        baseline = "the decoded frames"
+    else:
+        report = evaluate(clips, models, args.frames, args.model_dir)
+        cases = [f"{d}/{c}" for d in DOWNSCALES for c in CODECS]
+        baseline = "bicubic"
+    print("| method | " + " | ".join(cases) + " |")
+    print("|---|" + "---:|" * len(cases))
+    for method, table in report["gains"].items():
+        cells = [f"{table[case]['mean']:+.2f} ({table[case]['worst']:+.2f})" for case in cases]
+        print(f"| {method} gain over {baseline}, dB (worst clip) | " + " | ".join(cells) + " |")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))
-    if args.png and models:
+    if args.png and models and not args.restore:
         args.png.parent.mkdir(parents=True, exist_ok=True)
-        side_by_side(clips[0], models[-1], args.png)
+        side_by_side(clips[0], models[-1], args.png, model_dir=args.model_dir)
     return 0
 
 

@@ -61,6 +61,15 @@ def load_pairs(folder: Path, scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return pairs
 
 
+def load_cached_pairs(path: Path, scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(HR uint8, LR uint8) crops from a ``tools.sr_degrade`` cache, checked to be at ``scale``."""
+    cache = np.load(path)
+    hr, lr = cache["hr"], cache["lr"]
+    if hr.shape[1] != lr.shape[1] * scale:
+        raise SystemExit(f"{path} holds x{hr.shape[1] / lr.shape[1]:g} pairs, not x{scale}")
+    return list(zip(hr, lr))
+
+
 class PatchSampler:
     """Random aligned LR/HR patch batches with flips and 90° rotations, from in-memory images."""
 
@@ -188,11 +197,18 @@ def teacher_outputs(ckpt: Path, pairs, scale: int) -> list[np.ndarray]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", choices=["xlsr", "esrt", "litesr"], required=True)
-    ap.add_argument("--scale", type=int, choices=[2, 3], required=True)
+    ap.add_argument("--scale", type=int, choices=[1, 2, 3], required=True)
     ap.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget for this run")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     ap.add_argument("--data", type=Path, default=None, help="default: ../shared/data/sr/train")
+    ap.add_argument(
+        "--pairs",
+        type=Path,
+        default=None,
+        help="train on a cache of realistically degraded (HR, LR) crops written by tools.sr_degrade "
+        "instead of bicubic-degraded --data",
+    )
     ap.add_argument("--val", type=Path, default=None, help="default: ../shared/data/sr/eval/Set5")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--patch-min", type=int, default=32)
@@ -257,7 +273,7 @@ def main(argv=None) -> int:
     np_rng = np.random.default_rng(args.seed)
 
     t0 = time.time()
-    pairs = load_pairs(train_dir, args.scale)
+    pairs = load_cached_pairs(args.pairs, args.scale) if args.pairs else load_pairs(train_dir, args.scale)
     val_pairs = load_pairs(val_dir, args.scale) if val_dir.is_dir() else []
     model = build_model(args.model, args.scale, **model_kwargs(args))
     if args.init_from and not args.resume:

@@ -1,5 +1,5 @@
 """The effect chain a run's `Settings` ask for, shared by the CLI commands, `litecam batch` workers
-and the benchmarks: segment → matte (when on) → background → autoframe (when on) → upscale (when
+and the benchmarks: restore (when on) → segment → matte (when on) → background → autoframe (when on) → upscale (when
 `scale` > 1, or auto-framing: it enlarges the crop)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ LOOKAHEAD_S = 0.5
 
 
 def make_effects(settings: Settings, keep_alpha: bool = False, *, offline: bool = False):
-    """([segment, matte (when on), background, autoframe (when on)], background). offline: the
+    """([restore (when on), segment, matte (when on), background, autoframe (when on)], background). offline: the
     auto-framing looks ahead `LOOKAHEAD_S` (the whole file is there)."""
     from pipeline.stages.background import Background
     from pipeline.stages.matte import matte_for
@@ -29,6 +29,10 @@ def make_effects(settings: Settings, keep_alpha: bool = False, *, offline: bool 
     )
     matte = matte_for(settings)
     stages = [segment, *([matte] if matte else []), background]
+    if settings.restore:
+        from pipeline.stages.restore import Restore
+
+        stages.insert(0, Restore(strict=offline))
     if settings.autoframe:
         from pipeline.stages.autoframe import AutoFrame, Framing
 

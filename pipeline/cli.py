@@ -284,7 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     matte.add_argument("output", help="folder for the PNGs")
     add_common_options(matte)
 
-    upscale = commands.add_parser("upscale", help="super-resolution x2/x3 of an image, a folder of images or a video")
+    upscale = commands.add_parser(
+        "upscale",
+        help="super-resolution x2/x3 (or x1: remove compression artefacts) of an image, a folder of images or a video",
+    )
     upscale.add_argument("input", help="an image, a folder of images, or a video")
     upscale.add_argument(
         "output",
@@ -292,9 +295,16 @@ def build_parser() -> argparse.ArgumentParser:
         "a folder, a video (.mp4/.mkv/.webm/.mov; audio kept) for a video",
     )
     upscale.add_argument(
-        "--model", default="xlsr", help="esrt (x2) | xlsr (x2, x3; default) | xlsr-int8 (x2) | litesr (x2) | bicubic"
+        "--model",
+        default=None,
+        help="esrt (x2) | xlsr (x2, x3; default) | xlsr-int8 (x2) | litesr (x2) | bicubic; x1 has its own model",
     )
-    upscale.add_argument("--scale", type=int, default=2, help="2 (default) or 3")
+    upscale.add_argument(
+        "--scale",
+        type=whole_number(1, 3),
+        default=2,
+        help="2 (default), 3, or 1: the same size, compression blocking and ringing removed",
+    )
     upscale.add_argument(
         "--threads",
         type=whole_number(1, 64),

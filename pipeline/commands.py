@@ -35,7 +35,7 @@ EXIT_INTERRUPTED = 130
 
 
 # -- settings -------------------------------------------------------------------------------------
-EFFECT_FLAGS = ("background", "segmenter", "size", "fps")
+EFFECT_FLAGS = ("background", "segmenter", "restore", "size", "fps")
 """Settings every command with effects takes on its command line (over the preset)."""
 UPSCALE_FLAGS = ("scale", "sr_model", "sr_engine", "autoframe")
 """Settings of the upscale stage on the command line of `run`, `transcode` and `batch`."""
@@ -469,22 +469,35 @@ def cmd_matte(args) -> int:
 
 
 def cmd_upscale(args) -> int:
-    """An image (-> image by OUT's extension), a folder of images (-> OUT/STEM.png) or a video."""
-    from pipeline.stages.upscale.catalogue import check_upscale
+    """An image (-> image by OUT's extension), a folder of images (-> OUT/STEM.png) or a video.
+    `--scale 1` restores (the restore stage) instead of enlarging."""
+    from pipeline.stages.restore import Restore
+    from pipeline.stages.upscale.catalogue import SR_MODEL, check_upscale
     from pipeline.stages.upscale.files import upscale_files
     from pipeline.stages.upscale.stage import Upscale
 
     started = time.perf_counter()
-    check_upscale(args.scale, args.model)
+    if args.scale == 1 and args.model is not None:
+        raise UserError(f"--model {args.model}: --scale 1 restores with its own model (--model is for --scale 2 or 3)")
+    model = args.model or SR_MODEL.default
+    if args.scale != 1:
+        check_upscale(args.scale, model)
     source_path = Path(args.input)
     is_url = "://" in args.input
     if not is_url and not source_path.exists():
         raise UserError(f"upscale input {args.input} not found (give an image, a folder of images or a video)")
     prepare_kernels()
-    stage = Upscale(args.scale, args.model, strict=True, threads=args.threads, engine=args.engine)
+    stage: Upscale | Restore
+    if args.scale == 1:
+        stage = Restore(strict=True)
+        enlarge, what = stage.restore, "x1 restore"
+    else:
+        stage = Upscale(args.scale, model, strict=True, threads=args.threads, engine=args.engine)
+        enlarge, what = stage.upscale, f"x{args.scale} {stage.tier}"
     if source_path.is_dir() or source_path.suffix.lower() in IMAGE_SUFFIXES:
-        count = upscale_files(stage, source_path, Path(args.output), IMAGE_SUFFIXES)
-        print(f"wrote {args.output} ({count} image{'s' if count != 1 else ''}, x{args.scale} {stage.tier})")
+        stage.load()
+        count = upscale_files(enlarge, source_path, Path(args.output), IMAGE_SUFFIXES)
+        print(f"wrote {args.output} ({count} image{'s' if count != 1 else ''}, {what})")
         return 0
     from pipeline.graph import Graph
     from pipeline.sinks.encoder import FileSink
@@ -501,9 +514,10 @@ def cmd_upscale(args) -> int:
     if graph.interrupted:
         print(f"litecam: interrupted: {args.output} holds the {written} frames upscaled so far", file=sys.stderr)
         return EXIT_INTERRUPTED
-    engine = f" on {stage.engines[stage.tier]}" if stage.tier in stage.engines else ""
+    if isinstance(stage, Upscale) and stage.tier in stage.engines:
+        what += f" on {stage.engines[stage.tier]}"
     print(
-        f"wrote {args.output} ({written} frames, x{args.scale} {stage.tier}{engine}: {written / run_s:.1f} fps "
+        f"wrote {args.output} ({written} frames, {what}: {written / run_s:.1f} fps "
         f"over {run_s:.1f} s, after {running - started:.1f} s of set-up)"
     )
     return 0

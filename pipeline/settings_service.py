@@ -62,6 +62,7 @@ class SettingsService:
             "segmenter": list(PARAMS["segmenter"].choices or ()),
             "sr_model": list(upscale.tiers) if upscale is not None else [],
             "matte": "refine" in self._stages,
+            "restore": "restore" in self._stages,
         }
 
     def note_refusal(self, text: str) -> None:

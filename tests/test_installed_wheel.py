@@ -74,7 +74,8 @@ def test_demo_from_outside_the_checkout_compiles_kernels_once_before_the_clock(i
 def test_transcode_from_outside_the_checkout(installed):
     bin_dir, work = installed
     clip = write_test_video(work / "clip.mp4", frames=15, size=(320, 180))
-    run([bin_dir / "litecam", "transcode", "clip.mp4", "out.mp4", "--preset", "transcode"], cwd=work)
+    # --restore: its network must ship in the wheel (offline, a missing model is an error)
+    run([bin_dir / "litecam", "transcode", "clip.mp4", "out.mp4", "--preset", "transcode", "--restore"], cwd=work)
     with av.open(str(work / "out.mp4")) as container:
         assert sum(1 for _ in container.decode(video=0)) == 15
         assert container.streams.audio  # the audio is kept

@@ -46,6 +46,8 @@ function fill(state) {
   const sr = $("sr_model");
   sr.replaceChildren(...state.choices.sr_model.map((n) => new Option(n, n, false, n === s.sr_model)));
   $("sr-box").hidden = state.choices.sr_model.length === 0;
+  $("restore").checked = s.restore;
+  $("picture-box").hidden = !state.choices.restore;
 }
 
 async function poll() {
@@ -78,6 +80,7 @@ $("pause").onclick = async () => {
   await sendSettings({pause: !state.settings.pause});
 };
 $("apply-sr").onclick = () => sendSettings({sr_model: $("sr_model").value});
+$("restore").onchange = (e) => sendSettings({restore: e.target.checked});
 $("file").onchange = (e) => upload(e.target.files[0]);
 const drop = $("drop");
 drop.ondragover = (e) => { e.preventDefault(); drop.classList.add("over"); };

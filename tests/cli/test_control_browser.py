@@ -50,6 +50,7 @@ def test_the_page_changes_the_running_output(browser, tmp_path):
     try:
         browser.get(run.control.url)
         assert wait_for(lambda: "fps" in browser.find_element(By.ID, "status").text, 30)
+        assert not browser.find_element(By.ID, "picture-box").is_displayed()  # no restore stage in this run
 
         def change(action, shows, what: str) -> None:
             """Do `action` in the page; wait for its answer; the output must show it within 3 frames."""
@@ -106,3 +107,21 @@ def test_the_page_changes_the_running_output(browser, tmp_path):
         run.stop()  # also asserts that every frame reached the sink
     # (these include Selenium's own round trips, ~100 ms per command: see test_control.py for the server's)
     print("click -> first changed frame at the sink, ms:", [(w, round(ms)) for w, ms in latencies])
+
+
+def test_the_page_switches_restore_on_a_run_started_with_it(browser):
+    from selenium.webdriver.common.by import By
+
+    run = Running(restore=True)
+    try:
+        browser.get(run.control.url)
+        assert wait_for(lambda: "restore: on" in browser.find_element(By.ID, "status").text, 30)
+        box = browser.find_element(By.ID, "restore")
+        assert box.is_displayed() and box.is_selected()
+        box.click()
+        assert wait_for(lambda: "applied: restore = false" in browser.find_element(By.ID, "message").text, 10)
+        assert wait_for(lambda: run.thumbnail.info().get("tiers", {}).get("restore") == "off", 10)
+        box.click()
+        assert wait_for(lambda: run.thumbnail.info().get("tiers", {}).get("restore") == "on", 10)
+    finally:
+        run.stop()

@@ -229,3 +229,28 @@ def test_engine_and_person_only_settings_reach_the_upscale_stage(tmp_path):
     bad.write_text('sr_engine = "tensorrt"\n')
     with pytest.raises(UserError, match="sr_engine"):
         load_preset(str(bad))
+
+
+def test_upscale_scale_1_restores_at_the_same_size_and_refuses_a_model(tmp_path, tiny_video, capsys):
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), cv2.imdecode(cv2.imencode(".jpg", portrait(96, 64), [cv2.IMWRITE_JPEG_QUALITY, 40])[1], 1))
+    assert main(["upscale", str(src), str(tmp_path / "r.png"), "--scale", "1"]) == 0
+    restored = cv2.imread(str(tmp_path / "r.png"))
+    assert restored.shape == (64, 96, 3) and not np.array_equal(restored, cv2.imread(str(src)))
+    assert "x1 restore" in capsys.readouterr().out
+    assert main(["upscale", str(tiny_video), str(tmp_path / "r.mp4"), "--scale", "1"]) == 0
+    out_pts, _, out_audio, _ = probe(tmp_path / "r.mp4")
+    assert len(out_pts) == 20 and out_audio > 0
+    assert main(["upscale", str(src), str(tmp_path / "m.png"), "--scale", "1", "--model", "xlsr"]) == 2
+    one_error_line(capsys, "--model xlsr", "--scale 1")
+    assert not (tmp_path / "m.png").exists()
+
+
+def test_transcode_with_restore_keeps_every_frame_the_size_and_the_audio(tmp_path, tiny_video):
+    out = tmp_path / "restored.mp4"
+    assert main(["transcode", str(tiny_video), str(out), "--background", "none", "--restore"]) == 0
+    out_pts, _, out_audio, _ = probe(out)
+    assert len(out_pts) == 20 and out_audio > 0
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (160, 120)

@@ -24,11 +24,12 @@ from tests.pipeline.test_settings_service import GREEN, AtFrame, Corners
 
 
 class Running:
-    """synthetic (offline, paced ~40 fps) → segment → matte → background → corners + thumbnail,
+    """synthetic (offline, paced ~40 fps) → restore (with `restore`) → segment → matte → background →
+    corners + thumbnail,
     with a control server on a free loopback port; `stop()` ends it and checks it ran cleanly."""
 
-    def __init__(self, token: str | None = None, frames: int = 100_000):
-        self.settings = Settings(size=(320, 180), refine=False, temporal=True, background="blur")
+    def __init__(self, token: str | None = None, frames: int = 100_000, restore: bool = False):
+        self.settings = Settings(size=(320, 180), refine=False, temporal=True, background="blur", restore=restore)
         self.corners, self.thumbnail = Corners(), ThumbnailSink()
         effects, _ = make_effects(self.settings)
         self.graph = Graph(
@@ -119,6 +120,7 @@ def test_bad_requests_are_refused_and_change_nothing(running):
         (running.post_json({"edge_low": "half"}), 400, "edge_low"),
         (running.post_json({"light_wrap": 7}), 400, "light_wrap"),
         (running.post_json({"fps": 60}), 400, "fps cannot change"),
+        (running.post_json({"restore": True}), 400, "restart with --restore"),
         (running.post_json(["background", "none"]), 400, "JSON object"),
         (running.post_json({"background": "none"}, Origin="http://evil.example"), 403, "another site"),
     ]

@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="upscale the whole frame with the network (default: the person's box, as live presets do)",
     )
+    group.add_argument(
+        "--restore", action="store_true", help="the restore stage (compression artefact removal) first in the chain"
+    )
     group.add_argument("--seconds", type=float, default=30)
     group.add_argument("--budget-frames", type=float, default=2, help="latency budget in frame periods")
     group.add_argument("--load-at", type=float, default=10, help="start of the CPU load, s")

@@ -1,9 +1,9 @@
 """`--live`: the deadline scheduler on a paced camera, with an optional CPU load.
 
 The camera (synthetic close-up, a walking person, or a video file looped and delivered at its real
-rate) at `--size` and `--fps` → segmentation → blur (`--preset`'s chain) → optional auto-framing →
-optional ×`--scale` upscale, scheduled by the DeadlineScheduler with a latency budget of
-`--budget-frames` frame periods; `--load-seconds` > 0 starts a process spinning on one core at
+rate) at `--size` and `--fps` → optional restore (`--restore`) → segmentation → blur (`--preset`'s
+chain) → optional auto-framing → optional ×`--scale` upscale, scheduled by the DeadlineScheduler
+with a latency budget of `--budget-frames` frame periods; `--load-seconds` > 0 starts a process spinning on one core at
 `--load-at` s. Reported: delivered fps and capture-to-sink latency (ms p50 / p95) over the run after
 2 s of warm-up, and under and outside the load; frames dropped at the head; every stage's tier
 counts and tier changes (time in s); each stage's CPU-ms per frame; ring high-water marks against
@@ -64,6 +64,10 @@ def live_bench(args) -> dict:
 
         source = PacedSource(FileSource(args.input, loop=True), seconds=args.seconds)  # looped: ends by time
     stages = effect_chains(args)["litecam"]()
+    if args.restore:
+        from pipeline.stages.restore import Restore
+
+        stages.insert(0, Restore())
     if args.autoframe:
         from pipeline.stages.autoframe import AutoFrame
 

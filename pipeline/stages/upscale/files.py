@@ -1,4 +1,4 @@
-"""`litecam upscale` on still images: one image, or every image of a folder, through an `Upscale` stage.
+"""`litecam upscale` on still images: one image, or every image of a folder, through a stage's function.
 
 Lives in the upscale package (it drives the stage outside a graph); reading and writing the files is
 `pipeline.media.images`. Videos go through a graph instead (`pipeline.commands.cmd_upscale`).
@@ -6,18 +6,22 @@ Lives in the upscale package (it drives the stage outside a graph); reading and 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
+
+import numpy as np
 
 from pipeline.errors import UserError
 from pipeline.media.images import IMAGE_SUFFIXES, read_image, write_image
 from pipeline.paths import check_writable_file, make_folder, refuse_overwriting_inputs
-from pipeline.stages.upscale.stage import Upscale
+
+Enlarge = Callable[[np.ndarray], np.ndarray]
+"""uint8 (H, W, 3|4) BGR(A) → the picture to write (`Upscale.upscale`, `Restore.restore`)."""
 
 
-def upscale_files(stage: Upscale, source: Path, out: Path, suffixes: Collection[str] = IMAGE_SUFFIXES) -> int:
-    """Upscale one image (to `out`, format by its extension) or every image of a folder (to
-    `out/STEM.png`, `out` created). Returns the number of images written. Any size and BGR(A).
+def upscale_files(enlarge: Enlarge, source: Path, out: Path, suffixes: Collection[str] = IMAGE_SUFFIXES) -> int:
+    """Run `enlarge` (its model loaded) on one image (to `out`, format by its extension) or every image
+    of a folder (to `out/STEM.png`, `out` created). Returns the number of images written. Any size and BGR(A).
 
     Everything is checked before the first image is written: a folder with no images, two images
     that would write the same `STEM.png`, an output that is (or would overwrite) an input, an
@@ -48,7 +52,6 @@ def upscale_files(stage: Upscale, source: Path, out: Path, suffixes: Collection[
         refuse_overwriting_inputs([out], [source])
         check_writable_file(out, "upscale output")
         targets = [(source, out)]
-    stage.load()
     skipped = []
     for src, dst in targets:
         try:
@@ -58,7 +61,7 @@ def upscale_files(stage: Upscale, source: Path, out: Path, suffixes: Collection[
                 raise
             skipped.append(str(exc))
             continue
-        write_image(dst, stage.upscale(image))
+        write_image(dst, enlarge(image))
     if skipped:
         raise UserError(
             f"wrote {len(targets) - len(skipped)} of {len(targets)} images to {out}; skipped {len(skipped)}: "

@@ -97,7 +97,6 @@ def test_upscale_a_video_keeps_every_frame_and_the_audio(tmp_path, tiny_video, f
     [
         (["--model", "esrt", "--scale", "3"], "no ×3 model"),
         (["--model", "xlsr-int8", "--scale", "3"], "no ×3 model"),
-        (["--scale", "4"], "×2 or ×3"),
         (["--model", "fsrcnn"], "choose one of"),
     ],
 )
@@ -106,6 +105,13 @@ def test_upscale_refuses_impossible_choices(tmp_path, capsys, args, needle):
     cv2.imwrite(str(src), portrait(32, 32))
     assert main(["upscale", str(src), str(tmp_path / "o.png"), *args]) == 2
     one_error_line(capsys, needle)
+
+
+def test_upscale_refuses_a_scale_it_has_no_model_for(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["upscale", str(tmp_path / "in.png"), str(tmp_path / "o.png"), "--scale", "4"])
+    assert exit_info.value.code == 2
+    assert "--scale: 4 is out of range: 1 to 3" in capsys.readouterr().err
 
 
 def test_upscale_input_and_output_errors(tmp_path, tiny_video, capsys):

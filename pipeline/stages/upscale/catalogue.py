@@ -42,10 +42,10 @@ MODEL_FILES: dict[str, dict[int, str]] = {
 }
 """tier -> scale -> file name in the model folder (bicubic has none)."""
 SR_SCORES: dict[tuple[str, int], tuple[float, float]] = {
-    ("xlsr", 2): (36.95, 32.65),
-    ("xlsr-int8", 2): (36.67, 32.52),
+    ("xlsr", 2): (36.16, 32.04),
+    ("xlsr-int8", 2): (35.94, 31.93),
     ("esrt", 2): (37.31, 32.93),
-    ("litesr", 2): (36.37, 32.27),
+    ("litesr", 2): (35.90, 31.97),
     ("bicubic", 2): (33.68, 30.33),
     ("xlsr", 3): (32.99, 29.44),
     ("bicubic", 3): (30.41, 27.63),

@@ -193,6 +193,7 @@ def test_command_line_flags_come_from_the_declarations():
             "--engine",
             "onnxruntime",
             "--autoframe",
+            "--restore",
         ]
     )
     overrides = command_line_overrides(args)

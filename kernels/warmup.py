@@ -39,6 +39,7 @@ def _compile_all() -> None:
     from kernels.mask import alpha_from_mask
     from kernels.sr import bgr_to_tensor, blend_roi, shuffled_to_bgr, tensor_to_bgr
     from kernels.temporal import temporal_update
+    from kernels.tone import apply_pair_table, pair_table
 
     h, w, lo, hi = 36, 64, 0.25, 0.75
     rng = np.random.default_rng(0)
@@ -79,6 +80,8 @@ def _compile_all() -> None:
     coef = guided_coefficients(luma, p, 2, 1e-4, buffers)
     apply_guided(frame, coef, lo, hi, buffers=buffers)
     apply_guided(frame, coef, lo, hi, out=np.empty((h, w), np.uint8), buffers=buffers)
+
+    apply_pair_table(frame, pair_table(np.arange(256, dtype=np.uint8)[::-1].copy()), np.empty_like(frame))
 
     light = rng.integers(0, 256, (9, 16, 3), dtype=np.uint8)
     light_wrap(frame.copy(), wrap_weight(rng.random((9, 16), dtype=np.float32), 1.5, 0.5), light)

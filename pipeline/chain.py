@@ -1,6 +1,6 @@
 """The effect chain a run's `Settings` ask for, shared by the CLI commands, `litecam batch` workers
-and the benchmarks: restore (when on) → segment → matte (when on) → background → autoframe (when on) → upscale (when
-`scale` > 1, or auto-framing: it enlarges the crop)."""
+and the benchmarks: restore (when on) → light (when auto) → segment → matte (when on) → background →
+autoframe (when on) → upscale (when `scale` > 1, or auto-framing: it enlarges the crop)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,29 @@ LOOKAHEAD_S = 0.5
 """Offline auto-framing smooths each frame's framing over this much of the frames after it."""
 
 
+def picture_stages(settings: Settings, *, offline: bool = False) -> list:
+    """The stages that correct the input picture before segmentation: [restore (when on), light (when
+    auto)]. offline: a missing restore model is an error."""
+    stages: list = []
+    if settings.restore:
+        from pipeline.stages.restore import Restore
+
+        stages.append(Restore(strict=offline))
+    if settings.light == "auto":
+        from pipeline.stages.light import Light
+
+        stages.append(Light())
+    return stages
+
+
 def make_effects(settings: Settings, keep_alpha: bool = False, *, offline: bool = False):
-    """([restore (when on), segment, matte (when on), background, autoframe (when on)], background). offline: the
-    auto-framing looks ahead `LOOKAHEAD_S` (the whole file is there)."""
+    """([*picture_stages, segment, matte (when on), background, autoframe (when on)], background).
+    offline: the auto-framing looks ahead `LOOKAHEAD_S` (the whole file is there)."""
     from pipeline.stages.background import Background
     from pipeline.stages.matte import matte_for
     from pipeline.stages.segment import Segment
 
-    segment = Segment(settings.segmenter, roi=settings.roi)
+    segment = Segment(settings.segmenter, roi=settings.roi, people=settings.people)
     background = Background(
         settings.background,
         edge_lo=settings.edge_low,
@@ -29,10 +44,7 @@ def make_effects(settings: Settings, keep_alpha: bool = False, *, offline: bool 
     )
     matte = matte_for(settings)
     stages = [segment, *([matte] if matte else []), background]
-    if settings.restore:
-        from pipeline.stages.restore import Restore
-
-        stages.insert(0, Restore(strict=offline))
+    stages[:0] = picture_stages(settings, offline=offline)
     if settings.autoframe:
         from pipeline.stages.autoframe import AutoFrame, Framing
 

@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from pipeline.chain import make_effects, make_upscale, offline_stages
+from pipeline.chain import make_effects, make_upscale, offline_stages, picture_stages
 from pipeline.errors import UserError, terminal_safe
 from pipeline.media.images import IMAGE_SUFFIXES, read_image_file, write_image
 from pipeline.paths import background_inputs, check_writable_file, make_folder, refuse_overwriting_inputs
@@ -35,7 +35,7 @@ EXIT_INTERRUPTED = 130
 
 
 # -- settings -------------------------------------------------------------------------------------
-EFFECT_FLAGS = ("background", "segmenter", "restore", "size", "fps")
+EFFECT_FLAGS = ("background", "segmenter", "people", "light", "restore", "size", "fps")
 """Settings every command with effects takes on its command line (over the preset)."""
 UPSCALE_FLAGS = ("scale", "sr_model", "sr_engine", "autoframe")
 """Settings of the upscale stage on the command line of `run`, `transcode` and `batch`."""
@@ -408,9 +408,13 @@ def cmd_batch(args) -> int:
 def write_folder_mattes(in_dir: Path, out_dir: Path, settings: Settings) -> int:
     """`litecam matte FOLDER`: one PNG per image of `in_dir` (same stem), at each image's own size, each
     image segmented on its own (no temporal state carried between unrelated images). Returns the count."""
+    from fractions import Fraction
+
     import cv2
 
     from kernels.mask import alpha_from_mask
+    from pipeline.caps import Caps
+    from pipeline.frame import Frame
     from pipeline.stages.matte import matte_for
     from pipeline.stages.segment import Segment
 
@@ -419,11 +423,16 @@ def write_folder_mattes(in_dir: Path, out_dir: Path, settings: Settings) -> int:
         raise UserError(f"folder {in_dir} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     refuse_overwriting_inputs([out_dir / f"{path.stem}.png" for path in images], images)
     make_folder(out_dir, "matte folder")
-    segment = Segment(settings.segmenter, roi=settings.roi)
+    segment = Segment(settings.segmenter, roi=settings.roi, people=settings.people)
     matte = matte_for(settings)
+    correct = picture_stages(settings, offline=True)
+    for stage in correct:
+        stage.open(Caps(2, 2, Fraction(1)))  # loads the restore model; the caps are not kept
     try:
         for path in images:
             image = read_image_file(path, "image", cv2.IMREAD_COLOR)
+            for stage in correct:  # each image on its own, like the segmentation below
+                image = stage.process(Frame(image, pts_ns=0, seq=0, discont=True)).pixels
             mask = segment.person_mask(image)
             if matte is not None:  # unrelated images: each one starts the temporal state afresh
                 alpha = matte.alpha(image, mask, discont=True)
@@ -462,7 +471,8 @@ def cmd_matte(args) -> int:
         single_name=source_path.stem + ".png" if source_path.suffix.lower() in IMAGE_SUFFIXES else None,
     )
     matte = matte_for(settings)
-    graph = Graph(source, [Segment(settings.segmenter, roi=settings.roi), *([matte] if matte else [])], [sink])
+    segment = Segment(settings.segmenter, roi=settings.roi, people=settings.people)
+    graph = Graph(source, [*picture_stages(settings, offline=True), segment, *([matte] if matte else [])], [sink])
     stats = run_graph(graph, "matte", sink.name)
     print(f"wrote {stats['nodes'][sink.name]['processed']} mattes to {out_dir}")
     return EXIT_INTERRUPTED if graph.interrupted else 0

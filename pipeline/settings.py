@@ -21,6 +21,7 @@ from pipeline.params import Param, check_string, integer_in, number_in
 from pipeline.stage import Stage
 from pipeline.stages.autoframe import AutoFrame
 from pipeline.stages.background import Background
+from pipeline.stages.light import Light
 from pipeline.stages.matte import Matte
 from pipeline.stages.restore import Restore
 from pipeline.stages.segment import Segment
@@ -89,7 +90,7 @@ RUN_PARAMS = (
 )
 """The run's own parameters (not any one stage's)."""
 
-OWNERS: tuple[type[Stage], ...] = (Restore, Segment, Matte, Background, AutoFrame, Upscale)
+OWNERS: tuple[type[Stage], ...] = (Restore, Light, Segment, Matte, Background, AutoFrame, Upscale)
 """The stage classes whose `params` make up the settings, in the graph's order."""
 
 PARAMS: dict[str, Param] = {p.key: p for p in RUN_PARAMS}

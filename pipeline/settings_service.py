@@ -63,6 +63,7 @@ class SettingsService:
             "sr_model": list(upscale.tiers) if upscale is not None else [],
             "matte": "refine" in self._stages,
             "restore": "restore" in self._stages,
+            "light": "light" in self._stages,
         }
 
     def note_refusal(self, text: str) -> None:

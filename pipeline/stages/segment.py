@@ -34,6 +34,7 @@ from pipeline.caps import Caps  # noqa: E402
 from pipeline.errors import UserError  # noqa: E402
 from pipeline.frame import Frame  # noqa: E402
 from pipeline.params import Param, check_bool, one_of  # noqa: E402
+from pipeline.people import MainPerson  # noqa: E402
 from pipeline.roi import RoiTracker, paste_crop_mask  # noqa: E402
 from pipeline.stage import Stage, TierSwitch  # noqa: E402
 
@@ -167,20 +168,35 @@ ROI = Param(
     "Run the model on a crop around the person, tracked from frame to frame, "
     "so a person far from the camera is segmented at a useful resolution.",
 )
+PEOPLE_CHOICES = ("all", "main")
+PEOPLE = Param(
+    "people",
+    one_of(PEOPLE_CHOICES),
+    "all",
+    "Who is cut out: all (every person in the picture) or main (the person the camera is on: largest, "
+    "most central, followed over time; bystanders and a second person go to the background).",
+    live=True,
+    flag="--people",
+    choices=PEOPLE_CHOICES,
+)
 
 
 class Segment(Stage):
     """Runs the selfie model on every frame and attaches `frame.mask`."""
 
     name = "segment"
-    params = (SEGMENTER, ROI)
+    params = (SEGMENTER, ROI, PEOPLE)
     cpu_runs_elsewhere = True  # inference runs on MediaPipe's own thread: count wall time as CPU
     tier_quality = {"general": 1.0, "landscape": 0.95, HALF_RATE: 0.8}
     tier_cost_hint = {"general": 1.7, "landscape": 1.0, HALF_RATE: 0.55}
 
-    def __init__(self, model: str = SEGMENTER.default, *, roi: bool = ROI.default):
+    updatable = frozenset({"people"})
+
+    def __init__(self, model: str = SEGMENTER.default, *, roi: bool = ROI.default, people: str = PEOPLE.default):
         self.model = check_segmenter(model)
         self.roi = bool(roi)
+        self.people = people
+        self._main_person = MainPerson()
         self._tracker: RoiTracker | None = None
         self._switch = TierSwitch(self, self.model, label="segmenter ", used=self.model)
         self._ceiling = self.model
@@ -233,7 +249,17 @@ class Segment(Stage):
         self.set_tier(model)
 
     def settings_change(self, new, changed: set[str]):
-        return lambda: self.set_model(new.segmenter)
+        def apply() -> None:
+            if "segmenter" in changed:
+                self.set_model(new.segmenter)
+            if "people" in changed:
+                self.update(people=new.people)
+
+        return apply
+
+    def _only_main(self, mask: np.ndarray) -> np.ndarray:
+        """`mask` with `people = main`: every person but the main one sent to the background."""
+        return self._main_person.keep(mask) if self.people == "main" else mask
 
     def segment(
         self, pixels_bgr: np.ndarray, model: str | None = None, levels: dict[int, np.ndarray] | None = None
@@ -256,9 +282,11 @@ class Segment(Stage):
         """The mask `process` attaches for the frame at `pts_ns` with the current model: ROI-tracked
         when `roi` is on (`discont`: an unrelated image, acquire afresh), else the whole frame's.
         `levels`: the frame's cache of reductions."""
+        if discont:
+            self._main_person.reset()
         if self.roi:
             return self.segment_tracked(pixels_bgr, self.model, pts_ns, discont, levels)
-        return self.segment(pixels_bgr, self.model, levels)
+        return self._only_main(self.segment(pixels_bgr, self.model, levels))
 
     def segment_tracked(
         self,
@@ -269,7 +297,8 @@ class Segment(Stage):
         levels: dict[int, np.ndarray] | None = None,
     ) -> np.ndarray:
         """The person probability of one frame with ROI tracking (float32, `roi_mask_size`): the
-        model on the tracker's crop, and on the whole frame when the tracker asks for it."""
+        model on the tracker's crop, and on the whole frame when the tracker asks for it. With
+        `people = main` the tracker follows the main person only."""
         h, w = pixels_bgr.shape[:2]
         input_w, input_h = SEGMENTER_MODELS["landscape" if model == HALF_RATE else model][1]
         tracker = self._tracker
@@ -280,7 +309,7 @@ class Segment(Stage):
         mask_w, mask_h = roi_mask_size(w, h)
         if tracker.needs_full_frame(discont, pts_ns):
             whole = self.segment(pixels_bgr, model, levels)
-            mask = cv2.resize(whole, (mask_w, mask_h), interpolation=cv2.INTER_LINEAR)
+            mask = self._only_main(cv2.resize(whole, (mask_w, mask_h), interpolation=cv2.INTER_LINEAR))
             crop = tracker.acquire(mask, pts_ns)
         else:
             mask = np.zeros((mask_h, mask_w), np.float32)
@@ -288,10 +317,15 @@ class Segment(Stage):
         if crop is not None:
             x, y, cw, ch = crop
             paste_crop_mask(self.segment(pixels_bgr[y : y + ch, x : x + cw], model), crop, w, h, mask)
+            mask = self._only_main(mask)
         tracker.update(mask)
         return mask
 
     def process(self, frame: Frame) -> Frame:
+        people_before = self.people
+        self.apply_updates()
+        if self.people != people_before:
+            self._main_person.reset()
         self.model = self._switch.requested
         self._switch.ran(self.model)
         if self.model == HALF_RATE and self._may_reuse_next and not frame.discont:
@@ -304,6 +338,9 @@ class Segment(Stage):
             )
             self._may_reuse_next = self.model == HALF_RATE
         frame.tiers[self.name] = self.model
+        if self.people == "main":
+            others = self._main_person.others
+            frame.tiers["people"] = f"main ({others} other{'' if others == 1 else 's'} hidden)" if others else "main"
         return frame
 
     def close(self) -> None:

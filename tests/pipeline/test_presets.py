@@ -194,6 +194,10 @@ def test_command_line_flags_come_from_the_declarations():
             "onnxruntime",
             "--autoframe",
             "--restore",
+            "--people",
+            "main",
+            "--light",
+            "auto",
         ]
     )
     overrides = command_line_overrides(args)

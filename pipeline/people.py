@@ -1,0 +1,152 @@
+"""Only the main person: keep the person the camera is on and send everyone else to the background.
+
+The selfie models segment every person in the picture. For a call, a bystander walking behind the
+caller should not be cut in. `MainPerson.keep(mask)` takes a person-probability mask (float32 (h, w),
+stretched over the whole frame) and returns it with every person region other than the main one set
+to 0:
+
+* **regions**: the connected components (8-connected) of the pixels at or above `REGION_LEVEL` —
+  low enough that a region takes in its own soft edge;
+* **the main person, chosen** (first frame, after `reset`, or when the main person has left): the
+  region with the largest area weighted by closeness to the frame's centre (`centre_weight`:
+  a region at a corner counts half its area), if it covers at least `min_area` of the frame;
+* **followed**: on later frames, the regions overlapping the previous frame's main person grown by
+  `follow_px` (its largest motion from one frame to the next), within that grown region;
+* **one person**: of the regions the main person's previous place touches, the one it overlaps most
+  is theirs, and others only when small (`DETACHED_SHARE`: a hand the mask cut off) — a person who
+  was hidden behind them and comes apart is someone else;
+* **held to their shape** while someone else's region touches theirs, or while their region grows
+  beyond `GROWTH_SHARE` of their remembered shape (an average of their last masks): someone hidden
+  behind them is coming out;
+* **kept apart**: a person seen apart from the main one (a region of their own) stays someone else
+  when they walk into the main person's region: the pixels of a merged region nearer to where the
+  others were than to where the main person was go to the others — so a bystander passing behind
+  the caller is not cut in, and two people overlapping for a moment do not flicker in and out;
+* everything not kept (other regions and their soft edges) becomes 0; the kept region's own soft
+  edge (probabilities below `REGION_LEVEL` around it, up to `EDGE_PX`) stays.
+
+Masks of any resolution work; distances are in mask pixels scaled from a 320-pixel-wide mask.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+REGION_LEVEL = 0.2
+"""Probability at or above which a pixel belongs to a person region."""
+DETACHED_SHARE = 0.25
+"""A region touching the main person's previous place that is smaller than this share of their main
+region is a piece of them (a hand the mask cut off); a larger one is someone else."""
+SHAPE_WEIGHT = 0.1
+"""Weight of each mask in the main person's remembered shape (an exponential average: ~10 masks)."""
+GROWTH_SHARE = 1.1
+"""A main person suddenly larger than this times their remembered shape has someone who was hidden
+behind them coming out: they are held to their shape."""
+SHAPE_MARGIN_PX = 4
+"""How far (at 320 px wide) the main person may reach beyond their remembered shape while someone
+else's region touches theirs."""
+EDGE_PX = 2
+"""Mask pixels around the kept region (at 320 px wide) whose lower probabilities are kept: its soft edge."""
+
+
+def _disc(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+class MainPerson:
+    """Keeps the main person of a stream of masks (see the module docstring). One per stream: it
+    remembers where the main person and the others were in the previous mask. `follow_px`: the main
+    person's largest motion between two masks, in pixels of a 320-wide mask. `min_area`: the
+    smallest region, as a fraction of the mask, that can become the main person."""
+
+    def __init__(self, *, follow_px: int = 16, min_area: float = 0.01):
+        self.follow_px, self.min_area = follow_px, min_area
+        self._main: np.ndarray | None = None
+        """uint8 (h, w), 1 where the main person was in the previous mask; None: choose afresh."""
+        self._others: np.ndarray | None = None
+        """uint8 (h, w), 1 where the other people were in the previous mask."""
+        self._shape: np.ndarray | None = None
+        """float32 (h, w): the main person's shape over the last masks (`SHAPE_WEIGHT`)."""
+        self.others = 0
+        """Person regions (of at least a few pixels) sent to the background in the latest mask."""
+
+    def reset(self) -> None:
+        """Forget the people (an unrelated picture follows): the next mask chooses afresh."""
+        self._main = self._others = self._shape = None
+
+    def _scaled(self, pixels: int, width: int) -> int:
+        return max(1, round(pixels * width / 320))
+
+    def choose(self, labels: np.ndarray, stats: np.ndarray, centroids: np.ndarray) -> int | None:
+        """The label of the main person among the regions (largest, most central), or None."""
+        h, w = labels.shape
+        best, best_score = None, 0.0
+        for label in range(1, len(stats)):
+            area = stats[label, cv2.CC_STAT_AREA]
+            if area < self.min_area * h * w:
+                continue
+            dx, dy = (centroids[label][0] - w / 2) / (w / 2), (centroids[label][1] - h / 2) / (h / 2)
+            score = area * (1.0 - 0.5 * min(1.0, float(np.hypot(dx, dy)) / np.sqrt(2)))
+            if score > best_score:
+                best, best_score = label, score
+        return best
+
+    def _follow(self, labels: np.ndarray, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(kept, split off): the main person followed from the previous mask, and the pixels of the
+        regions they touch that belong to the others (both bool (h, w))."""
+        assert self._main is not None and self._shape is not None
+        width = labels.shape[1]
+        grown = cv2.dilate(self._main, _disc(self._scaled(self.follow_px, width))) > 0
+        overlap = np.bincount(labels[grown], minlength=len(stats))
+        overlap[0] = 0
+        nobody = np.zeros(labels.shape, bool)
+        if not overlap.any():
+            return nobody, nobody
+        primary = int(np.argmax(overlap))
+        small = stats[:, cv2.CC_STAT_AREA] < DETACHED_SHARE * stats[primary, cv2.CC_STAT_AREA]
+        regions = np.isin(labels, [label for label in np.flatnonzero(overlap) if label == primary or small[label]])
+        others_near = (
+            self._others is not None
+            and (regions & (cv2.dilate(self._others, _disc(self._scaled(self.follow_px, width))) > 0)).any()
+        )
+        followed = regions & grown
+        shape = (self._shape >= 0.5).astype(np.uint8)
+        if not others_near and np.count_nonzero(followed) <= GROWTH_SHARE * np.count_nonzero(shape):
+            return followed, nobody
+        split_off = nobody
+        if others_near:
+            assert self._others is not None
+            to_main = cv2.distanceTransform(1 - self._main, cv2.DIST_L2, 3)
+            to_others = cv2.distanceTransform(1 - self._others, cv2.DIST_L2, 3)
+            split_off = regions & (to_others < to_main)
+        within = cv2.dilate(shape, _disc(self._scaled(SHAPE_MARGIN_PX, width))) > 0
+        return followed & within & ~split_off, split_off
+
+    def keep(self, mask: np.ndarray) -> np.ndarray:
+        """`mask` (float32 (h, w), probabilities) with every person but the main one set to 0 (a new array)."""
+        h, w = mask.shape
+        regions = (mask >= REGION_LEVEL).astype(np.uint8)
+        count, labels, stats, centroids = cv2.connectedComponentsWithStats(regions, connectivity=8)
+        kept = split_off = np.zeros((h, w), bool)
+        if self._main is not None and self._main.shape == (h, w) and self._main.any():
+            kept, split_off = self._follow(labels, stats)
+        if not kept.any():
+            main = self.choose(labels, stats, centroids)
+            if main is None:
+                self.reset()
+                self.others = 0
+                return mask.copy()  # nobody big enough to be the main person: leave the mask as it is
+            kept, split_off, self._shape = labels == main, np.zeros((h, w), bool), None
+        kept_labels = np.unique(labels[kept])
+        apart = (regions > 0) & ~np.isin(labels, kept_labels)
+        self.others = int(
+            sum(1 for label in range(1, count) if label not in kept_labels and stats[label, cv2.CC_STAT_AREA] >= 4)
+        ) + int(split_off.any())
+        self._main, self._others = kept.astype(np.uint8), (apart | split_off).astype(np.uint8)
+        if self._shape is None:
+            self._shape = kept.astype(np.float32)
+        else:
+            self._shape += SHAPE_WEIGHT * (kept - self._shape)
+        edge = (cv2.dilate(self._main, _disc(self._scaled(EDGE_PX, w))) > 0) & (self._others == 0)
+        return np.where(edge, mask, np.float32(0)).astype(np.float32, copy=False)

@@ -15,9 +15,10 @@ to 0:
 * **one person**: of the regions the main person's previous place touches, the one it overlaps most
   is theirs, and others only when small (`DETACHED_SHARE`: a hand the mask cut off) — a person who
   was hidden behind them and comes apart is someone else;
-* **held to their shape** while someone else's region touches theirs, or while their region grows
-  beyond `GROWTH_SHARE` of their remembered shape (an average of their last masks): someone hidden
-  behind them is coming out;
+* **held to their shape** (an average of their last masks, `SHAPE_WEIGHT`) while someone else's
+  region touches theirs, or while their region grows beyond `GROWTH_SHARE` of that shape: someone
+  hidden behind them may be coming out. In the second case the shape still learns the whole
+  region, so what stays (their own raised arm) is theirs again after a few masks;
 * **kept apart**: a person seen apart from the main one (a region of their own) stays someone else
   when they walk into the main person's region: the pixels of a merged region nearer to where the
   others were than to where the main person was go to the others — so a bystander passing behind
@@ -40,6 +41,9 @@ DETACHED_SHARE = 0.25
 region is a piece of them (a hand the mask cut off); a larger one is someone else."""
 SHAPE_WEIGHT = 0.1
 """Weight of each mask in the main person's remembered shape (an exponential average: ~10 masks)."""
+GROWN_WEIGHT = 0.2
+"""Weight of each mask in the shape while the main person is held to it with nobody else near (what
+stays for 4 masks becomes theirs)."""
 GROWTH_SHARE = 1.1
 """A main person suddenly larger than this times their remembered shape has someone who was hidden
 behind them coming out: they are held to their shape."""
@@ -92,9 +96,10 @@ class MainPerson:
                 best, best_score = label, score
         return best
 
-    def _follow(self, labels: np.ndarray, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(kept, split off): the main person followed from the previous mask, and the pixels of the
-        regions they touch that belong to the others (both bool (h, w))."""
+    def _follow(self, labels: np.ndarray, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(kept, split off, learnt): the main person followed from the previous mask, the pixels of
+        the regions they touch that belong to the others, and what their remembered shape learns from
+        this mask (all bool (h, w))."""
         assert self._main is not None and self._shape is not None
         width = labels.shape[1]
         grown = cv2.dilate(self._main, _disc(self._scaled(self.follow_px, width))) > 0
@@ -102,7 +107,7 @@ class MainPerson:
         overlap[0] = 0
         nobody = np.zeros(labels.shape, bool)
         if not overlap.any():
-            return nobody, nobody
+            return nobody, nobody, nobody
         primary = int(np.argmax(overlap))
         small = stats[:, cv2.CC_STAT_AREA] < DETACHED_SHARE * stats[primary, cv2.CC_STAT_AREA]
         regions = np.isin(labels, [label for label in np.flatnonzero(overlap) if label == primary or small[label]])
@@ -113,7 +118,7 @@ class MainPerson:
         followed = regions & grown
         shape = (self._shape >= 0.5).astype(np.uint8)
         if not others_near and np.count_nonzero(followed) <= GROWTH_SHARE * np.count_nonzero(shape):
-            return followed, nobody
+            return followed, nobody, followed
         split_off = nobody
         if others_near:
             assert self._others is not None
@@ -121,16 +126,19 @@ class MainPerson:
             to_others = cv2.distanceTransform(1 - self._others, cv2.DIST_L2, 3)
             split_off = regions & (to_others < to_main)
         within = cv2.dilate(shape, _disc(self._scaled(SHAPE_MARGIN_PX, width))) > 0
-        return followed & within & ~split_off, split_off
+        kept = followed & within & ~split_off
+        # grown with nobody else near: the shape learns all of it, so what stays (a raised arm) is
+        # theirs within a few masks; while someone else is near, it learns only what was kept
+        return kept, split_off, kept if others_near else followed
 
     def keep(self, mask: np.ndarray) -> np.ndarray:
         """`mask` (float32 (h, w), probabilities) with every person but the main one set to 0 (a new array)."""
         h, w = mask.shape
         regions = (mask >= REGION_LEVEL).astype(np.uint8)
         count, labels, stats, centroids = cv2.connectedComponentsWithStats(regions, connectivity=8)
-        kept = split_off = np.zeros((h, w), bool)
+        kept = split_off = learnt = np.zeros((h, w), bool)
         if self._main is not None and self._main.shape == (h, w) and self._main.any():
-            kept, split_off = self._follow(labels, stats)
+            kept, split_off, learnt = self._follow(labels, stats)
         if not kept.any():
             main = self.choose(labels, stats, centroids)
             if main is None:
@@ -138,6 +146,7 @@ class MainPerson:
                 self.others = 0
                 return mask.copy()  # nobody big enough to be the main person: leave the mask as it is
             kept, split_off, self._shape = labels == main, np.zeros((h, w), bool), None
+            learnt = kept
         kept_labels = np.unique(labels[kept])
         apart = (regions > 0) & ~np.isin(labels, kept_labels)
         self.others = int(
@@ -147,6 +156,7 @@ class MainPerson:
         if self._shape is None:
             self._shape = kept.astype(np.float32)
         else:
-            self._shape += SHAPE_WEIGHT * (kept - self._shape)
+            weight = SHAPE_WEIGHT if learnt is kept else GROWN_WEIGHT
+            self._shape += weight * (learnt - self._shape)
         edge = (cv2.dilate(self._main, _disc(self._scaled(EDGE_PX, w))) > 0) & (self._others == 0)
         return np.where(edge, mask, np.float32(0)).astype(np.float32, copy=False)

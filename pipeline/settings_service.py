@@ -60,6 +60,7 @@ class SettingsService:
         upscale = self._stages.get("upscale")
         return {
             "segmenter": list(PARAMS["segmenter"].choices or ()),
+            "people": list(PARAMS["people"].choices or ()),
             "sr_model": list(upscale.tiers) if upscale is not None else [],
             "matte": "refine" in self._stages,
             "restore": "restore" in self._stages,

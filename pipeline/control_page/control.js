@@ -47,7 +47,12 @@ function fill(state) {
   sr.replaceChildren(...state.choices.sr_model.map((n) => new Option(n, n, false, n === s.sr_model)));
   $("sr-box").hidden = state.choices.sr_model.length === 0;
   $("restore").checked = s.restore;
-  $("picture-box").hidden = !state.choices.restore;
+  $("light").checked = s.light === "auto";
+  $("restore-label").hidden = !state.choices.restore;
+  $("light-label").hidden = !state.choices.light;
+  $("picture-box").hidden = !state.choices.restore && !state.choices.light;
+  const people = $("people");
+  people.replaceChildren(...state.choices.people.map((n) => new Option(n, n, false, n === s.people)));
 }
 
 async function poll() {
@@ -72,7 +77,7 @@ async function upload(file) {
 
 $("apply-background").onclick = () => { const spec = backgroundSpec(); if (spec) sendSettings({background: spec}); };
 $("apply-person").onclick = () => sendSettings({
-  segmenter: $("segmenter").value, edge_low: parseFloat($("edge_low").value), edge_high: parseFloat($("edge_high").value),
+  segmenter: $("segmenter").value, people: $("people").value, edge_low: parseFloat($("edge_low").value), edge_high: parseFloat($("edge_high").value),
   temporal: $("temporal").checked, refine: $("refine").checked, light_wrap: parseFloat($("light_wrap").value),
 });
 $("pause").onclick = async () => {
@@ -81,6 +86,7 @@ $("pause").onclick = async () => {
 };
 $("apply-sr").onclick = () => sendSettings({sr_model: $("sr_model").value});
 $("restore").onchange = (e) => sendSettings({restore: e.target.checked});
+$("light").onchange = (e) => sendSettings({light: e.target.checked ? "auto" : "off"});
 $("file").onchange = (e) => upload(e.target.files[0]);
 const drop = $("drop");
 drop.ondragover = (e) => { e.preventDefault(); drop.classList.add("over"); };

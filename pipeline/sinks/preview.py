@@ -84,6 +84,9 @@ class PreviewSink(Sink):
         for stage, ms in frame.stage_ms.items():
             tier = frame.tiers.get(stage)
             lines.append(f"{stage:<11}{ms:6.1f} ms" + (f"  [{tier}]" if tier else ""))
+        for what, tier in frame.tiers.items():  # what a stage reports beside its own tier (people: main)
+            if what not in frame.stage_ms:
+                lines.append(f"{what:<11}{tier}")
         if frame.crop is not None:
             x, y, w, h = frame.crop
             lines.append(f"autoframe  showing {w}x{h} of the camera at ({x}, {y})")

@@ -57,6 +57,8 @@ def test_missing_background_image(tmp_path, tiny_video):
         ("--fps", "0", "--fps"),
         ("--fps", "fast", "fast"),
         ("--preset", "no-such-preset", "no-such-preset"),
+        ("--people", "everyone", "'all', 'main'"),
+        ("--light", "on", "'off', 'auto'"),
     ],
 )
 def test_bad_option_values(option, value, needle, tmp_path):

@@ -43,6 +43,32 @@ def test_transcode_replaces_the_background(tmp_path, tiny_video):
     assert corner[1] > 200 and corner[0] < 60 and corner[2] < 60
 
 
+def test_transcode_with_light_and_main_person_brightens_a_dark_recording_and_keeps_every_frame(tmp_path):
+    class Dark:
+        """The synthetic portrait at a fifth of its brightness (a dim room)."""
+
+        def __init__(self):
+            from pipeline.sources.synthetic import SyntheticSource
+
+            self.source = SyntheticSource(320, 180, 25, frames=20)
+            self.source.open()
+
+        def render(self, i: int) -> np.ndarray:
+            return (self.source.render(i) // 5).astype(np.uint8)
+
+    dark = write_test_video(tmp_path / "dark.mp4", size=(320, 180), source=Dark())
+    out = tmp_path / "lit.mp4"
+    assert main(["transcode", str(dark), str(out), "--light", "auto", "--people", "main", "--background", "none"]) == 0
+    pts, _, audio, _ = probe(out)
+    assert len(pts) == 20 and audio > 0
+    with av.open(str(dark)) as before, av.open(str(out)) as after:
+        ratios = [
+            a.to_ndarray(format="gray").mean() / max(1.0, b.to_ndarray(format="gray").mean())
+            for a, b in zip(after.decode(video=0), before.decode(video=0))
+        ]
+    assert min(ratios) > 1.8
+
+
 @pytest.mark.parametrize("suffix", [".webm", ".mov"])
 def test_transparent_transcode_keeps_alpha(tmp_path, tiny_video, suffix):
     out = tmp_path / f"cutout{suffix}"

@@ -125,3 +125,25 @@ def test_the_page_switches_restore_on_a_run_started_with_it(browser):
         assert wait_for(lambda: run.thumbnail.info().get("tiers", {}).get("restore") == "on", 10)
     finally:
         run.stop()
+
+
+def test_the_page_switches_light_and_people_live(browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    run = Running(light="auto")
+    try:
+        browser.get(run.control.url)
+        assert wait_for(lambda: "light: auto" in browser.find_element(By.ID, "status").text, 30)
+        assert not browser.find_element(By.ID, "restore-label").is_displayed()  # no restore stage in this run
+        box = browser.find_element(By.ID, "light")
+        assert box.is_displayed() and box.is_selected()
+        box.click()
+        assert wait_for(lambda: "applied: light = off" in browser.find_element(By.ID, "message").text, 10)
+        assert wait_for(lambda: run.thumbnail.info().get("tiers", {}).get("light") == "off", 10)
+        Select(browser.find_element(By.ID, "people")).select_by_value("main")
+        browser.find_element(By.ID, "apply-person").click()
+        assert wait_for(lambda: "people = main" in browser.find_element(By.ID, "message").text, 10)
+        assert wait_for(lambda: run.thumbnail.info().get("tiers", {}).get("people", "").startswith("main"), 10)
+    finally:
+        run.stop()

@@ -1,0 +1,104 @@
+"""The light stage (light = auto): a dark picture brought up steadily, a bright one left alone, on
+drawn frames and on real webcam recordings made dark (tools.eval_light)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import cv2
+import numpy as np
+import pytest
+
+from kernels.tone import apply_pair_table, pair_table
+from pipeline.caps import Caps
+from pipeline.errors import GraphError
+from pipeline.frame import Frame
+from pipeline.stages.light import Light, curve_for, tone_curve
+from tests.conftest import shared_data
+
+
+def scene(level: float, seed: int = 0) -> np.ndarray:
+    """A 1280×720 picture of varied content whose mean is about `level` of full scale."""
+    rng = np.random.default_rng(seed)
+    base = cv2.resize(rng.random((9, 16, 3), dtype=np.float32), (1280, 720), interpolation=cv2.INTER_CUBIC)
+    return np.clip(base * 2 * level * 255, 0, 255).astype(np.uint8)
+
+
+def luma_mean(pixels: np.ndarray) -> float:
+    return float(cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY).mean()) / 255
+
+
+def test_the_pair_table_kernel_equals_a_byte_lookup():
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (72, 128, 3), dtype=np.uint8)
+    table = np.clip(np.rint(tone_curve(1.7, 12.0) * 255), 0, 255).astype(np.uint8)
+    out = np.empty_like(pixels)
+    apply_pair_table(pixels, pair_table(table), out)
+    np.testing.assert_array_equal(out, cv2.LUT(pixels, table))
+
+
+def test_a_bright_picture_passes_untouched_and_a_dark_one_is_brought_up():
+    stage = Light()
+    bright = scene(0.55)
+    assert stage.correct(bright) is bright and (stage.gain, stage.lift) == (1.0, 0.0)
+    dark = scene(0.12)
+    out = Light().correct(dark)
+    assert luma_mean(dark) < 0.15 and 0.4 < luma_mean(out) < 0.6
+    assert out.shape == dark.shape and out.dtype == np.uint8
+    order = np.argsort(dark[::7, ::7].ravel(), kind="stable")  # a tone curve: the order of levels is kept
+    assert np.all(np.diff(out[::7, ::7].ravel()[order].astype(int)) >= 0)
+
+
+def test_the_correction_grows_with_the_darkness_and_never_darkens():
+    gains = [curve_for(cv2.cvtColor(scene(level)[4::8, 4::8], cv2.COLOR_BGR2GRAY)) for level in (0.1, 0.2, 0.3, 0.45)]
+    lifted = [tone_curve(gain, lift)[128] for gain, lift in gains]
+    assert lifted == sorted(lifted, reverse=True) and min(lifted) >= tone_curve(1.0, 0.0)[128]
+
+
+def test_no_pumping_when_a_light_blinks_or_the_person_moves():
+    stage = Light()
+    dark = scene(0.12)
+    means = []
+    for i in range(60):  # 2 s at 30 fps: a lamp in the corner blinks every 5 frames, steps of +60 levels
+        pixels = dark.copy()
+        if (i // 5) % 2:
+            pixels[:200, :300] = np.clip(pixels[:200, :300].astype(int) + 60, 0, 255)
+        out = stage.process(Frame(pixels, pts_ns=i * 33_333_333, seq=i, discont=i == 0)).pixels
+        means.append(luma_mean(out[300:, 400:900]))  # where the person is, untouched by the lamp
+    assert max(means[10:]) - min(means[10:]) < 0.02  # under 5 levels of drift
+
+
+def test_bgra_keeps_its_alpha_and_other_channel_counts_are_refused():
+    stage = Light()
+    bgra = np.dstack([scene(0.1), np.full((720, 1280), 77, np.uint8)])
+    out = stage.correct(bgra)
+    assert np.all(out[:, :, 3] == 77) and luma_mean(np.ascontiguousarray(out[:, :, :3])) > 0.3
+    with pytest.raises(GraphError, match="BGR or BGRA"):
+        stage.open(Caps(64, 36, Fraction(30), channels=1))
+
+
+def test_the_stage_reports_its_curve_and_goes_off_and_on_live():
+    from pipeline.settings import Settings
+
+    stage = Light()
+    frame = stage.process(Frame(scene(0.1), pts_ns=0, seq=0, discont=True))
+    assert frame.tiers["light"].startswith("auto: gain")
+    stage.settings_change(Settings(light="off"), {"light"})()
+    dark = scene(0.1)
+    frame = stage.process(Frame(dark, pts_ns=1, seq=1))
+    assert frame.tiers["light"] == "off" and frame.pixels is dark
+
+
+def test_real_dark_recordings_are_brought_closer_to_the_originals():
+    from tools import eval_light
+
+    shared_data("video", "webcam")
+    clip = [c for c in eval_light.EVAL_CLIPS if c.startswith("webcam/")][0]
+    rows = {row["darkening"]: row for row in eval_light.score_clip(clip, 30)}
+    assert rows["none"]["light"]["psnr"] > 40  # a well-exposed recording is (nearly) left as it is
+    for name in ("dim", "dark", "very dark"):
+        row = rows[name]
+        assert row["light"]["psnr"] > row["dark"]["psnr"] + 8, name
+        assert row["light"]["ssim"] > row["dark"]["ssim"], name
+        assert row["light"]["mask_iou"] >= row["dark"]["mask_iou"] - 0.005, name
+        assert abs(row["pumping"]) < 0.3, name

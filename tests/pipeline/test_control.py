@@ -25,7 +25,8 @@ from tests.pipeline.test_settings_service import GREEN, AtFrame, Corners
 
 class Running:
     """synthetic (offline, paced ~40 fps) → restore (with `restore`) → light (with `light`) → segment →
-    matte → background → corners + thumbnail, with a control server on a free loopback port; `stop()` ends it and checks it ran cleanly."""
+    matte → background → corners + thumbnail, with a control server on a free loopback port; `stop()`
+    ends it and checks it ran cleanly."""
 
     def __init__(self, token: str | None = None, frames: int = 100_000, restore: bool = False, light: str = "off"):
         self.settings = Settings(

@@ -18,6 +18,9 @@ to the frame and thresholded at 0.5, with `people = "all"` and with `people = "m
 * **flicker**: frames where the bystander is shown (more than 5 % of their pixels) right after a frame
   where they were not, or the other way round.
 
+* **alone**: the caller's own recording, no bystander: IoU of the `main` masks against the `all` ones
+  (1: keeping only the main person costs a lone caller nothing; below: pieces of them cut away).
+
 Also the room clip (`people_one_by_one_768x432.mp4`, people walking through a fixed camera's room; no
 ground truth): the number of person regions kept per frame with `main` (at most one is the aim) and
 how often the kept person changes. Prints a Markdown table; writes JSON with `--json`. Exits 0 with a
@@ -136,6 +139,11 @@ def score_pair(caller_clip: str, passer_clip: str, segmenter: str) -> dict:
     caller, passer = read_clip(VIDEO / caller_clip), read_clip(VIDEO / passer_clip)
     frames, truths, bystanders = compose(caller, whole_frame_masks(caller), passer, whole_frame_masks(passer))
     row: dict = {"caller": caller_clip, "bystander": passer_clip, "frames": len(frames)}
+    alone = [
+        iou(m >= 0.5, a >= 0.5)
+        for m, a in zip(run_segment(caller, "main", segmenter)[0], run_segment(caller, "all", segmenter)[0])
+    ]
+    row["alone"] = {"iou_mean": float(np.mean(alone)), "iou_worst": float(np.min(alone))}
     for people in ("all", "main"):
         masks, _ = run_segment(frames, people, segmenter)
         person = [m >= 0.5 for m in masks]
@@ -210,7 +218,14 @@ def main(argv: list[str] | None = None) -> int:
         }
         for people in ("all", "main")
     }
-    for people, s in summary.items():
+    summary["alone"] = {
+        "iou_mean": float(np.mean([r["alone"]["iou_mean"] for r in rows])),
+        "iou_worst": float(np.min([r["alone"]["iou_worst"] for r in rows])),
+    }
+    alone = summary["alone"]
+    print(f"callers alone, main against all: IoU {alone['iou_mean']:.4f} (worst frame {alone['iou_worst']:.3f})")
+    for people in ("all", "main"):
+        s = summary[people]
         print(
             f"mean over {len(rows)} clips, {people}: IoU {s['iou_mean']:.3f} (worst frame {s['iou_worst']:.3f}), "
             f"bystander shown {s['bystander_shown']:.1%}, flicker {s['flicker']}"

@@ -8,8 +8,8 @@ to 0:
 * **regions**: the connected components (8-connected) of the pixels at or above `REGION_LEVEL` —
   low enough that a region takes in its own soft edge;
 * **the main person, chosen** (first frame, after `reset`, or when the main person has left): the
-  region with the largest area weighted by closeness to the frame's centre (`centre_weight`:
-  a region at a corner counts half its area), if it covers at least `min_area` of the frame;
+  region with the largest area weighted by closeness to the frame's centre (a region at a corner
+  counts half its area), if it covers at least `min_area` of the frame;
 * **followed**: on later frames, the regions overlapping the previous frame's main person grown by
   `follow_px` (its largest motion from one frame to the next), within that grown region;
 * **one person**: of the regions the main person's previous place touches, the one it overlaps most
@@ -96,10 +96,10 @@ class MainPerson:
                 best, best_score = label, score
         return best
 
-    def _follow(self, labels: np.ndarray, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(kept, split off, learnt): the main person followed from the previous mask, the pixels of
-        the regions they touch that belong to the others, and what their remembered shape learns from
-        this mask (all bool (h, w))."""
+    def _follow(self, labels: np.ndarray, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """(kept, split off, learnt, weight): the main person followed from the previous mask, the
+        pixels of the regions they touch that belong to the others (bool (h, w)), and what their
+        remembered shape learns from this mask (bool (h, w)) with what weight."""
         assert self._main is not None and self._shape is not None
         width = labels.shape[1]
         grown = cv2.dilate(self._main, _disc(self._scaled(self.follow_px, width))) > 0
@@ -107,7 +107,7 @@ class MainPerson:
         overlap[0] = 0
         nobody = np.zeros(labels.shape, bool)
         if not overlap.any():
-            return nobody, nobody, nobody
+            return nobody, nobody, nobody, SHAPE_WEIGHT
         primary = int(np.argmax(overlap))
         small = stats[:, cv2.CC_STAT_AREA] < DETACHED_SHARE * stats[primary, cv2.CC_STAT_AREA]
         regions = np.isin(labels, [label for label in np.flatnonzero(overlap) if label == primary or small[label]])
@@ -118,7 +118,7 @@ class MainPerson:
         followed = regions & grown
         shape = (self._shape >= 0.5).astype(np.uint8)
         if not others_near and np.count_nonzero(followed) <= GROWTH_SHARE * np.count_nonzero(shape):
-            return followed, nobody, followed
+            return followed, nobody, followed, SHAPE_WEIGHT
         split_off = nobody
         if others_near:
             assert self._others is not None
@@ -129,7 +129,7 @@ class MainPerson:
         kept = followed & within & ~split_off
         # grown with nobody else near: the shape learns all of it, so what stays (a raised arm) is
         # theirs within a few masks; while someone else is near, it learns only what was kept
-        return kept, split_off, kept if others_near else followed
+        return (kept, split_off, kept, SHAPE_WEIGHT) if others_near else (kept, split_off, followed, GROWN_WEIGHT)
 
     def keep(self, mask: np.ndarray) -> np.ndarray:
         """`mask` (float32 (h, w), probabilities) with every person but the main one set to 0 (a new array)."""
@@ -137,8 +137,9 @@ class MainPerson:
         regions = (mask >= REGION_LEVEL).astype(np.uint8)
         count, labels, stats, centroids = cv2.connectedComponentsWithStats(regions, connectivity=8)
         kept = split_off = learnt = np.zeros((h, w), bool)
+        weight = SHAPE_WEIGHT
         if self._main is not None and self._main.shape == (h, w) and self._main.any():
-            kept, split_off, learnt = self._follow(labels, stats)
+            kept, split_off, learnt, weight = self._follow(labels, stats)
         if not kept.any():
             main = self.choose(labels, stats, centroids)
             if main is None:
@@ -146,7 +147,6 @@ class MainPerson:
                 self.others = 0
                 return mask.copy()  # nobody big enough to be the main person: leave the mask as it is
             kept, split_off, self._shape = labels == main, np.zeros((h, w), bool), None
-            learnt = kept
         kept_labels = np.unique(labels[kept])
         apart = (regions > 0) & ~np.isin(labels, kept_labels)
         self.others = int(
@@ -156,7 +156,6 @@ class MainPerson:
         if self._shape is None:
             self._shape = kept.astype(np.float32)
         else:
-            weight = SHAPE_WEIGHT if learnt is kept else GROWN_WEIGHT
             self._shape += weight * (learnt - self._shape)
         edge = (cv2.dilate(self._main, _disc(self._scaled(EDGE_PX, w))) > 0) & (self._others == 0)
         return np.where(edge, mask, np.float32(0)).astype(np.float32, copy=False)

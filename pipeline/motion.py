@@ -10,9 +10,11 @@ frame pays its fixed cost for nothing. `MotionGate` looks at a small luma thumbn
   picture's does `cut_levels` (a cut, a light switched on: at once);
 * `max_gap_s` of media time passed since the model last ran (a minimum model rate);
 
-otherwise the last mask is carried to this frame: shifted by the person's measured motion (phase
-correlation of the thumbnails within the person's box, applied when its response is confident and the
-shift small) — the matte stage then fits its edges to this frame's picture as it does for any mask.
+otherwise the last mask is used again as it is (the matte stage smooths it over time as any mask).
+Moving it with the person's measured motion (phase correlation of the thumbnails within their box)
+was tried and scored worse on every measure on the tuning recordings — lower IoU against the
+every-frame masks and twice the flicker: a signing person's hands make the measured shift jitter,
+and a small true motion is already below the threshold (docs/benchmarks.md, "Mask reuse").
 
 `decide(...)` says whether to run; after a run, `ran(...)` makes that frame the reference.
 """
@@ -28,8 +30,6 @@ THUMB_WIDTH = 96
 """The thumbnail is the frame halved while it stays at least this wide."""
 GRID = (6, 4)
 """Cells (columns, rows) of the thumbnail compared one by one."""
-MIN_RESPONSE = 0.2
-"""Phase correlation's peak response below which the measured shift is not trusted (no shift)."""
 
 
 def thumbnail(pixels: np.ndarray, levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
@@ -50,12 +50,12 @@ def cell_changes(now: np.ndarray, before: np.ndarray) -> np.ndarray:
 
 
 class MotionGate:
-    """Whether the person model must run on a frame, and the carried mask when it need not (see the
-    module docstring). `threshold`: levels of mean change in one cell that make the model run;
-    `max_gap_s`: the longest media time between two runs; `cut_levels`: mean change of the whole
-    thumbnail that counts as a cut."""
+    """Whether the person model must run on a frame (see the module docstring). `threshold`: levels
+    of mean change in one cell that make the model run; `max_gap_s`: the longest media time between
+    two runs; `cut_levels`: mean change of the whole thumbnail that counts as a cut. The defaults
+    were chosen on the tuning recordings (`python -m tools.eval_reuse --clips tune`)."""
 
-    def __init__(self, *, threshold: float = 4.0, max_gap_s: float = 0.2, cut_levels: float = 12.0):
+    def __init__(self, *, threshold: float = 8.0, max_gap_s: float = 0.2, cut_levels: float = 12.0):
         self.threshold, self.max_gap_s, self.cut_levels = threshold, max_gap_s, cut_levels
         self._reference: np.ndarray | None = None
         self._reference_pts_ns = 0
@@ -67,7 +67,7 @@ class MotionGate:
         self._reference = None
 
     def decide(self, pixels: np.ndarray, pts_ns: int, discont: bool, levels=None) -> bool:
-        """True: run the model on this frame (then call `ran`); False: carry the last mask (`carry`)."""
+        """True: run the model on this frame (then call `ran`); False: use the last mask again."""
         self._thumb = thumbnail(pixels, levels)
         reference = self._reference
         if discont or reference is None or reference.shape != self._thumb.shape:
@@ -82,21 +82,3 @@ class MotionGate:
     def ran(self, pts_ns: int) -> None:
         """The model ran on the frame `decide` last looked at: it is the reference now."""
         self._reference, self._reference_pts_ns = self._thumb, pts_ns
-
-    def carry(self, mask: np.ndarray) -> np.ndarray:
-        """The last model mask (float32 (h, w), stretched over the frame) moved with the person's
-        measured motion since the reference frame (the mask itself when no shift is trusted)."""
-        assert self._reference is not None and self._thumb is not None
-        th, tw = self._thumb.shape
-        x, y, w, h = cv2.boundingRect((cv2.resize(mask, (tw, th), interpolation=cv2.INTER_AREA) >= 0.5).view(np.uint8))
-        if w < 8 or h < 8:
-            return mask
-        pad = 4
-        x0, y0, x1, y1 = max(0, x - pad), max(0, y - pad), min(tw, x + w + pad), min(th, y + h + pad)
-        window = cv2.createHanningWindow((x1 - x0, y1 - y0), cv2.CV_32F)
-        (dx, dy), response = cv2.phaseCorrelate(self._reference[y0:y1, x0:x1], self._thumb[y0:y1, x0:x1], window)
-        if response < MIN_RESPONSE or abs(dx) < 0.25 and abs(dy) < 0.25 or max(abs(dx), abs(dy)) > 6:
-            return mask
-        mh, mw = mask.shape
-        shift = np.float32([[1, 0, dx * mw / tw], [0, 1, dy * mh / th]])
-        return cv2.warpAffine(mask, shift, (mw, mh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

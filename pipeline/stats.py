@@ -2,8 +2,9 @@
 
 Each snapshot: time since start (s), frames delivered and fps over the interval, capture→sink
 latency p50/p95 over the interval, frames dropped at the head so far, frames in flight, the
-largest fill each ring has seen, the tier each stage is using, and the tier changes posted since
-the previous snapshot.
+largest fill each ring has seen, the tier each stage is using, the tier changes posted since
+the previous snapshot, and the person model's runs per second over the interval (null without a
+segment stage; below the frame rate with `mask_reuse`).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class StatsSampler(Periodic):
     def __enter__(self):
         self._start_ns = self.graph.clock.now_ns()
         self._last_count = 0
+        self._last_model_runs = 0
         self._last_latency_index = {name: 0 for name in self.graph.latency_ms}
         return super().__enter__()
 
@@ -96,6 +98,7 @@ class StatsSampler(Periodic):
             "in_flight": graph.in_flight,
             "ring_high_water": {r["name"]: r["high_water"] for r in graph.stats()["rings"]},
             "tiers": {s.name: s.tier for s in graph.stages if len(s.tiers) > 1},
+            "model_runs_per_second": self._model_runs_per_second(elapsed_s - previous_s),
             "tier_changes": changes,
         }
         self._last_count = delivered
@@ -103,6 +106,15 @@ class StatsSampler(Periodic):
         if self._file is not None:
             self._write_line(json.dumps(snapshot) + "\n")
         return snapshot
+
+    def _model_runs_per_second(self, seconds: float) -> float | None:
+        """The person model's runs per second since the previous sample (None: no segment stage)."""
+        segments = [stage for stage in self.graph.stages if stage.name == "segment"]
+        if not segments:
+            return None
+        runs = sum(stage.model_runs for stage in segments)
+        rate, self._last_model_runs = (runs - self._last_model_runs) / max(seconds, 1e-9), runs
+        return round(rate, 2)
 
     def _write_line(self, line: str) -> None:
         """Append one JSON line; on a write error (a full disk…) cut the file back to its whole lines,

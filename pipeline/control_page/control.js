@@ -41,6 +41,7 @@ function fill(state) {
   seg.replaceChildren(...state.choices.segmenter.map((n) => new Option(n, n, false, n === s.segmenter)));
   for (const key of ["edge_low", "edge_high", "light_wrap"]) $(key).value = s[key];
   $("temporal").checked = s.temporal;
+  $("mask_reuse").checked = s.mask_reuse;
   $("refine").checked = s.refine;
   $("temporal").disabled = $("refine").disabled = !state.choices.matte;
   const sr = $("sr_model");
@@ -78,7 +79,7 @@ async function upload(file) {
 $("apply-background").onclick = () => { const spec = backgroundSpec(); if (spec) sendSettings({background: spec}); };
 $("apply-person").onclick = () => sendSettings({
   segmenter: $("segmenter").value, people: $("people").value, edge_low: parseFloat($("edge_low").value), edge_high: parseFloat($("edge_high").value),
-  temporal: $("temporal").checked, refine: $("refine").checked, light_wrap: parseFloat($("light_wrap").value),
+  mask_reuse: $("mask_reuse").checked, temporal: $("temporal").checked, refine: $("refine").checked, light_wrap: parseFloat($("light_wrap").value),
 });
 $("pause").onclick = async () => {
   const state = await (await fetch(withToken("/state"), {cache: "no-store"})).json();

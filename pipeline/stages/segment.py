@@ -16,6 +16,7 @@ the whole-frame mask fills it.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import sys
@@ -33,6 +34,7 @@ from kernels.blur import halve, shrink_factor, small_size  # noqa: E402
 from pipeline.caps import Caps  # noqa: E402
 from pipeline.errors import UserError  # noqa: E402
 from pipeline.frame import Frame  # noqa: E402
+from pipeline.motion import MotionGate  # noqa: E402
 from pipeline.params import Param, check_bool, one_of  # noqa: E402
 from pipeline.people import MainPerson  # noqa: E402
 from pipeline.roi import RoiTracker, paste_crop_mask  # noqa: E402
@@ -179,24 +181,43 @@ PEOPLE = Param(
     flag="--people",
     choices=PEOPLE_CHOICES,
 )
+MASK_REUSE = Param(
+    "mask_reuse",
+    check_bool,
+    False,
+    "Run the person model only when the picture changed (at once on motion or a cut, and at least "
+    "5 times a second); between runs the last mask is used again.",
+    live=True,
+)
 
 
 class Segment(Stage):
     """Runs the selfie model on every frame and attaches `frame.mask`."""
 
     name = "segment"
-    params = (SEGMENTER, ROI, PEOPLE)
+    params = (SEGMENTER, ROI, PEOPLE, MASK_REUSE)
     cpu_runs_elsewhere = True  # inference runs on MediaPipe's own thread: count wall time as CPU
     tier_quality = {"general": 1.0, "landscape": 0.95, HALF_RATE: 0.8}
     tier_cost_hint = {"general": 1.7, "landscape": 1.0, HALF_RATE: 0.55}
 
-    updatable = frozenset({"people"})
+    updatable = frozenset({"people", "mask_reuse"})
 
-    def __init__(self, model: str = SEGMENTER.default, *, roi: bool = ROI.default, people: str = PEOPLE.default):
+    def __init__(
+        self,
+        model: str = SEGMENTER.default,
+        *,
+        roi: bool = ROI.default,
+        people: str = PEOPLE.default,
+        mask_reuse: bool = MASK_REUSE.default,
+    ):
         self.model = check_segmenter(model)
         self.roi = bool(roi)
         self.people = people
+        self.mask_reuse = bool(mask_reuse)
         self._main_person = MainPerson()
+        self._gate = MotionGate()
+        self._runs_pts: collections.deque[int] = collections.deque(maxlen=256)
+        """Media times of the recent model runs (for runs per second)."""
         self._tracker: RoiTracker | None = None
         self._switch = TierSwitch(self, self.model, label="segmenter ", used=self.model)
         self._ceiling = self.model
@@ -254,6 +275,8 @@ class Segment(Stage):
                 self.set_model(new.segmenter)
             if "people" in changed:
                 self.update(people=new.people)
+            if "mask_reuse" in changed:
+                self.update(mask_reuse=new.mask_reuse)
 
         return apply
 
@@ -332,16 +355,32 @@ class Segment(Stage):
             frame.mask = self._last_mask
             self._may_reuse_next = False
         else:
-            self.model_runs += 1
-            frame.mask = self._last_mask = self.person_mask(
-                frame.pixels, frame.pts_ns, frame.discont, frame.reductions()
-            )
+            run = True
+            if self.mask_reuse:
+                run = self._gate.decide(frame.pixels, frame.pts_ns, frame.discont, frame.reductions())
+                run = run or self._last_mask is None
+            if run:
+                self.model_runs += 1
+                self._runs_pts.append(frame.pts_ns)
+                frame.mask = self._last_mask = self.person_mask(
+                    frame.pixels, frame.pts_ns, frame.discont, frame.reductions()
+                )
+                if self.mask_reuse:
+                    self._gate.ran(frame.pts_ns)
+            else:
+                frame.mask = self._last_mask
             self._may_reuse_next = self.model == HALF_RATE
+        if self.mask_reuse:
+            frame.tiers["model"] = f"{self.runs_per_second(frame.pts_ns):.0f} runs/s"
         frame.tiers[self.name] = self.model
         if self.people == "main":
             others = self._main_person.others
             frame.tiers["people"] = f"main ({others} other{'' if others == 1 else 's'} hidden)" if others else "main"
         return frame
+
+    def runs_per_second(self, now_ns: int) -> float:
+        """Model runs in the second of media time up to `now_ns`."""
+        return float(sum(1 for pts in self._runs_pts if now_ns - 1_000_000_000 < pts <= now_ns))
 
     def close(self) -> None:
         for session in self._sessions.values():

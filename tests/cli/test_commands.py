@@ -223,6 +223,7 @@ def test_live_run_writes_stats_lines_and_stops_cleanly_on_sigterm(tmp_path):
     lines = [json.loads(line) for line in stats.read_text().splitlines()]
     assert len(lines) >= 3
     assert {"t_s", "fps", "latency_ms_p95", "dropped_at_head", "tiers", "tier_changes"} <= set(lines[-1])
+    assert 0 < lines[-2]["model_runs_per_second"] <= 16  # the call preset runs the model when the picture changes
     assert lines[-1]["delivered"] > 0 and lines[-1]["tiers"]["segment"] in (
         "general",
         "landscape",

@@ -127,7 +127,7 @@ def test_the_page_switches_restore_on_a_run_started_with_it(browser):
         run.stop()
 
 
-def test_the_page_switches_light_and_people_live(browser):
+def test_the_page_switches_light_people_and_mask_reuse_live(browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -142,8 +142,11 @@ def test_the_page_switches_light_and_people_live(browser):
         assert wait_for(lambda: "applied: light = off" in browser.find_element(By.ID, "message").text, 10)
         assert wait_for(lambda: run.thumbnail.info().get("tiers", {}).get("light") == "off", 10)
         Select(browser.find_element(By.ID, "people")).select_by_value("main")
+        browser.find_element(By.ID, "mask_reuse").click()
         browser.find_element(By.ID, "apply-person").click()
         assert wait_for(lambda: "people = main" in browser.find_element(By.ID, "message").text, 10)
+        assert "mask_reuse = true" in browser.find_element(By.ID, "message").text
         assert wait_for(lambda: run.thumbnail.info().get("tiers", {}).get("people", "").startswith("main"), 10)
+        assert wait_for(lambda: run.thumbnail.info().get("tiers", {}).get("model", "").endswith("runs/s"), 10)
     finally:
         run.stop()

@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument(
         "--restore", action="store_true", help="the restore stage (compression artefact removal) first in the chain"
     )
+    group.add_argument(
+        "--mask-reuse",
+        choices=("preset", "on", "off"),
+        default="preset",
+        help="run the person model only when the picture changed (on), on every frame (off: the baseline), "
+        "or as --preset says",
+    )
     group.add_argument("--seconds", type=float, default=30)
     group.add_argument("--budget-frames", type=float, default=2, help="latency budget in frame periods")
     group.add_argument("--load-at", type=float, default=10, help="start of the CPU load, s")

@@ -65,6 +65,8 @@ def effect_chains(args) -> dict:
     from pipeline.presets import load_preset
 
     settings = dataclasses.replace(load_preset(args.preset), segmenter=args.segmenter, background=f"blur:{args.blur:g}")
+    if getattr(args, "mask_reuse", "preset") != "preset":
+        settings = dataclasses.replace(settings, mask_reuse=args.mask_reuse == "on")
     plain = dataclasses.replace(settings, refine=False, temporal=False, no_bleed=False)
     return {
         "litecam": lambda: make_effects(settings)[0],

@@ -1,11 +1,12 @@
 """`--live`: the deadline scheduler on a paced camera, with an optional CPU load.
 
-The camera (synthetic close-up, a walking person, or a video file looped and delivered at its real
-rate) at `--size` and `--fps` → optional restore (`--restore`) → segmentation → blur (`--preset`'s
+The camera (synthetic close-up, a walking person, or a video file looped, scaled to `--size` and
+delivered at its real rate) at `--size` and `--fps` → optional restore (`--restore`) → segmentation
+(the model on every frame, or only when the picture changed: `--mask-reuse`) → blur (`--preset`'s
 chain) → optional auto-framing → optional ×`--scale` upscale, scheduled by the DeadlineScheduler
-with a latency budget of `--budget-frames` frame periods; `--load-seconds` > 0 starts a process spinning on one core at
-`--load-at` s. Reported: delivered fps and capture-to-sink latency (ms p50 / p95) over the run after
-2 s of warm-up, and under and outside the load; frames dropped at the head; every stage's tier
+with a latency budget of `--budget-frames` frame periods; `--load-seconds` > 0 starts a process
+spinning on one core at `--load-at` s. Reported: delivered fps and capture-to-sink latency (ms p50 /
+p95) over the run after 2 s of warm-up, and under and outside the load; frames dropped at the head; every stage's tier
 counts and tier changes (time in s); each stage's CPU-ms per frame; ring high-water marks against
 capacity; the upscaler's tier shares and engines; after the load, the seconds until the starting
 tiers and the network tier are back; the sampler's timeline. `--plot` draws fps, latency and tiers
@@ -14,10 +15,15 @@ over time as a PNG.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
 
+import cv2
+
+from pipeline.caps import Caps
+from pipeline.frame import Frame
 from pipeline.graph import Graph
 from pipeline.sinks.null import NullSink
 from pipeline.sources.synthetic import SyntheticSource
@@ -37,6 +43,27 @@ def spin_one_core(after_s: float, for_s: float):
     import subprocess
 
     return subprocess.Popen([sys.executable, "-c", SPIN_SCRIPT, str(after_s), str(for_s)])
+
+
+class ScaledSource(Source):
+    """Another source's frames resized to `width` × `height` (bilinear): a recording standing in for a
+    camera of that size."""
+
+    def __init__(self, inner: Source, width: int, height: int):
+        self.inner, self.width, self.height = inner, width, height
+        self.name = inner.name
+
+    def open(self) -> Caps:
+        return dataclasses.replace(self.inner.open(), width=self.width, height=self.height)
+
+    def read(self) -> Frame | None:
+        frame = self.inner.read()
+        if frame is not None and frame.pixels.shape[:2] != (self.height, self.width):
+            frame.pixels = cv2.resize(frame.pixels, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+        return frame
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def live_bench(args) -> dict:
@@ -62,7 +89,8 @@ def live_bench(args) -> dict:
     else:
         from pipeline.sources.file import FileSource
 
-        source = PacedSource(FileSource(args.input, loop=True), seconds=args.seconds)  # looped: ends by time
+        # looped, scaled to --size as a camera of that size would deliver it; ends by time
+        source = PacedSource(ScaledSource(FileSource(args.input, loop=True), width, height), seconds=args.seconds)
     stages = effect_chains(args)["litecam"]()
     if args.restore:
         from pipeline.stages.restore import Restore

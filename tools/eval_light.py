@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from tools.eval_people import iou, read_clip, run_segment
-from tools.eval_real import EVAL_CLIPS, TRAIN_CLIPS, VIDEO
+from tools.eval_real import VIDEO, call_recordings
 from tools.sr_data import ssim_y
 
 DARKENINGS = {"none": (1.0, 1.0, 0.0), "dim": (1.3, 0.6, 2.0), "dark": (1.6, 0.4, 3.0), "very dark": (2.0, 0.28, 4.0)}
@@ -118,10 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=60, help="frames per clip (default 60)")
     parser.add_argument("--json", type=Path, help="write the scores here")
     args = parser.parse_args(argv)
-    if args.clips == "eval":
-        clips = [c for c in EVAL_CLIPS if c.startswith("webcam/")] + ["talking_head_410x412.mp4"]
-    else:
-        clips = [c for c in TRAIN_CLIPS if c.startswith("webcam/")][::3]
+    clips = call_recordings(args.clips)
     if not all((VIDEO / c).is_file() for c in clips):
         print(f"eval_light: the recordings are not under {VIDEO}; nothing to score")
         return 0

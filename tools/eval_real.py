@@ -44,6 +44,16 @@ EVAL_CLIPS = [f"webcam/{name}" for name in WEBCAM[::4]] + ["talking_head_410x412
 room with people walking through it."""
 TRAIN_CLIPS = [f"webcam/{name}" for name in WEBCAM if f"webcam/{name}" not in EVAL_CLIPS]
 """The recordings a training set may use."""
+
+
+def call_recordings(which: str) -> list[str]:
+    """The recordings the call effects are scored on: `eval`, the evaluation webcam recordings and the
+    talking head; `tune`, every third of the other webcam recordings (where constants may be chosen)."""
+    if which == "eval":
+        return [c for c in EVAL_CLIPS if c.startswith("webcam/")] + ["talking_head_410x412.mp4"]
+    return [c for c in TRAIN_CLIPS if c.startswith("webcam/")][::3]
+
+
 DOWNSCALES = ("box", "bilinear")
 CODECS = ("lossless", "crf18", "crf23", "crf28", "jpeg75")
 

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from tools.eval_people import read_clip
-from tools.eval_real import EVAL_CLIPS, TRAIN_CLIPS, VIDEO
+from tools.eval_real import VIDEO, call_recordings
 from tools.eval_seg import boundary_f, iou
 
 SIZE = (1280, 720)
@@ -118,10 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=90, help="frames per clip (default 90)")
     parser.add_argument("--json", type=Path, help="write the scores here")
     args = parser.parse_args(argv)
-    if args.clips == "eval":
-        clips = [c for c in EVAL_CLIPS if c.startswith("webcam/")] + ["talking_head_410x412.mp4"]
-    else:
-        clips = [c for c in TRAIN_CLIPS if c.startswith("webcam/")][::3]
+    clips = call_recordings(args.clips)
     if not all((VIDEO / c).is_file() for c in clips):
         print(f"eval_reuse: the recordings are not under {VIDEO}; nothing to score")
         return 0

@@ -93,7 +93,7 @@ def test_real_dark_recordings_are_brought_closer_to_the_originals():
     from tools import eval_light
 
     shared_data("video", "webcam")
-    clip = [c for c in eval_light.EVAL_CLIPS if c.startswith("webcam/")][0]
+    clip = eval_light.call_recordings("eval")[0]
     rows = {row["darkening"]: row for row in eval_light.score_clip(clip, 30)}
     assert rows["none"]["light"]["psnr"] > 40  # a well-exposed recording is (nearly) left as it is
     for name in ("dim", "dark", "very dark"):

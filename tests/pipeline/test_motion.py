@@ -75,7 +75,7 @@ def test_on_real_recordings_reuse_keeps_the_masks_of_every_frame_inference():
     from tools.eval_people import read_clip
 
     shared_data("video", "webcam")
-    clip = [c for c in eval_reuse.EVAL_CLIPS if c.startswith("webcam/")][0]
+    clip = eval_reuse.call_recordings("eval")[0]
     frames = [eval_reuse.cv2.resize(f, eval_reuse.SIZE) for f in read_clip(eval_reuse.VIDEO / clip, 45)]
     row = eval_reuse.score("clip", frames)
     assert row["model_share"] < 0.9  # the model really skipped frames

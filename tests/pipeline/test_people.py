@@ -96,6 +96,16 @@ def test_people_main_on_real_recordings_keeps_the_caller_and_hides_the_bystander
     assert main["flicker"] <= everyone["flicker"]
 
 
+def test_people_main_in_a_room_people_walk_through_keeps_one_person_and_never_jumps():
+    from tools import eval_people
+
+    shared_data("video", "people_one_by_one_768x432.mp4")
+    room = eval_people.score_room("landscape", 200)
+    assert room["frames"] == 200
+    assert room["frames_with_more_than_one_region"] <= 4  # a person region split for a frame or two at most
+    assert room["kept_person_jumps"] == 0
+
+
 @pytest.mark.parametrize("people", ["main", "all"])
 def test_the_segment_stage_reports_people_main_and_takes_the_change_live(people):
     from fractions import Fraction

@@ -97,7 +97,9 @@ class SyntheticSource(Source):
             for _ in range(NOISE_BANK_SIZE)
         ]
         self._seq = 0
-        self._start_ns = self.clock.now_ns()
+        self._start_ns: int | None = None
+        """Clock time of frame 0: the first read (the graph opens its stages after the source; a live
+        camera's frames start once it is read, not while the stages load their models)."""
         return Caps(self.width, self.height, self.fps, live=self.live, frame_count=self.frames)
 
     def render(self, seq: int) -> np.ndarray:
@@ -128,6 +130,8 @@ class SyntheticSource(Source):
             return None
         seq = self._seq
         self._seq += 1
+        if self._start_ns is None:
+            self._start_ns = self.clock.now_ns()
         if self.live:
             self.clock.sleep_until_ns(self._start_ns + seq * self.period_ns)
         pixels = self.render(seq)

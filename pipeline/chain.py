@@ -32,13 +32,7 @@ def make_effects(settings: Settings, keep_alpha: bool = False, *, offline: bool 
     from pipeline.stages.matte import matte_for
     from pipeline.stages.segment import Segment
 
-    segment = Segment(
-        settings.segmenter,
-        roi=settings.roi,
-        people=settings.people,
-        mask_reuse=settings.mask_reuse,
-        engine=settings.segment_engine,
-    )
+    segment = Segment(settings.segmenter, roi=settings.roi, people=settings.people, mask_reuse=settings.mask_reuse)
     background = Background(
         settings.background,
         edge_lo=settings.edge_low,

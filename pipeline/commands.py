@@ -423,7 +423,7 @@ def write_folder_mattes(in_dir: Path, out_dir: Path, settings: Settings) -> int:
         raise UserError(f"folder {in_dir} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     refuse_overwriting_inputs([out_dir / f"{path.stem}.png" for path in images], images)
     make_folder(out_dir, "matte folder")
-    segment = Segment(settings.segmenter, roi=settings.roi, people=settings.people, engine=settings.segment_engine)
+    segment = Segment(settings.segmenter, roi=settings.roi, people=settings.people)
     matte = matte_for(settings)
     correct = picture_stages(settings, offline=True)
     for stage in correct:
@@ -471,7 +471,7 @@ def cmd_matte(args) -> int:
         single_name=source_path.stem + ".png" if source_path.suffix.lower() in IMAGE_SUFFIXES else None,
     )
     matte = matte_for(settings)
-    segment = Segment(settings.segmenter, roi=settings.roi, people=settings.people, engine=settings.segment_engine)
+    segment = Segment(settings.segmenter, roi=settings.roi, people=settings.people)
     graph = Graph(source, [*picture_stages(settings, offline=True), segment, *([matte] if matte else [])], [sink])
     stats = run_graph(graph, "matte", sink.name)
     print(f"wrote {stats['nodes'][sink.name]['processed']} mattes to {out_dir}")

@@ -39,7 +39,6 @@ from pipeline.params import Param, check_bool, one_of  # noqa: E402
 from pipeline.people import MainPerson  # noqa: E402
 from pipeline.roi import RoiTracker, paste_crop_mask  # noqa: E402
 from pipeline.stage import Stage, TierSwitch  # noqa: E402
-from pipeline.stages.selfie_openvino import SelfieNetwork, UnsupportedModel  # noqa: E402
 
 # model name -> (MediaPipe model_selection, (input width, input height))
 SEGMENTER_MODELS = {
@@ -72,19 +71,6 @@ def quiet_native_stderr():
 
 SELFIE_GRAPH = "mediapipe/modules/selfie_segmentation/selfie_segmentation_cpu.binarypb"
 """The CPU graph of the wheel's selfie segmentation (relative to the folder holding `mediapipe`)."""
-SELFIE_FILES = {
-    "general": "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
-    "landscape": "mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
-}
-"""The models' own files in the wheel (relative to the folder holding `mediapipe`)."""
-SEGMENT_ENGINES = ("auto", "openvino", "mediapipe")
-
-
-def mediapipe_root() -> Path:
-    """The folder holding the installed `mediapipe` package."""
-    import mediapipe
-
-    return Path(mediapipe.__file__).resolve().parents[1]
 
 
 class SelfieGraph:
@@ -99,11 +85,12 @@ class SelfieGraph:
     """
 
     def __init__(self, model_selection: int):
+        import mediapipe
         from mediapipe.framework import calculator_pb2
         from mediapipe.python import packet_creator
         from mediapipe.python._framework_bindings import calculator_graph, resource_util
 
-        root = mediapipe_root()
+        root = Path(mediapipe.__file__).resolve().parents[1]
         resource_util.set_resource_dir(str(root))  # the graph loads its model by package path
         config = calculator_pb2.CalculatorGraphConfig()
         config.ParseFromString((root / SELFIE_GRAPH).read_bytes())
@@ -194,15 +181,6 @@ PEOPLE = Param(
     flag="--people",
     choices=PEOPLE_CHOICES,
 )
-SEGMENT_ENGINE = Param(
-    "segment_engine",
-    one_of(SEGMENT_ENGINES),
-    "auto",
-    "How the selfie model runs: openvino (the wheel's model file rebuilt as an OpenVINO network: "
-    "the same masks, ~20 % less CPU), mediapipe (MediaPipe's own graph), or auto (openvino where it "
-    "builds, else mediapipe).",
-    choices=SEGMENT_ENGINES,
-)
 MASK_REUSE = Param(
     "mask_reuse",
     check_bool,
@@ -217,7 +195,7 @@ class Segment(Stage):
     """Runs the selfie model on every frame and attaches `frame.mask`."""
 
     name = "segment"
-    params = (SEGMENTER, ROI, PEOPLE, MASK_REUSE, SEGMENT_ENGINE)
+    params = (SEGMENTER, ROI, PEOPLE, MASK_REUSE)
     cpu_runs_elsewhere = True  # inference runs on MediaPipe's own thread: count wall time as CPU
     tier_quality = {"general": 1.0, "landscape": 0.95, HALF_RATE: 0.8}
     tier_cost_hint = {"general": 1.7, "landscape": 1.0, HALF_RATE: 0.55}
@@ -231,15 +209,11 @@ class Segment(Stage):
         roi: bool = ROI.default,
         people: str = PEOPLE.default,
         mask_reuse: bool = MASK_REUSE.default,
-        engine: str = SEGMENT_ENGINE.default,
     ):
         self.model = check_segmenter(model)
         self.roi = bool(roi)
         self.people = people
         self.mask_reuse = bool(mask_reuse)
-        self.engine = engine
-        self.engines: dict[str, str] = {}
-        """model → the engine running it (openvino or mediapipe), once loaded."""
         self._main_person = MainPerson()
         self._gate = MotionGate()
         self._runs_pts: collections.deque[int] = collections.deque(maxlen=256)
@@ -248,37 +222,19 @@ class Segment(Stage):
         self._switch = TierSwitch(self, self.model, label="segmenter ", used=self.model)
         self._ceiling = self.model
         """The model the settings ask for: the best tier offered (the scheduler may go below it, never above)."""
-        self._sessions: dict[str, SelfieGraph | SelfieNetwork] = {}
+        self._sessions: dict[str, SelfieGraph] = {}
         self._last_mask: np.ndarray | None = None
         self._may_reuse_next = False
         """True right after a half-rate frame ran the model: the next frame may reuse its mask."""
         self.model_runs = 0
         """Frames the model ran on (the others reused the previous mask), for model runs per second."""
 
-    def _session(self, model: str) -> SelfieGraph | SelfieNetwork:
+    def _session(self, model: str) -> SelfieGraph:
         if model not in self._sessions:
             selection, (width, height) = SEGMENTER_MODELS[model]
-            blank = np.zeros((height, width, 3), np.uint8)
-            session: SelfieGraph | SelfieNetwork | None = None
-            if self.engine != "mediapipe":
-                try:
-                    session = SelfieNetwork(mediapipe_root() / SELFIE_FILES[model])
-                    session.run(blank)
-                    self.engines[model] = "openvino"
-                except (ImportError, UnsupportedModel, RuntimeError, OSError) as exc:
-                    reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-                    if self.engine == "openvino":
-                        raise UserError(
-                            f"segment_engine openvino: the {model} model could not be built ({reason}); "
-                            'use segment_engine = "mediapipe"'
-                        ) from None
-                    self.post("info", f"the {model} model runs on MediaPipe's graph ({reason})")
-                    session = None
-            if session is None:
-                with quiet_native_stderr():
-                    session = SelfieGraph(selection)
-                    session.run(blank)  # the first call logs, too
-                self.engines[model] = "mediapipe"
+            with quiet_native_stderr():
+                session = SelfieGraph(selection)
+                session.run(np.zeros((height, width, 3), np.uint8))  # the first call logs, too
             self._sessions[model] = session
         return self._sessions[model]
 

@@ -12,6 +12,9 @@ a person who fills a small part of the frame is segmented at a useful resolution
 size per frame size, `roi_mask_size` (the matte stage's guide size: 320×180 at 720p), finer than
 the model's where the crop is small; outside the crop it is 0, except on whole-frame frames, where
 the whole-frame mask fills it.
+
+`people = "main"` keeps only the main person (`pipeline.people.MainPerson`; the tracker then follows
+them alone), and `mask_reuse` runs the model only when the picture changed (`pipeline.motion`).
 """
 
 from __future__ import annotations
@@ -192,7 +195,9 @@ MASK_REUSE = Param(
 
 
 class Segment(Stage):
-    """Runs the selfie model on every frame and attaches `frame.mask`."""
+    """Runs the selfie model and attaches `frame.mask`: on every frame, or with `mask_reuse` only when
+    the picture changed (`pipeline.motion.MotionGate`; the last mask again in between); with
+    `people = main`, every person but the main one sent to the background (`pipeline.people`)."""
 
     name = "segment"
     params = (SEGMENTER, ROI, PEOPLE, MASK_REUSE)

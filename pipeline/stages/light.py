@@ -127,7 +127,8 @@ class Light(Stage):
         """The curve applied to the latest frame."""
         self._table: np.ndarray | None = None
         self._pairs = np.empty(0, np.uint16)
-        """The latest curve's table, and its byte-pair table (rebuilt only when the table changes)."""
+        """The table in use and its byte-pair table (replaced once the smoothed curve's table differs
+        from it by `TABLE_STEP_LEVELS`)."""
 
     def settings_change(self, new, changed: set[str]):
         return lambda: self.update(enabled=new.light == "auto")

@@ -2,12 +2,13 @@
 
 In a call the picture barely changes from one frame to the next; running the selfie model on every
 frame pays its fixed cost for nothing. `MotionGate` looks at a small luma thumbnail of each frame
-(at most `THUMB_WIDTH` wide, from the frame's cache of reductions) and compares it, cell by cell
-(`GRID` cells), with the thumbnail of the frame the model last ran on. The model runs when
+(the frame halved while it stays at least `THUMB_WIDTH` wide, from the frame's cache of reductions)
+and compares it, cell by cell (`GRID` cells), with the thumbnail of the frame the model last ran on.
+The model runs when
 
 * the frame is a `discont` (a cut, a seek, a reconnect), or nothing has run yet;
-* some cell's mean |Δluma| exceeds `threshold` levels (something moved there), or the whole
-  picture's does `cut_levels` (a cut, a light switched on: at once);
+* some cell's mean |Δluma| exceeds `threshold` levels (something moved there; a cut or a light
+  switched on changes every cell);
 * `max_gap_s` of media time passed since the model last ran (a minimum model rate);
 
 otherwise the last mask is used again as it is (the matte stage smooths it over time as any mask).
@@ -52,11 +53,11 @@ def cell_changes(now: np.ndarray, before: np.ndarray) -> np.ndarray:
 class MotionGate:
     """Whether the person model must run on a frame (see the module docstring). `threshold`: levels
     of mean change in one cell that make the model run; `max_gap_s`: the longest media time between
-    two runs; `cut_levels`: mean change of the whole thumbnail that counts as a cut. The defaults
+    two runs. The defaults
     were chosen on the tuning recordings (`python -m tools.eval_reuse --clips tune`)."""
 
-    def __init__(self, *, threshold: float = 8.0, max_gap_s: float = 0.2, cut_levels: float = 12.0):
-        self.threshold, self.max_gap_s, self.cut_levels = threshold, max_gap_s, cut_levels
+    def __init__(self, *, threshold: float = 8.0, max_gap_s: float = 0.2):
+        self.threshold, self.max_gap_s = threshold, max_gap_s
         self._reference: np.ndarray | None = None
         self._reference_pts_ns = 0
         self._thumb: np.ndarray | None = None
@@ -73,9 +74,8 @@ class MotionGate:
         if discont or reference is None or reference.shape != self._thumb.shape:
             self.change = float("inf")
             return True
-        changes = cell_changes(self._thumb, reference)
-        self.change = float(changes.max())
-        if self.change > self.threshold or float(changes.mean()) > self.cut_levels:
+        self.change = float(cell_changes(self._thumb, reference).max())
+        if self.change > self.threshold:
             return True
         return pts_ns - self._reference_pts_ns >= self.max_gap_s * 1e9
 

@@ -23,16 +23,14 @@ Prints Markdown tables; writes JSON with `--json`. Exits 0 with a message where 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from tools.eval_people import iou, read_clip, run_segment
-from tools.eval_real import VIDEO, call_recordings
+from tools.eval_real import VIDEO, add_call_options, call_recordings, recordings_present, write_report
 from tools.sr_data import ssim_y
 
 DARKENINGS = {"none": (1.0, 1.0, 0.0), "dim": (1.3, 0.6, 2.0), "dark": (1.6, 0.4, 3.0), "very dark": (2.0, 0.28, 4.0)}
@@ -114,13 +112,10 @@ def cost_ms(frame: np.ndarray, repeats: int = 100) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.eval_light", description=__doc__.split("\n")[0])
-    parser.add_argument("--clips", choices=("eval", "tune"), default="eval", help="evaluation or tuning recordings")
-    parser.add_argument("--frames", type=int, default=60, help="frames per clip (default 60)")
-    parser.add_argument("--json", type=Path, help="write the scores here")
+    add_call_options(parser, frames=60)
     args = parser.parse_args(argv)
     clips = call_recordings(args.clips)
-    if not all((VIDEO / c).is_file() for c in clips):
-        print(f"eval_light: the recordings are not under {VIDEO}; nothing to score")
+    if not recordings_present(clips, "eval_light"):
         return 0
     rows = [row for clip in clips for row in score_clip(clip, args.frames)]
     print("| darkening | PSNR dark → light (dB) | SSIM dark → light | mask IoU dark → light | pumping (levels) |")
@@ -146,13 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         f"cost per 1280x720 frame: {correct_ms:.2f} CPU-ms correcting a dark frame, "
         f"{check_ms:.2f} checking a bright one"
     )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(
-                {"clips": rows, "summary": summary, "cost_ms": {"correct": correct_ms, "check": check_ms}}, indent=1
-            )
-        )
+    write_report(args.json, {"clips": rows, "summary": summary, "cost_ms": {"correct": correct_ms, "check": check_ms}})
     return 0
 
 

@@ -30,7 +30,6 @@ message where the shared data is absent.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -38,7 +37,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tools.eval_real import EVAL_CLIPS, TRAIN_CLIPS, VIDEO
+from tools.eval_real import EVAL_CLIPS, TRAIN_CLIPS, VIDEO, recordings_present, write_report
 
 BYSTANDER_SCALE = 0.7
 SHOWN = 0.05
@@ -194,8 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the scores here")
     args = parser.parse_args(argv)
     webcam = [c for c in (EVAL_CLIPS if args.clips == "eval" else TRAIN_CLIPS) if c.startswith("webcam/")]
-    if not all((VIDEO / c).is_file() for c in webcam):
-        print(f"eval_people: the webcam recordings are not under {VIDEO}; nothing to score")
+    if not recordings_present(webcam, "eval_people"):
         return 0
     pairs = [(webcam[i % len(webcam)], webcam[(i + 1) % len(webcam)]) for i in range(args.pairs)]
     rows = [score_pair(a, b, args.segmenter) for a, b in pairs]
@@ -237,9 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{room['frames_with_more_than_one_region']}, others hidden in {room['frames_with_others_hidden']}, "
             f"kept person jumped {room['kept_person_jumps']} times"
         )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"pairs": rows, "summary": summary, "room": room}, indent=1))
+    write_report(args.json, {"pairs": rows, "summary": summary, "room": room})
     return 0
 
 

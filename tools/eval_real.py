@@ -54,6 +54,28 @@ def call_recordings(which: str) -> list[str]:
     return [c for c in TRAIN_CLIPS if c.startswith("webcam/")][::3]
 
 
+def add_call_options(parser: argparse.ArgumentParser, frames: int) -> None:
+    """The options the call-effect evaluations share: --clips eval|tune, --frames, --json."""
+    parser.add_argument("--clips", choices=("eval", "tune"), default="eval", help="evaluation or tuning recordings")
+    parser.add_argument("--frames", type=int, default=frames, help=f"frames per clip (default {frames})")
+    parser.add_argument("--json", type=Path, help="write the scores here")
+
+
+def recordings_present(clips: list[str], tool: str) -> bool:
+    """Whether every clip is under `VIDEO`; if not, `tool` says so (it has nothing to score)."""
+    if all((VIDEO / c).is_file() for c in clips):
+        return True
+    print(f"{tool}: the recordings are not under {VIDEO}; nothing to score")
+    return False
+
+
+def write_report(path: Path | None, report: dict, indent: int = 1) -> None:
+    """Write `report` as JSON to `path` (its folder made), when a path is given."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=indent))
+
+
 DOWNSCALES = ("box", "bilinear")
 CODECS = ("lossless", "crf18", "crf23", "crf28", "jpeg75")
 
@@ -256,9 +278,7 @@ def main(argv=None) -> int:
     for method, table in report["gains"].items():
         cells = [f"{table[case]['mean']:+.2f} ({table[case]['worst']:+.2f})" for case in cases]
         print(f"| {method} gain over {baseline}, dB (worst clip) | " + " | ".join(cells) + " |")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
+    write_report(args.json, report, indent=2)
     if args.png and models and not args.restore:
         args.png.parent.mkdir(parents=True, exist_ok=True)
         side_by_side(clips[0], models[-1], args.png, model_dir=args.model_dir)

@@ -23,7 +23,6 @@ Prints a Markdown table; writes JSON with `--json`. Exits 0 with a message where
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from fractions import Fraction
@@ -33,7 +32,7 @@ import cv2
 import numpy as np
 
 from tools.eval_people import read_clip
-from tools.eval_real import VIDEO, call_recordings
+from tools.eval_real import VIDEO, add_call_options, call_recordings, recordings_present, write_report
 from tools.eval_seg import boundary_f, iou
 
 SIZE = (1280, 720)
@@ -114,13 +113,10 @@ def score(name: str, frames: list[np.ndarray]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.eval_reuse", description=__doc__.split("\n")[0])
-    parser.add_argument("--clips", choices=("eval", "tune"), default="eval", help="evaluation or tuning recordings")
-    parser.add_argument("--frames", type=int, default=90, help="frames per clip (default 90)")
-    parser.add_argument("--json", type=Path, help="write the scores here")
+    add_call_options(parser, frames=90)
     args = parser.parse_args(argv)
     clips = call_recordings(args.clips)
-    if not all((VIDEO / c).is_file() for c in clips):
-        print(f"eval_reuse: the recordings are not under {VIDEO}; nothing to score")
+    if not recordings_present(clips, "eval_reuse"):
         return 0
     rows = []
     for clip in clips:
@@ -148,9 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{summary['model_share']:.0%} of frames, segment {summary['segment_ms_every']:.2f} → "
         f"{summary['segment_ms_reuse']:.2f} CPU-ms per frame"
     )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"clips": rows, "summary": summary}, indent=1))
+    write_report(args.json, {"clips": rows, "summary": summary})
     return 0
 
 

@@ -16,6 +16,7 @@ from pipeline.commands import (
     EXIT_INTERRUPTED,
     EXIT_STAGE_ERROR,
     EXIT_USER_ERROR,
+    LIVE_FLAGS,
     UPSCALE_FLAGS,
     cmd_batch,
     cmd_demo,
@@ -204,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--control-token", metavar="SECRET", help="for --control: the page URL must carry ?token=SECRET")
     add_common_options(run)
+    add_setting_flags(run.add_argument_group("power (overrides the preset)"), LIVE_FLAGS)
     add_upscale_options(run)
 
     transcode = commands.add_parser("transcode", help="offline: video file in, video file out, every frame")

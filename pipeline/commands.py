@@ -39,6 +39,8 @@ EFFECT_FLAGS = ("background", "segmenter", "people", "light", "restore", "size",
 """Settings every command with effects takes on its command line (over the preset)."""
 UPSCALE_FLAGS = ("scale", "sr_model", "sr_engine", "autoframe")
 """Settings of the upscale stage on the command line of `run`, `transcode` and `batch`."""
+LIVE_FLAGS = ("power",)
+"""Settings only `run` takes on its command line."""
 
 
 def settings_from(args: argparse.Namespace, default_preset: str | None = None) -> Settings:
@@ -60,7 +62,7 @@ def command_line_overrides(args: argparse.Namespace) -> dict:
     """The settings the command line gives, which override the preset's (validated here, `UserError`
     naming the flag and what is allowed)."""
     overrides = {}
-    for key in (*EFFECT_FLAGS, *UPSCALE_FLAGS):
+    for key in (*EFFECT_FLAGS, *UPSCALE_FLAGS, *LIVE_FLAGS):
         value = getattr(args, key, None)
         if value is None:
             continue
@@ -292,6 +294,7 @@ def cmd_demo(args) -> int:
 
 def cmd_run(args) -> int:
     from pipeline.graph import Graph
+    from pipeline.power import PowerGovernor
     from pipeline.scheduler import DeadlineScheduler, live_config
 
     settings = settings_from(args, default_preset="video-call-720p")
@@ -320,7 +323,9 @@ def cmd_run(args) -> int:
         source, [*effects, *make_upscale(settings, strict=False)], sinks, max_in_flight=settings.max_in_flight
     )
     graph_ref["graph"] = graph
-    service = graph_ref["settings"] = SettingsService(settings, graph.stages, graph.bus)
+    power = PowerGovernor(settings.power, graph.stages, graph.caps[0].fps, graph.bus)
+    graph.head_filter = power
+    service = graph_ref["settings"] = SettingsService(settings, graph.stages, graph.bus, power=power)
     if args.control is not None:
         control = ControlServer(service, thumbnail, control_host, control_port, token=args.control_token)
     # deadlines follow the rate the source really delivers (a camera may not give what was asked)
@@ -341,8 +346,10 @@ def cmd_run(args) -> int:
             file=sys.stderr,
         )
     print_messages(graph)
+    print(f"litecam: power: {power.label}", file=sys.stderr)
     watched = resolve_preset(args.preset) if args.preset and is_user_preset(args.preset) else None
     with contextlib.ExitStack() as stack:
+        stack.enter_context(power)
         if control is not None:
             control.start()
             stack.callback(control.stop)
@@ -352,7 +359,10 @@ def cmd_run(args) -> int:
             print(f"litecam: watching {watched}: saved changes apply while running", file=sys.stderr)
         stats = run_graph(graph, stats_path=args.stats)
     head = stats["nodes"][source.name]
-    print(f"litecam: {head['processed']} frames captured, {head['dropped']} dropped at the head", file=sys.stderr)
+    skipped = f", {head['skipped']} left out by the power saver" if head["skipped"] else ""
+    print(
+        f"litecam: {head['processed']} frames captured, {head['dropped']} dropped at the head{skipped}", file=sys.stderr
+    )
     return EXIT_INTERRUPTED if graph.interrupted else 0
 
 

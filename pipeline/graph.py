@@ -8,7 +8,9 @@ Built and checked once (`Graph.__init__` opens everything and checks the caps of
 stop request, or an error. Internal rings block (back-pressure); each sink ring uses the sink's
 own policy. For live sources the flow limiter at the head drops a captured frame when
 `max_in_flight` frames are already inside the graph, and marks the next one `discont`: this is the
-only place live frames are dropped. Offline graphs never drop.
+only place live frames are dropped. Before it, a live graph's `head_filter` (power saver's lower
+frame rate, `pipeline.power`) may leave frames out on purpose: skipped, not dropped, no `discont`.
+Offline graphs never drop.
 
 An exception in any thread stops the graph: all rings are aborted, every stage is closed, and
 `run()` raises `StageError` naming the stage and the frame. One exception to that, for live graphs
@@ -29,6 +31,7 @@ from __future__ import annotations
 import collections
 import threading
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import cv2
 
@@ -41,6 +44,18 @@ from pipeline.ring import ABORTED, END_OF_STREAM, Overflow, RingBuffer
 from pipeline.stage import Sink, Source, Stage, tiered
 
 
+class HeadFilter(Protocol):
+    """What a live graph asks at its head (`Graph.head_filter`; `pipeline.power.PowerGovernor`)."""
+
+    def skip_next(self) -> bool:
+        """True: the source skips its next frame (`Source.skip`) instead of reading it."""
+        ...
+
+    def tag(self, frame: Frame) -> None:
+        """Called with every frame read (before the flow limiter): may note something in `frame.tiers`."""
+        ...
+
+
 class StageCounters:
     """Frames processed and time spent by one node of the graph (wall and thread-CPU, ms)."""
 
@@ -48,6 +63,8 @@ class StageCounters:
         self.name = name
         self.processed = 0
         self.dropped = 0
+        self.skipped = 0
+        """Frames left out on purpose at the head (`Graph.head_filter`), not counted as dropped."""
         self.wall_ms = 0.0
         self.cpu_ms = 0.0
         self.recent_wall_ms: collections.deque[float] = collections.deque(maxlen=120)
@@ -63,6 +80,7 @@ class StageCounters:
         return {
             "processed": self.processed,
             "dropped": self.dropped,
+            "skipped": self.skipped,
             "wall_ms_per_frame": self.wall_ms / n,
             "cpu_ms_per_frame": self.cpu_ms / n,
         }
@@ -97,6 +115,9 @@ class Graph:
         """A `DeadlineScheduler` (live graphs): admits frames at the head, learns from finished ones."""
         self.counters = {name: StageCounters(name) for name in names}
         self.latency_ms: dict[str, collections.deque[float]] = {s.name: collections.deque(maxlen=10_000) for s in sinks}
+        self.head_filter: HeadFilter | None = None
+        """Live graphs: asked before each read whether the source skips its next frame (a lower frame
+        rate on purpose: `pipeline.power`); a skipped frame is neither a drop nor a reason for `discont`."""
         self.on_frame_done: Callable[[Frame], None] | None = None
         """Called on the fan-out thread after each frame was handed to every sink (QoS hook)."""
 
@@ -206,13 +227,21 @@ class Graph:
         seq = None
         mark_discont = False
         try:
+            head_filter = self.head_filter if self.live else None
             while not self._stop_requested.is_set():
+                if head_filter is not None and head_filter.skip_next():
+                    if not self.source.skip():
+                        break
+                    counters.skipped += 1
+                    continue
                 t0, c0 = self.clock.now_ns(), thread_cpu_ns()
                 frame = self.source.read()
                 if frame is None:
                     break
                 seq = frame.seq
                 counters.record((self.clock.now_ns() - t0) / 1e6, (thread_cpu_ns() - c0) / 1e6)
+                if head_filter is not None:
+                    head_filter.tag(frame)
                 if self.live and not self._admit(frame):
                     counters.dropped += 1
                     mark_discont = True

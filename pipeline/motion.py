@@ -31,6 +31,8 @@ THUMB_WIDTH = 96
 """The thumbnail is the frame halved while it stays at least this wide."""
 GRID = (6, 4)
 """Cells (columns, rows) of the thumbnail compared one by one."""
+MAX_GAP_S = 0.2
+"""The longest media time between two model runs, by default (5 runs a second at least)."""
 
 
 def thumbnail(pixels: np.ndarray, levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
@@ -53,11 +55,12 @@ def cell_changes(now: np.ndarray, before: np.ndarray) -> np.ndarray:
 class MotionGate:
     """Whether the person model must run on a frame (see the module docstring). `threshold`: levels
     of mean change in one cell that make the model run; `max_gap_s`: the longest media time between
-    two runs. The defaults
-    were chosen on the tuning recordings (`python -m tools.eval_reuse --clips tune`)."""
+    two runs; `min_gap_s`: the shortest, except for a change over twice the threshold or a discont
+    (0: none; the power saver's cap on the model rate). The defaults were chosen on the tuning
+    recordings (`python -m tools.eval_reuse --clips tune`)."""
 
-    def __init__(self, *, threshold: float = 8.0, max_gap_s: float = 0.2):
-        self.threshold, self.max_gap_s = threshold, max_gap_s
+    def __init__(self, *, threshold: float = 8.0, max_gap_s: float = MAX_GAP_S, min_gap_s: float = 0.0):
+        self.threshold, self.max_gap_s, self.min_gap_s = threshold, max_gap_s, min_gap_s
         self._reference: np.ndarray | None = None
         self._reference_pts_ns = 0
         self._thumb: np.ndarray | None = None
@@ -74,10 +77,12 @@ class MotionGate:
         if discont or reference is None or reference.shape != self._thumb.shape:
             self.change = float("inf")
             return True
-        self.change = float(cell_changes(self._thumb, reference).max())
+        changes = cell_changes(self._thumb, reference)
+        self.change = float(changes.max())
+        gap_ns = pts_ns - self._reference_pts_ns
         if self.change > self.threshold:
-            return True
-        return pts_ns - self._reference_pts_ns >= self.max_gap_s * 1e9
+            return gap_ns >= self.min_gap_s * 1e9 or self.change > 2 * self.threshold
+        return gap_ns >= self.max_gap_s * 1e9
 
     def ran(self, pts_ns: int) -> None:
         """The model ran on the frame `decide` last looked at: it is the reference now."""

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipeline.errors import UserError
 from pipeline.options import parse_fps, parse_size
-from pipeline.params import Param, check_string, integer_in, number_in
+from pipeline.params import Param, check_string, integer_in, number_in, one_of
+from pipeline.power import POWER_MODES
 from pipeline.stage import Stage
 from pipeline.stages.autoframe import AutoFrame
 from pipeline.stages.background import Background
@@ -79,6 +80,18 @@ RUN_PARAMS = (
         number_in(1, 10, what="a number of frame periods"),
         2.0,
         "Live: a frame's deadline is its capture time plus this many frame periods.",
+    ),
+    Param(
+        "power",
+        one_of(POWER_MODES),
+        "performance",
+        "Live runs: performance, saver (about half the frame rate, 15 fps from a 30 fps camera, and the "
+        "person model less often: pipeline/power.py) or auto (saver while the computer runs on battery, "
+        "where the system says so).",
+        live=True,
+        flag="--power",
+        metavar="MODE",
+        choices=POWER_MODES,
     ),
     Param(
         "sinks",

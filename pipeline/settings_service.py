@@ -34,12 +34,15 @@ class SettingsService:
     """The running settings of one graph, and the only way to change them while it runs.
 
     `stages`: the graph's stages (those with settings get their changes: see the module docstring);
-    the stage named `background` must be among them. `bus`: where each change is posted (None: nowhere)."""
+    the stage named `background` must be among them. `bus`: where each change is posted (None: nowhere).
+    `power`: the run's `pipeline.power.PowerGovernor`, which takes a change of `power` (None: a
+    change of it is refused, the run has no power modes)."""
 
-    def __init__(self, settings: Settings, stages, bus=None):
+    def __init__(self, settings: Settings, stages, bus=None, power=None):
         self.settings = settings
         self._stages = {stage.name: stage for stage in stages}
         self.bus = bus
+        self.power = power
         self._lock = threading.Lock()
         if settings.pause:  # a preset may start paused (`UserError` for a picture that cannot be read)
             self._stages["background"].set_pause(read_pause_still(settings.pause_image))
@@ -65,6 +68,7 @@ class SettingsService:
             "matte": "refine" in self._stages,
             "restore": "restore" in self._stages,
             "light": "light" in self._stages,
+            "power": list(PARAMS["power"].choices or ()) if self.power is not None else [],
         }
 
     def note_refusal(self, text: str) -> None:
@@ -112,6 +116,10 @@ class SettingsService:
             if owner is not None and not any(issubclass(kind, owner) for kind in present):
                 raise UserError(f"{where}: {key}: {owner.absent_hint}")
         applies = []
+        if "power" in changed:
+            if self.power is None:
+                raise UserError(f"{where}: power: only a live run (litecam run) has power modes")
+            applies.append(lambda: self.power.set_mode(new.power))
         for stage in self._stages.values():
             keys = set(changed) & ({p.key for p in stage.params} | stage.reads)
             if keys:

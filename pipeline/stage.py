@@ -55,6 +55,12 @@ class Source:
     def read(self) -> Frame | None:
         raise NotImplementedError
 
+    def skip(self) -> bool:
+        """Pass over the next frame without handing it out (a lower frame rate on purpose); False at
+        the end of the stream. Sources that can skip more cheaply than `read` (a camera: no decoding)
+        override it."""
+        return self.read() is not None
+
     def close(self) -> None:
         pass
 

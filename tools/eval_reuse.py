@@ -31,18 +31,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.power import saver_step
 from tools.eval_people import read_clip
 from tools.eval_real import VIDEO, add_call_options, call_recordings, recordings_present, write_report
 from tools.eval_seg import boundary_f, iou
 
 SIZE = (1280, 720)
+FPS = 30
+"""Every clip is played at this rate (its frames' media times)."""
 
 
 def walker_frames(count: int) -> list[np.ndarray]:
     from pipeline.sources.synthetic import WalkingPersonSource
     from pipeline.stages.segment import person_probability
 
-    source = WalkingPersonSource(*SIZE, 30, frames=count, person_probability=person_probability)
+    source = WalkingPersonSource(*SIZE, FPS, frames=count, person_probability=person_probability)
     source.open()
     frames = []
     while (frame := source.read()) is not None:
@@ -51,20 +54,25 @@ def walker_frames(count: int) -> list[np.ndarray]:
     return frames
 
 
-def masks_of(frames: list[np.ndarray], mask_reuse: bool, fps: int = 30) -> tuple[list[np.ndarray], int, float]:
-    """(masks stretched to the frame, model runs, segment CPU-ms per frame) of one pass."""
+def masks_of(
+    frames: list[np.ndarray], mask_reuse: bool, fps: int = FPS, step: int = 1
+) -> tuple[list[np.ndarray], int, float]:
+    """(masks stretched to the frame, model runs, segment CPU-ms per frame) of one pass over every
+    `step`-th frame; `step` > 1: as the power saver runs (`pipeline.power`)."""
     from pipeline.caps import Caps
     from pipeline.frame import Frame
     from pipeline.stages.matte import Matte
     from pipeline.stages.segment import Segment
 
     segment = Segment("landscape", roi=True, mask_reuse=mask_reuse)
+    segment.set_power_saving(step > 1)
     matte = Matte(0.25, 0.75, refine=False, temporal=True)
     segment.open(Caps(SIZE[0], SIZE[1], Fraction(fps)))
+    frames = frames[::step]
     masks, cpu_s = [], 0.0
     try:
         for i, pixels in enumerate(frames):
-            frame = Frame(pixels, pts_ns=i * 1_000_000_000 // fps, seq=i, discont=i == 0)
+            frame = Frame(pixels, pts_ns=i * step * 1_000_000_000 // fps, seq=i, discont=i == 0)
             start = time.thread_time()
             wall = time.perf_counter()
             segment.process(frame)
@@ -93,9 +101,13 @@ def flicker(masks: list[np.ndarray], frames: list[np.ndarray]) -> float:
     return float(np.mean(steps)) if steps else 0.0
 
 
-def score(name: str, frames: list[np.ndarray]) -> dict:
-    every, every_runs, every_ms = masks_of(frames, False)
-    reuse, runs, reuse_ms = masks_of(frames, True)
+def score(name: str, frames: list[np.ndarray], saver: bool = False) -> dict:
+    """Mask reuse (`saver`: the power saver, on its share of the frames) against the model on every frame."""
+    step = saver_step(FPS) if saver else 1
+    seconds = len(frames) / FPS
+    every, _, every_ms = masks_of(frames, False)
+    reuse, runs, reuse_ms = masks_of(frames, True, step=step)
+    every, frames = every[::step], frames[::step]
     ious = [iou(a >= 0.5, b >= 0.5) for a, b in zip(reuse, every)]
     return {
         "clip": name,
@@ -106,30 +118,44 @@ def score(name: str, frames: list[np.ndarray]) -> dict:
         "flicker_every": flicker(every, frames),
         "flicker_reuse": flicker(reuse, frames),
         "model_share": runs / len(frames),
+        "model_runs_per_second": runs / seconds,
         "segment_ms_every": every_ms,
         "segment_ms_reuse": reuse_ms,
+        "segment_ms_per_second_every": every_ms * FPS,
+        "segment_ms_per_second_reuse": reuse_ms * len(frames) / seconds,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.eval_reuse", description=__doc__.split("\n")[0])
     add_call_options(parser, frames=90)
+    parser.add_argument(
+        "--power",
+        choices=("performance", "saver"),
+        default="performance",
+        help="saver: the power saver's frame rate, model rate and whole-frame model (pipeline/power.py)",
+    )
     args = parser.parse_args(argv)
+    saver = args.power == "saver"
     clips = call_recordings(args.clips)
     if not recordings_present(clips, "eval_reuse"):
         return 0
     rows = []
     for clip in clips:
         frames = [cv2.resize(f, SIZE, interpolation=cv2.INTER_LINEAR) for f in read_clip(VIDEO / clip, args.frames)]
-        rows.append(score(Path(clip).stem, frames))
-    rows.append(score("walker (fast motion)", walker_frames(args.frames)))
-    print("| clip | IoU mean | IoU worst | boundary F | flicker every → reuse | model runs | segment CPU-ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+        rows.append(score(Path(clip).stem, frames, saver))
+    rows.append(score("walker (fast motion)", walker_frames(args.frames), saver))
+    print(
+        "| clip | IoU mean | IoU worst | boundary F | flicker every → reuse | model runs | model runs/s "
+        "| segment CPU-ms per frame | per second |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r['clip']} | {r['iou_mean']:.4f} | {r['iou_worst']:.3f} | {r['boundary_f']:.3f} "
             f"| {r['flicker_every']:.2f} → {r['flicker_reuse']:.2f} | {r['model_share']:.0%} "
-            f"| {r['segment_ms_every']:.2f} → {r['segment_ms_reuse']:.2f} |"
+            f"| {r['model_runs_per_second']:.1f} | {r['segment_ms_every']:.2f} → {r['segment_ms_reuse']:.2f} "
+            f"| {r['segment_ms_per_second_every']:.0f} → {r['segment_ms_per_second_reuse']:.0f} |"
         )
     real = rows[:-1]
     summary = {
@@ -138,11 +164,14 @@ def main(argv: list[str] | None = None) -> int:
         "model_share": float(np.mean([r["model_share"] for r in real])),
         "segment_ms_every": float(np.mean([r["segment_ms_every"] for r in real])),
         "segment_ms_reuse": float(np.mean([r["segment_ms_reuse"] for r in real])),
+        "segment_ms_per_second_every": float(np.mean([r["segment_ms_per_second_every"] for r in real])),
+        "segment_ms_per_second_reuse": float(np.mean([r["segment_ms_per_second_reuse"] for r in real])),
     }
     print(
         f"recordings: IoU {summary['iou_mean']:.4f} (worst frame {summary['iou_worst']:.3f}), model on "
         f"{summary['model_share']:.0%} of frames, segment {summary['segment_ms_every']:.2f} → "
-        f"{summary['segment_ms_reuse']:.2f} CPU-ms per frame"
+        f"{summary['segment_ms_reuse']:.2f} CPU-ms per frame ({summary['segment_ms_per_second_every']:.0f} → "
+        f"{summary['segment_ms_per_second_reuse']:.0f} per second)"
     )
     write_report(args.json, {"clips": rows, "summary": summary})
     return 0

@@ -54,6 +54,8 @@ function fill(state) {
   $("picture-box").hidden = !state.choices.restore && !state.choices.light;
   const people = $("people");
   people.replaceChildren(...state.choices.people.map((n) => new Option(n, n, false, n === s.people)));
+  $("power").replaceChildren(...state.choices.power.map((n) => new Option(n, n, false, n === s.power)));
+  $("power-label").hidden = state.choices.power.length === 0;
 }
 
 async function poll() {
@@ -87,6 +89,7 @@ $("pause").onclick = async () => {
 };
 $("apply-sr").onclick = () => sendSettings({sr_model: $("sr_model").value});
 $("restore").onchange = (e) => sendSettings({restore: e.target.checked});
+$("power").onchange = (e) => sendSettings({power: e.target.value});
 $("light").onchange = (e) => sendSettings({light: e.target.checked ? "auto" : "off"});
 $("file").onchange = (e) => upload(e.target.files[0]);
 const drop = $("drop");

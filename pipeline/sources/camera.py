@@ -50,6 +50,8 @@ class VideoDevice(Protocol):
 
     def read(self) -> tuple[bool, np.ndarray | None]: ...
 
+    def grab(self) -> bool: ...
+
     def get(self, prop: int) -> float: ...
 
     def set(self, prop: int, value: float) -> bool: ...
@@ -204,6 +206,14 @@ class CameraSource(Source):
             self._next_try_ns = now + int(self._backoff_s * 1e9)
             self._backoff_s = min(self._backoff_s * 2, RECONNECT_MAX_S)
         return None
+
+    def skip(self) -> bool:
+        """Let the next image go by without decoding it (`grab` without `retrieve`); a camera that
+        fails to give it is handled by `read` (the notice, reconnecting)."""
+        if self._pending is None and self._cap is not None and self._cap.grab():
+            self._seq += 1
+            return True
+        return self.read() is not None
 
     def read(self) -> Frame | None:
         was_lost = self._cap is None and self._seq > 0

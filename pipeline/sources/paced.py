@@ -32,20 +32,32 @@ class PacedSource(Source):
         self._count = 0
         return caps.with_(live=True, frame_count=None)
 
-    def read(self) -> Frame | None:
-        if self._limit is not None and self._count >= self._limit:
-            return None
-        frame = self.inner.read()
-        if frame is None:
-            return None
+    def _ended(self) -> bool:
+        return self._limit is not None and self._count >= self._limit
+
+    def _wait_for_next(self) -> int:
+        """Count one more frame and wait for its due time; returns that time (ns)."""
         if self._start_ns is None:
             self._start_ns = self.clock.now_ns()
         due = self._start_ns + self._count * self.period_ns
         self._count += 1
         self.clock.sleep_until_ns(due)
-        frame.pts_ns = frame.capture_ns = due
+        return due
+
+    def read(self) -> Frame | None:
+        frame = None if self._ended() else self.inner.read()
+        if frame is None:
+            return None
+        frame.pts_ns = frame.capture_ns = self._wait_for_next()
         frame.media_pts = frame.time_base = None  # live timing from here on
         return frame
+
+    def skip(self) -> bool:
+        """Pass over the next frame at its due time, as a camera's frame goes by."""
+        if self._ended() or not self.inner.skip():
+            return False
+        self._wait_for_next()
+        return True
 
     def close(self) -> None:
         self.inner.close()

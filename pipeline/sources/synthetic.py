@@ -125,7 +125,8 @@ class SyntheticSource(Source):
         cv2.subtract(frame, self._noise[(seq * 7 + 3) % NOISE_BANK_SIZE], dst=frame)
         return frame
 
-    def read(self) -> Frame | None:
+    def _next_seq(self) -> int | None:
+        """Count the next frame and (live) wait for its time; None at the end."""
         if self.frames is not None and self._seq >= self.frames:
             return None
         seq = self._seq
@@ -134,6 +135,16 @@ class SyntheticSource(Source):
             self._start_ns = self.clock.now_ns()
         if self.live:
             self.clock.sleep_until_ns(self._start_ns + seq * self.period_ns)
+        return seq
+
+    def skip(self) -> bool:
+        """Let the next frame go by without drawing it, as a camera's grab goes by without decoding."""
+        return self._next_seq() is not None
+
+    def read(self) -> Frame | None:
+        seq = self._next_seq()
+        if seq is None:
+            return None
         pixels = self.render(seq)
         now = self.clock.now_ns()
         pts_ns = self._start_ns + seq * self.period_ns if self.live else seq * self.period_ns

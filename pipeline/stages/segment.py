@@ -37,9 +37,10 @@ from kernels.blur import halve, shrink_factor, small_size  # noqa: E402
 from pipeline.caps import Caps  # noqa: E402
 from pipeline.errors import UserError  # noqa: E402
 from pipeline.frame import Frame  # noqa: E402
-from pipeline.motion import MotionGate  # noqa: E402
+from pipeline.motion import MAX_GAP_S, MotionGate  # noqa: E402
 from pipeline.params import Param, check_bool, one_of  # noqa: E402
 from pipeline.people import MainPerson  # noqa: E402
+from pipeline.power import SAVER_MAX_GAP_S, SAVER_MIN_GAP_S  # noqa: E402
 from pipeline.roi import RoiTracker, paste_crop_mask  # noqa: E402
 from pipeline.stage import Stage, TierSwitch  # noqa: E402
 
@@ -205,7 +206,7 @@ class Segment(Stage):
     tier_quality = {"general": 1.0, "landscape": 0.95, HALF_RATE: 0.8}
     tier_cost_hint = {"general": 1.7, "landscape": 1.0, HALF_RATE: 0.55}
 
-    updatable = frozenset({"people", "mask_reuse"})
+    updatable = frozenset({"people", "mask_reuse", "power_saving"})
 
     def __init__(
         self,
@@ -233,6 +234,8 @@ class Segment(Stage):
         """True right after a half-rate frame ran the model: the next frame may reuse its mask."""
         self.model_runs = 0
         """Frames the model ran on (the others reused the previous mask), for model runs per second."""
+        self.power_saving = False
+        """Power saver (`pipeline.power`): mask reuse on, with the saver's gaps between model runs."""
 
     def _session(self, model: str) -> SelfieGraph:
         if model not in self._sessions:
@@ -284,6 +287,10 @@ class Segment(Stage):
                 self.update(mask_reuse=new.mask_reuse)
 
         return apply
+
+    def set_power_saving(self, on: bool) -> None:
+        """Power saver on or off from the next frame (thread-safe; `pipeline.power.PowerGovernor`)."""
+        self.update(power_saving=bool(on))
 
     def _only_main(self, mask: np.ndarray) -> np.ndarray:
         """`mask` with `people = main`: every person but the main one sent to the background."""
@@ -350,10 +357,14 @@ class Segment(Stage):
         return mask
 
     def process(self, frame: Frame) -> Frame:
-        people_before = self.people
+        people_before, saving_before = self.people, self.power_saving
         self.apply_updates()
         if self.people != people_before:
             self._main_person.reset()
+        if self.power_saving != saving_before:
+            self._gate.max_gap_s = SAVER_MAX_GAP_S if self.power_saving else MAX_GAP_S
+            self._gate.min_gap_s = SAVER_MIN_GAP_S if self.power_saving else 0.0
+        reuse = self.mask_reuse or self.power_saving
         self.model = self._switch.requested
         self._switch.ran(self.model)
         if self.model == HALF_RATE and self._may_reuse_next and not frame.discont:
@@ -361,7 +372,7 @@ class Segment(Stage):
             self._may_reuse_next = False
         else:
             run = True
-            if self.mask_reuse:
+            if reuse:
                 run = self._gate.decide(frame.pixels, frame.pts_ns, frame.discont, frame.reductions())
                 run = run or self._last_mask is None
             if run:
@@ -370,12 +381,12 @@ class Segment(Stage):
                 frame.mask = self._last_mask = self.person_mask(
                     frame.pixels, frame.pts_ns, frame.discont, frame.reductions()
                 )
-                if self.mask_reuse:
+                if reuse:
                     self._gate.ran(frame.pts_ns)
             else:
                 frame.mask = self._last_mask
             self._may_reuse_next = self.model == HALF_RATE
-        if self.mask_reuse:
+        if reuse:
             frame.tiers["model"] = f"{self.runs_per_second(frame.pts_ns):.0f} runs/s"
         frame.tiers[self.name] = self.model
         if self.people == "main":

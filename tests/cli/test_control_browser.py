@@ -127,7 +127,7 @@ def test_the_page_switches_restore_on_a_run_started_with_it(browser):
         run.stop()
 
 
-def test_the_page_switches_light_people_and_mask_reuse_live(browser):
+def test_the_page_switches_light_people_mask_reuse_and_power_live(browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -148,5 +148,9 @@ def test_the_page_switches_light_people_and_mask_reuse_live(browser):
         assert "mask_reuse = true" in browser.find_element(By.ID, "message").text
         assert wait_for(lambda: run.thumbnail.info().get("tiers", {}).get("people", "").startswith("main"), 10)
         assert wait_for(lambda: run.thumbnail.info().get("tiers", {}).get("model", "").endswith("runs/s"), 10)
+        Select(browser.find_element(By.ID, "power")).select_by_value("saver")
+        assert wait_for(lambda: "power = saver" in browser.find_element(By.ID, "message").text, 10)
+        segment = next(stage for stage in run.graph.stages if stage.name == "segment")
+        assert run.power.saving and wait_for(lambda: segment.power_saving, 10)
     finally:
         run.stop()

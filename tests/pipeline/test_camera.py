@@ -39,6 +39,11 @@ class ScriptedCamera:
         w, h = self.size
         return True, np.full((h, w, 3), self.level, np.uint8)
 
+    def grab(self):
+        self.grabs = getattr(self, "grabs", 0) + 1
+        ok, _ = self.read()
+        return ok
+
     def release(self):
         self.released = True
 
@@ -98,3 +103,15 @@ def test_lost_camera_shows_dimmed_notice_reconnects_with_backoff_and_resumes():
         assert backoff <= interval < backoff + 0.04
     kinds = [m.text for m in source.bus.messages()]
     assert any("lost" in t for t in kinds) and any("back after" in t for t in kinds)
+
+
+def test_a_skipped_frame_is_grabbed_without_decoding_and_a_lost_camera_still_shows_the_notice():
+    device = ScriptedCamera(3)
+    source = CameraSource(0, 320, 240, 25, clock=ManualClock(), open_device=lambda i: device)
+    source.bus = Bus()
+    source.open()
+    assert source.read().seq == 0  # the image open() read to learn the mode
+    assert source.skip() and device.grabs == 1
+    assert source.read().seq == 2
+    assert source.skip()  # the camera is gone: read() takes over (the notice, reconnecting)
+    assert device.released

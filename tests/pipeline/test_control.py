@@ -15,6 +15,7 @@ from pipeline.chain import make_effects
 from pipeline.control import MAX_UPLOAD_BYTES, ControlServer
 from pipeline.errors import UserError
 from pipeline.graph import Graph
+from pipeline.power import PowerGovernor
 from pipeline.settings import Settings
 from pipeline.settings_service import SettingsService
 from pipeline.sinks.thumbnail import ThumbnailSink
@@ -39,7 +40,8 @@ class Running:
             [AtFrame({}, pace_s=0.025), *effects],
             [self.corners, self.thumbnail],
         )
-        self.service = SettingsService(self.settings, self.graph.stages, self.graph.bus)
+        self.power = PowerGovernor(self.settings.power, self.graph.stages, 30, self.graph.bus)
+        self.service = SettingsService(self.settings, self.graph.stages, self.graph.bus, power=self.power)
         self.control = ControlServer(self.service, self.thumbnail, "127.0.0.1", 0, token=token)
         self.control.start()
         self.running = GraphThread(self.graph)

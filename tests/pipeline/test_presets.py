@@ -134,7 +134,7 @@ def test_every_live_key_reaches_a_stage_that_takes_it():
     from pipeline.settings import LIVE_KEYS, OWNER_OF, OWNERS
     from pipeline.stage import Stage
 
-    run_keys = {"description"}  # live, but no stage's: it only names the preset
+    run_keys = {"description", "power"}  # live, no stage's: it names the preset; the power governor takes power
     for key in LIVE_KEYS - run_keys:
         owner = OWNER_OF[key]
         assert owner.settings_change is not Stage.settings_change, f"{owner.name} declares {key} but takes no change"
@@ -201,7 +201,8 @@ def test_command_line_flags_come_from_the_declarations():
         ]
     )
     overrides = command_line_overrides(args)
-    assert set(overrides) == set(flagged.values())
+    assert set(overrides) == set(flagged.values()) - {"power"}  # a live run's only
+    assert command_line_overrides(build_parser().parse_args(["run", "--power", "saver"])) == {"power": "saver"}
     assert overrides["size"] == (640, 360) and overrides["scale"] == 2 and overrides["autoframe"] is True
     with pytest.raises(UserError, match="--model 'huge': expected one of"):
         command_line_overrides(build_parser().parse_args(["transcode", "a.mp4", "b.mp4", "--model", "huge"]))

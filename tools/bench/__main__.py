@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the person model only when the picture changed (on), on every frame (off: the baseline), "
         "or as --preset says",
     )
+    group.add_argument(
+        "--power",
+        choices=("preset", "performance", "saver", "auto"),
+        default="preset",
+        help="the power mode (saver: a lower frame and model rate: pipeline/power.py), or as --preset says",
+    )
     group.add_argument("--seconds", type=float, default=30)
     group.add_argument("--budget-frames", type=float, default=2, help="latency budget in frame periods")
     group.add_argument("--load-at", type=float, default=10, help="start of the CPU load, s")

@@ -3,13 +3,15 @@
 The camera (synthetic close-up, a walking person, or a video file looped, scaled to `--size` and
 delivered at its real rate) at `--size` and `--fps` → optional restore (`--restore`) → segmentation
 (the model on every frame, or only when the picture changed: `--mask-reuse`) → blur (`--preset`'s
-chain) → optional auto-framing → optional ×`--scale` upscale, scheduled by the DeadlineScheduler
-with a latency budget of `--budget-frames` frame periods; `--load-seconds` > 0 starts a process
-spinning on one core at `--load-at` s. Reported: delivered fps and capture-to-sink latency (ms p50 /
-p95) over the run after 2 s of warm-up, and under and outside the load; frames dropped at the head; every stage's tier
-counts and tier changes (time in s); each stage's CPU-ms per frame; ring high-water marks against
-capacity; the upscaler's tier shares and engines; after the load, the seconds until the starting
-tiers and the network tier are back; the sampler's timeline. `--plot` draws fps, latency and tiers
+chain; `--power saver` leaves frames out at the head and runs the model less often) → optional
+auto-framing → optional ×`--scale` upscale, scheduled by the DeadlineScheduler with a latency budget
+of `--budget-frames` frame periods; `--load-seconds` > 0 starts a process spinning on one core at
+`--load-at` s. Reported: delivered fps and capture-to-sink latency (ms p50 / p95) over the run after
+2 s of warm-up, and under and outside the load; frames dropped at the head (and left out by the power
+saver); CPU-ms per second of the process and of the effect stages; every stage's tier counts and tier
+changes (time in s); each stage's CPU-ms per frame; ring high-water marks against capacity; the
+upscaler's tier shares and engines; after the load, the seconds until the starting tiers and the
+network tier are back; the sampler's timeline. `--plot` draws fps, latency and tiers
 over time as a PNG.
 """
 
@@ -62,6 +64,9 @@ class ScaledSource(Source):
             frame.pixels = cv2.resize(frame.pixels, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
         return frame
 
+    def skip(self) -> bool:
+        return self.inner.skip()
+
     def close(self) -> None:
         self.inner.close()
 
@@ -69,6 +74,8 @@ class ScaledSource(Source):
 def live_bench(args) -> dict:
     """Run the live graph with the DeadlineScheduler; returns the report (see the module docstring)."""
     from pipeline.options import parse_size
+    from pipeline.power import PowerGovernor
+    from pipeline.presets import load_preset
     from pipeline.scheduler import DeadlineScheduler, SchedulerConfig
     from pipeline.sources.paced import PacedSource
     from pipeline.stages.upscale.stage import Upscale
@@ -115,6 +122,9 @@ def live_bench(args) -> dict:
     scheduler = DeadlineScheduler(stages, config)
     sink = NullSink()
     graph = Graph(source, stages, [sink], max_in_flight=3, scheduler=scheduler, bus=scheduler.bus)
+    mode = load_preset(args.preset).power if args.power == "preset" else args.power
+    power = PowerGovernor(mode, stages, graph.caps[0].fps, graph.bus)
+    graph.head_filter = power
     tier_counts: dict[str, dict[str, int]] = {}
     per_frame: list[tuple[float, float]] = []
     upscale_tiers: list[str] = []
@@ -161,6 +171,8 @@ def live_bench(args) -> dict:
         "config": {k: v for k, v in vars(args).items() if k not in ("json", "plot")},
         "whole_run": window(warm, min(args.seconds, run_end_s)),
         "dropped_at_head": stats["nodes"][source.name]["dropped"],
+        "power": power.label,
+        "skipped_at_head": stats["nodes"][source.name]["skipped"],
         "tier_counts": tier_counts,
         "tier_changes": [vars(c) | {"at_s": round((c.at_ns - t0) / 1e9, 3)} for c in scheduler.changes],
         "timeline": sampler.snapshots,
@@ -169,6 +181,12 @@ def live_bench(args) -> dict:
     }
     report["stage_cpu_ms_per_frame"] = {s.name: round(stats["nodes"][s.name]["cpu_ms_per_frame"], 2) for s in stages}
     report["process_cpu_ms_per_frame"] = round(1000 * cpu_s / max(len(per_frame), 1), 2)  # every thread
+    report["process_cpu_ms_per_second"] = round(1000 * cpu_s / max(wall_s, 1e-9), 1)
+    report["effect_cpu_ms_per_second"] = round(
+        sum(stats["nodes"][s.name]["cpu_ms_per_frame"] * stats["nodes"][s.name]["processed"] for s in stages)
+        / max(wall_s, 1e-9),
+        1,
+    )
     segments = [s for s in stages if isinstance(s, Segment)]
     if segments:
         report["model_runs_per_second"] = round(segments[0].model_runs / max(wall_s, 1e-9), 2)

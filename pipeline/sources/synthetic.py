@@ -147,6 +147,7 @@ class SyntheticSource(Source):
             return None
         pixels = self.render(seq)
         now = self.clock.now_ns()
+        assert self._start_ns is not None, "set by _next_seq"
         pts_ns = self._start_ns + seq * self.period_ns if self.live else seq * self.period_ns
         return Frame(pixels, pts_ns=pts_ns, seq=seq, capture_ns=now)
 

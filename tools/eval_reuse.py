@@ -1,21 +1,24 @@
 """Score `mask_reuse` (the model run only when the picture changed) against running it on every frame.
 
-    python -m tools.eval_reuse [--clips eval|tune] [--frames 90] [--json out/eval-reuse.json]
+    python -m tools.eval_reuse [--clips eval|tune] [--frames 90] [--power saver] [--json out/eval-reuse.json]
 
-Real recordings played at their own rate (`--clips eval`: the evaluation webcam recordings of
+Real recordings with frame times at 30 fps (`--clips eval`: the evaluation webcam recordings of
 `tools.eval_real.EVAL_CLIPS` and the talking head; `tune`: the other webcam recordings, on which the
 gate's constants were chosen), each frame scaled to 1280×720, and the synthetic walker (a person
 moving fast about a room, 1280×720): the segment and matte stages as the `video-call-720p` preset runs
 them (landscape model, ROI tracking, temporal smoothing), once with the model on every frame and once
-with `mask_reuse`, each smoothed mask stretched to the frame and thresholded at 0.5. Per clip:
+with `mask_reuse` (`--power saver`: as the power saver runs, on every other frame with its longer
+and shorter gaps between model runs, scored on the frames it keeps), each smoothed mask stretched to
+the frame and thresholded at 0.5. Per clip:
 
 * **IoU** of the reuse masks against the every-frame ones: mean and worst frame;
 * **boundary F** (2 px) of the reuse masks against the every-frame ones: how well the edges agree;
 * **flicker**: mean |Δmask| (0..255) between consecutive frames over pixels whose luma changed by
   less than 2 levels, for both;
-* **model runs**: the share of frames the model ran on with reuse;
+* **model runs**: the share of frames the model ran on with reuse, and runs per second;
 * **segment CPU-ms per frame** of the stage's own thread (process time around `process`, the model's
-  own thread included since the call waits for it), both ways, taken one after the other in this process.
+  own thread included since the call waits for it), both ways, taken one after the other in this
+  process; and per second of video.
 
 Prints a Markdown table; writes JSON with `--json`. Exits 0 with a message where the data is absent.
 """

@@ -57,6 +57,7 @@ from pipeline.errors import UserError
 from pipeline.frame import Frame
 from pipeline.media.av_errors import AVError, one_line
 from pipeline.media.containers import OUTPUT_CONTAINERS
+from pipeline.media.pixels import bgr_to_frame
 from pipeline.paths import check_writable_file
 from pipeline.ring import Overflow
 from pipeline.stage import Sink
@@ -241,7 +242,6 @@ class FileSink(Sink):
             raise UserError(f"cannot encode {caps.width}x{caps.height} to {self.path}: width and height must be even")
         self._caps = caps
         self._alpha = alpha
-        self._in_format = "bgra" if alpha else "bgr24"
 
         self._partial = partial_path(self.path)
         try:
@@ -295,7 +295,7 @@ class FileSink(Sink):
         # (x264 was still seen to vary now and then under load, even on one thread: not bit-exact.)
         options["threads"] = str(ENCODER_THREADS)
         stream.codec_context.options = options
-        # PyAV converts BGR to YUV with swscale's default matrix, BT.601 limited range: tag the
+        # Frames are converted from BGR with swscale's default matrix, BT.601 limited range: tag the
         # stream with exactly that so players (which assume BT.709 for untagged HD) show true colours.
         ctx = stream.codec_context
         ctx.colorspace, ctx.color_primaries, ctx.color_trc, ctx.color_range = 6, 6, 6, 1
@@ -346,7 +346,7 @@ class FileSink(Sink):
         if self._time_base is None:
             self._start(frame)
         try:
-            vf = av.VideoFrame.from_ndarray(frame.pixels, format=self._in_format)
+            vf = bgr_to_frame(frame.pixels, self._vstream.pix_fmt)
             vf.pts = self._pts_of(frame)
             vf.time_base = self._time_base
             assert self._container is not None, "opened by open()"

@@ -60,6 +60,7 @@ from pipeline.clock import SYSTEM_CLOCK
 from pipeline.errors import UserError
 from pipeline.frame import Frame
 from pipeline.media.av_errors import AVError, one_line
+from pipeline.media.pixels import frame_to_bgr
 from pipeline.stage import Source
 
 _WHAT_WORKS = "try an MP4/MKV/WebM/MOV with H.264, HEVC, VP9, AV1 or MPEG-4 video"
@@ -274,7 +275,7 @@ class FileSource(Source):
             )
 
     def _to_pixels(self, av_frame: av.VideoFrame) -> np.ndarray:
-        pixels: np.ndarray = av_frame.to_ndarray(format="bgr24")
+        pixels: np.ndarray = frame_to_bgr(av_frame)
         turns = round((av_frame.rotation or 0) / 90) % 4
         if turns:
             pixels = np.rot90(pixels, turns)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.cli import main
+from pipeline.media.pixels import frame_to_bgr
 from tests.conftest import write_test_video
 
 
@@ -38,7 +39,7 @@ def test_transcode_replaces_the_background(tmp_path, tiny_video):
     out = tmp_path / "green.mp4"
     assert main(["transcode", str(tiny_video), str(out), "--background", "color:#00ff00"]) == 0
     with av.open(str(out)) as container:
-        first = next(container.decode(video=0)).to_ndarray(format="bgr24")
+        first = frame_to_bgr(next(container.decode(video=0)))
     corner = first[:12, -12:].reshape(-1, 3).mean(axis=0)  # background (rocket side) -> green
     assert corner[1] > 200 and corner[0] < 60 and corner[2] < 60
 
@@ -111,7 +112,7 @@ def test_matte_of_video_equals_the_compositors_alpha(tmp_path, tiny_video):
     assert names == [f"{i:06d}.png" for i in range(20)]
     settings = load_preset("transcode")
     with av.open(str(tiny_video)) as container:
-        first = next(container.decode(video=0)).to_ndarray(format="bgr24")
+        first = frame_to_bgr(next(container.decode(video=0)))
     segment = Segment(settings.segmenter, roi=settings.roi)
     expected = matte_for(settings).alpha(first, segment.person_mask(first), discont=True)
     assert expected.shape == (120, 160)

@@ -1,10 +1,10 @@
 """Super-resolution on real video, degraded the way cameras and calls degrade it.
 
-Each evaluation clip's frames (the originals, HR) are downscaled ×2 the way a camera or a capture
-pipeline does (`box`: 2×2 average, `bilinear`), then passed through what a recording or a call does to
+Each evaluation clip's frames (the originals, HR) are downscaled ×2 (`--scale 3`: ×3) the way a camera
+or a capture pipeline does (`box`: 2×2 average, `bilinear`), then passed through what a recording or a call does to
 them (`lossless`: nothing; `crf18`, `crf23`, `crf28`: a real libx264 round trip through PyAV, preset
 medium, yuv420p, the whole sequence so that inter-frame coding is real; `jpeg75`: MJPEG-like JPEG at
-quality 75 per frame), decoded, and enlarged ×2 by litecam's upscaler (`bicubic` and the networks).
+quality 75 per frame), decoded, and enlarged ×2 (×3) by litecam's upscaler (`bicubic` and the networks).
 Scores: PSNR-Y and SSIM (Y) against the originals, per clip and degradation, and each model's mean
 gain over bicubic.
 
@@ -17,6 +17,7 @@ fixed camera's room with people walking through it. The RGB↔YUV conversions ar
 OpenCV's, correctly rounded (see `x264_round_trip`).
 
     python -m tools.eval_real [--models litesr,xlsr] [--frames 8] [--json out/eval-real.json] [--png out/real.png]
+    python -m tools.eval_real --scale 3 --models xlsr
     python -m tools.eval_real --restore [--json out/eval-restore.json]
 """
 
@@ -80,26 +81,32 @@ DOWNSCALES = ("box", "bilinear")
 CODECS = ("lossless", "crf18", "crf23", "crf28", "jpeg75")
 
 
-def read_frames(path: Path, count: int) -> list[np.ndarray]:
-    """Up to `count` frames spread over the clip, BGR, cropped to multiples of 4 (so that the ×½
-    frames have even sides, as 4:2:0 video needs)."""
+def read_frames(path: Path, count: int, scale: int = 2) -> list[np.ndarray]:
+    """Up to `count` frames spread over the clip, BGR, cropped to multiples of 2 × `scale` (so that the
+    downscaled frames have even sides, as 4:2:0 video needs)."""
     with av.open(str(path)) as container:
         frames = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
     step = max(1, len(frames) // count)
     picked = frames[::step][:count]
-    return [np.ascontiguousarray(f[: f.shape[0] // 4 * 4, : f.shape[1] // 4 * 4]) for f in picked]
+    unit = 2 * scale
+    return [np.ascontiguousarray(f[: f.shape[0] // unit * unit, : f.shape[1] // unit * unit]) for f in picked]
 
 
-def downscale(frame: np.ndarray, how: str) -> np.ndarray:
-    """×½ as a camera or a capture pipeline does it: `box`, the 2×2 average (OpenCV's INTER_AREA, and its
-    INTER_LINEAR too at exactly ½); `bilinear`, a scaler that interpolates between two neighbours at a
-    quarter-pixel phase without averaging the rest (aliasing, as cheap scalers give)."""
+def downscale(frame: np.ndarray, how: str, scale: int = 2) -> np.ndarray:
+    """÷`scale` as a camera or a capture pipeline does it: `box`, the scale×scale average (OpenCV's
+    INTER_AREA); `bilinear`, a scaler that interpolates between two neighbours at a quarter-pixel phase
+    without averaging the rest (aliasing, as cheap scalers give)."""
     h, w = frame.shape[:2]
     if how == "box":
-        return cv2.resize(frame, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    to_source = np.array([[2, 0, 0.25], [0, 2, 0.25]], np.float32)  # output pixel (x, y) reads input (2x + ¼, 2y + ¼)
+        return cv2.resize(frame, (w // scale, h // scale), interpolation=cv2.INTER_AREA)
+    # output pixel (x, y) reads input (scale·x + ¼, scale·y + ¼)
+    to_source = np.array([[scale, 0, 0.25], [0, scale, 0.25]], np.float32)
     return cv2.warpAffine(
-        frame, to_source, (w // 2, h // 2), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT
+        frame,
+        to_source,
+        (w // scale, h // scale),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REFLECT,
     )
 
 
@@ -150,30 +157,30 @@ def _network(stage, frame: np.ndarray) -> np.ndarray:
     return stage.upscale(frame).copy()  # (the stage's output buffer is reused by its next call)
 
 
-def upscalers(models: list[str], model_dir: Path | None = None) -> dict:
-    """name → function BGR → BGR ×2 (`bicubic` first: the baseline); the networks' files from `model_dir`
-    (default: the shipped ones)."""
+def upscalers(models: list[str], model_dir: Path | None = None, scale: int = 2) -> dict:
+    """name → function BGR → BGR ×`scale` (`bicubic` first: the baseline); the networks' files from
+    `model_dir` (default: the shipped ones)."""
     from pipeline.stages.upscale.stage import Upscale
 
     def bicubic(frame: np.ndarray) -> np.ndarray:
-        return cv2.resize(frame, (frame.shape[1] * 2, frame.shape[0] * 2), interpolation=cv2.INTER_CUBIC)
+        return cv2.resize(frame, (frame.shape[1] * scale, frame.shape[0] * scale), interpolation=cv2.INTER_CUBIC)
 
     out: dict[str, Callable[[np.ndarray], np.ndarray]] = {"bicubic": bicubic}
     for model in models:
-        stage = Upscale(2, model, strict=True, threads=2, model_dir=model_dir)
+        stage = Upscale(scale, model, strict=True, threads=2, model_dir=model_dir)
         stage.load()
         out[model] = functools.partial(_network, stage)
     return out
 
 
-def evaluate(clips: list[str], models: list[str], frames: int, model_dir: Path | None = None) -> dict:
+def evaluate(clips: list[str], models: list[str], frames: int, model_dir: Path | None = None, scale: int = 2) -> dict:
     """Scores of every clip × downscale × codec × method (see the module docstring)."""
-    methods = upscalers(models, model_dir)
+    methods = upscalers(models, model_dir, scale)
     rows = []
     for clip in clips:
-        originals = read_frames(VIDEO / clip, frames)
+        originals = read_frames(VIDEO / clip, frames, scale)
         for how in DOWNSCALES:
-            small = [downscale(f, how) for f in originals]
+            small = [downscale(f, how, scale) for f in originals]
             for codec in CODECS:
                 degraded = through_codec(small, codec)
                 for name, enlarge in methods.items():
@@ -188,7 +195,7 @@ def evaluate(clips: list[str], models: list[str], frames: int, model_dir: Path |
                             "ssim_y": float(np.mean([m[1] for m in measured])),
                         }
                     )
-    return {"clips": clips, "frames_per_clip": frames, "rows": rows, "gains": gains(rows)}
+    return {"clips": clips, "frames_per_clip": frames, "scale": scale, "rows": rows, "gains": gains(rows)}
 
 
 def evaluate_restore(clips: list[str], frames: int, model_dir: Path | None = None) -> dict:
@@ -232,11 +239,13 @@ def gains(rows: list[dict], baseline: str = "bicubic") -> dict:
     }
 
 
-def side_by_side(clip: str, model: str, path: Path, codec: str = "crf28", model_dir: Path | None = None) -> None:
+def side_by_side(
+    clip: str, model: str, path: Path, codec: str = "crf28", model_dir: Path | None = None, scale: int = 2
+) -> None:
     """A PNG: bicubic | `model` | original, a 160×160 crop of one frame (box ↓, then `codec`)."""
-    original = read_frames(VIDEO / clip, 1)[0]
-    degraded = through_codec([downscale(original, "box")], codec)[0]
-    methods = upscalers([model], model_dir)
+    original = read_frames(VIDEO / clip, 1, scale)[0]
+    degraded = through_codec([downscale(original, "box", scale)], codec)[0]
+    methods = upscalers([model], model_dir, scale)
     h, w = original.shape[:2]
     y, x = max(0, h // 2 - 80), max(0, w // 2 - 80)
     crops = [methods[m](degraded)[y : y + 160, x : x + 160] for m in ("bicubic", model)] + [
@@ -252,6 +261,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--clips", default="eval", help="eval (default), or comma-separated paths under shared/data/video"
     )
+    parser.add_argument("--scale", type=int, choices=(2, 3), default=2, help="the factor (default: %(default)s)")
     parser.add_argument("--json", type=Path, help="write the report here")
     parser.add_argument("--png", type=Path, help="write a bicubic | model | original picture here")
     parser.add_argument("--model-dir", type=Path, help="read the networks from here (default: the shipped ones)")
@@ -270,7 +280,7 @@ def main(argv=None) -> int:
         cases = [f"none/{c}" for c in CODECS[1:]]
         baseline = "the decoded frames"
     else:
-        report = evaluate(clips, models, args.frames, args.model_dir)
+        report = evaluate(clips, models, args.frames, args.model_dir, args.scale)
         cases = [f"{d}/{c}" for d in DOWNSCALES for c in CODECS]
         baseline = "bicubic"
     print("| method | " + " | ".join(cases) + " |")
@@ -281,7 +291,7 @@ def main(argv=None) -> int:
     write_report(args.json, report, indent=2)
     if args.png and models and not args.restore:
         args.png.parent.mkdir(parents=True, exist_ok=True)
-        side_by_side(clips[0], models[-1], args.png, model_dir=args.model_dir)
+        side_by_side(clips[0], models[-1], args.png, model_dir=args.model_dir, scale=args.scale)
     return 0
 
 

@@ -1,7 +1,8 @@
 """Once-a-second snapshots of a running graph, as JSON lines (`--stats FILE`) or in memory.
 
 Each snapshot: time since start (s), frames delivered and fps over the interval, capture→sink
-latency p50/p95 over the interval, frames dropped at the head so far, frames in flight, the
+latency p50/p95 over the interval, frames dropped at the head so far (and left out on purpose by the
+power saver, `skipped_at_head`), frames in flight, the
 largest fill each ring has seen, the tier each stage is using, the tier changes posted since
 the previous snapshot, and the person model's runs per second over the interval (null without a
 segment stage; below the frame rate with `mask_reuse`).
@@ -95,6 +96,7 @@ class StatsSampler(Periodic):
             "latency_ms_p50": float(np.percentile(recent, 50)) if recent else None,
             "latency_ms_p95": float(np.percentile(recent, 95)) if recent else None,
             "dropped_at_head": graph.counters[graph.source.name].dropped,
+            "skipped_at_head": graph.counters[graph.source.name].skipped,
             "in_flight": graph.in_flight,
             "ring_high_water": {r["name"]: r["high_water"] for r in graph.stats()["rings"]},
             "tiers": {s.name: s.tier for s in graph.stages if len(s.tiers) > 1},

@@ -3,6 +3,7 @@ its model rate in the segment stage, live switching, and `litecam run --power`."
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from pathlib import Path
 
@@ -146,10 +147,11 @@ def test_litecam_run_power_saver_and_a_bad_mode(tmp_path, capsys):
     from tests.conftest import write_test_video
 
     clip = write_test_video(tmp_path / "camera.mp4", frames=30, size=(160, 96), fps=30)
-    out = tmp_path / "out.mp4"
-    assert main(["run", "--input", str(clip), "--sink", f"file:{out}", "--power", "saver"]) == 0
+    out, stats = tmp_path / "out.mp4", tmp_path / "stats.jsonl"
+    assert main(["run", "--input", str(clip), "--sink", f"file:{out}", "--power", "saver", "--stats", str(stats)]) == 0
     err = capsys.readouterr().err
     assert "power: saver" in err and "15 left out by the power saver" in err
+    assert json.loads(stats.read_text().splitlines()[-1])["skipped_at_head"] == 15
     with av.open(str(out)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 15
     with pytest.raises(SystemExit) as exit_status:

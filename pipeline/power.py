@@ -153,6 +153,10 @@ class PowerGovernor(Periodic):
         self.bus = bus
         self._read_source = read_source
         self._lock = threading.Lock()
+        """Guards `saving`, `label` and the frame count, which the head reads on every frame."""
+        self._deciding = threading.Lock()
+        """One decision at a time (a page change and the battery check may come together), so the
+        stages are told the last one; the head never waits on it (reading the battery may be slow)."""
         self._count = 0
         self.mode = mode
         self.saving = False
@@ -175,6 +179,10 @@ class PowerGovernor(Periodic):
         pass
 
     def _decide(self, announce: bool) -> None:
+        with self._deciding:
+            self._decide_now(announce)
+
+    def _decide_now(self, announce: bool) -> None:
         if self.mode == "auto":
             source = self._read_source()
             saving = source == "battery"

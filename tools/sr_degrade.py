@@ -21,6 +21,7 @@ never the evaluation clips) with their real motion, and the still training image
 pixels a frame.  The result is a cache of aligned (HR, LR) uint8 RGB crops for ``tools.train_sr --pairs``:
 
     python -m tools.sr_degrade --scale 2 --sequences 800 --out out/sr-real-x2.npz
+    python -m tools.sr_degrade --thin out/sr-real-x2.npz --every 2 --lr-crop 48 --out out/sr-crops-x2.npz
 """
 
 from __future__ import annotations
@@ -198,14 +199,40 @@ def build_pairs(
     return np.stack(hrs), np.stack(lrs), recipes
 
 
+def thin_pairs(
+    hr: np.ndarray, lr: np.ndarray, every: int, lr_crop: int, seed: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``every``-th pair of a cache, each cut to one random aligned ``lr_crop``² LR crop (and the
+    matching HR crop): a smaller cache of less correlated pairs, e.g. to send to a GPU machine."""
+    scale = hr.shape[1] // lr.shape[1]
+    rng = np.random.default_rng(seed)
+    hrs, lrs = [], []
+    for i in range(0, len(hr), every):
+        y, x = (int(v) for v in rng.integers(0, lr.shape[1] - lr_crop + 1, size=2))
+        hrs.append(hr[i, scale * y : scale * (y + lr_crop), scale * x : scale * (x + lr_crop)])
+        lrs.append(lr[i, y : y + lr_crop, x : x + lr_crop])
+    return np.stack(hrs), np.stack(lrs)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.sr_degrade", description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, choices=[1, 2, 3], required=True)
+    parser.add_argument("--scale", type=int, choices=[1, 2, 3])
     parser.add_argument("--sequences", type=int, default=800)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--clean-share", type=float, default=0.15, help="share of textbook-degraded sequences")
     parser.add_argument("--out", type=Path, required=True, help="the .npz cache to write")
+    parser.add_argument("--thin", type=Path, help="instead: thin this cache (--every, --lr-crop) into --out")
+    parser.add_argument("--every", type=int, default=2, help="with --thin: keep every N-th pair")
+    parser.add_argument("--lr-crop", type=int, default=48, help="with --thin: LR crop side in pixels")
     args = parser.parse_args(argv)
+    if args.thin:
+        cache = np.load(args.thin)
+        hr, lr = thin_pairs(cache["hr"], cache["lr"], args.every, args.lr_crop)
+        np.savez(args.out, hr=hr, lr=lr)
+        print(f"{len(hr)} pairs ({hr.shape[1]}² HR, {lr.shape[1]}² LR) from {args.thin} -> {args.out}")
+        return 0
+    if args.scale is None:
+        parser.error("--scale is required (or --thin CACHE)")
     crop = 192 if args.scale != 3 else 198
     hr, lr, recipes = build_pairs(args.scale, args.sequences, args.seed, crop=crop, clean_share=args.clean_share)
     args.out.parent.mkdir(parents=True, exist_ok=True)

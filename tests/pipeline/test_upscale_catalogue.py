@@ -28,8 +28,8 @@ from tests.conftest import REPO
 
 # -- choices ---------------------------------------------------------------------------------------
 def test_tiers_rank_by_measured_quality_and_depend_on_the_scale():
-    # our retrained ESRT scores above our XLSR on both sets (37.31 / 32.93 against 36.95 / 32.65);
-    # the first one (35.09 / 31.49) ranked below XLSR and the live LiteSR
+    # our ESRT scores above our XLSR on both sets (36.69 / 32.39 against 36.16 / 32.04, both trained
+    # on camera and codec degradations); a first, short-trained one (35.09 / 31.49) ranked below both
     assert TIERS == ("esrt", "xlsr", "xlsr-int8", "litesr", "bicubic")
     assert tiers_for(2) == TIERS
     assert tiers_for(3) == ("xlsr", "bicubic")

@@ -64,3 +64,15 @@ def test_a_cache_at_the_wrong_scale_is_refused(tmp_path):
     assert len(load_cached_pairs(cache, 2)) == 2
     with pytest.raises(SystemExit, match="x2 pairs, not x3"):
         load_cached_pairs(cache, 3)
+
+
+def test_thinning_a_cache_keeps_every_nth_pair_as_aligned_crops():
+    rng = np.random.default_rng(0)
+    hr = rng.integers(0, 256, size=(6, 32, 32, 3), dtype=np.uint8)
+    lr = hr[:, ::2, ::2].copy()  # an LR pixel is the HR pixel at twice its coordinates
+    thin_hr, thin_lr = sr_degrade.thin_pairs(hr, lr, every=2, lr_crop=8)
+    assert thin_hr.shape == (3, 16, 16, 3) and thin_lr.shape == (3, 8, 8, 3)
+    assert np.array_equal(thin_hr[:, ::2, ::2], thin_lr)  # crops still aligned
+    for kept, source in zip(thin_hr, hr[::2]):  # each crop comes from its own source pair
+        windows = np.lib.stride_tricks.sliding_window_view(source, (16, 16, 3)).reshape(-1, 16, 16, 3)
+        assert any(np.array_equal(kept, w) for w in windows)

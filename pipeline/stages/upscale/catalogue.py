@@ -44,7 +44,7 @@ MODEL_FILES: dict[str, dict[int, str]] = {
 SR_SCORES: dict[tuple[str, int], tuple[float, float]] = {
     ("xlsr", 2): (36.16, 32.04),
     ("xlsr-int8", 2): (35.94, 31.93),
-    ("esrt", 2): (37.31, 32.93),
+    ("esrt", 2): (36.69, 32.39),
     ("litesr", 2): (35.90, 31.97),
     ("bicubic", 2): (33.68, 30.33),
     ("xlsr", 3): (32.37, 28.97),
@@ -66,7 +66,8 @@ RECEPTIVE_RADIUS_PX = {"xlsr": 5, "xlsr-int8": 5, "litesr": 5}
 """How far (input pixels, each way) an output pixel sees, for the tiers built of convolutions alone:
 the five 3×3 layers on XLSR's longest path, LiteSR's five. Row bands that overlap by at least this
 much give exactly the whole-frame output (bands get `CONTEXT_PX` rows); ESRT's attention has no such
-bound, so it always runs on whole frames. `CONTEXT_PX` must be at least this."""
+bound, so it runs in overlapping tiles that match the whole frame closely, not exactly
+(`stage.TILE_PX`). `CONTEXT_PX` must be at least this."""
 CONTEXT_PX = {"esrt": 16, "xlsr": 8, "xlsr-int8": 8, "litesr": 8}
 """person_only: input pixels of real image the network sees around the box, and the halo of a row band
 (≥ `RECEPTIVE_RADIUS_PX`; ESRT's attention windows reach further, so its box interior is close to,

@@ -6,7 +6,8 @@ them (`lossless`: nothing; `crf18`, `crf23`, `crf28`: a real libx264 round trip 
 medium, yuv420p, the whole sequence so that inter-frame coding is real; `jpeg75`: MJPEG-like JPEG at
 quality 75 per frame), decoded, and enlarged ×2 (×3) by litecam's upscaler (`bicubic` and the networks).
 Scores: PSNR-Y and SSIM (Y) against the originals, per clip and degradation, and each model's mean
-gain over bicubic.
+gain over bicubic. The networks run on ONNX Runtime in float32 by default (`--engine`), so the scores
+are the same on every CPU (`auto` would pick bfloat16 OpenVINO on a CPU with BF16, ~0.1 dB lower).
 
 `--restore` scores the ×1 restoration instead: each clip at its own size through each codec, the restore
 stage on the decoded frames, PSNR-Y and SSIM against the originals, gain over the decoded frames.
@@ -36,6 +37,7 @@ import av
 import cv2
 import numpy as np
 
+from pipeline.stages.upscale.catalogue import ENGINES
 from tools.sr_data import psnr_y, ssim_y
 
 VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "video"
@@ -157,9 +159,10 @@ def _network(stage, frame: np.ndarray) -> np.ndarray:
     return stage.upscale(frame).copy()  # (the stage's output buffer is reused by its next call)
 
 
-def upscalers(models: list[str], model_dir: Path | None = None, scale: int = 2) -> dict:
+def upscalers(models: list[str], model_dir: Path | None = None, scale: int = 2, engine: str = "onnxruntime") -> dict:
     """name → function BGR → BGR ×`scale` (`bicubic` first: the baseline); the networks' files from
-    `model_dir` (default: the shipped ones)."""
+    `model_dir` (default: the shipped ones), run by `engine` (default ONNX Runtime in float32, the same
+    numbers on every CPU; `auto` picks per machine, e.g. bfloat16 OpenVINO where the CPU has BF16)."""
     from pipeline.stages.upscale.stage import Upscale
 
     def bicubic(frame: np.ndarray) -> np.ndarray:
@@ -167,15 +170,22 @@ def upscalers(models: list[str], model_dir: Path | None = None, scale: int = 2) 
 
     out: dict[str, Callable[[np.ndarray], np.ndarray]] = {"bicubic": bicubic}
     for model in models:
-        stage = Upscale(scale, model, strict=True, threads=2, model_dir=model_dir)
+        stage = Upscale(scale, model, strict=True, threads=2, model_dir=model_dir, engine=engine)
         stage.load()
         out[model] = functools.partial(_network, stage)
     return out
 
 
-def evaluate(clips: list[str], models: list[str], frames: int, model_dir: Path | None = None, scale: int = 2) -> dict:
+def evaluate(
+    clips: list[str],
+    models: list[str],
+    frames: int,
+    model_dir: Path | None = None,
+    scale: int = 2,
+    engine: str = "onnxruntime",
+) -> dict:
     """Scores of every clip × downscale × codec × method (see the module docstring)."""
-    methods = upscalers(models, model_dir, scale)
+    methods = upscalers(models, model_dir, scale, engine)
     rows = []
     for clip in clips:
         originals = read_frames(VIDEO / clip, frames, scale)
@@ -195,7 +205,14 @@ def evaluate(clips: list[str], models: list[str], frames: int, model_dir: Path |
                             "ssim_y": float(np.mean([m[1] for m in measured])),
                         }
                     )
-    return {"clips": clips, "frames_per_clip": frames, "scale": scale, "rows": rows, "gains": gains(rows)}
+    return {
+        "clips": clips,
+        "frames_per_clip": frames,
+        "scale": scale,
+        "engine": engine,
+        "rows": rows,
+        "gains": gains(rows),
+    }
 
 
 def evaluate_restore(clips: list[str], frames: int, model_dir: Path | None = None) -> dict:
@@ -240,12 +257,18 @@ def gains(rows: list[dict], baseline: str = "bicubic") -> dict:
 
 
 def side_by_side(
-    clip: str, model: str, path: Path, codec: str = "crf28", model_dir: Path | None = None, scale: int = 2
+    clip: str,
+    model: str,
+    path: Path,
+    codec: str = "crf28",
+    model_dir: Path | None = None,
+    scale: int = 2,
+    engine: str = "onnxruntime",
 ) -> None:
     """A PNG: bicubic | `model` | original, a 160×160 crop of one frame (box ↓, then `codec`)."""
     original = read_frames(VIDEO / clip, 1, scale)[0]
     degraded = through_codec([downscale(original, "box", scale)], codec)[0]
-    methods = upscalers([model], model_dir, scale)
+    methods = upscalers([model], model_dir, scale, engine)
     h, w = original.shape[:2]
     y, x = max(0, h // 2 - 80), max(0, w // 2 - 80)
     crops = [methods[m](degraded)[y : y + 160, x : x + 160] for m in ("bicubic", model)] + [
@@ -266,6 +289,13 @@ def main(argv=None) -> int:
     parser.add_argument("--png", type=Path, help="write a bicubic | model | original picture here")
     parser.add_argument("--model-dir", type=Path, help="read the networks from here (default: the shipped ones)")
     parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="onnxruntime",
+        help="the upscaler's engine (default: %(default)s, float32 and the same on every CPU; "
+        "auto: what litecam would pick on this machine)",
+    )
+    parser.add_argument(
         "--restore", action="store_true", help="score the x1 restore stage against the decoded frames instead"
     )
     args = parser.parse_args(argv)
@@ -280,7 +310,7 @@ def main(argv=None) -> int:
         cases = [f"none/{c}" for c in CODECS[1:]]
         baseline = "the decoded frames"
     else:
-        report = evaluate(clips, models, args.frames, args.model_dir, args.scale)
+        report = evaluate(clips, models, args.frames, args.model_dir, args.scale, args.engine)
         cases = [f"{d}/{c}" for d in DOWNSCALES for c in CODECS]
         baseline = "bicubic"
     print("| method | " + " | ".join(cases) + " |")
@@ -291,7 +321,7 @@ def main(argv=None) -> int:
     write_report(args.json, report, indent=2)
     if args.png and models and not args.restore:
         args.png.parent.mkdir(parents=True, exist_ok=True)
-        side_by_side(clips[0], models[-1], args.png, model_dir=args.model_dir, scale=args.scale)
+        side_by_side(clips[0], models[-1], args.png, model_dir=args.model_dir, scale=args.scale, engine=args.engine)
     return 0
 
 

@@ -226,7 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr-crop", type=int, default=48, help="with --thin: LR crop side in pixels")
     args = parser.parse_args(argv)
     if args.thin:
+        if not args.thin.is_file():
+            parser.error(f"--thin: no cache at {args.thin} (write one with --scale N --out FILE)")
         cache = np.load(args.thin)
+        if args.every < 1 or not 1 <= args.lr_crop <= cache["lr"].shape[1]:
+            parser.error(f"--every must be >= 1 and --lr-crop within 1..{cache['lr'].shape[1]} (the cache's LR side)")
         hr, lr = thin_pairs(cache["hr"], cache["lr"], args.every, args.lr_crop)
         np.savez(args.out, hr=hr, lr=lr)
         print(f"{len(hr)} pairs ({hr.shape[1]}² HR, {lr.shape[1]}² LR) from {args.thin} -> {args.out}")

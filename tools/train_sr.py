@@ -250,6 +250,7 @@ def main(argv=None) -> int:
     )
     ap.add_argument(
         "--device",
+        choices=["cpu", "cuda"],
         default="cpu",
         help="where the network trains: cpu (one thread) or cuda (a GPU; the patch sampler stays on the CPU)",
     )

@@ -58,10 +58,13 @@ def test_split_output_is_the_single_transcode_frame_for_frame(gop_clip, gop_sing
     assert entry["status"] == "done" and entry["chunks"] == 3 and entry["frames"] == 75
     single, joined = probe(gop_single), probe(out / "gop.mp4")
     assert_same_timing(single, joined)
-    # Chunk 0 is the same encode; later chunks start new GOPs, so their pixels differ from the single
-    # encode's by H.264 noise (at 160x120, CRF 20: ~2 levels, >= 36 dB). That the pipeline's own frames
-    # are identical is checked with an intra-only codec below.
-    assert all(psnr(a, b) == float("inf") for a, b in zip(single.frames[:23], joined.frames[:23]))
+    # Chunk 0 (frames 0-29) is the same encode up to its last GOP (keyframes every 10): x264 encodes
+    # frames 20-29 without the frames that follow them, and its look-ahead (B-frame placement, mb-tree)
+    # may then decide differently (seen on an AVX-512 CPU, not on an AVX2 one). Later chunks start new
+    # GOPs, so their pixels differ from the single encode's by H.264 noise (at 160x120, CRF 20: ~2
+    # levels, >= 36 dB). That the pipeline's own frames are identical is checked with an intra-only
+    # codec below.
+    assert all(psnr(a, b) == float("inf") for a, b in zip(single.frames[:20], joined.frames[:20]))
     assert min(psnr(a, b) for a, b in zip(single.frames, joined.frames)) > 34
     assert leftovers(out) == []
     assert "| gop.mp4 | done | 75 | 3 |" in capsys.readouterr().out

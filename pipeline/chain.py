@@ -17,7 +17,7 @@ def picture_stages(settings: Settings, *, offline: bool = False) -> list:
     if settings.restore:
         from pipeline.stages.restore import Restore
 
-        stages.append(Restore(strict=offline))
+        stages.append(Restore(model=settings.restore_model, strict=offline))
     if settings.light == "auto":
         from pipeline.stages.light import Light
 

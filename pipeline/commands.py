@@ -35,7 +35,7 @@ EXIT_INTERRUPTED = 130
 
 
 # -- settings -------------------------------------------------------------------------------------
-EFFECT_FLAGS = ("background", "segmenter", "people", "light", "restore", "size", "fps")
+EFFECT_FLAGS = ("background", "segmenter", "people", "light", "restore", "restore_model", "size", "fps")
 """Settings every command with effects takes on its command line (over the preset)."""
 UPSCALE_FLAGS = ("scale", "sr_model", "sr_engine", "autoframe")
 """Settings of the upscale stage on the command line of `run`, `transcode` and `batch`."""
@@ -491,14 +491,19 @@ def cmd_matte(args) -> int:
 def cmd_upscale(args) -> int:
     """An image (-> image by OUT's extension), a folder of images (-> OUT/STEM.png) or a video.
     `--scale 1` restores (the restore stage) instead of enlarging."""
-    from pipeline.stages.restore import Restore
+    from pipeline.stages.restore import RESTORE_MODEL, Restore
     from pipeline.stages.upscale.catalogue import SR_MODEL, check_upscale
     from pipeline.stages.upscale.files import upscale_files
     from pipeline.stages.upscale.stage import Upscale
 
     started = time.perf_counter()
     if args.scale == 1 and args.model is not None:
-        raise UserError(f"--model {args.model}: --scale 1 restores with its own model (--model is for --scale 2 or 3)")
+        raise UserError(
+            f"--model {args.model}: --scale 1 restores with its own networks (--restore-model fast|quality); "
+            "--model is for --scale 2 or 3"
+        )
+    if args.scale != 1 and args.restore_model is not None:
+        raise UserError(f"--restore-model {args.restore_model} is for --scale 1 (restore); --model picks the upscaler")
     model = args.model or SR_MODEL.default
     if args.scale != 1:
         check_upscale(args.scale, model)
@@ -509,8 +514,9 @@ def cmd_upscale(args) -> int:
     prepare_kernels()
     stage: Upscale | Restore
     if args.scale == 1:
-        stage = Restore(strict=True)
-        enlarge, what = stage.restore, "x1 restore"
+        restore_model = args.restore_model or RESTORE_MODEL.default
+        stage = Restore(model=restore_model, strict=True)
+        enlarge, what = stage.restore, f"x1 restore, {restore_model}"
     else:
         stage = Upscale(args.scale, model, strict=True, threads=args.threads, engine=args.engine)
         enlarge, what = stage.upscale, f"x{args.scale} {stage.tier}"

@@ -80,3 +80,7 @@ def test_transcode_from_outside_the_checkout(installed):
         assert sum(1 for _ in container.decode(video=0)) == 15
         assert container.streams.audio  # the audio is kept
     assert clip.stat().st_size > 0
+    # and the offline restore network
+    run([bin_dir / "litecam", "transcode", "clip.mp4", "q.mp4", "--restore", "--restore-model", "quality"], cwd=work)
+    with av.open(str(work / "q.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 15

@@ -250,6 +250,15 @@ def test_upscale_scale_1_restores_at_the_same_size_and_refuses_a_model(tmp_path,
     assert main(["upscale", str(src), str(tmp_path / "m.png"), "--scale", "1", "--model", "xlsr"]) == 2
     one_error_line(capsys, "--model xlsr", "--scale 1")
     assert not (tmp_path / "m.png").exists()
+    assert main(["upscale", str(src), str(tmp_path / "q.png"), "--scale", "1", "--restore-model", "quality"]) == 0
+    quality = cv2.imread(str(tmp_path / "q.png"))
+    assert quality.shape == restored.shape and not np.array_equal(quality, restored)
+    assert "x1 restore, quality" in capsys.readouterr().out
+    assert main(["upscale", str(src), str(tmp_path / "x.png"), "--restore-model", "quality"]) == 2
+    one_error_line(capsys, "--restore-model quality", "--scale 1")
+    with pytest.raises(SystemExit) as exited:
+        main(["upscale", str(src), str(tmp_path / "x.png"), "--scale", "1", "--restore-model", "best"])
+    assert exited.value.code == 2 and not (tmp_path / "x.png").exists()
 
 
 def test_transcode_with_restore_keeps_every_frame_the_size_and_the_audio(tmp_path, tiny_video):
@@ -260,3 +269,13 @@ def test_transcode_with_restore_keeps_every_frame_the_size_and_the_audio(tmp_pat
     with av.open(str(out)) as container:
         stream = container.streams.video[0]
         assert (stream.width, stream.height) == (160, 120)
+    quality = tmp_path / "quality.mp4"
+    assert (
+        main(
+            ["transcode", str(tiny_video), str(quality), "--background", "none", "--restore"]
+            + ["--restore-model", "quality"]
+        )
+        == 0
+    )
+    quality_pts, _, quality_audio, _ = probe(quality)
+    assert len(quality_pts) == 20 and quality_audio > 0

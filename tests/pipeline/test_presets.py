@@ -194,6 +194,8 @@ def test_command_line_flags_come_from_the_declarations():
             "onnxruntime",
             "--autoframe",
             "--restore",
+            "--restore-model",
+            "quality",
             "--people",
             "main",
             "--light",

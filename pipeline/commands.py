@@ -298,6 +298,11 @@ def cmd_run(args) -> int:
     from pipeline.scheduler import DeadlineScheduler, live_config
 
     settings = settings_from(args, default_preset="video-call-720p")
+    if settings.restore and settings.restore_model == "quality":
+        raise UserError(
+            "--restore-model quality is for offline work (transcode, upscale --scale 1): about a second per "
+            "720p frame; a live run restores with --restore-model fast"
+        )
     source_spec = args.input or f"camera:{args.camera}"
     sink_specs = args.sink or settings.sinks or ["virtualcam"]
     check_outputs(

@@ -279,3 +279,11 @@ def test_transcode_with_restore_keeps_every_frame_the_size_and_the_audio(tmp_pat
     )
     quality_pts, _, quality_audio, _ = probe(quality)
     assert len(quality_pts) == 20 and quality_audio > 0
+
+
+def test_a_live_run_refuses_the_offline_restore_network(tmp_path, capsys):
+    out = tmp_path / "live.mp4"
+    command = ["run", "--input", "synthetic", "--sink", f"file:{out}", "--restore", "--restore-model", "quality"]
+    assert main(command) == 2
+    one_error_line(capsys, "--restore-model quality", "offline", "--restore-model fast")
+    assert not out.exists()

@@ -159,6 +159,10 @@ def _network(stage, frame: np.ndarray) -> np.ndarray:
     return stage.upscale(frame).copy()  # (the stage's output buffer is reused by its next call)
 
 
+def _restored_first(restore, enlarge, frame: np.ndarray) -> np.ndarray:
+    return enlarge(restore(frame))
+
+
 def upscalers(models: list[str], model_dir: Path | None = None, scale: int = 2, engine: str = "onnxruntime") -> dict:
     """name → function BGR → BGR ×`scale` (`bicubic` first: the baseline); the networks' files from
     `model_dir` (default: the shipped ones), run by `engine` (default ONNX Runtime in float32, the same
@@ -183,9 +187,18 @@ def evaluate(
     model_dir: Path | None = None,
     scale: int = 2,
     engine: str = "onnxruntime",
+    restore_first: str | None = None,
 ) -> dict:
-    """Scores of every clip × downscale × codec × method (see the module docstring)."""
+    """Scores of every clip × downscale × codec × method (see the module docstring). `restore_first`:
+    the networks get the decoded frames through that restore network first (`--restore --scale N`);
+    bicubic, the baseline, does not."""
     methods = upscalers(models, model_dir, scale, engine)
+    if restore_first:
+        from pipeline.stages.restore import Restore
+
+        restore = Restore(model=restore_first, strict=True)
+        for name in models:
+            methods[name] = functools.partial(_restored_first, restore.restore, methods[name])
     rows = []
     for clip in clips:
         originals = read_frames(VIDEO / clip, frames, scale)
@@ -210,6 +223,7 @@ def evaluate(
         "frames_per_clip": frames,
         "scale": scale,
         "engine": engine,
+        "restore_first": restore_first,
         "rows": rows,
         "gains": gains(rows),
     }
@@ -296,6 +310,11 @@ def main(argv=None) -> int:
         "auto: what litecam would pick on this machine)",
     )
     parser.add_argument(
+        "--restore-first",
+        choices=("fast", "quality"),
+        help="run the networks on the decoded frames restored by this network first (bicubic stays plain)",
+    )
+    parser.add_argument(
         "--restore", action="store_true", help="score the x1 restore stage against the decoded frames instead"
     )
     args = parser.parse_args(argv)
@@ -310,7 +329,7 @@ def main(argv=None) -> int:
         cases = [f"none/{c}" for c in CODECS[1:]]
         baseline = "the decoded frames"
     else:
-        report = evaluate(clips, models, args.frames, args.model_dir, args.scale, args.engine)
+        report = evaluate(clips, models, args.frames, args.model_dir, args.scale, args.engine, args.restore_first)
         cases = [f"{d}/{c}" for d in DOWNSCALES for c in CODECS]
         baseline = "bicubic"
     print("| method | " + " | ".join(cases) + " |")

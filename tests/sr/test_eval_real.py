@@ -25,3 +25,19 @@ def test_the_degradations_differ_and_litesr_beats_bicubic_on_a_clean_box_downsca
     assert len(report["rows"]) == len(eval_real.DOWNSCALES) * len(eval_real.CODECS) * 2
     assert all(20 < row["psnr_y"] < 60 and 0 < row["ssim_y"] <= 1 for row in report["rows"])
     assert report["gains"]["litesr"]["box/lossless"]["mean"] > 0.5
+
+
+def test_restoring_first_changes_what_the_network_gets_and_leaves_the_bicubic_baseline():
+    clip = eval_real.EVAL_CLIPS[0]
+    shared_data("video", clip)
+    plain = eval_real.evaluate([clip], ["litesr"], frames=1)
+    restored = eval_real.evaluate([clip], ["litesr"], frames=1, restore_first="fast")
+    assert restored["restore_first"] == "fast" and plain["restore_first"] is None
+
+    def scores(report, method):
+        return [row["psnr_y"] for row in report["rows"] if row["method"] == method]
+
+    assert scores(restored, "bicubic") == scores(plain, "bicubic")
+    assert scores(restored, "litesr") != scores(plain, "litesr")
+    # on the CRF 28 case the restored input helps (measured +0.10 dB over all the evaluation clips)
+    assert restored["gains"]["litesr"]["box/crf28"]["mean"] > plain["gains"]["litesr"]["box/crf28"]["mean"]

@@ -69,8 +69,8 @@ RESTORE_MODEL = Param(
 
 class Restore(Stage):
     """×1 compression-artefact removal (see the module docstring). `enabled`: restore from the first
-    frame (else pass through until a live change turns it on). `model_path`: the `.npz` layers
-    (default: the shipped `restore_x1.npz`)."""
+    frame (else pass through until a live change turns it on). `model`: which shipped network,
+    `fast` or `quality` (`MODEL_FILES`); `model_path`: another `.npz` of layers instead."""
 
     name = "restore"
     params = (RESTORE, RESTORE_MODEL)
@@ -85,6 +85,8 @@ class Restore(Stage):
         strict: bool = False,
         model_path: str | Path | None = None,
     ):
+        if model not in MODEL_FILES:
+            raise UserError(f"restore model {model!r}: expected one of {', '.join(MODEL_FILES)}")
         self.enabled = bool(enabled)
         self.strict = strict
         self.model_path = Path(model_path) if model_path is not None else MODEL_DIR / MODEL_FILES[model]

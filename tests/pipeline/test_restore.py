@@ -60,6 +60,11 @@ def test_the_stage_passes_frames_through_when_off_and_keeps_alpha_when_on(webcam
     assert (frame.pixels[:, :, 3] == 77).all() and not np.array_equal(frame.pixels[:, :, :3], decoded[0])
 
 
+def test_an_unknown_restore_network_is_refused():
+    with pytest.raises(UserError, match="restore model 'best': expected one of fast, quality"):
+        Restore(model="best")
+
+
 def test_a_missing_model_is_an_error_offline_and_a_warning_live(tmp_path):
     missing = tmp_path / "restore_x1.npz"
     with pytest.raises(UserError, match="restore_x1.npz.*reinstall"):

@@ -37,6 +37,7 @@ import av
 import cv2
 import numpy as np
 
+from pipeline.stages.restore import MODEL_FILES, RESTORE_MODEL, Restore
 from pipeline.stages.upscale.catalogue import ENGINES
 from tools.sr_data import psnr_y, ssim_y
 
@@ -194,8 +195,6 @@ def evaluate(
     bicubic, the baseline, does not."""
     methods = upscalers(models, model_dir, scale, engine)
     if restore_first:
-        from pipeline.stages.restore import Restore
-
         restore = Restore(model=restore_first, strict=True)
         for name in models:
             methods[name] = functools.partial(_restored_first, restore.restore, methods[name])
@@ -231,9 +230,7 @@ def evaluate(
 
 def evaluate_restore(clips: list[str], frames: int, model_dir: Path | None = None) -> dict:
     """Scores of every clip × codec for the decoded frames (`decoded`, the baseline) and the restore stage."""
-    from pipeline.stages.restore import MODEL_FILE, Restore
-
-    stage = Restore(strict=True, model_path=model_dir / MODEL_FILE if model_dir else None)
+    stage = Restore(strict=True, model_path=model_dir / MODEL_FILES["fast"] if model_dir else None)
     stage.load()
     rows = []
     for clip in clips:
@@ -311,7 +308,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--restore-first",
-        choices=("fast", "quality"),
+        choices=RESTORE_MODEL.choices,
         help="run the networks on the decoded frames restored by this network first (bicubic stays plain)",
     )
     parser.add_argument(

@@ -41,8 +41,6 @@ MODEL_DIR = Path(__file__).resolve().parents[1] / "models"
 MODEL_FILES = {"fast": "restore_x1.npz", "quality": "restore_x1_quality.npz"}
 """restore_model -> the network's layers (w0, b0, w1, …), written by `tools.export_onnx` beside its ONNX
 file."""
-MODEL_FILE = MODEL_FILES["fast"]
-"""The live network's file (what `tools.eval_real --restore --model-dir` reads)."""
 
 RESTORE = Param(
     "restore",

@@ -64,7 +64,14 @@ def make_upscale(settings: Settings, *, strict: bool) -> list:
 
     person_only = not strict and settings.sr_person_only and settings.background != "none"
     return [
-        Upscale(settings.scale, settings.sr_model, strict=strict, engine=settings.sr_engine, person_only=person_only)
+        Upscale(
+            settings.scale,
+            settings.sr_model,
+            strict=strict,
+            engine=settings.sr_engine,
+            person_only=person_only,
+            detail_check=settings.sr_detail == "checked",
+        )
     ]
 
 

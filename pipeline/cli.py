@@ -320,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto (default: the engine measured fastest on this machine) | openvino | openvino-bf16 "
         "(CPUs with AMX/AVX512-BF16) | onnxruntime | numba (litesr only)",
     )
-    add_setting_flags(upscale, ("restore_model",))
+    add_setting_flags(upscale, ("restore_model", "sr_detail"))
     upscale.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
 
     devices = commands.add_parser("devices", help="list cameras and whether a virtual camera is usable")

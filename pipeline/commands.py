@@ -37,7 +37,7 @@ EXIT_INTERRUPTED = 130
 # -- settings -------------------------------------------------------------------------------------
 EFFECT_FLAGS = ("background", "segmenter", "people", "light", "restore", "restore_model", "size", "fps")
 """Settings every command with effects takes on its command line (over the preset)."""
-UPSCALE_FLAGS = ("scale", "sr_model", "sr_engine", "autoframe")
+UPSCALE_FLAGS = ("scale", "sr_model", "sr_engine", "sr_detail", "autoframe")
 """Settings of the upscale stage on the command line of `run`, `transcode` and `batch`."""
 LIVE_FLAGS = ("power",)
 """Settings only `run` takes on its command line."""
@@ -497,7 +497,7 @@ def cmd_upscale(args) -> int:
     """An image (-> image by OUT's extension), a folder of images (-> OUT/STEM.png) or a video.
     `--scale 1` restores (the restore stage) instead of enlarging."""
     from pipeline.stages.restore import RESTORE_MODEL, Restore
-    from pipeline.stages.upscale.catalogue import SR_MODEL, check_upscale
+    from pipeline.stages.upscale.catalogue import SR_DETAIL, SR_MODEL, check_upscale
     from pipeline.stages.upscale.files import upscale_files
     from pipeline.stages.upscale.stage import Upscale
 
@@ -509,6 +509,8 @@ def cmd_upscale(args) -> int:
         )
     if args.scale != 1 and args.restore_model is not None:
         raise UserError(f"--restore-model {args.restore_model} is for --scale 1 (restore); --model picks the upscaler")
+    if args.scale == 1 and args.sr_detail is not None:
+        raise UserError(f"--sr-detail {args.sr_detail} is for --scale 2 or 3 (the upscaler); --scale 1 restores")
     model = args.model or SR_MODEL.default
     if args.scale != 1:
         check_upscale(args.scale, model)
@@ -523,7 +525,10 @@ def cmd_upscale(args) -> int:
         stage = Restore(model=restore_model, strict=True)
         enlarge, what = stage.restore, f"x1 restore, {restore_model}"
     else:
-        stage = Upscale(args.scale, model, strict=True, threads=args.threads, engine=args.engine)
+        detail = args.sr_detail or SR_DETAIL.default
+        stage = Upscale(
+            args.scale, model, strict=True, threads=args.threads, engine=args.engine, detail_check=detail == "checked"
+        )
         enlarge, what = stage.upscale, f"x{args.scale} {stage.tier}"
     if source_path.is_dir() or source_path.suffix.lower() in IMAGE_SUFFIXES:
         stage.load()

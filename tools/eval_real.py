@@ -164,10 +164,18 @@ def _restored_first(restore, enlarge, frame: np.ndarray) -> np.ndarray:
     return enlarge(restore(frame))
 
 
-def upscalers(models: list[str], model_dir: Path | None = None, scale: int = 2, engine: str = "onnxruntime") -> dict:
+def upscalers(
+    models: list[str],
+    model_dir: Path | None = None,
+    scale: int = 2,
+    engine: str = "onnxruntime",
+    detail_check: bool = True,
+) -> dict:
     """name → function BGR → BGR ×`scale` (`bicubic` first: the baseline); the networks' files from
     `model_dir` (default: the shipped ones), run by `engine` (default ONNX Runtime in float32, the same
-    numbers on every CPU; `auto` picks per machine, e.g. bfloat16 OpenVINO where the CPU has BF16)."""
+    numbers on every CPU; `auto` picks per machine, e.g. bfloat16 OpenVINO where the CPU has BF16),
+    through the upscale stage as `litecam upscale` runs them (`detail_check` False: the networks'
+    output as it is, without the stage's cross-scale detail check)."""
     from pipeline.stages.upscale.stage import Upscale
 
     def bicubic(frame: np.ndarray) -> np.ndarray:
@@ -175,7 +183,9 @@ def upscalers(models: list[str], model_dir: Path | None = None, scale: int = 2, 
 
     out: dict[str, Callable[[np.ndarray], np.ndarray]] = {"bicubic": bicubic}
     for model in models:
-        stage = Upscale(scale, model, strict=True, threads=2, model_dir=model_dir, engine=engine)
+        stage = Upscale(
+            scale, model, strict=True, threads=2, model_dir=model_dir, engine=engine, detail_check=detail_check
+        )
         stage.load()
         out[model] = functools.partial(_network, stage)
     return out
@@ -189,11 +199,12 @@ def evaluate(
     scale: int = 2,
     engine: str = "onnxruntime",
     restore_first: str | None = None,
+    detail_check: bool = True,
 ) -> dict:
     """Scores of every clip × downscale × codec × method (see the module docstring). `restore_first`:
     the networks get the decoded frames through that restore network first (`--restore --scale N`);
-    bicubic, the baseline, does not."""
-    methods = upscalers(models, model_dir, scale, engine)
+    bicubic, the baseline, does not. `detail_check`: see `upscalers`."""
+    methods = upscalers(models, model_dir, scale, engine, detail_check)
     if restore_first:
         restore = Restore(model=restore_first, strict=True)
         for name in models:
@@ -223,6 +234,7 @@ def evaluate(
         "scale": scale,
         "engine": engine,
         "restore_first": restore_first,
+        "detail_check": detail_check,
         "rows": rows,
         "gains": gains(rows),
     }
@@ -312,6 +324,12 @@ def main(argv=None) -> int:
         help="run the networks on the decoded frames restored by this network first (bicubic stays plain)",
     )
     parser.add_argument(
+        "--detail-check",
+        choices=("on", "off"),
+        default="on",
+        help="on (default): the upscale stage's cross-scale detail check, as litecam runs; off: the networks alone",
+    )
+    parser.add_argument(
         "--restore", action="store_true", help="score the x1 restore stage against the decoded frames instead"
     )
     args = parser.parse_args(argv)
@@ -326,7 +344,16 @@ def main(argv=None) -> int:
         cases = [f"none/{c}" for c in CODECS[1:]]
         baseline = "the decoded frames"
     else:
-        report = evaluate(clips, models, args.frames, args.model_dir, args.scale, args.engine, args.restore_first)
+        report = evaluate(
+            clips,
+            models,
+            args.frames,
+            args.model_dir,
+            args.scale,
+            args.engine,
+            args.restore_first,
+            args.detail_check == "on",
+        )
         cases = [f"{d}/{c}" for d in DOWNSCALES for c in CODECS]
         baseline = "bicubic"
     print("| method | " + " | ".join(cases) + " |")

@@ -231,10 +231,26 @@ def test_engine_and_person_only_settings_reach_the_upscale_stage(tmp_path):
     (unreplaced,) = make_upscale(dataclasses.replace(settings, background="none"), strict=False)
     assert not unreplaced.person_only  # nothing hides the bicubic background there
     assert Settings().sr_engine == "auto"
+    assert live.detail is not None and offline.detail is not None  # sr_detail = "checked", the default
+    (full,) = make_upscale(dataclasses.replace(settings, sr_detail="full"), strict=True)
+    assert full.detail is None
     bad = tmp_path / "bad.toml"
     bad.write_text('sr_engine = "tensorrt"\n')
     with pytest.raises(UserError, match="sr_engine"):
         load_preset(str(bad))
+
+
+def test_upscale_sr_detail_full_keeps_all_of_the_network_and_is_refused_with_scale_1(tmp_path, capsys):
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), cv2.imdecode(cv2.imencode(".jpg", portrait(96, 64), [cv2.IMWRITE_JPEG_QUALITY, 40])[1], 1))
+    assert main(["upscale", str(src), str(tmp_path / "c.png"), "--model", "litesr"]) == 0
+    assert main(["upscale", str(src), str(tmp_path / "f.png"), "--model", "litesr", "--sr-detail", "full"]) == 0
+    checked, full = (cv2.imread(str(tmp_path / name)) for name in ("c.png", "f.png"))
+    assert checked.shape == full.shape == (128, 192, 3) and not np.array_equal(checked, full)
+    capsys.readouterr()
+    assert main(["upscale", str(src), str(tmp_path / "x.png"), "--scale", "1", "--sr-detail", "full"]) == 2
+    one_error_line(capsys, "--sr-detail full", "--scale 2 or 3")
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_upscale_scale_1_restores_at_the_same_size_and_refuses_a_model(tmp_path, tiny_video, capsys):

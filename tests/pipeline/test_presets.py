@@ -192,6 +192,8 @@ def test_command_line_flags_come_from_the_declarations():
             "litesr",
             "--engine",
             "onnxruntime",
+            "--sr-detail",
+            "full",
             "--autoframe",
             "--restore",
             "--restore-model",

@@ -148,7 +148,7 @@ def outputs_by_engine(tier: str, engines, pixels: np.ndarray) -> dict[str, np.nd
     outputs = {}
     for engine in engines:
         h, w = pixels.shape[:2]
-        stage, _, _ = opened(Upscale(2, tier, engine=engine, strict=True), w, h)
+        stage, _, _ = opened(Upscale(2, tier, engine=engine, strict=True, detail_check=False), w, h)
         assert stage.engines == {tier: engine}
         outputs[engine] = stage.upscale(pixels).astype(int)
     return outputs

@@ -170,7 +170,19 @@ SR_PERSON_ONLY = Param(
     "Live runs with a replaced background: the network "
     "upscales only the person's box, bicubic the rest (blurred or replaced anyway).",
 )
-PARAMS = (SCALE, SR_MODEL, SR_ENGINE, SR_PERSON_ONLY)
+SR_DETAIL_CHOICES = ("checked", "full")
+SR_DETAIL = Param(
+    "sr_detail",
+    one_of(SR_DETAIL_CHOICES),
+    "checked",
+    "How much of the upscaler network's detail to keep: checked (as much as a cross-scale check of "
+    "the picture trusts, so soft or compressed footage does not come out worse than bicubic) | full "
+    "(all of it: a little sharper on clean, detailed pictures).",
+    flag="--sr-detail",
+    metavar="HOW",
+    choices=SR_DETAIL_CHOICES,
+)
+PARAMS = (SCALE, SR_MODEL, SR_ENGINE, SR_PERSON_ONLY, SR_DETAIL)
 """The upscale stage's settings (`pipeline.params`), declared here so that they load without the stage."""
 
 

@@ -35,6 +35,7 @@ Output pixels go to new arrays from a small pool, reused only once nothing else 
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
@@ -57,6 +58,7 @@ from pipeline.stages.upscale.catalogue import (
     live_tiers,
     tiers_for,
 )
+from pipeline.stages.upscale.detail import STREAM_REFRESH_FRAMES, DetailCheck, keep_detail
 from pipeline.stages.upscale.engines.base import Engine, first_line
 from pipeline.stages.upscale.engines.registry import load_engine
 
@@ -124,8 +126,10 @@ class Upscale(Stage):
     Not strict, the tiers offered are the live ladder (`live_tiers`) plus the requested one.
     model_dir: where the ONNX files are (default `catalogue.MODEL_DIR`, `pipeline/models/`).
     threshold / margin_px: the person box (probability above which a pixel is person; input pixels
-    added around it). preload: load every tier's model in `open()`, not only the requested one
-    (default: when not strict, i.e. live use, where the scheduler may switch tiers).
+    added around it). detail_check: keep as much of the network's detail as the picture's own
+    cross-scale check trusts (`detail`; False: the network's output as it is). preload: load every
+    tier's model in `open()`, not only the requested one (default: when not strict, i.e. live use,
+    where the scheduler may switch tiers).
     """
 
     name = "upscale"
@@ -146,6 +150,7 @@ class Upscale(Stage):
         threshold: float = 0.1,
         preload: bool | None = None,
         engine: str = catalogue.SR_ENGINE.default,
+        detail_check: bool = True,
     ):
         if scale == 1:  # reframing only (auto-framing without upscaling): the ×2 models enlarge crops
             check_upscale(2, model)
@@ -185,6 +190,9 @@ class Upscale(Stage):
         self._roi_pool = ArrayPool(max_arrays=2)
         self.last_box: tuple[int, int, int, int] | None = None
         """person_only: the box (input pixels) the network ran on for the last frame, or None."""
+        self.detail = DetailCheck() if detail_check else None
+        """The share of each tier's detail kept (measured on every picture; in a graph, every
+        `STREAM_REFRESH_FRAMES` frames and after a discontinuity)."""
 
     # -- tiers (the scheduler's interface, see `pipeline.stage.Stage.tiers`) ------------------------
     @property
@@ -305,6 +313,8 @@ class Upscale(Stage):
             raise GraphError(f"the upscale stage takes BGR or BGRA frames, got {caps.channels} channels")
         if caps.width and caps.height:
             self._probe_hw = (caps.height, caps.width)
+        if self.detail is not None:
+            self.detail.refresh_frames = STREAM_REFRESH_FRAMES
         requested = self.tier
         self._model(requested)
         if self.preload:  # every tier now, so that a switch at run time never stalls a frame
@@ -324,6 +334,8 @@ class Upscale(Stage):
     def process(self, frame: Frame) -> Frame:
         requested = self._switch.requested
         model = self._model(requested)
+        if frame.discont and self.detail is not None:
+            self.detail.reset()
         h, w = frame.pixels.shape[:2]
         crop = frame.crop if frame.crop is not None and tuple(frame.crop) != (0, 0, w, h) else None
         if crop is not None:
@@ -359,9 +371,11 @@ class Upscale(Stage):
             n = self.net_scale
             if (cw * n, ch * n) == (out_w, out_h):
                 model.upscale_into(region, out)
+                self._keep_detail(model, region, out)
             else:
                 enlarged = self._roi_pool.get((ch * n, cw * n, 3))
                 model.upscale_into(region, enlarged)
+                self._keep_detail(model, region, enlarged)
                 shrink = cw * n > out_w
                 resized = cv2.resize(
                     enlarged,
@@ -426,6 +440,7 @@ class Upscale(Stage):
         else:  # the network on the whole frame
             self.last_box = box
             self._whole_frame(model, pixels, out)
+            self._keep_detail(model, pixels, out)
             if c == 4:
                 out[..., 3] = cv2.resize(
                     np.ascontiguousarray(pixels[..., 3]), (w * s, h * s), interpolation=cv2.INTER_CUBIC
@@ -437,6 +452,7 @@ class Upscale(Stage):
         cx1, cy1 = min(w, x1 + ctx), min(h, y1 + ctx)
         roi = self._roi_pool.get(((cy1 - cy0) * s, (cx1 - cx0) * s, 3))
         model.upscale_into(pixels[cy0:cy1, cx0:cx1], roi)
+        self._keep_detail(model, pixels[cy0:cy1, cx0:cx1], roi)
         inner = roi[(y0 - cy0) * s : (y1 - cy0) * s, (x0 - cx0) * s : (x1 - cx0) * s]
         blend_roi(out, inner, x0 * s, y0 * s, self.feather_px)
         return out
@@ -461,6 +477,14 @@ class Upscale(Stage):
                 out[y0 * s : y1 * s, x0 * s : x1 * s, :3] = tile[
                     (y0 - cy0) * s : (y1 - cy0) * s, (x0 - cx0) * s : (x1 - cx0) * s
                 ]
+
+    def _keep_detail(self, model: Engine, pixels: np.ndarray, enlarged: np.ndarray) -> None:
+        """Blend `model`'s enlargement of `pixels` (channels 0..2 of `enlarged`) toward bicubic as far
+        as the detail check says (nothing without `detail_check`)."""
+        if self.detail is None:
+            return
+        enlarge = functools.partial(self._whole_frame, model)
+        keep_detail(pixels, enlarged, self.detail.weight(self._tier_of(model), enlarge, pixels, self.net_scale))
 
     def _tier_of(self, model: Engine) -> str:
         for tier, m in self._models.items():

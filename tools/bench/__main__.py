@@ -116,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="engines to run xlsr on, comma-separated (bicubic runs first as the baseline)",
     )
+    group.add_argument(
+        "--upscale-detail",
+        default="checked",
+        help="--sr-detail values to run xlsr with on each engine, comma-separated (default: %(default)s)",
+    )
     parser.add_argument(
         "--control",
         action="store_true",

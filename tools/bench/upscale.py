@@ -1,11 +1,12 @@
 """`--upscale [VIDEO]`: `litecam upscale` ×2 (XLSR) of a 640×360 video, whole runs as a user runs them.
 
-Each run is a fresh process, timed from imports to the last packet, on each of `--upscale-engines`,
-against bicubic (decoding and encoding alone) in the same run, `--repeat` turns taken in turns.
-Reported per run: wall seconds, fps over the whole run and once running (the command's own figure),
-the engine it ran on, CPU seconds; the median run of each, and its wall-time ratio to bicubic. Every
-output is checked to keep every frame and the audio. Without VIDEO: ../shared/data's Big Buck Bunny
-scaled to 640×360 and looped `--upscale-loops` times, made once in out/.
+Each run is a fresh process, timed from imports to the last packet, on each of `--upscale-engines`
+with each `--upscale-detail` (`--sr-detail`), against bicubic (decoding and encoding alone) in the
+same run, `--repeat` turns taken in turns. Reported per run: wall seconds, fps over the whole run and
+once running (the command's own figure), the engine it ran on, CPU seconds; the median run of each,
+and its wall-time ratio to bicubic. Every output is checked to keep every frame and the audio.
+Without VIDEO: ../shared/data's Big Buck Bunny scaled to 640×360 and looped `--upscale-loops` times,
+made once in out/.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from pathlib import Path
 from tools.bench.common import SHARED_VIDEO, emit, looped_640x360, packet_counts
 
 
-def upscale_bench(video: Path, runs: list[tuple[str, str]], repeat: int) -> dict:
+def upscale_bench(video: Path, runs: list[tuple[str, str, str]], repeat: int) -> dict:
     """`litecam upscale` ×2 of `video`, as a user runs it (a fresh process each time, everything from
-    imports to the last packet timed), for each (model, engine) in `runs`, `repeat` times, in turns;
+    imports to the last packet timed), for each (model, engine, sr_detail) in `runs`, `repeat` times, in turns;
     the first run is the baseline the others are compared with (bicubic: decoding and encoding
     alone). Checks every output keeps every frame and the audio."""
     import re
@@ -31,8 +32,8 @@ def upscale_bench(video: Path, runs: list[tuple[str, str]], repeat: int) -> dict
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(repeat):
-            for model, engine in runs:
-                key = f"{model}@{engine}"
+            for model, engine, detail in runs:
+                key = f"{model}@{engine}" + ("" if detail == "checked" else f"+{detail}")
                 out = Path(folder) / f"{key}.mp4"
                 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t0 = time.perf_counter()
@@ -48,6 +49,7 @@ def upscale_bench(video: Path, runs: list[tuple[str, str]], repeat: int) -> dict
                         model,
                         "--engine",
                         engine,
+                        *(["--sr-detail", detail] if model != "bicubic" else []),
                     ],
                     capture_output=True,
                     text=True,
@@ -81,7 +83,7 @@ def upscale_bench(video: Path, runs: list[tuple[str, str]], repeat: int) -> dict
                     flush=True,
                 )
     median = {key: sorted(rs, key=lambda r: r["wall_s"])[(len(rs) - 1) // 2] for key, rs in results.items()}
-    base = median[f"{runs[0][0]}@{runs[0][1]}"]
+    base = median[f"{runs[0][0]}@{runs[0][1]}"]  # (bicubic: checked or not, the same)
     return {
         "video": str(video),
         "frames": frames,
@@ -103,7 +105,11 @@ def run(args) -> int:
             Path("out") / f"bbb_640x360_x{args.upscale_loops}.mp4",
         )
     )
-    runs = [("bicubic", "auto")] + [("xlsr", e) for e in args.upscale_engines.split(",")]
+    runs = [("bicubic", "auto", "checked")] + [
+        ("xlsr", engine, detail)
+        for engine in args.upscale_engines.split(",")
+        for detail in args.upscale_detail.split(",")
+    ]
     report = upscale_bench(video, runs, args.repeat)
     return emit(
         report,

@@ -29,6 +29,11 @@ The saving is the share of the frame outside the box.
 
 **Crops** (`frame.crop`, from auto-framing): the crop is enlarged to the output size (`reframe`).
 
+**Detail check** (unless `detail_check=False`): wherever a network enlarges (whole frame, person box,
+crop), the output is bicubic plus the share of the network's detail that a cross-scale check of the
+picture trusts (`detail`): measured on every picture outside a graph, every `STREAM_REFRESH_FRAMES`
+frames of a tier and after a `discont` inside one.
+
 Output pixels go to new arrays from a small pool, reused only once nothing else references them;
 `frame.alpha`, if set, is enlarged too (bilinear) so it keeps matching the pixels.
 """

@@ -163,12 +163,13 @@ def time_frame(fn, runs: int) -> tuple[float, float | None]:
 
 class RuntimeSR:
     """uint8 RGB → the runtime's `Upscale` stage with one inference engine (what `litecam upscale
-    --engine E` outputs, e.g. OpenVINO in bf16, or with the network's tail done by litecam's kernel)."""
+    --engine E --sr-detail full` outputs, e.g. OpenVINO in bf16, or with the network's tail done by
+    litecam's kernel): the network alone, so that the scores compare the engines' arithmetic."""
 
     def __init__(self, tier: str, scale: int, engine: str, threads: int):
         from pipeline.stages.upscale.stage import Upscale
 
-        self.stage = Upscale(scale, tier, strict=True, engine=engine, threads=threads)
+        self.stage = Upscale(scale, tier, strict=True, engine=engine, threads=threads, detail_check=False)
         self.stage.load()
 
     def __call__(self, lr: np.ndarray) -> np.ndarray:

@@ -230,6 +230,8 @@ class _Batch:
             self.manifest.update(key, status="running", worker=message[2])
             self._save()
         elif kind == "frames":
+            if task_id not in self.files[key].tasks_left:  # a late report of a task already counted
+                return
             self.task_frames[task_id] += message[2]
             self.files[key].frames_done += message[2]
             self.frames_done += message[2]

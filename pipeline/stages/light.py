@@ -16,12 +16,13 @@ frame, the same for the three channels (hues are kept):
   blacks is not blown up. A picture already bright enough gets k = 0 and a = 1: f is the identity
   and the stage leaves it untouched.
 
-Both are measured on every 8th pixel of every 8th row and follow their per-frame values smoothly
-in time (an exponential average with `TIME_CONSTANT_S` of media time, in the log domain; restarted
-on `discont`), so the picture does not pump when the person moves or a light blinks. The curve is
-applied through a table of byte pairs (`kernels.tone`); on a picture bright enough the stage only
-measures (cost per 1280×720 frame: `python -m tools.eval_light`, docs/light.md). Frames: uint8 BGR
-or BGRA (alpha untouched); the output is an array of the stage's pool.
+Both are measured on every 8th pixel of every 8th row, once `MEASURE_EVERY_S` of media time has
+passed since the last measurement (and at once on `discont`), and followed smoothly in time (an
+exponential average with `TIME_CONSTANT_S` of media time, in the log domain, updated on every frame;
+restarted on `discont`), so the picture does not pump when the person moves or a light blinks. The
+curve is applied through a table of byte pairs (`kernels.tone`); on a picture bright enough the stage
+only measures (cost per 1280×720 frame: `python -m tools.eval_light`, docs/people-and-light.md).
+Frames: uint8 BGR or BGRA (alpha untouched); the output is an array of the stage's pool.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ TABLE_STEP_LEVELS = 2
 1-level drift is invisible; rebuilding the byte-pair table costs ~0.2 ms)."""
 SAMPLE_STEP = 8
 """Luma statistics from every SAMPLE_STEP-th pixel of every SAMPLE_STEP-th row."""
+MEASURE_EVERY_S = 0.09
+"""A frame's own (gain, lift) is measured when this much media time has passed since the last
+measurement (every 3rd frame at 24 to 30 fps): the smoothing's time constant is eight times longer,
+so measuring every frame would change nothing seen."""
 LIFT_STEPS = 16
 _LEVELS = (np.arange(256) + 0.5) / 256
 
@@ -123,6 +128,9 @@ class Light(Stage):
         self._state: tuple[float, float] | None = None
         """(log gain, log(1 + lift)) now applied, smoothed; None: start from the next frame's own."""
         self._last_pts_ns: int | None = None
+        self._measured: tuple[float, float] = (1.0, 0.0)
+        self._measured_pts_ns: int | None = None
+        """The last measured frame's own (gain, lift) and its pts (None: measure the next frame)."""
         self.gain, self.lift = 1.0, 0.0
         """The curve applied to the latest frame."""
         self._table: np.ndarray | None = None
@@ -153,9 +161,13 @@ class Light(Stage):
     def correct(self, pixels: np.ndarray, pts_ns: int = 0, discont: bool = True) -> np.ndarray:
         """The corrected frame (same shape, an array of the stage's pool; `pixels` itself where the
         curve is the identity)."""
-        half = SAMPLE_STEP // 2
-        samples = np.ascontiguousarray(pixels[half::SAMPLE_STEP, half::SAMPLE_STEP, :3])
-        self.gain, self.lift = self._follow(*curve_for(cv2.cvtColor(samples, cv2.COLOR_BGR2GRAY)), pts_ns, discont)
+        last = self._measured_pts_ns
+        if discont or last is None or not 0 <= pts_ns - last < MEASURE_EVERY_S * 1e9:
+            half = SAMPLE_STEP // 2
+            samples = np.ascontiguousarray(pixels[half::SAMPLE_STEP, half::SAMPLE_STEP, :3])
+            self._measured = curve_for(cv2.cvtColor(samples, cv2.COLOR_BGR2GRAY))
+            self._measured_pts_ns = pts_ns
+        self.gain, self.lift = self._follow(*self._measured, pts_ns, discont)
         if self.gain < 1.005 and self.lift < 0.01:
             return pixels
         table = np.clip(np.rint(tone_curve(self.gain, self.lift) * 255), 0, 255).astype(np.uint8)
@@ -177,6 +189,6 @@ class Light(Stage):
                 f"auto: gain {self.gain:.2f} lift {self.lift:.1f}" if corrected else "auto: bright enough"
             )
         else:
-            self._state = None
+            self._state = self._measured_pts_ns = None
             frame.tiers[self.name] = "off"
         return frame

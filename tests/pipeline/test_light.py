@@ -68,6 +68,26 @@ def test_no_pumping_when_a_light_blinks_or_the_person_moves():
     assert max(means[10:]) - min(means[10:]) < 0.02  # under 5 levels of drift
 
 
+def test_a_30_fps_stream_is_measured_every_third_frame_and_at_once_after_a_cut(monkeypatch):
+    from pipeline.stages import light
+
+    measured = []
+
+    def counting(samples):
+        measured.append(samples.shape)
+        return curve_for(samples)
+
+    monkeypatch.setattr(light, "curve_for", counting)
+    stage = Light()
+    dark = scene(0.12)
+    for i in range(9):
+        stage.process(Frame(dark.copy(), pts_ns=i * 33_333_333, seq=i, discont=i == 0))
+    assert len(measured) == 3  # frames 0, 3 and 6
+    out = stage.process(Frame(scene(0.55), pts_ns=9 * 33_333_333, seq=9, discont=True))
+    assert len(measured) == 4 and stage.gain == 1.0 and stage.lift == 0.0  # a cut: its own curve at once
+    assert out.tiers["light"] == "auto: bright enough"
+
+
 def test_bgra_keeps_its_alpha_and_other_channel_counts_are_refused():
     stage = Light()
     bgra = np.dstack([scene(0.1), np.full((720, 1280), 77, np.uint8)])

@@ -57,13 +57,18 @@ def detail_weight(enlarge: Enlarge, pixels: np.ndarray, scale: int) -> float:
     return min(1.0, max(0.0, fit)) ** 2
 
 
-def keep_detail(pixels: np.ndarray, enlarged: np.ndarray, weight: float) -> None:
+def keep_detail(pixels: np.ndarray, enlarged: np.ndarray, weight: float, bicubic: np.ndarray | None = None) -> None:
     """Channels 0..2 of `enlarged` (the network's ×s enlargement of `pixels`) ← bicubic + `weight` ×
-    (network − bicubic), rounded; unchanged when `weight` ≥ `FULL_WEIGHT`."""
+    (network − bicubic), rounded; unchanged when `weight` ≥ `FULL_WEIGHT`. `bicubic`: OpenCV's bicubic
+    enlargement of `pixels` where the caller has it already (uint8, `enlarged`'s height and width,
+    ≥ 3 channels; a view is fine), else it is computed here."""
     if weight >= FULL_WEIGHT:
         return
     h, w = enlarged.shape[:2]
-    bicubic = cv2.resize(np.ascontiguousarray(pixels[..., :3]), (w, h), interpolation=cv2.INTER_CUBIC)
+    if bicubic is None:
+        bicubic = cv2.resize(np.ascontiguousarray(pixels[..., :3]), (w, h), interpolation=cv2.INTER_CUBIC)
+    elif bicubic.shape[2] != 3:
+        bicubic = np.ascontiguousarray(bicubic[..., :3])
     if enlarged.shape[2] == 3 and enlarged.flags.c_contiguous:
         cv2.addWeighted(enlarged, weight, bicubic, 1.0 - weight, 0.0, dst=enlarged)
     else:

@@ -457,7 +457,8 @@ class Upscale(Stage):
         cx1, cy1 = min(w, x1 + ctx), min(h, y1 + ctx)
         roi = self._roi_pool.get(((cy1 - cy0) * s, (cx1 - cx0) * s, 3))
         model.upscale_into(pixels[cy0:cy1, cx0:cx1], roi)
-        self._keep_detail(model, pixels[cy0:cy1, cx0:cx1], roi)
+        # `out` already holds the whole frame's bicubic: equal to the region's own inside `inner`
+        self._keep_detail(model, pixels[cy0:cy1, cx0:cx1], roi, out[cy0 * s : cy1 * s, cx0 * s : cx1 * s])
         inner = roi[(y0 - cy0) * s : (y1 - cy0) * s, (x0 - cx0) * s : (x1 - cx0) * s]
         blend_roi(out, inner, x0 * s, y0 * s, self.feather_px)
         return out
@@ -483,13 +484,16 @@ class Upscale(Stage):
                     (y0 - cy0) * s : (y1 - cy0) * s, (x0 - cx0) * s : (x1 - cx0) * s
                 ]
 
-    def _keep_detail(self, model: Engine, pixels: np.ndarray, enlarged: np.ndarray) -> None:
+    def _keep_detail(
+        self, model: Engine, pixels: np.ndarray, enlarged: np.ndarray, bicubic: np.ndarray | None = None
+    ) -> None:
         """Blend `model`'s enlargement of `pixels` (channels 0..2 of `enlarged`) toward bicubic as far
-        as the detail check says (nothing without `detail_check`)."""
+        as the detail check says (nothing without `detail_check`); `bicubic`: see `keep_detail`."""
         if self.detail is None:
             return
         enlarge = functools.partial(self._whole_frame, model)
-        keep_detail(pixels, enlarged, self.detail.weight(self._tier_of(model), enlarge, pixels, self.net_scale))
+        weight = self.detail.weight(self._tier_of(model), enlarge, pixels, self.net_scale)
+        keep_detail(pixels, enlarged, weight, bicubic)
 
     def _tier_of(self, model: Engine) -> str:
         for tier, m in self._models.items():

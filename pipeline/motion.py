@@ -8,7 +8,10 @@ The model runs when
 
 * the frame is a `discont` (a cut, a seek, a reconnect), or nothing has run yet;
 * some cell's mean |Δluma| exceeds `threshold` levels (something moved there; a cut or a light
-  switched on changes every cell);
+  switched on changes every cell), the mean taken over the pixels outside the person's interior
+  (the last mask, eroded by `INTERIOR_PX` thumbnail pixels): a face talking or a hand moving in
+  front of the body does not change the silhouette, while whatever crosses its edge or moves in the
+  background still counts, and counts fully in a cell the person mostly fills;
 * `max_gap_s` of media time passed since the model last ran (a minimum model rate);
 
 otherwise the last mask is used again as it is (the matte stage smooths it over time as any mask).
@@ -17,7 +20,7 @@ was tried and scored worse on every measure on the tuning recordings — lower I
 every-frame masks and twice the flicker: a signing person's hands make the measured shift jitter,
 and a small true motion is already below the threshold (docs/benchmarks.md, "Mask reuse").
 
-`decide(...)` says whether to run; after a run, `ran(...)` makes that frame the reference.
+`decide(...)` says whether to run; after a run, `ran(...)` makes that frame (and its mask) the reference.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ GRID = (6, 4)
 """Cells (columns, rows) of the thumbnail compared one by one."""
 MAX_GAP_S = 0.2
 """The longest media time between two model runs, by default (5 runs a second at least)."""
+INTERIOR_PX = 4
+"""Thumbnail pixels (8 frame pixels each at 720p) the person's mask is eroded by to make the interior
+whose changes are not counted; 0: count every pixel."""
+MIN_COUNTED_SHARE = 0.02
+"""A cell with fewer counted (non-interior) pixels than this share is all interior: change 0."""
 
 
 def thumbnail(pixels: np.ndarray, levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
@@ -46,22 +54,38 @@ def thumbnail(pixels: np.ndarray, levels: dict[int, np.ndarray] | None = None) -
     return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
 
 
-def cell_changes(now: np.ndarray, before: np.ndarray) -> np.ndarray:
-    """Mean |now - before| per `GRID` cell (levels), shape (rows, columns)."""
+def cell_changes(now: np.ndarray, before: np.ndarray, counted: np.ndarray | None = None) -> np.ndarray:
+    """Mean |now - before| per `GRID` cell (levels), shape (rows, columns), over the pixels where
+    `counted` (float32 0/1, the thumbnail's shape) is 1, or over all of them without it."""
     columns, rows = GRID
-    return cv2.resize(np.abs(now - before), (columns, rows), interpolation=cv2.INTER_AREA)
+    diff = np.abs(now - before)
+    if counted is None:
+        return cv2.resize(diff, (columns, rows), interpolation=cv2.INTER_AREA)
+    total = cv2.resize(diff * counted, (columns, rows), interpolation=cv2.INTER_AREA)
+    share = cv2.resize(counted, (columns, rows), interpolation=cv2.INTER_AREA)
+    return np.where(share >= MIN_COUNTED_SHARE, total / np.maximum(share, MIN_COUNTED_SHARE), 0.0)
 
 
 class MotionGate:
     """Whether the person model must run on a frame (see the module docstring). `threshold`: levels
     of mean change in one cell that make the model run; `max_gap_s`: the longest media time between
     two runs; `min_gap_s`: the shortest, except for a change over twice the threshold or a discont
-    (0: none; the power saver's cap on the model rate). The defaults were chosen on the tuning
-    recordings (`python -m tools.eval_reuse --clips tune`)."""
+    (0: none; the power saver's cap on the model rate); `interior_px`: see `INTERIOR_PX`. The
+    defaults were chosen on the tuning recordings (`python -m tools.eval_reuse --clips tune`)."""
 
-    def __init__(self, *, threshold: float = 8.0, max_gap_s: float = MAX_GAP_S, min_gap_s: float = 0.0):
+    def __init__(
+        self,
+        *,
+        threshold: float = 8.0,
+        max_gap_s: float = MAX_GAP_S,
+        min_gap_s: float = 0.0,
+        interior_px: int = INTERIOR_PX,
+    ):
         self.threshold, self.max_gap_s, self.min_gap_s = threshold, max_gap_s, min_gap_s
+        self.interior_px = interior_px
         self._reference: np.ndarray | None = None
+        self._counted: np.ndarray | None = None
+        """float32 0/1 over the reference thumbnail: the pixels outside the person's interior."""
         self._reference_pts_ns = 0
         self._thumb: np.ndarray | None = None
         self.change = 0.0
@@ -77,13 +101,21 @@ class MotionGate:
         if discont or reference is None or reference.shape != self._thumb.shape:
             self.change = float("inf")
             return True
-        changes = cell_changes(self._thumb, reference)
+        changes = cell_changes(self._thumb, reference, self._counted)
         self.change = float(changes.max())
         gap_ns = pts_ns - self._reference_pts_ns
         if self.change > self.threshold:
             return gap_ns >= self.min_gap_s * 1e9 or self.change > 2 * self.threshold
         return gap_ns >= self.max_gap_s * 1e9
 
-    def ran(self, pts_ns: int) -> None:
-        """The model ran on the frame `decide` last looked at: it is the reference now."""
+    def ran(self, pts_ns: int, mask: np.ndarray | None = None) -> None:
+        """The model ran on the frame `decide` last looked at: it is the reference now. `mask`: its
+        person probability (float32, any size, stretched over the whole frame); None: no interior."""
         self._reference, self._reference_pts_ns = self._thumb, pts_ns
+        self._counted = None
+        if mask is not None and self.interior_px > 0 and self._thumb is not None:
+            th, tw = self._thumb.shape
+            person = (cv2.resize(mask, (tw, th), interpolation=cv2.INTER_AREA) >= 0.5).astype(np.uint8)
+            side = 2 * self.interior_px + 1
+            interior = cv2.erode(person, np.ones((side, side), np.uint8), borderType=cv2.BORDER_REPLICATE)
+            self._counted = (1 - interior).astype(np.float32)

@@ -382,7 +382,7 @@ class Segment(Stage):
                     frame.pixels, frame.pts_ns, frame.discont, frame.reductions()
                 )
                 if reuse:
-                    self._gate.ran(frame.pts_ns)
+                    self._gate.ran(frame.pts_ns, frame.mask)
             else:
                 frame.mask = self._last_mask
             self._may_reuse_next = self.model == HALF_RATE

@@ -44,6 +44,25 @@ def test_motion_in_one_cell_a_cut_and_a_discont_run_it_at_once():
     assert runs == [True, False, True, False, True, False, True]
 
 
+def test_motion_inside_the_person_does_not_run_it_and_across_their_edge_does():
+    still = picture()
+    mask = np.zeros((180, 320), np.float32)
+    mask[40:, 80:240] = 1.0  # the person: frame x 160..480, y 80..360
+    talking = still.copy()
+    talking[150:250, 250:350] = 0  # inside them, far from their edge (a face, a hand on the chest)
+    arm = still.copy()
+    arm[150:250, 130:190] = 0  # the same change across their left edge
+    gate = MotionGate(max_gap_s=10)
+    assert gate.decide(still, pts(0), True)
+    gate.ran(pts(0), mask)
+    assert not gate.decide(talking, pts(1), False) and gate.change == 0
+    assert gate.decide(arm, pts(2), False)
+    without_mask = MotionGate(max_gap_s=10)
+    without_mask.decide(still, pts(0), True)
+    without_mask.ran(pts(0))
+    assert without_mask.decide(talking, pts(1), False)
+
+
 def test_noise_alone_does_not_run_it():
     rng = np.random.default_rng(1)
     still = picture().astype(np.int16)

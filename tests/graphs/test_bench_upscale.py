@@ -1,6 +1,7 @@
 """`python -m tools.bench --upscale`: whole `litecam upscale` runs, checked and compared with bicubic."""
 
 import json
+from pathlib import Path
 
 import av
 import pytest
@@ -20,10 +21,13 @@ def test_looped_clip_and_upscale_runs_keep_every_frame_and_the_audio(tmp_path, t
         assert (video.width, video.height) == (640, 360) and container.streams.audio
         assert sum(1 for _ in container.decode(video)) == 40  # 20 frames, twice
     out = tmp_path / "upscale.json"
-    assert main(["--upscale", str(clip), "--upscale-engines", "openvino", "--json", str(out)]) == 0
+    # this checkout stands in for an earlier one: run from its folder, without --sr-detail
+    checkout = Path(__file__).resolve().parents[2]
+    args = ["--upscale", str(clip), "--upscale-engines", "openvino", "--upscale-earlier", str(checkout)]
+    assert main([*args, "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["frames"] == 40 and report["audio_packets"] > 0
-    assert set(report["median"]) == {"bicubic@auto", "xlsr@openvino"}
+    assert set(report["median"]) == {"bicubic@auto", "xlsr@openvino", "earlier:xlsr@openvino"}
     for run in report["median"].values():
         assert run["frames_out"] == 40 and run["audio_packets_out"] == report["audio_packets"]
         assert run["fps_once_running"] > 0 and run["cpu_s"] > 0
@@ -31,3 +35,8 @@ def test_looped_clip_and_upscale_runs_keep_every_frame_and_the_audio(tmp_path, t
     assert report["wall_ratio_vs_baseline"]["bicubic@auto"] == 1.0
     assert report["machine"]["cpu"]
     assert "xlsr@openvino" in capsys.readouterr().out
+
+
+def test_an_earlier_folder_without_litecam_is_refused(tmp_path, tiny_video):
+    with pytest.raises(SystemExit, match="holds no litecam checkout"):
+        main(["--upscale", str(tiny_video), "--upscale-earlier", str(tmp_path)])

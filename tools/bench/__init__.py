@@ -28,6 +28,7 @@ mode per run, one module each:
 - ``--upscale [VIDEO]``: `litecam upscale` ×2 of a 640×360 video as a user runs it, per engine,
   against bicubic — wall seconds, fps, CPU seconds, wall-time ratio.
       python -m tools.bench --upscale --upscale-engines auto,openvino-bf16,openvino --repeat 3
+  ``--upscale-earlier DIR`` adds an earlier litecam checked out in DIR as the previous behaviour.
 
 Shared helpers live in ``tools.bench.common``. ``tools.bench.engines`` is the upscaler's inference
 engine benchmark, run on its own: ``python -m tools.bench.engines``.

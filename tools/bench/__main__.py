@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="checked",
         help="--sr-detail values to run xlsr with on each engine, comma-separated (default: %(default)s)",
     )
+    group.add_argument(
+        "--upscale-earlier",
+        type=Path,
+        metavar="DIR",
+        help="an earlier litecam checked out in DIR (git worktree add DIR REV): its xlsr runs join the "
+        "turns as the previous behaviour",
+    )
     parser.add_argument(
         "--control",
         action="store_true",

@@ -2,7 +2,9 @@
 
 Each run is a fresh process, timed from imports to the last packet, on each of `--upscale-engines`
 with each `--upscale-detail` (`--sr-detail`), against bicubic (decoding and encoding alone) in the
-same run, `--repeat` turns taken in turns. Reported per run: wall seconds, fps over the whole run and
+same run, `--repeat` turns taken in turns; with `--upscale-earlier DIR`, the same xlsr runs of an
+earlier litecam checked out in DIR (its own code and models, without `--sr-detail`) join the turns as
+the previous behaviour. Reported per run: wall seconds, fps over the whole run and
 once running (the command's own figure), the engine it ran on, CPU seconds; the median run of each,
 and its wall-time ratio to bicubic. Every output is checked to keep every frame and the audio.
 Without VIDEO: ../shared/data's Big Buck Bunny scaled to 640×360 and looped `--upscale-loops` times,
@@ -19,9 +21,11 @@ from pathlib import Path
 from tools.bench.common import SHARED_VIDEO, emit, looped_640x360, packet_counts
 
 
-def upscale_bench(video: Path, runs: list[tuple[str, str, str]], repeat: int) -> dict:
+def upscale_bench(video: Path, runs: list[tuple[str, str, str, Path | None]], repeat: int) -> dict:
     """`litecam upscale` ×2 of `video`, as a user runs it (a fresh process each time, everything from
-    imports to the last packet timed), for each (model, engine, sr_detail) in `runs`, `repeat` times, in turns;
+    imports to the last packet timed), for each (model, engine, sr_detail, checkout) in `runs`
+    (checkout: the folder of another litecam to run instead of this one, its `sr_detail` ignored;
+    None: this one), `repeat` times, in turns;
     the first run is the baseline the others are compared with (bicubic: decoding and encoding
     alone). Checks every output keeps every frame and the audio."""
     import re
@@ -32,9 +36,11 @@ def upscale_bench(video: Path, runs: list[tuple[str, str, str]], repeat: int) ->
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(repeat):
-            for model, engine, detail in runs:
+            for model, engine, detail, checkout in runs:
                 key = f"{model}@{engine}" + ("" if detail == "checked" else f"+{detail}")
-                out = Path(folder) / f"{key}.mp4"
+                if checkout is not None:
+                    key = f"earlier:{model}@{engine}"
+                out = Path(folder) / f"{key.replace(':', '-')}.mp4"
                 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t0 = time.perf_counter()
                 done = subprocess.run(
@@ -43,14 +49,15 @@ def upscale_bench(video: Path, runs: list[tuple[str, str, str]], repeat: int) ->
                         "-m",
                         "pipeline",
                         "upscale",
-                        str(video),
+                        str(video.resolve()),
                         str(out),
                         "--model",
                         model,
                         "--engine",
                         engine,
-                        *(["--sr-detail", detail] if model != "bicubic" else []),
+                        *(["--sr-detail", detail] if model != "bicubic" and checkout is None else []),
                     ],
+                    cwd=checkout,
                     capture_output=True,
                     text=True,
                 )
@@ -105,11 +112,13 @@ def run(args) -> int:
             Path("out") / f"bbb_640x360_x{args.upscale_loops}.mp4",
         )
     )
-    runs = [("bicubic", "auto", "checked")] + [
-        ("xlsr", engine, detail)
-        for engine in args.upscale_engines.split(",")
-        for detail in args.upscale_detail.split(",")
-    ]
+    engines = args.upscale_engines.split(",")
+    runs: list[tuple[str, str, str, Path | None]] = [("bicubic", "auto", "checked", None)]
+    runs += [("xlsr", engine, detail, None) for engine in engines for detail in args.upscale_detail.split(",")]
+    if args.upscale_earlier is not None:
+        if not (args.upscale_earlier / "pipeline" / "__main__.py").is_file():
+            raise SystemExit(f"bench: {args.upscale_earlier} holds no litecam checkout (no pipeline/__main__.py)")
+        runs += [("xlsr", engine, "checked", args.upscale_earlier.resolve()) for engine in engines]
     report = upscale_bench(video, runs, args.repeat)
     return emit(
         report,

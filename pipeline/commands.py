@@ -533,7 +533,8 @@ def cmd_upscale(args) -> int:
     if source_path.is_dir() or source_path.suffix.lower() in IMAGE_SUFFIXES:
         stage.load()
         count = upscale_files(enlarge, source_path, Path(args.output), IMAGE_SUFFIXES)
-        print(f"wrote {args.output} ({count} image{'s' if count != 1 else ''}, {what})")
+        note = bicubic_note(stage.bicubic_alone if isinstance(stage, Upscale) else 0)
+        print(f"wrote {args.output} ({count} image{'s' if count != 1 else ''}, {what}{note})")
         return 0
     from pipeline.graph import Graph
     from pipeline.sinks.encoder import FileSink
@@ -552,11 +553,20 @@ def cmd_upscale(args) -> int:
         return EXIT_INTERRUPTED
     if isinstance(stage, Upscale) and stage.tier in stage.engines:
         what += f" on {stage.engines[stage.tier]}"
+    note = bicubic_note(stage.bicubic_alone if isinstance(stage, Upscale) else 0)
     print(
         f"wrote {args.output} ({written} frames, {what}: {written / run_s:.1f} fps "
-        f"over {run_s:.1f} s, after {running - started:.1f} s of set-up)"
+        f"over {run_s:.1f} s, after {running - started:.1f} s of set-up{note})"
     )
     return 0
+
+
+def bicubic_note(count: int) -> str:
+    """What the summary line adds when the detail check enlarged `count` pictures with bicubic alone
+    (`Upscale.bicubic_alone`): '' for none."""
+    if not count:
+        return ""
+    return f"; bicubic alone on {count}, where the network would hardly have helped (--sr-detail full runs it)"
 
 
 def cmd_devices(args) -> int:

@@ -253,6 +253,28 @@ def test_upscale_sr_detail_full_keeps_all_of_the_network_and_is_refused_with_sca
     assert not (tmp_path / "x.png").exists()
 
 
+def test_upscale_says_when_bicubic_alone_enlarged_a_picture_the_network_would_hardly_help(tmp_path, capsys):
+    """A Big Buck Bunny frame at 640×360 (flat cartoon shading): the check keeps bicubic alone, the
+    output is OpenCV's bicubic and the summary says so; `--sr-detail full` runs the network."""
+    from tests.conftest import shared_data
+    from tools import eval_real
+
+    shared_data("video", "bigbuckbunny_1280x720.mp4")
+    frame = eval_real.read_frames(eval_real.VIDEO / "bigbuckbunny_1280x720.mp4", 1)[0]
+    soft = cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA)
+    src = tmp_path / "bunny.png"
+    cv2.imwrite(str(src), soft)
+    capsys.readouterr()
+    run = ["upscale", str(src), "--engine", "onnxruntime"]
+    assert main([*run[:2], str(tmp_path / "c.png"), *run[2:]]) == 0
+    assert "bicubic alone on 1" in capsys.readouterr().out
+    bicubic = cv2.resize(soft, (1280, 720), interpolation=cv2.INTER_CUBIC)
+    assert np.array_equal(cv2.imread(str(tmp_path / "c.png")), bicubic)
+    assert main([*run[:2], str(tmp_path / "f.png"), *run[2:], "--sr-detail", "full"]) == 0
+    assert "bicubic alone" not in capsys.readouterr().out
+    assert not np.array_equal(cv2.imread(str(tmp_path / "f.png")), bicubic)
+
+
 def test_upscale_scale_1_restores_at_the_same_size_and_refuses_a_model(tmp_path, tiny_video, capsys):
     src = tmp_path / "in.png"
     cv2.imwrite(str(src), cv2.imdecode(cv2.imencode(".jpg", portrait(96, 64), [cv2.IMWRITE_JPEG_QUALITY, 40])[1], 1))

@@ -13,7 +13,7 @@ import pytest
 from pipeline.caps import Caps
 from pipeline.stages.upscale.catalogue import MODEL_FILES
 from pipeline.stages.upscale.detail import DetailCheck, detail_weight, keep_detail
-from pipeline.stages.upscale.stage import Upscale
+from pipeline.stages.upscale.stage import BICUBIC_BELOW, Upscale
 from tests.conftest import shared_data
 from tests.pipeline.upscale_helpers import frame_of, shipped
 from tools import eval_real
@@ -62,6 +62,22 @@ def test_on_clean_footage_the_check_keeps_most_of_the_gain():
     checked, full = stages("xlsr")
     assert gain_over_bicubic(checked, small, originals) > max(1.0, gain_over_bicubic(full, small, originals) - 0.3)
     assert checked.detail.weights["xlsr"] > 0.5
+
+
+def test_a_picture_the_network_hardly_helps_is_enlarged_with_bicubic_alone():
+    """Big Buck Bunny at 640×360 (flat cartoon shading: xlsr's detail fits a weight of ~0.02): the
+    network does not run; the output is OpenCV's bicubic and the frame's detail says so (the tier in
+    force stays xlsr). With `--sr-detail full` the network runs."""
+    clip = "bigbuckbunny_1280x720.mp4"
+    shared_data("video", clip)
+    small = cv2.resize(eval_real.read_frames(eval_real.VIDEO / clip, 1)[0], (640, 360), interpolation=cv2.INTER_AREA)
+    checked, full = stages("xlsr")
+    frame = checked.process(frame_of(small.copy()))
+    assert checked.detail is not None and checked.detail.weights["xlsr"] < BICUBIC_BELOW
+    assert frame.tiers["upscale"] == "xlsr" and frame.tiers["detail"].endswith("(bicubic alone)")
+    assert checked.last_box is None
+    assert np.array_equal(frame.pixels, cv2.resize(small, (1280, 720), interpolation=cv2.INTER_CUBIC))
+    assert full.process(frame_of(small.copy())).tiers["upscale"] == "xlsr" and full.last_weight == 1.0
 
 
 def test_the_blend_runs_from_bicubic_to_the_network_and_keeps_alpha():

@@ -10,9 +10,10 @@ of `--budget-frames` frame periods; `--load-seconds` > 0 starts a process spinni
 2 s of warm-up, and under and outside the load; frames dropped at the head (and left out by the power
 saver); CPU-ms per second of the process and of the effect stages; every stage's tier counts and tier
 changes (time in s); each stage's CPU-ms per frame; ring high-water marks against capacity; the
-upscaler's tier shares and engines; after the load, the seconds until the starting tiers and the
-network tier are back; the sampler's timeline. `--plot` draws fps, latency and tiers
-over time as a PNG.
+upscaler's tier shares, the share of frames the network really ran on (the detail check enlarges
+a picture it would hardly help with bicubic alone) and engines; after the load, the seconds until
+the starting tiers and the network tier are back; the sampler's timeline. `--plot` draws fps,
+latency and tiers over time as a PNG.
 """
 
 from __future__ import annotations
@@ -195,6 +196,9 @@ def live_bench(args) -> dict:
         total = max(sum(ups.values()), 1)
         report["network_tier_fraction"] = sum(n for t, n in ups.items() if t != "bicubic") / total
         report["upscale_tier_share"] = {t: n / total for t, n in ups.items()}
+        # the detail check may enlarge a frame with bicubic alone at a network tier (see Upscale)
+        alone = sum(n for d, n in tier_counts.get("detail", {}).items() if d.endswith("(bicubic alone)"))
+        report["network_ran_fraction"] = report["network_tier_fraction"] - alone / total
         report["upscale_engines"] = dict(stages[-1].engines)
     if args.load_seconds > 0:
         load_end = args.load_at + args.load_seconds

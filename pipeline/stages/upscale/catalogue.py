@@ -176,8 +176,9 @@ SR_DETAIL = Param(
     one_of(SR_DETAIL_CHOICES),
     "checked",
     "How much of the upscaler network's detail to keep: checked (as much as a cross-scale check of "
-    "the picture trusts, so soft or compressed footage does not come out worse than bicubic) | full "
-    "(all of it: a little sharper on clean, detailed pictures).",
+    "the picture trusts, so soft or compressed footage does not come out worse than bicubic; where it "
+    "trusts under a tenth, bicubic alone, without running the network) | full (all of it: a little "
+    "sharper on clean, detailed pictures).",
     flag="--sr-detail",
     metavar="HOW",
     choices=SR_DETAIL_CHOICES,

@@ -32,7 +32,9 @@ The saving is the share of the frame outside the box.
 **Detail check** (unless `detail_check=False`): wherever a network enlarges (whole frame, person box,
 crop), the output is bicubic plus the share of the network's detail that a cross-scale check of the
 picture trusts (`detail`): measured on every picture outside a graph, every `STREAM_REFRESH_FRAMES`
-frames of a tier and after a `discont` inside one.
+frames of a tier and after a `discont` inside one. Below `BICUBIC_BELOW` the network does not run at
+all: the picture is enlarged with bicubic (and the frame says so), which is what the blend would
+nearly be anyway, at a fraction of the cost.
 
 Output pixels go to new arrays from a small pool, reused only once nothing else references them;
 `frame.alpha`, if set, is enlarged too (bilinear) so it keeps matching the pixels.
@@ -73,6 +75,9 @@ TILE_PX = 192
 """Largest input tile (pixels a side) an unbounded-receptive-field tier (ESRT) runs on at once."""
 TILE_CONTEXT_PX = 32
 """Input pixels of real image around each such tile, seen by the network and then cut away."""
+BICUBIC_BELOW = 0.1
+"""A detail weight below this: the network's detail (a tenth of it at most) is not worth running the
+network for; the picture is enlarged with bicubic alone. The check still runs when due."""
 NETWORK_MIN_ZOOM = 1.5
 """A crop (`frame.crop`, from auto-framing) goes through the network only when it is enlarged at
 least this much; below it the network's gain over bicubic is small."""
@@ -195,6 +200,11 @@ class Upscale(Stage):
         self._roi_pool = ArrayPool(max_arrays=2)
         self.last_box: tuple[int, int, int, int] | None = None
         """person_only: the box (input pixels) the network ran on for the last frame, or None."""
+        self.last_weight: float | None = None
+        """The detail check's weight on the last picture a network tier was asked to enlarge (below
+        `BICUBIC_BELOW`: bicubic did it; 1.0 without the check); None: no network was asked."""
+        self.bicubic_alone = 0
+        """Pictures a network tier was asked for but bicubic enlarged (weight below `BICUBIC_BELOW`)."""
         self.detail = DetailCheck() if detail_check else None
         """The share of each tier's detail kept (measured on every picture; in a graph, every
         `STREAM_REFRESH_FRAMES` frames and after a discontinuity)."""
@@ -355,6 +365,9 @@ class Upscale(Stage):
         self._switch.ran(used)
         frame.pixels = out
         frame.tiers[self.name] = used
+        if self.detail is not None and self.last_weight is not None:
+            bicubic = " (bicubic alone)" if self.last_weight < BICUBIC_BELOW else ""
+            frame.tiers["detail"] = f"{self.last_weight:.2f}{bicubic}"
         return frame
 
     def reframe(self, frame: Frame, crop: tuple[int, int, int, int], model: Engine | None) -> tuple[np.ndarray, str]:
@@ -372,15 +385,19 @@ class Upscale(Stage):
         region = frame.pixels[y : y + ch, x : x + cw]
         out = self._pool.get((out_h, out_w, c))
         enlargement = out_w / cw
+        self.last_weight = None
         if model is not None and enlargement >= NETWORK_MIN_ZOOM:
+            self.last_weight = self._weight(model, region)
+        weight = 0.0 if self.last_weight is None else self.last_weight
+        if model is not None and weight >= BICUBIC_BELOW:
             n = self.net_scale
             if (cw * n, ch * n) == (out_w, out_h):
                 model.upscale_into(region, out)
-                self._keep_detail(model, region, out)
+                keep_detail(region, out, weight)
             else:
                 enlarged = self._roi_pool.get((ch * n, cw * n, 3))
                 model.upscale_into(region, enlarged)
-                self._keep_detail(model, region, enlarged)
+                keep_detail(region, enlarged, weight)
                 shrink = cw * n > out_w
                 resized = cv2.resize(
                     enlarged,
@@ -399,7 +416,11 @@ class Upscale(Stage):
             cv2.resize(
                 region, (out_w, out_h), dst=out, interpolation=cv2.INTER_CUBIC if enlargement >= 1 else cv2.INTER_AREA
             )
+            # the tier in force, unless no network was asked (the detail says when bicubic stood in)
             used = "bicubic"
+            if model is not None and self.last_weight is not None:
+                used = self._tier_of(model)
+                self.bicubic_alone += 1
         if frame.alpha is not None:
             frame.alpha = cv2.resize(
                 frame.alpha[y : y + ch, x : x + cw], (out_w, out_h), interpolation=cv2.INTER_LINEAR
@@ -426,39 +447,47 @@ class Upscale(Stage):
         """uint8 (H, W, 3|4) → uint8 (sH, sW, 3|4) with `model` (default: the requested tier's).
 
         Any H and W (the graph's frames are even; single images need not be). `mask`/`alpha` are
-        only read with `person_only`. Returns an array of the stage's pool.
+        only read with `person_only`. Returns an array of the stage's pool; `last_weight` says how
+        much of the network's detail it holds.
         """
         if isinstance(model, str):
             model = self._model(self.tier)
         s = self.scale
         h, w, c = pixels.shape
         out = self._pool.get((h * s, w * s, c))
-        box = (0, 0, w, h)
+        self.last_weight = None
+        box: tuple[int, int, int, int] | None = (0, 0, w, h)
         if model is not None and self.person_only and (alpha is not None or mask is not None):
             # (no mask and no alpha: nobody said where the person is, so the whole frame)
             box = person_box(h, w, alpha=alpha, mask=mask, threshold=self.threshold, margin_px=self.margin_px)
             self.last_box = box
-        if model is None or box != (0, 0, w, h):
+        if model is None or box is None:
+            return cv2.resize(pixels, (w * s, h * s), dst=out, interpolation=cv2.INTER_CUBIC)
+        x0, y0, x1, y1 = box
+        ctx = CONTEXT_PX.get(self._tier_of(model), 8)
+        cx0, cy0 = max(0, x0 - ctx), max(0, y0 - ctx)
+        cx1, cy1 = min(w, x1 + ctx), min(h, y1 + ctx)
+        region = pixels[cy0:cy1, cx0:cx1]
+        weight = self.last_weight = self._weight(model, region)
+        if box != (0, 0, w, h) or weight < BICUBIC_BELOW:
             cv2.resize(pixels, (w * s, h * s), dst=out, interpolation=cv2.INTER_CUBIC)
-            if model is None or box is None:
+            if weight < BICUBIC_BELOW:
+                self.last_box = None
+                self.bicubic_alone += 1
                 return out
         else:  # the network on the whole frame
             self.last_box = box
             self._whole_frame(model, pixels, out)
-            self._keep_detail(model, pixels, out)
+            keep_detail(pixels, out, weight)
             if c == 4:
                 out[..., 3] = cv2.resize(
                     np.ascontiguousarray(pixels[..., 3]), (w * s, h * s), interpolation=cv2.INTER_CUBIC
                 )
             return out
-        x0, y0, x1, y1 = box
-        ctx = CONTEXT_PX.get(self._tier_of(model), 8)
-        cx0, cy0 = max(0, x0 - ctx), max(0, y0 - ctx)
-        cx1, cy1 = min(w, x1 + ctx), min(h, y1 + ctx)
         roi = self._roi_pool.get(((cy1 - cy0) * s, (cx1 - cx0) * s, 3))
-        model.upscale_into(pixels[cy0:cy1, cx0:cx1], roi)
+        model.upscale_into(region, roi)
         # `out` already holds the whole frame's bicubic: equal to the region's own inside `inner`
-        self._keep_detail(model, pixels[cy0:cy1, cx0:cx1], roi, out[cy0 * s : cy1 * s, cx0 * s : cx1 * s])
+        keep_detail(region, roi, weight, out[cy0 * s : cy1 * s, cx0 * s : cx1 * s])
         inner = roi[(y0 - cy0) * s : (y1 - cy0) * s, (x0 - cx0) * s : (x1 - cx0) * s]
         blend_roi(out, inner, x0 * s, y0 * s, self.feather_px)
         return out
@@ -484,16 +513,13 @@ class Upscale(Stage):
                     (y0 - cy0) * s : (y1 - cy0) * s, (x0 - cx0) * s : (x1 - cx0) * s
                 ]
 
-    def _keep_detail(
-        self, model: Engine, pixels: np.ndarray, enlarged: np.ndarray, bicubic: np.ndarray | None = None
-    ) -> None:
-        """Blend `model`'s enlargement of `pixels` (channels 0..2 of `enlarged`) toward bicubic as far
-        as the detail check says (nothing without `detail_check`); `bicubic`: see `keep_detail`."""
+    def _weight(self, model: Engine, pixels: np.ndarray) -> float:
+        """The share of `model`'s detail to keep on `pixels`, from the detail check (1.0 without
+        `detail_check`)."""
         if self.detail is None:
-            return
+            return 1.0
         enlarge = functools.partial(self._whole_frame, model)
-        weight = self.detail.weight(self._tier_of(model), enlarge, pixels, self.net_scale)
-        keep_detail(pixels, enlarged, weight, bicubic)
+        return self.detail.weight(self._tier_of(model), enlarge, pixels, self.net_scale)
 
     def _tier_of(self, model: Engine) -> str:
         for tier, m in self._models.items():

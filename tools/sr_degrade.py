@@ -15,6 +15,9 @@ Each training *sequence* (a few consecutive frames of one crop) gets one random 
 
 A share of the sequences (``clean_share``) gets the textbook degradation instead (MATLAB bicubic, no
 noise, no codec), so the benchmark protocol stays in the mix.  Scale 1 (restoration) skips step 2.
+The recipes, crops and noise follow the seed exactly; the libx264 round trip (encoding and decoding
+through PyAV) does not always: on the 2-core machine about one run in ten gave different frames for
+the same input from its second frame on.
 
 Sources: frames of the training video clips (:data:`tools.eval_real.TRAIN_CLIPS` plus Big Buck Bunny;
 never the evaluation clips) with their real motion, and the still training images panned by a few

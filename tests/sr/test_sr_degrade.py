@@ -25,12 +25,14 @@ def test_recipes_and_sequences_are_reproducible_from_the_seed(sequence):
     assert {r.downscale for r in first} >= {"box", "bilinear", "bicubic"}
     assert {r.codec for r in first} >= {"x264", "jpeg"}
     assert Recipe() in first  # the clean benchmark degradation stays in the mix
-    recipe = Recipe(
-        downscale="box", luma_noise=3.0, shot_noise=0.5, chroma_noise=2.0, codec="x264", quality=30, preset="fast"
-    )
+    # everything random is seeded; the libx264 round trip is not bit-reproducible run to run (about one
+    # run in ten gave different frames for the same input here), so it is left out of this check
+    recipe = Recipe(downscale="box", luma_noise=3.0, shot_noise=0.5, chroma_noise=2.0, codec="yuv420")
     low = sr_degrade.degrade_sequence(sequence, 2, recipe, np.random.default_rng(7))
     low_again = sr_degrade.degrade_sequence(sequence, 2, recipe, np.random.default_rng(7))
+    other_seed = sr_degrade.degrade_sequence(sequence, 2, recipe, np.random.default_rng(8))
     assert all(np.array_equal(a, b) for a, b in zip(low, low_again))
+    assert not all(np.array_equal(a, b) for a, b in zip(low, other_seed))
 
 
 def test_an_x264_round_trip_keeps_every_frame_and_leaves_real_artefacts(sequence):

@@ -80,6 +80,19 @@ def test_a_picture_the_network_hardly_helps_is_enlarged_with_bicubic_alone():
     assert full.process(frame_of(small.copy())).tiers["upscale"] == "xlsr" and full.last_weight == 1.0
 
 
+def test_a_frame_shown_whole_after_a_zoomed_one_reports_no_detail():
+    """At scale 1 (auto-framing) a zoomed crop goes through the check; the next frame, shown whole and
+    not enlarged, must not carry the crop's weight."""
+    shipped(MODEL_FILES["litesr"][2])
+    stage = Upscale(1, "litesr", engine="onnxruntime", preload=False)
+    stage.open(Caps(160, 96, Fraction(30)))
+    pixels = np.random.default_rng(4).integers(0, 256, (96, 160, 3), np.uint8)
+    zoomed = frame_of(pixels.copy())
+    zoomed.crop = (40, 24, 80, 48)
+    assert "detail" in stage.process(zoomed).tiers
+    assert "detail" not in stage.process(frame_of(pixels.copy(), seq=1)).tiers
+
+
 def test_the_blend_runs_from_bicubic_to_the_network_and_keeps_alpha():
     rng = np.random.default_rng(1)
     small = rng.integers(0, 256, (20, 30, 4), np.uint8)

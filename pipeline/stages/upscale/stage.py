@@ -349,6 +349,7 @@ class Upscale(Stage):
     def process(self, frame: Frame) -> Frame:
         requested = self._switch.requested
         model = self._model(requested)
+        self.last_weight = None  # (a picture shown whole at scale 1 is not enlarged: no weight)
         if frame.discont and self.detail is not None:
             self.detail.reset()
         h, w = frame.pixels.shape[:2]

@@ -80,31 +80,66 @@ def tensor_to_bgr(t, out):
 
 
 @jit
+def _quantize_phases(t, channel, row, scale, dst):
+    """Rows `row` of the `scale` planes from `channel` on (the phases j = 0..s−1 of one colour and
+    output row) → uint8 `dst` (W·s), phase j of input pixel x at dst[x·s + j], quantized as
+    `_quantize_row`. Scales 2 and 3 write each pixel's phases together, which LLVM vectorises."""
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    k = np.float32(255.0)
+    half = np.float32(0.5)
+    w = dst.shape[0] // scale
+    if scale == 2:
+        p0, p1 = t[0, channel, row], t[0, channel + 1, row]
+        for x in range(w):
+            a, b = p0[x], p1[x]
+            a = one if a > one else a
+            b = one if b > one else b
+            dst[2 * x] = np.uint8(np.int32((a if a >= zero else zero) * k + half))
+            dst[2 * x + 1] = np.uint8(np.int32((b if b >= zero else zero) * k + half))
+    elif scale == 3:
+        p0, p1, p2 = t[0, channel, row], t[0, channel + 1, row], t[0, channel + 2, row]
+        for x in range(w):
+            a, b, c = p0[x], p1[x], p2[x]
+            a = one if a > one else a
+            b = one if b > one else b
+            c = one if c > one else c
+            dst[3 * x] = np.uint8(np.int32((a if a >= zero else zero) * k + half))
+            dst[3 * x + 1] = np.uint8(np.int32((b if b >= zero else zero) * k + half))
+            dst[3 * x + 2] = np.uint8(np.int32((c if c >= zero else zero) * k + half))
+    else:
+        for j in range(scale):
+            plane = t[0, channel + j, row]
+            for x in range(w):
+                v = plane[x]
+                v = one if v > one else v
+                dst[x * scale + j] = np.uint8(np.int32((v if v >= zero else zero) * k + half))
+
+
+@jit
 def shuffled_to_bgr(t, scale, first_row, out):
     """float32 (1, C≥3·scale², H, W) pixel-shuffle channels, rows `first_row` to `first_row +
     out_height / scale` → uint8 (out_height, out_width ≤ W·scale, C'≥3) BGR (clip, ×255, round as
     `tensor_to_bgr`), into `out`; returns `out`. (A row offset, not a sliced view: the kernel
     vectorises only over a contiguous tensor.)
 
-    A row of input becomes `scale` output rows: for each, the `3·scale` planes that feed it are
-    clipped and rounded into uint8 scratch rows (`_quantize_row`), then interleaved, colour
-    c and phase j of input pixel x going to output pixel x·scale + j.
+    A row of input becomes `scale` output rows: for each, the `scale` planes of each colour that
+    feed it are clipped, rounded and interleaved into a uint8 scratch row of that colour
+    (`_quantize_phases`), then the three colours are interleaved into the output row in BGR order.
     """
     h, w = out.shape[0] // scale, out.shape[1] // scale
     s2 = scale * scale
-    rows = np.empty((3, scale, w), np.uint8)
+    rows = np.empty((3, w * scale), np.uint8)
+    blue, green, red = rows[0], rows[1], rows[2]
     for y in range(h):
         for i in range(scale):
             for c in range(3):
-                for j in range(scale):
-                    _quantize_row(t[0, c * s2 + i * scale + j, first_row + y], rows[2 - c, j])
+                _quantize_phases(t, c * s2 + i * scale, first_row + y, scale, rows[2 - c])
             row = out[y * scale + i]
-            for x in range(w):
-                for j in range(scale):
-                    pixel = row[x * scale + j]
-                    pixel[0] = rows[0, j, x]
-                    pixel[1] = rows[1, j, x]
-                    pixel[2] = rows[2, j, x]
+            for x in range(w * scale):
+                row[x, 0] = blue[x]
+                row[x, 1] = green[x]
+                row[x, 2] = red[x]
     return out
 
 

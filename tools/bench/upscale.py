@@ -2,7 +2,7 @@
 
 Each run is a fresh process, timed from imports to the last packet, on each of `--upscale-engines`
 with each `--upscale-detail` (`--sr-detail`), against bicubic (decoding and encoding alone) in the
-same run, `--repeat` turns taken in turns; with `--upscale-earlier DIR`, the same xlsr runs of an
+same run, `--repeat` turns taken in turns (every other one in reverse order); with `--upscale-earlier DIR`, the same xlsr runs of an
 earlier litecam checked out in DIR (its own code and models, without `--sr-detail`) join the turns as
 the previous behaviour. Reported per run: wall seconds, fps over the whole run and
 once running (the command's own figure), the engine it ran on, CPU seconds; the median run of each,
@@ -35,8 +35,10 @@ def upscale_bench(video: Path, runs: list[tuple[str, str, str, Path | None]], re
     frames, audio_packets = packet_counts(video)
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for _ in range(repeat):
-            for model, engine, detail, checkout in runs:
+        for turn in range(repeat):
+            # every other turn in reverse order: a machine getting busier or quieter during a turn
+            # does not favour the runs that come first
+            for model, engine, detail, checkout in runs if turn % 2 == 0 else runs[::-1]:
                 key = f"{model}@{engine}" + ("" if detail == "checked" else f"+{detail}")
                 if checkout is not None:
                     key = f"earlier:{model}@{engine}"

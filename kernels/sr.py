@@ -13,6 +13,9 @@
   (y·s + i, x·s + j) (PyTorch's `PixelShuffle`, ONNX `DepthToSpace` CRD, OpenVINO `depth_first`)
   → uint8 (H·s, W·s, C'≥3) BGR, with the clip and rounding of `tensor_to_bgr`; channels past 3·s²
   are ignored. The shuffle, the clip and the conversion in one pass instead of three.
+* `blend_over_bicubic_x2(lr_rows, out_rows, weight)` — in place: a network's ×2 enlargement
+  blended with the bicubic one (`weight` of the network's), the bicubic computed on the fly (OpenCV's
+  INTER_CUBIC in float32) instead of made as a picture first; one pass per output row.
 * `blend_roi(dst, roi, x0, y0, feather_px)` — in place: `roi` (h, w, C) is written into `dst`
   (H, W, C) at (x0, y0), its border feathered into what `dst` already holds (the bicubic frame)
   over `feather_px` pixels, so no seam shows. Integer fixed point (8 bits), one pass over the ROI.
@@ -141,6 +144,68 @@ def shuffled_to_bgr(t, scale, first_row, out):
                 row[x, 1] = green[x]
                 row[x, 2] = red[x]
     return out
+
+
+BICUBIC_X2_TAPS = (-0.03515625, 0.26171875, 0.87890625, -0.10546875)
+"""Keys' cubic (a = −0.75) at distances 1.75, 0.75, 0.25, 1.25: the weights of source pixels i−2..i+1
+for output pixel 2i of a ×2 enlargement with half-pixel centres (OpenCV's INTER_CUBIC); output pixel
+2i+1 takes pixels i−1..i+2 with the same weights reversed."""
+
+
+@jit
+def blend_over_bicubic_x2(lr_rows, out_rows, weight):
+    """In place: `out_rows` ← round(weight·out + (1 − weight)·bicubic) where bicubic is the ×2
+    enlargement of the picture in `lr_rows` (Keys, a = −0.75, half-pixel centres, edges replicated:
+    OpenCV's INTER_CUBIC, computed in float32 and clipped to 0..255, so within 1 level of its uint8
+    result); returns `out_rows`.
+
+    lr_rows: uint8 (h, 3·w), the rows of a C-contiguous BGR picture (`picture.reshape(h, -1)`);
+    out_rows: uint8 (2h, 6·w), the rows of its C-contiguous ×2 enlargement by a network. One pass per
+    output row: the four source rows filtered vertically into a padded float row, then both
+    horizontal phases, the blend and the rounding, without making the bicubic picture.
+    """
+    h, w = lr_rows.shape[0], lr_rows.shape[1] // 3
+    n = 3 * w
+    keep = np.float32(weight)
+    rest = np.float32(1.0) - keep
+    k0, k1 = np.float32(BICUBIC_X2_TAPS[0]), np.float32(BICUBIC_X2_TAPS[1])
+    k2, k3 = np.float32(BICUBIC_X2_TAPS[2]), np.float32(BICUBIC_X2_TAPS[3])
+    zero, top, half = np.float32(0.0), np.float32(255.0), np.float32(0.5)
+    vertical = np.empty(n + 12, np.float32)  # pixel x, colour c at 6 + 3x + c; 2 pixels replicated each side
+    even = np.empty(n, np.float32)
+    odd = np.empty(n, np.float32)
+    for y in range(h):
+        for i in range(2):
+            if i == 0:  # output row 2y: source rows y−2..y+1
+                ra, rb, rc, rd = max(y - 2, 0), max(y - 1, 0), y, min(y + 1, h - 1)
+                a0, a1, a2, a3 = k0, k1, k2, k3
+            else:  # output row 2y+1: source rows y−1..y+2
+                ra, rb, rc, rd = max(y - 1, 0), y, min(y + 1, h - 1), min(y + 2, h - 1)
+                a0, a1, a2, a3 = k3, k2, k1, k0
+            la, lb, lc, ld = lr_rows[ra], lr_rows[rb], lr_rows[rc], lr_rows[rd]
+            body = vertical[6 : 6 + n]
+            for j in range(n):
+                body[j] = (
+                    a0 * np.float32(la[j]) + a1 * np.float32(lb[j]) + a2 * np.float32(lc[j]) + a3 * np.float32(ld[j])
+                )
+            for c in range(3):
+                vertical[c] = vertical[3 + c] = vertical[6 + c]
+                vertical[n + 6 + c] = vertical[n + 9 + c] = vertical[n + 3 + c]
+            v0, v1, v2 = vertical[0:n], vertical[3 : 3 + n], vertical[6 : 6 + n]
+            v3, v4 = vertical[9 : 9 + n], vertical[12 : 12 + n]
+            for j in range(n):
+                e = k0 * v0[j] + k1 * v1[j] + k2 * v2[j] + k3 * v3[j]
+                o = k3 * v1[j] + k2 * v2[j] + k1 * v3[j] + k0 * v4[j]
+                e = top if e > top else e
+                o = top if o > top else o
+                even[j] = rest * (e if e >= zero else zero) + half
+                odd[j] = rest * (o if o >= zero else zero) + half
+            row = out_rows[2 * y + i]
+            for x in range(w):
+                for c in range(3):
+                    row[6 * x + c] = np.uint8(np.int32(keep * np.float32(row[6 * x + c]) + even[3 * x + c]))
+                    row[6 * x + 3 + c] = np.uint8(np.int32(keep * np.float32(row[6 * x + 3 + c]) + odd[3 * x + c]))
+    return out_rows
 
 
 @inline

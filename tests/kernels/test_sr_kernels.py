@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -12,7 +13,7 @@ from kernels.reference import (
     shuffled_to_bgr_reference,
     tensor_to_bgr_reference,
 )
-from kernels.sr import bgr_to_tensor, blend_roi, shuffled_to_bgr, tensor_to_bgr
+from kernels.sr import bgr_to_tensor, blend_over_bicubic_x2, blend_roi, shuffled_to_bgr, tensor_to_bgr
 
 
 @pytest.mark.parametrize("shape", [(7, 5, 3), (36, 64, 3), (10, 12, 4)])
@@ -115,3 +116,23 @@ def test_roi_weights_ramp_monotonically_over_the_feather():
     wgt = roi_weights_reference(1, 40, 5, 0, 1, 60, 8)[0]
     assert wgt[0] == 16 and wgt[7] == 240 and wgt[8] == 256 and wgt[-1] == 16
     assert (np.diff(wgt[:9]) > 0).all()
+
+
+def test_blend_over_bicubic_x2_runs_from_opencvs_bicubic_to_the_network():
+    rng = np.random.default_rng(5)
+    picture = rng.integers(0, 256, (13, 17, 3), dtype=np.uint8)
+    picture[:4, :5] = 255  # an edge that overshoots: the bicubic is clipped before the blend
+    network = rng.integers(0, 256, (26, 34, 3), dtype=np.uint8)
+    rows = picture.reshape(13, -1)
+
+    def blended(weight):
+        out = network.copy()
+        blend_over_bicubic_x2(rows, out.reshape(26, -1), weight)
+        return out.astype(int)
+
+    bicubic = cv2.resize(picture, (34, 26), interpolation=cv2.INTER_CUBIC).astype(int)
+    assert np.abs(blended(0.0) - bicubic).max() <= 1  # OpenCV's uint8 path rounds in fixed point
+    assert np.array_equal(blended(1.0), network)
+    exact = np.clip(cv2.resize(picture.astype(np.float32), (34, 26), interpolation=cv2.INTER_CUBIC), 0, 255)
+    expected = np.floor(0.3 * network + 0.7 * exact + 0.5)
+    assert np.abs(blended(0.3) - expected).max() <= 1 and np.mean(blended(0.3) != expected) < 0.01

@@ -2,13 +2,13 @@
 
 Each run is a fresh process, timed from imports to the last packet, on each of `--upscale-engines`
 with each `--upscale-detail` (`--sr-detail`), against bicubic (decoding and encoding alone) in the
-same run, `--repeat` turns taken in turns (every other one in reverse order); with `--upscale-earlier DIR`, the same xlsr runs of an
-earlier litecam checked out in DIR (its own code and models, without `--sr-detail`) join the turns as
-the previous behaviour. Reported per run: wall seconds, fps over the whole run and
-once running (the command's own figure), the engine it ran on, CPU seconds; the median run of each,
-and its wall-time ratio to bicubic. Every output is checked to keep every frame and the audio.
-Without VIDEO: ../shared/data's Big Buck Bunny scaled to 640×360 and looped `--upscale-loops` times,
-made once in out/.
+same run, `--repeat` turns taken in turns (every other one in reverse order); with
+`--upscale-earlier DIR`, the same xlsr runs of an earlier litecam checked out in DIR (its own code
+and models, without `--sr-detail`) join the turns as the previous behaviour. Reported per run: wall
+seconds, fps over the whole run and once running (the command's own figure), the engine it ran on,
+CPU seconds; the median run of each, and its wall-time ratio to bicubic. Every output is checked to
+keep every frame and the audio. Without VIDEO: ../shared/data's Big Buck Bunny scaled to 640×360 and
+looped `--upscale-loops` times, made once in out/.
 """
 
 from __future__ import annotations

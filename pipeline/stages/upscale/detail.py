@@ -21,6 +21,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from kernels.sr import blend_over_bicubic_x2
+
 BORDER_PX = 4
 """Pixels at each edge of the check's images left out of the fit (the networks pad there)."""
 MIN_SIDE_PX = 16
@@ -61,10 +63,24 @@ def keep_detail(pixels: np.ndarray, enlarged: np.ndarray, weight: float, bicubic
     """Channels 0..2 of `enlarged` (the network's ×s enlargement of `pixels`) ← bicubic + `weight` ×
     (network − bicubic), rounded; unchanged when `weight` ≥ `FULL_WEIGHT`. `bicubic`: OpenCV's bicubic
     enlargement of `pixels` where the caller has it already (uint8, `enlarged`'s height and width,
-    ≥ 3 channels; a view is fine), else it is computed here."""
+    ≥ 3 channels; a view is fine), else it is computed here: for ×2 into a C-contiguous BGR array
+    inside the blend itself (`kernels.sr.blend_over_bicubic_x2`, within 1 level of OpenCV's)."""
     if weight >= FULL_WEIGHT:
         return
     h, w = enlarged.shape[:2]
+    if (
+        bicubic is None
+        and enlarged.shape[2] == 3
+        and enlarged.flags.c_contiguous
+        and (h, w)
+        == (
+            2 * pixels.shape[0],
+            2 * pixels.shape[1],
+        )
+    ):  # ×2 into a plain BGR array: the bicubic computed inside the blend (within 1 level of OpenCV's)
+        picture = np.ascontiguousarray(pixels[..., :3])
+        blend_over_bicubic_x2(picture.reshape(picture.shape[0], -1), enlarged.reshape(h, -1), weight)
+        return
     if bicubic is None:
         bicubic = cv2.resize(np.ascontiguousarray(pixels[..., :3]), (w, h), interpolation=cv2.INTER_CUBIC)
     elif bicubic.shape[2] != 3:

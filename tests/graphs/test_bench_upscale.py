@@ -40,3 +40,20 @@ def test_looped_clip_and_upscale_runs_keep_every_frame_and_the_audio(tmp_path, t
 def test_an_earlier_folder_without_litecam_is_refused(tmp_path, tiny_video):
     with pytest.raises(SystemExit, match="holds no litecam checkout"):
         main(["--upscale", str(tiny_video), "--upscale-earlier", str(tmp_path)])
+
+
+def test_interleaved_stage_runs_report_both_sides_and_need_an_earlier_checkout(tmp_path, tiny_video):
+    pytest.importorskip("openvino", reason="OpenVINO is not installed (a default dependency: pip install .)")
+    if not (MODEL_DIR / "xlsr_x2.onnx").is_file():
+        pytest.skip("the shipped xlsr_x2.onnx is not in this checkout")
+    with pytest.raises(SystemExit, match="--upscale-earlier"):
+        main(["--upscale", str(tiny_video), "--upscale-interleaved", "2"])
+    checkout = Path(__file__).resolve().parents[2]  # this checkout stands in for an earlier one
+    out = tmp_path / "interleaved.json"
+    args = ["--upscale", str(tiny_video), "--upscale-engines", "openvino", "--upscale-earlier", str(checkout)]
+    assert main([*args, "--upscale-interleaved", "2", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["rounds"] == 2 and report["engine"] == "openvino"
+    for side in ("now", "earlier"):
+        assert report[side]["cpu_ms_per_frame_median"] > 0 and report[side]["wall_ms_per_frame_median"] > 0
+    assert report["cpu_ratio_now_vs_earlier_median"] > 0 and 0 <= report["rounds_now_cheaper"] <= 2

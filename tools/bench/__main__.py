@@ -128,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="an earlier litecam checked out in DIR (git worktree add DIR REV): its xlsr runs join the "
         "turns as the previous behaviour",
     )
+    group.add_argument(
+        "--upscale-interleaved",
+        type=int,
+        metavar="ROUNDS",
+        help="with --upscale-earlier: the upscale stage alone, this checkout's and DIR's in two "
+        "processes on the same frames, ROUNDS batches of 30 frames each in turns (first engine of "
+        "--upscale-engines); lower noise than whole runs",
+    )
     parser.add_argument(
         "--control",
         action="store_true",

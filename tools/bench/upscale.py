@@ -9,6 +9,10 @@ seconds, fps over the whole run and once running (the command's own figure), the
 CPU seconds; the median run of each, and its wall-time ratio to bicubic. Every output is checked to
 keep every frame and the audio. Without VIDEO: ../shared/data's Big Buck Bunny scaled to 640×360 and
 looped `--upscale-loops` times, made once in out/.
+
+`--upscale-interleaved ROUNDS` (with `--upscale-earlier`) times the upscale stage alone instead, both
+checkouts' at once in two processes, in short batches taken in turns (`interleaved`): on a machine
+whose load drifts, whole runs a minute apart differ by ±15 %, batches seconds apart far less.
 """
 
 from __future__ import annotations
@@ -103,6 +107,72 @@ def upscale_bench(video: Path, runs: list[tuple[str, str, str, Path | None]], re
     }
 
 
+INTERLEAVED_FRAMES = 90
+"""Frames of the video each `--upscale-interleaved` worker decodes and cycles through."""
+
+
+def interleaved(video: Path, earlier: Path, engine: str, rounds: int, batch: int = 30) -> dict:
+    """The upscale stage alone (xlsr ×2 on `engine`), this checkout's against `earlier`'s, each in a
+    worker process of its own (`upscale_stage_worker.py`) on the same decoded frames, in batches of
+    `batch` frames taken in turns (every other round the earlier first), after a warm-up batch each.
+    Slow changes in the machine's load fall on both alike, which whole runs a minute apart cannot
+    promise. Per side: process CPU-ms and wall-ms per frame (median and mean over the rounds); and
+    the per-round ratio of CPU now / earlier (median, and in how many rounds it was below 1)."""
+    import statistics
+    import subprocess
+
+    worker = Path(__file__).with_name("upscale_stage_worker.py")
+    sides = {"now": Path(__file__).resolve().parents[2], "earlier": earlier.resolve()}
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, str(worker), str(checkout), str(video.resolve()), str(INTERLEAVED_FRAMES), engine],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name, checkout in sides.items()
+    }
+
+    def take(name: str, frames: int) -> tuple[float, float]:
+        proc = procs[name]
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(f"{frames}\n")
+        proc.stdin.flush()
+        reply = proc.stdout.readline().split()
+        if len(reply) != 2:
+            raise SystemExit(f"bench: the {name} upscale stage stopped (exit status {proc.wait()})")
+        return float(reply[0]), float(reply[1])
+
+    try:
+        for name, proc in procs.items():
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != "ready":
+                raise SystemExit(f"bench: the {name} upscale stage did not start (exit status {proc.wait()})")
+            take(name, batch)  # warm-up: first frames, kernels and caches
+        taken: dict[str, list[tuple[float, float]]] = {name: [] for name in procs}
+        for turn in range(rounds):
+            for name in ("now", "earlier") if turn % 2 == 0 else ("earlier", "now"):
+                taken[name].append(take(name, batch))
+    finally:
+        for proc in procs.values():
+            if proc.stdin is not None:
+                proc.stdin.close()
+            proc.wait()
+    report: dict = {"video": str(video), "engine": engine, "rounds": rounds, "frames_per_round": batch}
+    for name, batches in taken.items():
+        cpu = [1000 * c / batch for c, _ in batches]
+        wall = [1000 * w / batch for _, w in batches]
+        report[name] = {
+            "cpu_ms_per_frame_median": round(statistics.median(cpu), 2),
+            "cpu_ms_per_frame_mean": round(statistics.mean(cpu), 2),
+            "wall_ms_per_frame_median": round(statistics.median(wall), 2),
+        }
+    ratios = [now[0] / before[0] for now, before in zip(taken["now"], taken["earlier"])]
+    report["cpu_ratio_now_vs_earlier_median"] = round(statistics.median(ratios), 3)
+    report["rounds_now_cheaper"] = sum(ratio < 1 for ratio in ratios)
+    return report
+
+
 def run(args) -> int:
     """`--upscale`: print the medians and ratios, write `args.json`."""
     video = (
@@ -115,6 +185,12 @@ def run(args) -> int:
         )
     )
     engines = args.upscale_engines.split(",")
+    if args.upscale_interleaved:
+        if args.upscale_earlier is None:
+            raise SystemExit("bench: --upscale-interleaved compares with --upscale-earlier DIR: give both")
+        if not (args.upscale_earlier / "pipeline" / "__main__.py").is_file():
+            raise SystemExit(f"bench: {args.upscale_earlier} holds no litecam checkout (no pipeline/__main__.py)")
+        return emit(interleaved(video, args.upscale_earlier, engines[0], args.upscale_interleaved), args.json)
     runs: list[tuple[str, str, str, Path | None]] = [("bicubic", "auto", "checked", None)]
     runs += [("xlsr", engine, detail, None) for engine in engines for detail in args.upscale_detail.split(",")]
     if args.upscale_earlier is not None:

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from fractions import Fraction
+from typing import Any
 
 
 def main() -> None:
@@ -27,7 +28,7 @@ def main() -> None:
     from pipeline.frame import Frame
     from pipeline.stages.upscale.stage import Upscale
 
-    options = {"detail_check": True} if "detail_check" in inspect.signature(Upscale).parameters else {}
+    options: dict[str, Any] = {"detail_check": True} if "detail_check" in inspect.signature(Upscale).parameters else {}
     stage = Upscale(2, "xlsr", strict=True, threads=2, engine=engine, **options)
     frames = []
     with av.open(video) as container:

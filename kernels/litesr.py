@@ -18,9 +18,10 @@ Layout: activations are float32 (channels, rows, width + 2) with columns 0 and w
 zero, and rows above or below the image set to zero, which is exactly the networks' zero padding.
 
 * `LiteSRKernel(weights, biases, scale)` — holds the layers and per-width scratch;
-  `.add_detail(frame, out)` adds the network's detail to `out`, which must already hold the bicubic
-  enlargement of `frame` (`cv2.resize(..., INTER_CUBIC)`, the same bicubic as PyTorch's): uint8
-  (H, W, C≥3) BGR(A) in, uint8 (sH, sW, C'≥3) in place (channels 0..2; alpha untouched).
+  `.add_detail(frame, out, gain=1.0)` adds `gain` × the network's detail to `out`, which must already
+  hold the bicubic enlargement of `frame` (`cv2.resize(..., INTER_CUBIC)`, the same bicubic as
+  PyTorch's): uint8 (H, W, C≥3) BGR(A) in, uint8 (sH, sW, C'≥3) in place (channels 0..2; alpha
+  untouched). A gain below 1 is the upscaler's detail check keeping part of the detail.
 
 Pure array functions; no imports from `pipeline/`.
 """
@@ -127,15 +128,15 @@ def _spread(row_detail, channels, per_byte):
 
 
 @jit
-def add_detail_band(detail, y_start, scale, out, row_detail, per_byte):
-    """out[s·y + dy, s·x + dx, 0..2] += 255 · detail[dy·s + dx, r, x + 1] for band rows r (y = y_start + r),
-    clipped to 0..255 and rounded half up. detail (s², R, W + 2) float32; out uint8 (sH, sW, C≥3),
+def add_detail_band(detail, y_start, scale, out, row_detail, per_byte, gain):
+    """out[s·y + dy, s·x + dx, 0..2] += 255 · gain · detail[dy·s + dx, r, x + 1] for band rows r
+    (y = y_start + r), clipped to 0..255 and rounded half up. detail (s², R, W + 2) float32; out uint8 (sH, sW, C≥3),
     C-contiguous. Scratch: row_detail float32 (sW,), per_byte float32 (sW·C,): one output row's
     detail, spread over its bytes first so the add is one branch-free loop LLVM vectorises."""
     rows, w = detail.shape[1], detail.shape[2] - 2
     channels = out.shape[2]
     n = w * scale * channels
-    k = np.float32(255.0)
+    k = np.float32(255.0) * np.float32(gain)
     half = np.float32(0.5)
     top = np.float32(255.0)
     zero = np.float32(0.0)
@@ -199,8 +200,8 @@ class LiteSRKernel:
             self._scratch = {width: bufs}  # one width at a time (person boxes change size)
         return bufs
 
-    def add_detail(self, frame: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Add the network's detail to `out` (the bicubic enlargement of `frame`, see module doc)."""
+    def add_detail(self, frame: np.ndarray, out: np.ndarray, gain: float = 1.0) -> np.ndarray:
+        """Add `gain` × the network's detail to `out` (the bicubic enlargement of `frame`, see module doc)."""
         h, w = frame.shape[:2]
         s = self.scale
         if out.shape[0] != h * s or out.shape[1] != w * s or out.shape[2] < 3 or frame.shape[2] < 3:
@@ -221,5 +222,5 @@ class LiteSRKernel:
                 dst = bufs[i + 1][: weight.shape[0] * r_out * (w + 2)].reshape(weight.shape[0], r_out, w + 2)
                 conv3x3_band(src, y0 - (n - 1 - i), weight, bias, dst, i < n - 1, h)
                 src = dst
-            add_detail_band(src, y0, s, out, self._row_detail, self._per_byte)
+            add_detail_band(src, y0, s, out, self._row_detail, self._per_byte, gain)
         return out

@@ -36,6 +36,22 @@ def test_matches_the_reference_across_band_edges_and_odd_sizes(h, w):
     assert np.abs(detail).max() > 20  # the layers really add detail: this is not comparing bicubic with itself
 
 
+def test_a_gain_scales_the_detail_added():
+    """The detail check's share of the detail: gain g adds g × the detail (0: bicubic as it is)."""
+    weights, biases = random_layers()
+    frame = smooth_frame(40, 48)
+    bicubic = litesr_reference(frame, [np.zeros_like(x) for x in weights], [np.zeros_like(b) for b in biases], 2)
+    detail = litesr_detail_reference(frame, weights, biases, 2)
+    assert np.abs(detail).max() > 20  # the layers really add detail
+    untouched = bicubic.copy()
+    LiteSRKernel(weights, biases, 2).add_detail(frame, untouched, 0.0)
+    assert np.array_equal(untouched, bicubic)
+    out = bicubic.copy()
+    LiteSRKernel(weights, biases, 2).add_detail(frame, out, 0.4)
+    expected = np.clip(np.floor(bicubic + 0.4 * detail[..., None] + 0.5), 0, 255)
+    assert np.abs(out.astype(int) - expected).max() <= 1 and np.mean(out != expected) < 0.02
+
+
 @pytest.mark.parametrize("scale", [2, 3])
 def test_depth_to_space_order_and_scale(scale):
     """Channel dy·s + dx of the last layer lands on output pixel (s·y + dy, s·x + dx)."""

@@ -107,6 +107,25 @@ def test_the_blend_runs_from_bicubic_to_the_network_and_keeps_alpha():
     assert np.abs(half.astype(int) * 2 - network[..., :3].astype(int) - bicubic.astype(int)).max() <= 2
 
 
+def test_litesr_on_numba_scales_its_detail_as_the_blend_would():
+    """The numba engine adds `weight` × LiteSR's detail to bicubic in one pass: the blend's result
+    wherever bicubic + detail stays within 0..255 (within a level for the rounding)."""
+    from pipeline.stages.upscale.engines.numba_engine import NumbaLiteEngine
+
+    engine = NumbaLiteEngine(shipped(MODEL_FILES["litesr"][2]), 2, 1)
+    picture = cv2.GaussianBlur(np.random.default_rng(6).integers(40, 216, (48, 64, 3), np.uint8), (0, 0), 1.2)
+    full, bicubic = np.empty((96, 128, 3), np.uint8), cv2.resize(picture, (128, 96), interpolation=cv2.INTER_CUBIC)
+    engine.upscale_into(picture, full)
+    assert not np.array_equal(full, bicubic)  # the network adds detail
+    scaled = np.empty_like(full)
+    engine.upscale_blended(picture, scaled, 0.0)
+    assert np.array_equal(scaled, bicubic)
+    engine.upscale_blended(picture, scaled, 0.5)
+    blended = full.copy()
+    keep_detail(picture, blended, 0.5)
+    assert np.abs(scaled.astype(int) - blended).max() <= 1
+
+
 def test_a_network_that_adds_the_real_detail_gets_weight_1_and_one_that_adds_noise_gets_0():
     rng = np.random.default_rng(2)
     picture = cv2.GaussianBlur(rng.integers(0, 256, (64, 96, 3), np.uint8), (0, 0), 2)

@@ -393,12 +393,10 @@ class Upscale(Stage):
         if model is not None and weight >= BICUBIC_BELOW:
             n = self.net_scale
             if (cw * n, ch * n) == (out_w, out_h):
-                model.upscale_into(region, out)
-                keep_detail(region, out, weight)
+                model.upscale_blended(region, out, weight)
             else:
                 enlarged = self._roi_pool.get((ch * n, cw * n, 3))
-                model.upscale_into(region, enlarged)
-                keep_detail(region, enlarged, weight)
+                model.upscale_blended(region, enlarged, weight)
                 shrink = cw * n > out_w
                 resized = cv2.resize(
                     enlarged,
@@ -478,8 +476,7 @@ class Upscale(Stage):
                 return out
         else:  # the network on the whole frame
             self.last_box = box
-            self._whole_frame(model, pixels, out)
-            keep_detail(pixels, out, weight)
+            self._whole_frame(model, pixels, out, weight)
             if c == 4:
                 out[..., 3] = cv2.resize(
                     np.ascontiguousarray(pixels[..., 3]), (w * s, h * s), interpolation=cv2.INTER_CUBIC
@@ -493,15 +490,16 @@ class Upscale(Stage):
         blend_roi(out, inner, x0 * s, y0 * s, self.feather_px)
         return out
 
-    def _whole_frame(self, model: Engine, pixels: np.ndarray, out: np.ndarray) -> None:
-        """`model` on all of `pixels` into channels 0..2 of `out`. A tier whose receptive field has no
+    def _whole_frame(self, model: Engine, pixels: np.ndarray, out: np.ndarray, weight: float = 1.0) -> None:
+        """`model` on all of `pixels` into channels 0..2 of `out`, `weight` of its detail kept over
+        bicubic (`Engine.upscale_blended`). A tier whose receptive field has no
         bound (ESRT's attention) runs in tiles of at most `TILE_PX`² input pixels, each with
         `TILE_CONTEXT_PX` of real image around it and only its interior kept: its memory then stays
         bounded whatever the frame size (the whole-frame output is matched within a few hundredths of
         a dB). The convolution-only tiers run whole (their engines cut frames into exact row bands)."""
         h, w = pixels.shape[:2]
         if self._tier_of(model) in RECEPTIVE_RADIUS_PX or (h <= TILE_PX and w <= TILE_PX):
-            model.upscale_into(pixels, out)
+            model.upscale_blended(pixels, out, weight)
             return
         s, ctx = self.net_scale, TILE_CONTEXT_PX
         for y0 in range(0, h, TILE_PX):
@@ -513,6 +511,7 @@ class Upscale(Stage):
                 out[y0 * s : y1 * s, x0 * s : x1 * s, :3] = tile[
                     (y0 - cy0) * s : (y1 - cy0) * s, (x0 - cx0) * s : (x1 - cx0) * s
                 ]
+        keep_detail(pixels, out, weight)
 
     def _weight(self, model: Engine, pixels: np.ndarray) -> float:
         """The share of `model`'s detail to keep on `pixels`, from the detail check (1.0 without

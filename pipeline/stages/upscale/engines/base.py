@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from kernels.sr import bgr_to_tensor, tensor_to_bgr
+from pipeline.stages.upscale.detail import keep_detail
 
 
 def first_line(exc: BaseException) -> str:
@@ -73,6 +74,12 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def upscale_into(self, pixels: np.ndarray, out: np.ndarray) -> None:
         """uint8 (h, w, C≥3) BGR(A) → channels 0..2 of the preallocated uint8 `out` (h·s, w·s, C'≥3)."""
+
+    def upscale_blended(self, pixels: np.ndarray, out: np.ndarray, weight: float) -> None:
+        """As `upscale_into`, keeping `weight` (0..1) of the network's detail over bicubic (the detail
+        check's blend, `detail.keep_detail`); an engine that can scale its detail directly does so."""
+        self.upscale_into(pixels, out)
+        keep_detail(pixels, out, weight)
 
 
 class TensorEngine(Engine):

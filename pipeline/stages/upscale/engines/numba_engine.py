@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.stages.upscale.detail import FULL_WEIGHT
 from pipeline.stages.upscale.engines.base import Engine
 
 
@@ -38,7 +39,12 @@ class NumbaLiteEngine(Engine):
         return tier == "litesr"
 
     def upscale_into(self, pixels: np.ndarray, out: np.ndarray) -> None:
+        self.upscale_blended(pixels, out, 1.0)
+
+    def upscale_blended(self, pixels: np.ndarray, out: np.ndarray, weight: float) -> None:
+        """LiteSR's output is bicubic plus its detail: `weight` scales the detail as it is added
+        (no second pass; equal to the blend wherever bicubic + detail stays within 0..255)."""
         h, w = pixels.shape[:2]
         colour = pixels if pixels.shape[2] == out.shape[2] else np.ascontiguousarray(pixels[..., :3])
         cv2.resize(colour, (w * self.scale, h * self.scale), dst=out, interpolation=cv2.INTER_CUBIC)
-        self._kernel.add_detail(pixels, out)
+        self._kernel.add_detail(pixels, out, 1.0 if weight >= FULL_WEIGHT else weight)

@@ -130,9 +130,10 @@ def _spread(row_detail, channels, per_byte):
 @jit
 def add_detail_band(detail, y_start, scale, out, row_detail, per_byte, gain):
     """out[s·y + dy, s·x + dx, 0..2] += 255 · gain · detail[dy·s + dx, r, x + 1] for band rows r
-    (y = y_start + r), clipped to 0..255 and rounded half up. detail (s², R, W + 2) float32; out uint8 (sH, sW, C≥3),
-    C-contiguous. Scratch: row_detail float32 (sW,), per_byte float32 (sW·C,): one output row's
-    detail, spread over its bytes first so the add is one branch-free loop LLVM vectorises."""
+    (y = y_start + r), clipped to 0..255 and rounded half up. detail (s², R, W + 2) float32; out
+    uint8 (sH, sW, C≥3), C-contiguous. Scratch: row_detail float32 (sW,), per_byte float32 (sW·C,):
+    one output row's detail, spread over its bytes first so the add is one branch-free loop LLVM
+    vectorises."""
     rows, w = detail.shape[1], detail.shape[2] - 2
     channels = out.shape[2]
     n = w * scale * channels

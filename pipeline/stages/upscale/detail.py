@@ -68,16 +68,9 @@ def keep_detail(pixels: np.ndarray, enlarged: np.ndarray, weight: float, bicubic
     if weight >= FULL_WEIGHT:
         return
     h, w = enlarged.shape[:2]
-    if (
-        bicubic is None
-        and enlarged.shape[2] == 3
-        and enlarged.flags.c_contiguous
-        and (h, w)
-        == (
-            2 * pixels.shape[0],
-            2 * pixels.shape[1],
-        )
-    ):  # ×2 into a plain BGR array: the bicubic computed inside the blend (within 1 level of OpenCV's)
+    doubled = (h, w) == (2 * pixels.shape[0], 2 * pixels.shape[1])
+    if bicubic is None and doubled and enlarged.shape[2] == 3 and enlarged.flags.c_contiguous:
+        # ×2 into a plain BGR array: the bicubic computed inside the blend (within 1 level of OpenCV's)
         picture = np.ascontiguousarray(pixels[..., :3])
         blend_over_bicubic_x2(picture.reshape(picture.shape[0], -1), enlarged.reshape(h, -1), weight)
         return

@@ -45,19 +45,20 @@ def bgr_to_tensor(frame, out):
     return out
 
 
+@inline
+def _level(v):
+    """float32 `v` → uint8: clip to [0, 1] (NaN → 0), ×255, round half up. Branch-free selects, so the
+    loops that use it vectorise whatever the values."""
+    v = np.float32(1.0) if v > np.float32(1.0) else v
+    v = v if v >= np.float32(0.0) else np.float32(0.0)  # negative or NaN -> 0
+    return np.uint8(np.int32(v * np.float32(255.0) + np.float32(0.5)))
+
+
 @jit
 def _quantize_row(src, dst):
-    """float32 row `src` → uint8 `dst` (same length): clip to [0, 1] (NaN → 0), ×255, round half up.
-    Branch-free, so LLVM vectorises it whatever the values."""
-    one = np.float32(1.0)
-    zero = np.float32(0.0)
-    k = np.float32(255.0)
-    half = np.float32(0.5)
+    """float32 row `src` → uint8 `dst` (same length), each value as `_level`."""
     for x in range(dst.shape[0]):
-        v = src[x]
-        v = one if v > one else v
-        v = v if v >= zero else zero  # negative or NaN -> 0
-        dst[x] = np.uint8(np.int32(v * k + half))
+        dst[x] = _level(src[x])
 
 
 @jit
@@ -85,38 +86,25 @@ def tensor_to_bgr(t, out):
 @jit
 def _quantize_phases(t, channel, row, scale, dst):
     """Rows `row` of the `scale` planes from `channel` on (the phases j = 0..s−1 of one colour and
-    output row) → uint8 `dst` (W·s), phase j of input pixel x at dst[x·s + j], quantized as
-    `_quantize_row`. Scales 2 and 3 write each pixel's phases together, which LLVM vectorises."""
-    one = np.float32(1.0)
-    zero = np.float32(0.0)
-    k = np.float32(255.0)
-    half = np.float32(0.5)
+    output row) → uint8 `dst` (W·s), phase j of input pixel x at dst[x·s + j], each value as
+    `_level`. Scales 2 and 3 write each pixel's phases together, which LLVM vectorises."""
     w = dst.shape[0] // scale
     if scale == 2:
         p0, p1 = t[0, channel, row], t[0, channel + 1, row]
         for x in range(w):
-            a, b = p0[x], p1[x]
-            a = one if a > one else a
-            b = one if b > one else b
-            dst[2 * x] = np.uint8(np.int32((a if a >= zero else zero) * k + half))
-            dst[2 * x + 1] = np.uint8(np.int32((b if b >= zero else zero) * k + half))
+            dst[2 * x] = _level(p0[x])
+            dst[2 * x + 1] = _level(p1[x])
     elif scale == 3:
         p0, p1, p2 = t[0, channel, row], t[0, channel + 1, row], t[0, channel + 2, row]
         for x in range(w):
-            a, b, c = p0[x], p1[x], p2[x]
-            a = one if a > one else a
-            b = one if b > one else b
-            c = one if c > one else c
-            dst[3 * x] = np.uint8(np.int32((a if a >= zero else zero) * k + half))
-            dst[3 * x + 1] = np.uint8(np.int32((b if b >= zero else zero) * k + half))
-            dst[3 * x + 2] = np.uint8(np.int32((c if c >= zero else zero) * k + half))
+            dst[3 * x] = _level(p0[x])
+            dst[3 * x + 1] = _level(p1[x])
+            dst[3 * x + 2] = _level(p2[x])
     else:
         for j in range(scale):
             plane = t[0, channel + j, row]
             for x in range(w):
-                v = plane[x]
-                v = one if v > one else v
-                dst[x * scale + j] = np.uint8(np.int32((v if v >= zero else zero) * k + half))
+                dst[x * scale + j] = _level(plane[x])
 
 
 @jit

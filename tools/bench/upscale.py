@@ -185,17 +185,15 @@ def run(args) -> int:
         )
     )
     engines = args.upscale_engines.split(",")
+    if args.upscale_earlier is not None and not (args.upscale_earlier / "pipeline" / "__main__.py").is_file():
+        raise SystemExit(f"bench: {args.upscale_earlier} holds no litecam checkout (no pipeline/__main__.py)")
     if args.upscale_interleaved:
         if args.upscale_earlier is None:
             raise SystemExit("bench: --upscale-interleaved compares with --upscale-earlier DIR: give both")
-        if not (args.upscale_earlier / "pipeline" / "__main__.py").is_file():
-            raise SystemExit(f"bench: {args.upscale_earlier} holds no litecam checkout (no pipeline/__main__.py)")
         return emit(interleaved(video, args.upscale_earlier, engines[0], args.upscale_interleaved), args.json)
     runs: list[tuple[str, str, str, Path | None]] = [("bicubic", "auto", "checked", None)]
     runs += [("xlsr", engine, detail, None) for engine in engines for detail in args.upscale_detail.split(",")]
     if args.upscale_earlier is not None:
-        if not (args.upscale_earlier / "pipeline" / "__main__.py").is_file():
-            raise SystemExit(f"bench: {args.upscale_earlier} holds no litecam checkout (no pipeline/__main__.py)")
         runs += [("xlsr", engine, "checked", args.upscale_earlier.resolve()) for engine in engines]
     report = upscale_bench(video, runs, args.repeat)
     return emit(

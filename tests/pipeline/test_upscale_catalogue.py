@@ -81,9 +81,9 @@ def test_impossible_combinations_are_user_errors(scale, model, words):
         Upscale(scale, model)
 
 
-def test_the_halo_of_a_band_covers_the_receptive_radius():
-    """`CONTEXT_PX` (person_only's context, row bands' halo) is at least `RECEPTIVE_RADIUS_PX` for
-    every tier with a bounded receptive field (the exactness of bands is tested with OpenVINO)."""
+def test_the_context_around_a_person_covers_the_receptive_radius():
+    """`CONTEXT_PX` (person_only's context around the box) is at least `RECEPTIVE_RADIUS_PX` for every
+    tier with a bounded receptive field (the exactness of that radius is tested with OpenVINO's bands)."""
     assert all(CONTEXT_PX[t] >= r for t, r in RECEPTIVE_RADIUS_PX.items())
 
 

@@ -64,14 +64,14 @@ PAD_MULTIPLE = {"esrt": 1, "xlsr": 1, "xlsr-int8": 1, "litesr": 1}
 """Input H and W must be multiples of this (edge-replicated up to it; the output is cropped)."""
 RECEPTIVE_RADIUS_PX = {"xlsr": 5, "xlsr-int8": 5, "litesr": 5}
 """How far (input pixels, each way) an output pixel sees, for the tiers built of convolutions alone:
-the five 3×3 layers on XLSR's longest path, LiteSR's five. Row bands that overlap by at least this
-much give exactly the whole-frame output (bands get `CONTEXT_PX` rows); ESRT's attention has no such
+the five 3×3 layers on XLSR's longest path, LiteSR's five. Row bands that overlap by this much give
+exactly the whole-frame output (an engine's row bands get this halo); ESRT's attention has no such
 bound, so it runs in overlapping tiles that match the whole frame closely, not exactly
 (`stage.TILE_PX`). `CONTEXT_PX` must be at least this."""
 CONTEXT_PX = {"esrt": 16, "xlsr": 8, "xlsr-int8": 8, "litesr": 8}
-"""person_only: input pixels of real image the network sees around the box, and the halo of a row band
-(≥ `RECEPTIVE_RADIUS_PX`; ESRT's attention windows reach further, so its box interior is close to,
-not identical with, the full-frame output)."""
+"""person_only: input pixels of real image the network sees around the box (≥ `RECEPTIVE_RADIUS_PX`;
+ESRT's attention windows reach further, so its box interior is close to, not identical with, the
+full-frame output)."""
 ENGINES = ("auto", "openvino", "openvino-bf16", "onnxruntime", "numba")
 """The upscaler's inference engines, the one list of their names (`--engine`, the preset key
 `sr_engine`, `Upscale(engine=...)`); `engines.registry.ENGINE_CLASSES` has a class for each but

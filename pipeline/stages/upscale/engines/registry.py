@@ -17,7 +17,6 @@ import numpy as np
 
 from pipeline.errors import UserError
 from pipeline.stages.upscale.catalogue import (
-    CONTEXT_PX,
     PAD_MULTIPLE,
     RECEPTIVE_RADIUS_PX,
 )
@@ -95,7 +94,8 @@ def load_engine(
     probe_hw: tuple[int, int],
 ) -> Engine:
     """`tier`'s ×`scale` model file `path` on `engine` (a name of `catalogue.ENGINES`), padded to
-    `PAD_MULTIPLE[tier]`, with `CONTEXT_PX[tier]` rows of halo where its receptive field is bounded.
+    `PAD_MULTIPLE[tier]`, with `RECEPTIVE_RADIUS_PX[tier]` rows of halo where its receptive field is
+    bounded (the least that gives the whole frame's output exactly).
 
     A named engine that cannot run a file that exists: `UserError` when `strict`, else one warning
     through `post(kind, text, **data)` and the model on `FALLBACK_ENGINE`. `auto`: every candidate
@@ -103,7 +103,7 @@ def load_engine(
     existing file) and, when more than one did, the `race` on a `probe_hw` (h, w) frame picks one,
     its figures posted as an `info` message. Raises what loading raised when no engine could load
     the file (missing, corrupt, wrong contract: the caller decides)."""
-    halo = CONTEXT_PX[tier] if tier in RECEPTIVE_RADIUS_PX else None
+    halo = RECEPTIVE_RADIUS_PX.get(tier)
     args = (path, scale, threads, PAD_MULTIPLE[tier], halo)
     if engine != "auto":
         try:

@@ -16,6 +16,9 @@
 * `blend_over_bicubic_x2(lr_rows, out_rows, weight)` — in place: a network's ×2 enlargement
   blended with the bicubic one (`weight` of the network's), the bicubic computed on the fly (OpenCV's
   INTER_CUBIC in float32) instead of made as a picture first; one pass per output row.
+* `detail_fit_x2(lr_rows, network_rows, picture_rows, border)` — the detail check's two sums (how
+  much detail a network adds over bicubic, and how much of it the picture really has) with the
+  bicubic computed on the fly as in the blend; one pass per output row.
 * `blend_roi(dst, roi, x0, y0, feather_px)` — in place: `roi` (h, w, C) is written into `dst`
   (H, W, C) at (x0, y0), its border feathered into what `dst` already holds (the bicubic frame)
   over `feather_px` pixels, so no seam shows. Integer fixed point (8 bits), one pass over the ROI.
@@ -140,6 +143,39 @@ for output pixel 2i of a ×2 enlargement with half-pixel centres (OpenCV's INTER
 2i+1 takes pixels i−1..i+2 with the same weights reversed."""
 
 
+@inline
+def _bicubic_x2_row(lr_rows, y, i, vertical, even, odd, gain, offset):
+    """Output row 2y + i of the ×2 bicubic of `lr_rows` (see `blend_over_bicubic_x2`), clipped to
+    0..255, as `gain`·value + `offset` (float32): output pixel 2x's colour c in `even[3x + c]`,
+    pixel 2x + 1's in `odd[3x + c]`. `vertical`: float32 scratch of 3·w + 12."""
+    h, n = lr_rows.shape[0], even.shape[0]
+    k0, k1 = np.float32(BICUBIC_X2_TAPS[0]), np.float32(BICUBIC_X2_TAPS[1])
+    k2, k3 = np.float32(BICUBIC_X2_TAPS[2]), np.float32(BICUBIC_X2_TAPS[3])
+    zero, top = np.float32(0.0), np.float32(255.0)
+    if i == 0:  # output row 2y: source rows y−2..y+1
+        ra, rb, rc, rd = max(y - 2, 0), max(y - 1, 0), y, min(y + 1, h - 1)
+        a0, a1, a2, a3 = k0, k1, k2, k3
+    else:  # output row 2y+1: source rows y−1..y+2
+        ra, rb, rc, rd = max(y - 1, 0), y, min(y + 1, h - 1), min(y + 2, h - 1)
+        a0, a1, a2, a3 = k3, k2, k1, k0
+    la, lb, lc, ld = lr_rows[ra], lr_rows[rb], lr_rows[rc], lr_rows[rd]
+    body = vertical[6 : 6 + n]  # pixel x, colour c at 6 + 3x + c; 2 pixels replicated each side
+    for j in range(n):
+        body[j] = a0 * np.float32(la[j]) + a1 * np.float32(lb[j]) + a2 * np.float32(lc[j]) + a3 * np.float32(ld[j])
+    for c in range(3):
+        vertical[c] = vertical[3 + c] = vertical[6 + c]
+        vertical[n + 6 + c] = vertical[n + 9 + c] = vertical[n + 3 + c]
+    v0, v1, v2 = vertical[0:n], vertical[3 : 3 + n], vertical[6 : 6 + n]
+    v3, v4 = vertical[9 : 9 + n], vertical[12 : 12 + n]
+    for j in range(n):
+        e = k0 * v0[j] + k1 * v1[j] + k2 * v2[j] + k3 * v3[j]
+        o = k3 * v1[j] + k2 * v2[j] + k1 * v3[j] + k0 * v4[j]
+        e = top if e > top else e
+        o = top if o > top else o
+        even[j] = gain * (e if e >= zero else zero) + offset
+        odd[j] = gain * (o if o >= zero else zero) + offset
+
+
 @jit
 def blend_over_bicubic_x2(lr_rows, out_rows, weight):
     """In place: `out_rows` ← round(weight·out + (1 − weight)·bicubic) where bicubic is the ×2
@@ -156,44 +192,54 @@ def blend_over_bicubic_x2(lr_rows, out_rows, weight):
     n = 3 * w
     keep = np.float32(weight)
     rest = np.float32(1.0) - keep
-    k0, k1 = np.float32(BICUBIC_X2_TAPS[0]), np.float32(BICUBIC_X2_TAPS[1])
-    k2, k3 = np.float32(BICUBIC_X2_TAPS[2]), np.float32(BICUBIC_X2_TAPS[3])
-    zero, top, half = np.float32(0.0), np.float32(255.0), np.float32(0.5)
-    vertical = np.empty(n + 12, np.float32)  # pixel x, colour c at 6 + 3x + c; 2 pixels replicated each side
+    vertical = np.empty(n + 12, np.float32)
     even = np.empty(n, np.float32)
     odd = np.empty(n, np.float32)
     for y in range(h):
         for i in range(2):
-            if i == 0:  # output row 2y: source rows y−2..y+1
-                ra, rb, rc, rd = max(y - 2, 0), max(y - 1, 0), y, min(y + 1, h - 1)
-                a0, a1, a2, a3 = k0, k1, k2, k3
-            else:  # output row 2y+1: source rows y−1..y+2
-                ra, rb, rc, rd = max(y - 1, 0), y, min(y + 1, h - 1), min(y + 2, h - 1)
-                a0, a1, a2, a3 = k3, k2, k1, k0
-            la, lb, lc, ld = lr_rows[ra], lr_rows[rb], lr_rows[rc], lr_rows[rd]
-            body = vertical[6 : 6 + n]
-            for j in range(n):
-                body[j] = (
-                    a0 * np.float32(la[j]) + a1 * np.float32(lb[j]) + a2 * np.float32(lc[j]) + a3 * np.float32(ld[j])
-                )
-            for c in range(3):
-                vertical[c] = vertical[3 + c] = vertical[6 + c]
-                vertical[n + 6 + c] = vertical[n + 9 + c] = vertical[n + 3 + c]
-            v0, v1, v2 = vertical[0:n], vertical[3 : 3 + n], vertical[6 : 6 + n]
-            v3, v4 = vertical[9 : 9 + n], vertical[12 : 12 + n]
-            for j in range(n):
-                e = k0 * v0[j] + k1 * v1[j] + k2 * v2[j] + k3 * v3[j]
-                o = k3 * v1[j] + k2 * v2[j] + k1 * v3[j] + k0 * v4[j]
-                e = top if e > top else e
-                o = top if o > top else o
-                even[j] = rest * (e if e >= zero else zero) + half
-                odd[j] = rest * (o if o >= zero else zero) + half
+            _bicubic_x2_row(lr_rows, y, i, vertical, even, odd, rest, np.float32(0.5))
             row = out_rows[2 * y + i]
             for x in range(w):
                 for c in range(3):
                     row[6 * x + c] = np.uint8(np.int32(keep * np.float32(row[6 * x + c]) + even[3 * x + c]))
                     row[6 * x + 3 + c] = np.uint8(np.int32(keep * np.float32(row[6 * x + 3 + c]) + odd[3 * x + c]))
     return out_rows
+
+
+@jit(fastmath=True)
+def detail_fit_x2(lr_rows, network_rows, picture_rows, border):
+    """(Σ r², Σ r·e) over every pixel and colour of a ×2 enlargement but a `border`-pixel rim, where
+    r = network − bicubic and e = picture − bicubic, bicubic the ×2 enlargement of `lr_rows` as in
+    `blend_over_bicubic_x2` (float32, clipped, not rounded). Sums in float64 across rows (float32
+    within a row, reordered for speed: `fastmath`).
+
+    lr_rows: uint8 (h, 3·w) rows of a C-contiguous BGR picture; network_rows, picture_rows: uint8
+    (2h, 6·w) rows of its ×2 enlargement by a network and of the picture it was shrunk from.
+    """
+    h, w = lr_rows.shape[0], lr_rows.shape[1] // 3
+    n = 3 * w
+    vertical = np.empty(n + 12, np.float32)
+    even = np.empty(n, np.float32)
+    odd = np.empty(n, np.float32)
+    bicubic = np.empty(2 * n, np.float32)
+    energy, cross = 0.0, 0.0
+    for oy in range(border, 2 * h - border):
+        _bicubic_x2_row(lr_rows, oy // 2, oy % 2, vertical, even, odd, np.float32(1.0), np.float32(0.0))
+        for x in range(w):
+            for c in range(3):
+                bicubic[6 * x + c] = even[3 * x + c]
+                bicubic[6 * x + 3 + c] = odd[3 * x + c]
+        last = 2 * n - 3 * border
+        net, pic = network_rows[oy, 3 * border : last], picture_rows[oy, 3 * border : last]
+        bic = bicubic[3 * border : last]
+        row_energy, row_cross = np.float32(0.0), np.float32(0.0)
+        for j in range(net.shape[0]):  # (from 0: LLVM vectorises no reduction over range(a, b))
+            added = np.float32(net[j]) - bic[j]
+            row_energy += added * added
+            row_cross += added * (np.float32(pic[j]) - bic[j])
+        energy += np.float64(row_energy)
+        cross += np.float64(row_cross)
+    return energy, cross
 
 
 @inline

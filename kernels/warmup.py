@@ -37,7 +37,14 @@ def _compile_all() -> None:
     from kernels.lightwrap import light_wrap, wrap_weight
     from kernels.litesr import LiteSRKernel
     from kernels.mask import alpha_from_mask
-    from kernels.sr import bgr_to_tensor, blend_over_bicubic_x2, blend_roi, shuffled_to_bgr, tensor_to_bgr
+    from kernels.sr import (
+        bgr_to_tensor,
+        blend_over_bicubic_x2,
+        blend_roi,
+        detail_fit_x2,
+        shuffled_to_bgr,
+        tensor_to_bgr,
+    )
     from kernels.temporal import temporal_update
     from kernels.tone import apply_pair_table, pair_table
 
@@ -99,6 +106,7 @@ def _compile_all() -> None:
         shuffled_to_bgr(shuffled, 2, 2, out[4:20])  # a band's rows
     small = np.ascontiguousarray(frame[: h // 2, : w // 2])  # (h and w are even)
     blend_over_bicubic_x2(small.reshape(h // 2, -1), frame.copy().reshape(h, -1), 0.5)
+    detail_fit_x2(small.reshape(h // 2, -1), frame.reshape(h, -1), frame.reshape(h, -1), 4)
     roi = frame.copy()
     for dst in (frame.copy(), np.empty((h, w, 4), np.uint8)):
         blend_roi(dst, roi[4:20, 8:40], 8, 4, 4)

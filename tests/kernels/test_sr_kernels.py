@@ -13,7 +13,7 @@ from kernels.reference import (
     shuffled_to_bgr_reference,
     tensor_to_bgr_reference,
 )
-from kernels.sr import bgr_to_tensor, blend_over_bicubic_x2, blend_roi, shuffled_to_bgr, tensor_to_bgr
+from kernels.sr import bgr_to_tensor, blend_over_bicubic_x2, blend_roi, detail_fit_x2, shuffled_to_bgr, tensor_to_bgr
 
 
 @pytest.mark.parametrize("shape", [(7, 5, 3), (36, 64, 3), (10, 12, 4)])
@@ -136,3 +136,19 @@ def test_blend_over_bicubic_x2_runs_from_opencvs_bicubic_to_the_network():
     exact = np.clip(cv2.resize(picture.astype(np.float32), (34, 26), interpolation=cv2.INTER_CUBIC), 0, 255)
     expected = np.floor(0.3 * network + 0.7 * exact + 0.5)
     assert np.abs(blended(0.3) - expected).max() <= 1 and np.mean(blended(0.3) != expected) < 0.01
+
+
+def test_detail_fit_x2_sums_the_added_and_the_real_detail_over_the_float_bicubic():
+    """The detail check's sums against NumPy on OpenCV's float bicubic (clipped), rim left out."""
+    rng = np.random.default_rng(7)
+    picture = rng.integers(0, 256, (40, 58, 3), dtype=np.uint8)
+    small = cv2.resize(picture, (29, 20), interpolation=cv2.INTER_AREA)
+    network = rng.integers(0, 256, (40, 58, 3), dtype=np.uint8)
+    bicubic = np.clip(cv2.resize(small.astype(np.float32), (58, 40), interpolation=cv2.INTER_CUBIC), 0, 255)
+    for border in (0, 4):
+        rim = np.s_[border : 40 - border, border : 58 - border]
+        added = (network[rim] - bicubic[rim]).astype(np.float64)
+        real = (picture[rim] - bicubic[rim]).astype(np.float64)
+        energy, cross = detail_fit_x2(small.reshape(20, -1), network.reshape(40, -1), picture.reshape(40, -1), border)
+        assert energy == pytest.approx(np.sum(added * added), rel=1e-4)
+        assert cross == pytest.approx(np.sum(added * real), rel=1e-4)

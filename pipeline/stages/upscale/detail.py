@@ -21,7 +21,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from kernels.sr import blend_over_bicubic_x2
+from kernels.sr import blend_over_bicubic_x2, detail_fit_x2
 
 BORDER_PX = 4
 """Pixels at each edge of the check's images left out of the fit (the networks pad there)."""
@@ -48,14 +48,19 @@ def detail_weight(enlarge: Enlarge, pixels: np.ndarray, scale: int) -> float:
     small = cv2.resize(picture, (w, h), interpolation=cv2.INTER_AREA)
     network = np.empty_like(picture)
     enlarge(small, network)
-    rim = np.s_[BORDER_PX:-BORDER_PX, BORDER_PX:-BORDER_PX]
-    bicubic = cv2.resize(small, (w * scale, h * scale), interpolation=cv2.INTER_CUBIC)[rim].astype(np.float32)
-    added = (network[rim].astype(np.float32) - bicubic).ravel()
-    real = (picture[rim].astype(np.float32) - bicubic).ravel()
-    energy = float(np.dot(added, added))
+    if scale == 2:  # the bicubic made inside the fit (float, not rounded to uint8 levels)
+        energy, cross = detail_fit_x2(
+            small.reshape(h, -1), network.reshape(2 * h, -1), picture.reshape(2 * h, -1), BORDER_PX
+        )
+    else:
+        rim = np.s_[BORDER_PX:-BORDER_PX, BORDER_PX:-BORDER_PX]
+        bicubic = cv2.resize(small, (w * scale, h * scale), interpolation=cv2.INTER_CUBIC)[rim].astype(np.float32)
+        added = (network[rim].astype(np.float32) - bicubic).ravel()
+        real = (picture[rim].astype(np.float32) - bicubic).ravel()
+        energy, cross = float(np.dot(added, added)), float(np.dot(added, real))
     if energy == 0.0:
         return 1.0
-    fit = float(np.dot(added, real)) / energy
+    fit = cross / energy
     return min(1.0, max(0.0, fit)) ** 2
 
 

@@ -123,15 +123,17 @@ def test_row_bands_on_two_threads_give_the_whole_frame_output(engine):
     assert np.array_equal(outputs[1], outputs[2])
 
 
-def test_the_receptive_radius_is_the_halo_bands_need_and_no_less():
-    """XLSR ×2 in two bands with `RECEPTIVE_RADIUS_PX` rows of overlap equals the whole frame; with
-    one row less the rows next to the cut differ (so the radius is neither too small nor padded)."""
+@pytest.mark.parametrize("tier", ["xlsr", "litesr"])
+def test_the_receptive_radius_is_the_halo_bands_need_and_no_less(tier):
+    """×2 in two bands with `RECEPTIVE_RADIUS_PX` rows of overlap (the engines' halo) equals the whole
+    frame; with one row less the rows next to the cut differ (so the radius is neither too small nor
+    padded)."""
     needs_openvino()
-    path = shipped(SHIPPED_XLSR.name)
+    path = shipped(f"{tier}_x2.onnx")
     pixels = portrait(320, 180)
     whole = np.empty((360, 640, 3), np.uint8)
     OpenVinoEngine(path, 2, 1).upscale_into(pixels, whole)
-    radius = RECEPTIVE_RADIUS_PX["xlsr"]
+    radius = RECEPTIVE_RADIUS_PX[tier]
     for halo in (radius, radius - 1):
         banded = np.zeros_like(whole)
         model = OpenVinoEngine(path, 2, 2, halo=halo)

@@ -65,7 +65,8 @@ TIME_CONSTANT_S = 0.7
 """Time constant of the curve's smoothing, seconds of media time."""
 TABLE_STEP_LEVELS = 2
 """The curve in use changes once the smoothed one differs from it by this many levels somewhere (a
-1-level drift is invisible; rebuilding the byte-pair table costs ~0.2 ms)."""
+1-level drift is invisible; rebuilding the byte-pair table costs ~0.2 ms); a curve within one level of
+the identity everywhere is the identity: no pass over the frame."""
 SAMPLE_STEP = 8
 """Luma statistics from every SAMPLE_STEP-th pixel of every SAMPLE_STEP-th row."""
 MEASURE_EVERY_S = 0.09
@@ -74,6 +75,12 @@ measurement (every 3rd frame at 24 to 30 fps): the smoothing's time constant is 
 so measuring every frame would change nothing seen."""
 LIFT_STEPS = 16
 _LEVELS = (np.arange(256) + 0.5) / 256
+_IDENTITY = np.arange(256, dtype=np.uint8)
+
+
+def _levels_apart(table: np.ndarray, other: np.ndarray) -> int:
+    """The largest difference, in levels, between two uint8 tone tables."""
+    return int(np.abs(table.astype(np.int16) - other).max())
 
 
 def tone_curve(gain: float, lift: float) -> np.ndarray:
@@ -135,8 +142,7 @@ class Light(Stage):
         """The curve applied to the latest frame."""
         self._table: np.ndarray | None = None
         self._pairs = np.empty(0, np.uint16)
-        """The table in use and its byte-pair table (replaced once the smoothed curve's table differs
-        from it by `TABLE_STEP_LEVELS`)."""
+        """The table in use (None: the identity) and its byte-pair table (`_step_table`)."""
 
     def settings_change(self, new, changed: set[str]):
         return lambda: self.update(enabled=new.light == "auto")
@@ -159,8 +165,8 @@ class Light(Stage):
         return math.exp(state[0]), math.expm1(state[1])
 
     def correct(self, pixels: np.ndarray, pts_ns: int = 0, discont: bool = True) -> np.ndarray:
-        """The corrected frame (same shape, an array of the stage's pool; `pixels` itself where the
-        curve is the identity)."""
+        """The corrected frame (same shape, an array of the stage's pool; `pixels` itself while the
+        table in use is the identity)."""
         last = self._measured_pts_ns
         if discont or last is None or not 0 <= pts_ns - last < MEASURE_EVERY_S * 1e9:
             half = SAMPLE_STEP // 2
@@ -168,27 +174,43 @@ class Light(Stage):
             self._measured = curve_for(cv2.cvtColor(samples, cv2.COLOR_BGR2GRAY))
             self._measured_pts_ns = pts_ns
         self.gain, self.lift = self._follow(*self._measured, pts_ns, discont)
-        if self.gain < 1.005 and self.lift < 0.01:
+        self._step_table(self.gain, self.lift)
+        if self._table is None:
             return pixels
-        table = np.clip(np.rint(tone_curve(self.gain, self.lift) * 255), 0, 255).astype(np.uint8)
         out = self._pool.get(pixels.shape)
         if pixels.shape[2] == 4:  # the alpha channel through an identity table
-            cv2.LUT(pixels, np.stack([table, table, table, np.arange(256, dtype=np.uint8)], axis=-1)[None], dst=out)
+            cv2.LUT(pixels, np.stack([self._table, self._table, self._table, _IDENTITY], axis=-1)[None], dst=out)
             return out
-        if self._table is None or int(np.abs(table.astype(np.int16) - self._table).max()) >= TABLE_STEP_LEVELS:
-            self._table, self._pairs = table, pair_table(table)
         apply_pair_table(pixels, self._pairs, out)
         return out
+
+    def _step_table(self, gain: float, lift: float) -> None:
+        """The table in use follows the smoothed curve (`gain`, `lift`) in steps: it is replaced once
+        the two differ by `TABLE_STEP_LEVELS` somewhere, and by the identity (no pass over the frame)
+        where the curve itself is within one step of it."""
+        table = np.clip(np.rint(tone_curve(gain, lift) * 255), 0, 255).astype(np.uint8)
+        in_use = _IDENTITY if self._table is None else self._table
+        if _levels_apart(table, in_use) < TABLE_STEP_LEVELS:
+            return
+        if _levels_apart(table, _IDENTITY) < TABLE_STEP_LEVELS:
+            self._table, self._pairs = None, np.empty(0, np.uint16)
+        else:
+            self._table, self._pairs = table, pair_table(table)
+
+    @property
+    def corrects(self) -> bool:
+        """Whether the latest frame went through a tone table (not the identity)."""
+        return self._table is not None
 
     def process(self, frame: Frame) -> Frame:
         self.apply_updates()
         if self.enabled:
             frame.pixels = self.correct(frame.pixels, frame.pts_ns, frame.discont)
-            corrected = self.lift >= 0.01 or self.gain >= 1.005
             frame.tiers[self.name] = (
-                f"auto: gain {self.gain:.2f} lift {self.lift:.1f}" if corrected else "auto: bright enough"
+                f"auto: gain {self.gain:.2f} lift {self.lift:.1f}" if self.corrects else "auto: bright enough"
             )
         else:
             self._state = self._measured_pts_ns = None
+            self._table = None
             frame.tiers[self.name] = "off"
         return frame

@@ -13,7 +13,7 @@ from kernels.tone import apply_pair_table, pair_table
 from pipeline.caps import Caps
 from pipeline.errors import GraphError
 from pipeline.frame import Frame
-from pipeline.stages.light import Light, curve_for, tone_curve
+from pipeline.stages.light import TABLE_STEP_LEVELS, Light, curve_for, tone_curve
 from tests.conftest import shared_data
 
 
@@ -47,6 +47,24 @@ def test_a_bright_picture_passes_untouched_and_a_dark_one_is_brought_up():
     assert out.shape == dark.shape and out.dtype == np.uint8
     order = np.argsort(dark[::7, ::7].ravel(), kind="stable")  # a tone curve: the order of levels is kept
     assert np.all(np.diff(out[::7, ::7].ravel()[order].astype(int)) >= 0)
+
+
+def test_a_curve_within_one_level_of_the_identity_leaves_the_frame_untouched():
+    """A scene dimming a little: the smoothed curve leaves the identity gradually. While it would move
+    no level by `TABLE_STEP_LEVELS`, the frame passes as it is (no pass over it); from then on the
+    table in use follows the curve, and the report says so."""
+    stage = Light()
+    bright = scene(0.55)
+    assert stage.correct(bright, 0, True) is bright
+    dimmer = scene(0.4)
+    outs = [stage.correct(dimmer, k * 33_333_333, False) for k in range(1, 60)]
+    untouched = [out is dimmer for out in outs]
+    first = untouched.index(False)
+    assert first >= 1 and all(untouched[:first]) and not any(untouched[first:])  # no flicker back
+    assert stage.gain > 1.0  # the curve was already moving before the first step
+    assert np.abs(outs[first].astype(int) - dimmer).max() >= TABLE_STEP_LEVELS
+    frame = stage.process(Frame(dimmer, pts_ns=60 * 33_333_333, seq=60))
+    assert frame.tiers["light"].startswith("auto: gain") and frame.pixels is not dimmer
 
 
 def test_the_correction_grows_with_the_darkness_and_never_darkens():

@@ -6,8 +6,9 @@ imitates: `downscaled_blur(frame, 12)` bilinearly upsampled to the frame size lo
 fraction of the cost. The result is *small*; the compositor samples it at full resolution only where
 the background shows (`composite.composite_over_small`), so no full-size blurred image is ever made.
 
-How: the frame is halved `log2(factor)` times with `cv2.resize(INTER_AREA)` (OpenCV's fast 2x2
-path; together an exact `factor` x `factor` box filter, variance factor²/12), blurred there with
+How: the frame is halved `log2(factor)` times with a 2x2 box average (`cv2.resize(INTER_AREA)`'s
+result, from a Numba kernel for even-sized BGR; together an exact `factor` x `factor` box filter,
+variance factor²/12), blurred there with
 `cv2.GaussianBlur`, and later upsampled bilinearly (a tent filter, variance factor²/6). The small
 Gaussian's sigma is chosen so the three variances add up to strength²:
 `sigma_small = sqrt(strength² / factor² - 1/4)`. The factor is the power of two that keeps
@@ -56,6 +57,35 @@ def small_size(width: int, height: int, factor: int) -> tuple[int, int]:
     return width, height
 
 
+@jit
+def _halve_bgr(src: np.ndarray, dst: np.ndarray) -> None:
+    """dst = the 2x2 box average of src, rounded half up: what `cv2.resize(INTER_AREA)` gives for an
+    exact 2:1 reduction. src: C-contiguous uint8 (2h, 2w, 3); dst: (h, w, 3). The channel count is a
+    constant here: with a variable one the loop stays scalar (8x slower than OpenCV; this is ~2x faster)."""
+    h, w = dst.shape[:2]
+    src2 = src.reshape(2 * h, 6 * w)
+    dst2 = dst.reshape(h, 3 * w)
+    for y in range(h):
+        top, bottom, out = src2[2 * y], src2[2 * y + 1], dst2[y]
+        for x in range(w):
+            for c in range(3):
+                i = 6 * x + c
+                total = np.uint16(top[i]) + np.uint16(top[i + 3]) + np.uint16(bottom[i]) + np.uint16(bottom[i + 3])
+                out[3 * x + c] = (total + 2) >> 2
+
+
+def _halve_once(image: np.ndarray) -> np.ndarray:
+    """`image` reduced 2:1 with INTER_AREA, each side rounded up: the Numba kernel for an even-sized,
+    C-contiguous BGR image (bit-identical), OpenCV otherwise."""
+    h, w = image.shape[:2]
+    bgr = image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3 and image.flags.c_contiguous
+    if bgr and h % 2 == 0 and w % 2 == 0:
+        out = np.empty((h // 2, w // 2, 3), np.uint8)
+        _halve_bgr(image, out)
+        return out
+    return cv2.resize(image, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+
+
 def halve(image: np.ndarray, factor: int, levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
     """`image` halved log2(`factor`) times with INTER_AREA (OpenCV's fast 2:1 path); each halving
     rounds the size up, so the result is `small_size(W, H, factor)`. factor: a power of two.
@@ -70,8 +100,7 @@ def halve(image: np.ndarray, factor: int, levels: dict[int, np.ndarray] | None =
         done = max((f for f in levels if f <= factor), default=1)
         small = levels.get(done, image)
     while done < factor:
-        h, w = small.shape[:2]
-        small = cv2.resize(small, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+        small = _halve_once(small)
         done *= 2
         if levels is not None:
             levels[done] = small

@@ -63,6 +63,20 @@ def test_rejects_non_positive_strength():
         downscaled_blur(np.zeros((4, 4, 3), np.uint8), 0)
 
 
+def test_halving_is_bit_identical_to_opencvs_inter_area_whatever_the_size_or_layout():
+    rng = np.random.default_rng(5)
+    frame = rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    images = [frame, frame[:, :, ::-1], frame[100:371, 7:1001], frame[:90, :160].copy(), frame[:, :, 0].copy()]
+    for image in images:  # even BGR (the kernel), a reversed-channel view, odd sizes, one channel (OpenCV)
+        h, w = image.shape[:2]
+        expected = cv2.resize(image, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+        assert np.array_equal(halve(image, 2), expected)
+    three_halvings = frame
+    for size in ((640, 360), (320, 180), (160, 90)):
+        three_halvings = cv2.resize(three_halvings, size, interpolation=cv2.INTER_AREA)
+    assert np.array_equal(halve(frame, 8), three_halvings)
+
+
 def test_halve_reuses_and_fills_a_shared_cache_of_levels_without_letting_callers_write_into_it():
     rng = np.random.default_rng(2)
     image = rng.integers(0, 256, (90, 160, 3), dtype=np.uint8)

@@ -287,3 +287,41 @@ def litesr_reference(frame: np.ndarray, weights, biases, scale: int) -> np.ndarr
     detail = litesr_detail_reference(frame, weights, biases, scale)
     out[..., :3] = np.clip(np.floor(out[..., :3] + detail[..., None] + 0.5), 0, 255).astype(np.uint8)
     return out
+
+
+def tone_table_reference(gain: float, lift: float) -> np.ndarray:
+    """`tone.curve_table`: the curve on the 256 levels' centres, ×255, rounded half to even, uint8."""
+    x = np.minimum(1.0, gain * (np.arange(256) + 0.5) / 256)
+    curve = np.log1p(lift * x) / np.log1p(lift) if lift > 1e-6 else x
+    return np.clip(np.rint(curve * 255), 0, 255).astype(np.uint8)
+
+
+def measure_curve_reference(luma, white, target_mean, dark_mean, max_gain, max_lift, lift_steps):
+    """`tone.measure_curve` with whole-array NumPy (percentile from the cumulative histogram, the
+    centre's mean after each candidate lift as a dot product)."""
+    levels = (np.arange(256) + 0.5) / 256
+    h, w = luma.shape
+    everything = np.bincount(luma.ravel(), minlength=256)
+    top = int(np.searchsorted(np.cumsum(everything), 0.99 * everything.sum()))
+    gain = float(np.clip(white / levels[top], 1.0, max_gain))
+    histogram = np.bincount(luma[: h * 9 // 10, w // 4 : w - w // 4].ravel(), minlength=256).astype(np.float64)
+    histogram /= max(1.0, histogram.sum())
+    x = np.minimum(1.0, gain * levels)
+
+    def mean_after(lift: float) -> float:
+        return float(histogram @ (np.log1p(lift * x) / np.log1p(lift))) if lift > 0 else float(histogram @ x)
+
+    now = float(histogram @ levels)
+    wanted = now + (target_mean - now) * float(np.clip((target_mean - now) / (target_mean - dark_mean), 0, 1))
+    if wanted - now < 0.005:
+        return 1.0, 0.0
+    bare = mean_after(0.0)
+    if bare >= wanted:
+        return float(np.clip(gain * wanted / bare, 1.0, gain)), 0.0
+    if mean_after(max_lift) <= wanted:
+        return gain, max_lift
+    low, high = 0.0, max_lift
+    for _ in range(lift_steps):
+        middle = (low + high) / 2
+        low, high = (middle, high) if mean_after(middle) < wanted else (low, middle)
+    return gain, high

@@ -32,7 +32,7 @@ import math
 import cv2
 import numpy as np
 
-from kernels.tone import apply_pair_table, pair_table
+from kernels.tone import apply_pair_table, curve_table, levels_apart, measure_curve, pair_table
 from pipeline.caps import Caps
 from pipeline.errors import GraphError
 from pipeline.frame import Frame
@@ -74,50 +74,13 @@ MEASURE_EVERY_S = 0.09
 measurement (every 3rd frame at 24 to 30 fps): the smoothing's time constant is eight times longer,
 so measuring every frame would change nothing seen."""
 LIFT_STEPS = 16
-_LEVELS = (np.arange(256) + 0.5) / 256
 _IDENTITY = np.arange(256, dtype=np.uint8)
-
-
-def _levels_apart(table: np.ndarray, other: np.ndarray) -> int:
-    """The largest difference, in levels, between two uint8 tone tables."""
-    return int(np.abs(table.astype(np.int16) - other).max())
-
-
-def tone_curve(gain: float, lift: float) -> np.ndarray:
-    """f (see the module docstring) on the 256 levels' centres, float64 in [0, 1]."""
-    x = np.minimum(1.0, gain * _LEVELS)
-    return np.log1p(lift * x) / math.log1p(lift) if lift > 1e-6 else x
 
 
 def curve_for(luma_samples: np.ndarray) -> tuple[float, float]:
     """(gain, lift) that bring one frame's uint8 luma samples (rows × columns of the frame, subsampled)
-    to `WHITE` and `TARGET_MEAN`."""
-    h, w = luma_samples.shape
-    everything = np.bincount(luma_samples.ravel(), minlength=256)
-    top = int(np.searchsorted(np.cumsum(everything), 0.99 * everything.sum()))
-    gain = float(np.clip(WHITE / _LEVELS[top], 1.0, MAX_GAIN))
-    centre = luma_samples[: h * 9 // 10, w // 4 : w - w // 4]
-    histogram = np.bincount(centre.ravel(), minlength=256).astype(np.float64)
-    histogram /= max(1.0, histogram.sum())
-    x = np.minimum(1.0, gain * _LEVELS)
-
-    def mean_after(lift: float) -> float:
-        return float(histogram @ (np.log1p(lift * x) / math.log1p(lift))) if lift > 0 else float(histogram @ x)
-
-    now = float(histogram @ _LEVELS)
-    wanted = now + (TARGET_MEAN - now) * float(np.clip((TARGET_MEAN - now) / (TARGET_MEAN - DARK_MEAN), 0, 1))
-    if wanted - now < 0.005:  # bright enough: the identity
-        return 1.0, 0.0
-    bare = mean_after(0.0)
-    if bare >= wanted:  # the gain alone is enough: no lift, and no more gain than needed
-        return float(np.clip(gain * wanted / bare, 1.0, gain)), 0.0
-    if mean_after(MAX_LIFT) <= wanted:
-        return gain, MAX_LIFT
-    low, high = 0.0, MAX_LIFT  # the mean grows with the lift: bisect to within MAX_LIFT / 2**LIFT_STEPS
-    for _ in range(LIFT_STEPS):
-        middle = (low + high) / 2
-        low, high = (middle, high) if mean_after(middle) < wanted else (low, middle)
-    return gain, high
+    to `WHITE` and `TARGET_MEAN` (`kernels.tone.measure_curve`)."""
+    return measure_curve(luma_samples, WHITE, TARGET_MEAN, DARK_MEAN, MAX_GAIN, MAX_LIFT, LIFT_STEPS)
 
 
 class Light(Stage):
@@ -143,6 +106,8 @@ class Light(Stage):
         self._table: np.ndarray | None = None
         self._pairs = np.empty(0, np.uint16)
         """The table in use (None: the identity) and its byte-pair table (`_step_table`)."""
+        self._smoothed_table = np.empty(256, np.uint8)
+        """The smoothed curve's table, rebuilt on every frame (`_step_table`)."""
 
     def settings_change(self, new, changed: set[str]):
         return lambda: self.update(enabled=new.light == "auto")
@@ -188,14 +153,15 @@ class Light(Stage):
         """The table in use follows the smoothed curve (`gain`, `lift`) in steps: it is replaced once
         the two differ by `TABLE_STEP_LEVELS` somewhere, and by the identity (no pass over the frame)
         where the curve itself is within one step of it."""
-        table = np.clip(np.rint(tone_curve(gain, lift) * 255), 0, 255).astype(np.uint8)
+        table = self._smoothed_table
+        curve_table(gain, lift, table)
         in_use = _IDENTITY if self._table is None else self._table
-        if _levels_apart(table, in_use) < TABLE_STEP_LEVELS:
+        if levels_apart(table, in_use) < TABLE_STEP_LEVELS:
             return
-        if _levels_apart(table, _IDENTITY) < TABLE_STEP_LEVELS:
+        if levels_apart(table, _IDENTITY) < TABLE_STEP_LEVELS:
             self._table, self._pairs = None, np.empty(0, np.uint16)
         else:
-            self._table, self._pairs = table, pair_table(table)
+            self._table, self._pairs = table.copy(), pair_table(table)
 
     @property
     def corrects(self) -> bool:

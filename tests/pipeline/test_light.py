@@ -9,11 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
-from kernels.tone import apply_pair_table, pair_table
+from kernels import reference as ref
+from kernels.tone import apply_pair_table, curve_table, levels_apart, measure_curve, pair_table
 from pipeline.caps import Caps
 from pipeline.errors import GraphError
 from pipeline.frame import Frame
-from pipeline.stages.light import TABLE_STEP_LEVELS, Light, curve_for, tone_curve
+from pipeline.stages import light as light_stage
+from pipeline.stages.light import TABLE_STEP_LEVELS, Light, curve_for
 from tests.conftest import shared_data
 
 
@@ -28,13 +30,35 @@ def luma_mean(pixels: np.ndarray) -> float:
     return float(cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY).mean()) / 255
 
 
+def table(gain: float, lift: float) -> np.ndarray:
+    out = np.empty(256, np.uint8)
+    curve_table(gain, lift, out)
+    return out
+
+
+def test_the_curve_kernels_equal_their_numpy_reference():
+    for gain, lift in [(1.0, 0.0), (1.02, 0.0), (1.7, 12.0), (3.0, 40.0), (1.3, 1e-7), (2.2, 0.004)]:
+        np.testing.assert_array_equal(table(gain, lift), ref.tone_table_reference(gain, lift))
+    lower, higher = table(1.01393, 0.0), table(1.01172, 0.0)
+    assert levels_apart(lower, higher) == levels_apart(higher, lower) == 1  # both ways round, no wrap
+    assert levels_apart(table(1.7, 12.0), lower) == int(np.abs(table(1.7, 12.0).astype(int) - lower).max())
+    constants = tuple(getattr(light_stage, name) for name in ("WHITE", "TARGET_MEAN", "DARK_MEAN", "MAX_GAIN"))
+    constants += (light_stage.MAX_LIFT, light_stage.LIFT_STEPS)
+    for level in (0.03, 0.1, 0.2, 0.3, 0.45, 0.6):
+        for seed in range(3):
+            luma = cv2.cvtColor(scene(level, seed)[4::8, 4::8], cv2.COLOR_BGR2GRAY)
+            gain, lift = measure_curve(luma, *constants)
+            expected = ref.measure_curve_reference(luma, *constants)
+            assert gain == pytest.approx(expected[0], abs=1e-12) and lift == pytest.approx(expected[1], abs=1e-9)
+
+
 def test_the_pair_table_kernel_equals_a_byte_lookup():
     rng = np.random.default_rng(3)
     pixels = rng.integers(0, 256, (72, 128, 3), dtype=np.uint8)
-    table = np.clip(np.rint(tone_curve(1.7, 12.0) * 255), 0, 255).astype(np.uint8)
+    curve = table(1.7, 12.0)
     out = np.empty_like(pixels)
-    apply_pair_table(pixels, pair_table(table), out)
-    np.testing.assert_array_equal(out, cv2.LUT(pixels, table))
+    apply_pair_table(pixels, pair_table(curve), out)
+    np.testing.assert_array_equal(out, cv2.LUT(pixels, curve))
 
 
 def test_a_bright_picture_passes_untouched_and_a_dark_one_is_brought_up():
@@ -69,8 +93,8 @@ def test_a_curve_within_one_level_of_the_identity_leaves_the_frame_untouched():
 
 def test_the_correction_grows_with_the_darkness_and_never_darkens():
     gains = [curve_for(cv2.cvtColor(scene(level)[4::8, 4::8], cv2.COLOR_BGR2GRAY)) for level in (0.1, 0.2, 0.3, 0.45)]
-    lifted = [tone_curve(gain, lift)[128] for gain, lift in gains]
-    assert lifted == sorted(lifted, reverse=True) and min(lifted) >= tone_curve(1.0, 0.0)[128]
+    lifted = [table(gain, lift)[128] for gain, lift in gains]
+    assert lifted == sorted(lifted, reverse=True) and min(lifted) >= table(1.0, 0.0)[128]
 
 
 def test_no_pumping_when_a_light_blinks_or_the_person_moves():

@@ -325,3 +325,11 @@ def measure_curve_reference(luma, white, target_mean, dark_mean, max_gain, max_l
         middle = (low + high) / 2
         low, high = (middle, high) if mean_after(middle) < wanted else (low, middle)
     return gain, high
+
+
+def cell_changes_reference(now, before, counted, columns: int, rows: int, min_share: float) -> np.ndarray:
+    """`motion.CellGrid.changes` with OpenCV's area resize: the per-cell mean of |now − before|·counted
+    over the per-cell mean of counted (float32 sums)."""
+    total = cv2.resize(np.abs(now - before) * counted, (columns, rows), interpolation=cv2.INTER_AREA)
+    share = cv2.resize(counted, (columns, rows), interpolation=cv2.INTER_AREA)
+    return np.where(share >= min_share, total / np.maximum(share, min_share), 0.0)

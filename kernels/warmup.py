@@ -37,6 +37,7 @@ def _compile_all() -> None:
     from kernels.lightwrap import light_wrap, wrap_weight
     from kernels.litesr import LiteSRKernel
     from kernels.mask import alpha_from_mask
+    from kernels.motion import CellGrid
     from kernels.sr import (
         bgr_to_tensor,
         blend_over_bicubic_x2,
@@ -46,7 +47,7 @@ def _compile_all() -> None:
         tensor_to_bgr,
     )
     from kernels.temporal import temporal_update
-    from kernels.tone import apply_pair_table, pair_table
+    from kernels.tone import apply_pair_table, curve_table, levels_apart, measure_curve, pair_table
 
     h, w, lo, hi = 36, 64, 0.25, 0.75
     rng = np.random.default_rng(0)
@@ -89,6 +90,12 @@ def _compile_all() -> None:
     apply_guided(frame, coef, lo, hi, out=np.empty((h, w), np.uint8), buffers=buffers)
 
     apply_pair_table(frame, pair_table(np.arange(256, dtype=np.uint8)[::-1].copy()), np.empty_like(frame))
+    table = np.empty(256, np.uint8)
+    curve_table(1.5, 10.0, table)
+    levels_apart(table, np.arange(256, dtype=np.uint8))
+    measure_curve(luma, 0.94, 0.5, 0.3, 3.0, 40.0, 16)
+    thumb = luma.astype(np.float32)
+    CellGrid(thumb.shape[1], thumb.shape[0], 6, 4).changes(thumb, thumb[::-1].copy(), np.ones_like(thumb), 0.02)
 
     light = rng.integers(0, 256, (9, 16, 3), dtype=np.uint8)
     light_wrap(frame.copy(), wrap_weight(rng.random((9, 16), dtype=np.float32), 1.5, 0.5), light)

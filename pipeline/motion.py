@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from kernels.blur import halve
+from kernels.motion import CellGrid
 
 THUMB_WIDTH = 96
 """The thumbnail is the frame halved while it stays at least this wide."""
@@ -54,18 +55,6 @@ def thumbnail(pixels: np.ndarray, levels: dict[int, np.ndarray] | None = None) -
     return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
 
 
-def cell_changes(now: np.ndarray, before: np.ndarray, counted: np.ndarray | None = None) -> np.ndarray:
-    """Mean |now - before| per `GRID` cell (levels), shape (rows, columns), over the pixels where
-    `counted` (float32 0/1, the thumbnail's shape) is 1, or over all of them without it."""
-    columns, rows = GRID
-    diff = np.abs(now - before)
-    if counted is None:
-        return cv2.resize(diff, (columns, rows), interpolation=cv2.INTER_AREA)
-    total = cv2.resize(diff * counted, (columns, rows), interpolation=cv2.INTER_AREA)
-    share = cv2.resize(counted, (columns, rows), interpolation=cv2.INTER_AREA)
-    return np.where(share >= MIN_COUNTED_SHARE, total / np.maximum(share, MIN_COUNTED_SHARE), 0.0)
-
-
 class MotionGate:
     """Whether the person model must run on a frame (see the module docstring). `threshold`: levels
     of mean change in one cell that make the model run; `max_gap_s`: the longest media time between
@@ -88,6 +77,8 @@ class MotionGate:
         """float32 0/1 over the reference thumbnail: the pixels outside the person's interior."""
         self._reference_pts_ns = 0
         self._thumb: np.ndarray | None = None
+        self._grid: CellGrid | None = None
+        """The `GRID` cells over the thumbnail (`kernels.motion`), made for the thumbnails' size."""
         self.change = 0.0
         """The largest cell change of the latest frame against the reference (levels)."""
 
@@ -101,12 +92,20 @@ class MotionGate:
         if discont or reference is None or reference.shape != self._thumb.shape:
             self.change = float("inf")
             return True
-        changes = cell_changes(self._thumb, reference, self._counted)
-        self.change = float(changes.max())
+        self.change = float(self._cell_changes(self._thumb, reference).max())
         gap_ns = pts_ns - self._reference_pts_ns
         if self.change > self.threshold:
             return gap_ns >= self.min_gap_s * 1e9 or self.change > 2 * self.threshold
         return gap_ns >= self.max_gap_s * 1e9
+
+    def _cell_changes(self, now: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """Mean |now - before| per `GRID` cell (levels), shape (rows, columns), over the pixels outside
+        the reference's interior (all of them without one); 0 in a cell with fewer than
+        `MIN_COUNTED_SHARE` of its pixels counted."""
+        if self._grid is None or self._grid.shape != now.shape:
+            self._grid = CellGrid(now.shape[1], now.shape[0], *GRID)
+        counted = self._counted if self._counted is not None else np.ones(now.shape, np.float32)
+        return self._grid.changes(now, before, counted, MIN_COUNTED_SHARE)
 
     def ran(self, pts_ns: int, mask: np.ndarray | None = None) -> None:
         """The model ran on the frame `decide` last looked at: it is the reference now. `mask`: its

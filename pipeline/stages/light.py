@@ -20,8 +20,9 @@ Both are measured on every 8th pixel of every 8th row, once `MEASURE_EVERY_S` of
 passed since the last measurement (and at once on `discont`), and followed smoothly in time (an
 exponential average with `TIME_CONSTANT_S` of media time, in the log domain, updated on every frame;
 restarted on `discont`), so the picture does not pump when the person moves or a light blinks. The
-curve is applied through a table of byte pairs (`kernels.tone`); on a picture bright enough the stage
-only measures (cost per 1280×720 frame: `python -m tools.eval_light`, docs/people-and-light.md).
+measurement, the curve's table and its steps are Numba kernels, and the curve is applied through a
+table of byte pairs (all in `kernels.tone`); on a picture bright enough the stage only measures
+(cost per 1280×720 frame: `python -m tools.eval_light`, docs/people-and-light.md).
 Frames: uint8 BGR or BGRA (alpha untouched); the output is an array of the stage's pool.
 """
 

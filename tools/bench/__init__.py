@@ -29,6 +29,10 @@ mode per run, one module each:
   against bicubic — wall seconds, fps, CPU seconds, wall-time ratio.
       python -m tools.bench --upscale --upscale-engines auto,openvino-bf16,openvino --repeat 3
   ``--upscale-earlier DIR`` adds an earlier litecam checked out in DIR as the previous behaviour.
+- ``--chain VIDEO ...``: the live effect chain on recordings played at their rate, this litecam and a
+  baseline (an earlier checkout, or these settings changed) in turns — process and effect CPU-ms per
+  frame, per stage, model runs per second, the per-round ratios.
+      python -m tools.bench --chain ../shared/data/video/talking_head_410x412.mp4 --chain-earlier /tmp/earlier
 
 Shared helpers live in ``tools.bench.common``. ``tools.bench.engines`` is the upscaler's inference
 engine benchmark, run on its own: ``python -m tools.bench.engines``.

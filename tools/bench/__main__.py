@@ -9,13 +9,14 @@ from pathlib import Path
 
 import tools.bench
 from kernels.warmup import prepare_kernels
-from tools.bench import batch, control, effect, live, overlay, soak, upscale
+from tools.bench import batch, chain, control, effect, live, overlay, soak, upscale
 from tools.bench.common import machine
 
 MODES = (
     ("overlay_page", overlay),
     ("batch", batch),
     ("upscale", upscale),
+    ("chain", chain),
     ("control", control),
     ("soak", soak),
     ("live", live),
@@ -136,6 +137,28 @@ def build_parser() -> argparse.ArgumentParser:
         "processes on the same frames, ROUNDS batches of 30 frames each in turns (first engine of "
         "--upscale-engines); lower noise than whole runs",
     )
+    group = parser.add_argument_group("--chain: the live effect chain on recordings against a baseline, in turns")
+    group.add_argument(
+        "--chain",
+        nargs="+",
+        type=Path,
+        metavar="VIDEO",
+        help="recordings, each scaled to --width x --height and played at its own rate through --preset's chain",
+    )
+    group.add_argument(
+        "--chain-earlier",
+        type=Path,
+        metavar="DIR",
+        help="the baseline: an earlier litecam checked out in DIR (git worktree add DIR REV)",
+    )
+    group.add_argument(
+        "--chain-baseline",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="the baseline: this litecam with these settings changed (JSON values, e.g. mask_reuse=false)",
+    )
+    group.add_argument("--chain-rounds", type=int, default=12, help="one-second turns per side (default: %(default)s)")
     parser.add_argument(
         "--control",
         action="store_true",

@@ -32,7 +32,7 @@ mode per run, one module each:
 - ``--chain VIDEO ...``: the live effect chain on recordings played at their rate, this litecam and a
   baseline (an earlier checkout, or these settings changed) in turns — process and effect CPU-ms per
   frame, per stage, model runs per second, the per-round ratios.
-      python -m tools.bench --chain ../shared/data/video/talking_head_410x412.mp4 --chain-earlier /tmp/earlier
+      python -m tools.bench --chain ../shared/data/video/talking_head_410x412.mp4 --chain-earlier DIR
 
 Shared helpers live in ``tools.bench.common``. ``tools.bench.engines`` is the upscaler's inference
 engine benchmark, run on its own: ``python -m tools.bench.engines``.

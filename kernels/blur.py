@@ -8,10 +8,9 @@ the background shows (`composite.composite_over_small`), so no full-size blurred
 
 How: the frame is halved `log2(factor)` times with a 2x2 box average (`cv2.resize(INTER_AREA)`'s
 result, from a Numba kernel for even-sized BGR; together an exact `factor` x `factor` box filter,
-variance factor²/12), blurred there with
-`cv2.GaussianBlur`, and later upsampled bilinearly (a tent filter, variance factor²/6). The small
-Gaussian's sigma is chosen so the three variances add up to strength²:
-`sigma_small = sqrt(strength² / factor² - 1/4)`. The factor is the power of two that keeps
+variance factor²/12), blurred there with `cv2.GaussianBlur`, and later upsampled bilinearly (a tent
+filter, variance factor²/6). The small Gaussian's sigma is chosen so the three variances add up to
+strength²: `sigma_small = sqrt(strength² / factor² - 1/4)`. The factor is the power of two that keeps
 `sigma_small` near `TARGET_SMALL_SIGMA` small pixels (at most `max_factor`): enough to hide the box
 and tent shapes, small enough that the blur on the reduced image is cheap; so the cost barely
 grows with the strength. Measured PSNR against the full-resolution Gaussian on the astronaut photo
@@ -87,7 +86,7 @@ def _halve_once(image: np.ndarray) -> np.ndarray:
 
 
 def halve(image: np.ndarray, factor: int, levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
-    """`image` halved log2(`factor`) times with INTER_AREA (OpenCV's fast 2:1 path); each halving
+    """`image` halved log2(`factor`) times with INTER_AREA's 2x2 averages (`_halve_once`); each halving
     rounds the size up, so the result is `small_size(W, H, factor)`. factor: a power of two.
 
     levels: optional cache of this image's reductions, by factor (2, 4, ...), shared by callers

@@ -72,7 +72,8 @@ def _cell_sums(now, before, counted, x_bounds, x_cell, x_weight, y_bounds, y_cel
 
 
 class CellGrid:
-    """A grid of `columns` × `rows` cells over a `width` × `height` thumbnail, with its taps made once."""
+    """A grid of `columns` × `rows` cells over a `width` × `height` thumbnail (at least one pixel per
+    cell), with its area segments made once."""
 
     def __init__(self, width: int, height: int, columns: int, rows: int):
         self.shape = (height, width)

@@ -17,55 +17,27 @@ and per round (median, lowest, highest: a second with more model runs costs more
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
-from tools.bench.common import emit
+from tools.bench.common import REPO, Worker, emit, in_turns
 
-WORKER = Path(__file__).with_name("chain_worker.py")
-THIS_CHECKOUT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).with_name("chain_worker.py")
 
 
-class _Side:
-    """One worker process: its chain on one recording."""
-
-    def __init__(self, name: str, checkout: Path, video: Path, preset: str, size: tuple[int, int], changes: list[str]):
-        self.name = name
-        self.proc = subprocess.Popen(
-            [sys.executable, str(WORKER), str(checkout), str(video.resolve()), preset, *map(str, size), *changes],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        ready = self.proc.stdout.readline().split()
-        if not ready or ready[0] != "ready":
-            raise SystemExit(f"bench: the {name} chain did not start (exit status {self.proc.wait()})")
-        self.fps = float(ready[1])
-
-    def take(self, frames: int) -> dict:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(f"{frames}\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise SystemExit(f"bench: the {self.name} chain stopped (exit status {self.proc.wait()})")
-        return json.loads(line)
-
-    def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        self.proc.wait()
+def _effect_ms(batch: dict) -> float:
+    """The effect milliseconds of one batch: its stages' sum."""
+    return sum(batch["stages_ms"].values())
 
 
 def _summary(batches: list[dict], frames: int, fps: float) -> dict:
     stages = batches[0]["stages_ms"]
     return {
         "process_cpu_ms_per_frame": round(statistics.median(1000 * b["cpu_s"] / frames for b in batches), 2),
-        "effect_cpu_ms_per_frame": round(statistics.median(sum(b["stages_ms"].values()) / frames for b in batches), 2),
+        "effect_cpu_ms_per_frame": round(statistics.median(_effect_ms(b) / frames for b in batches), 2),
         "stage_cpu_ms_per_frame": {
             name: round(statistics.median(b["stages_ms"][name] / frames for b in batches), 2) for name in stages
         },
@@ -88,23 +60,30 @@ def compare(video: Path, args) -> dict:
     """One recording: the two sides in turns (module docstring)."""
     size = (args.width, args.height)
     earlier = args.chain_earlier
-    baseline_checkout = earlier.resolve() if earlier is not None else THIS_CHECKOUT
+    baseline_checkout = earlier.resolve() if earlier is not None else REPO
     changes = [] if earlier is not None else list(args.chain_baseline)
-    sides = {}
+    sides = {"now": (REPO, []), "baseline": (baseline_checkout, changes)}
+    workers = {
+        name: Worker(
+            [sys.executable, str(SCRIPT), str(checkout), str(video.resolve()), args.preset, *map(str, size), *extra],
+            f"{name} chain",
+        )
+        for name, (checkout, extra) in sides.items()
+    }
+
+    def take(name: str) -> dict:
+        return json.loads(workers[name].ask(str(frames)))
+
     try:
-        sides["now"] = _Side("now", THIS_CHECKOUT, video, args.preset, size, [])
-        sides["baseline"] = _Side("baseline", baseline_checkout, video, args.preset, size, changes)
-        frames = max(1, round(sides["now"].fps))  # one second of media per round
-        for side in sides.values():
-            side.take(frames)  # warm-up: the first frames, kernels and caches
-        taken: dict[str, list[dict]] = {"now": [], "baseline": []}
-        for turn in range(args.chain_rounds):
-            for name in ("now", "baseline") if turn % 2 == 0 else ("baseline", "now"):
-                taken[name].append(sides[name].take(frames))
+        fps = float(workers["now"].wait_ready()[0])
+        workers["baseline"].wait_ready()
+        frames = max(1, round(fps))  # one second of media per round
+        for name in workers:
+            take(name)  # warm-up: the first frames, kernels and caches
+        taken = in_turns({name: functools.partial(take, name) for name in workers}, args.chain_rounds)
     finally:
-        for side in sides.values():
-            side.close()
-    fps = sides["now"].fps
+        for worker in workers.values():
+            worker.close()
     report: dict = {
         "video": str(video),
         "baseline": str(earlier) if earlier is not None else " ".join(changes) or "the same settings",
@@ -114,7 +93,7 @@ def compare(video: Path, args) -> dict:
         "baseline_run": _summary(taken["baseline"], frames, fps),
     }
     report["effect_ratio_now_vs_baseline"] = _ratios(
-        [sum(b["stages_ms"].values()) for b in taken["now"]], [sum(b["stages_ms"].values()) for b in taken["baseline"]]
+        [_effect_ms(b) for b in taken["now"]], [_effect_ms(b) for b in taken["baseline"]]
     )
     report["process_ratio_now_vs_baseline"] = _ratios(
         [b["cpu_s"] for b in taken["now"]], [b["cpu_s"] for b in taken["baseline"]]

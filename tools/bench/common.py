@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark modes: the machine a figure was taken on, percentiles, resident
-memory, the report writer, media packet counts, and the looped 640×360 test clip."""
+memory, the report writer, media packet counts, the looped 640×360 test clip, and worker processes
+timed in turns."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import json
 import os
 import platform
 import resource
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -119,3 +123,55 @@ def looped_640x360(source: Path, loops: int, out: Path) -> Path:
                 dst.mux(packet)
     partial.replace(out)
     return out
+
+
+class Worker:
+    """A benchmark worker process (a script run with `command`) that prints a line starting with
+    `ready` once loaded, then answers each line it is sent with one line. `label` names it in errors.
+    Started at once; `wait_ready` waits for its first line (start several, then wait for each)."""
+
+    def __init__(self, command: list[str], label: str):
+        self.label = label
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def wait_ready(self) -> list[str]:
+        """The words after `ready` on the worker's first line (SystemExit if it did not start)."""
+        assert self.proc.stdout is not None
+        words = self.proc.stdout.readline().split()
+        if not words or words[0] != "ready":
+            raise SystemExit(f"bench: the {self.label} did not start (exit status {self.proc.wait()})")
+        return words[1:]
+
+    def ask(self, line: str) -> str:
+        """Send `line`, return the worker's answer (SystemExit if it stopped)."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{line}\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer:
+            self.stopped()
+        return answer
+
+    def stopped(self) -> None:
+        """Say the worker stopped, with its exit status."""
+        raise SystemExit(f"bench: the {self.label} stopped (exit status {self.proc.wait()})")
+
+    def close(self) -> None:
+        """End its input and wait for it to exit."""
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait()
+
+
+Taken = TypeVar("Taken")
+
+
+def in_turns(sides: dict[str, Callable[[], Taken]], rounds: int) -> dict[str, list[Taken]]:
+    """Each of two sides' measurement `rounds` times, taking turns: the first side first in even
+    rounds, the second in odd ones, so slow changes in the machine's load fall on both alike."""
+    first, second = sides
+    taken: dict[str, list[Taken]] = {name: [] for name in sides}
+    for turn in range(rounds):
+        for name in (first, second) if turn % 2 == 0 else (second, first):
+            taken[name].append(sides[name]())
+    return taken

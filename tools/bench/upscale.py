@@ -17,12 +17,13 @@ whose load drifts, whole runs a minute apart differ by ±15 %, batches seconds a
 
 from __future__ import annotations
 
+import functools
 import resource
 import sys
 import time
 from pathlib import Path
 
-from tools.bench.common import SHARED_VIDEO, emit, looped_640x360, packet_counts
+from tools.bench.common import REPO, SHARED_VIDEO, Worker, emit, in_turns, looped_640x360, packet_counts
 
 
 def upscale_bench(video: Path, runs: list[tuple[str, str, str, Path | None]], repeat: int) -> dict:
@@ -119,45 +120,31 @@ def interleaved(video: Path, earlier: Path, engine: str, rounds: int, batch: int
     promise. Per side: process CPU-ms and wall-ms per frame (median and mean over the rounds); and
     the per-round ratio of CPU now / earlier (median, and in how many rounds it was below 1)."""
     import statistics
-    import subprocess
 
-    worker = Path(__file__).with_name("upscale_stage_worker.py")
-    sides = {"now": Path(__file__).resolve().parents[2], "earlier": earlier.resolve()}
-    procs = {
-        name: subprocess.Popen(
-            [sys.executable, str(worker), str(checkout), str(video.resolve()), str(INTERLEAVED_FRAMES), engine],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
+    script = Path(__file__).with_name("upscale_stage_worker.py")
+    sides = {"now": REPO, "earlier": earlier.resolve()}
+    workers = {
+        name: Worker(
+            [sys.executable, str(script), str(checkout), str(video.resolve()), str(INTERLEAVED_FRAMES), engine],
+            f"{name} upscale stage",
         )
         for name, checkout in sides.items()
     }
 
-    def take(name: str, frames: int) -> tuple[float, float]:
-        proc = procs[name]
-        assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(f"{frames}\n")
-        proc.stdin.flush()
-        reply = proc.stdout.readline().split()
+    def take(name: str) -> tuple[float, float]:
+        reply = workers[name].ask(str(batch)).split()
         if len(reply) != 2:
-            raise SystemExit(f"bench: the {name} upscale stage stopped (exit status {proc.wait()})")
+            workers[name].stopped()
         return float(reply[0]), float(reply[1])
 
     try:
-        for name, proc in procs.items():
-            assert proc.stdout is not None
-            if proc.stdout.readline().strip() != "ready":
-                raise SystemExit(f"bench: the {name} upscale stage did not start (exit status {proc.wait()})")
-            take(name, batch)  # warm-up: first frames, kernels and caches
-        taken: dict[str, list[tuple[float, float]]] = {name: [] for name in procs}
-        for turn in range(rounds):
-            for name in ("now", "earlier") if turn % 2 == 0 else ("earlier", "now"):
-                taken[name].append(take(name, batch))
+        for name, worker in workers.items():
+            worker.wait_ready()
+            take(name)  # warm-up: first frames, kernels and caches
+        taken = in_turns({name: functools.partial(take, name) for name in workers}, rounds)
     finally:
-        for proc in procs.values():
-            if proc.stdin is not None:
-                proc.stdin.close()
-            proc.wait()
+        for worker in workers.values():
+            worker.close()
     report: dict = {"video": str(video), "engine": engine, "rounds": rounds, "frames_per_round": batch}
     for name, batches in taken.items():
         cpu = [1000 * c / batch for c, _ in batches]
